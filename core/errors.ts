@@ -1,0 +1,80 @@
+/**
+ * The one error type berth throws. Callers match on `code`, never on the
+ * message; the original failure is kept as `cause`.
+ *
+ * @module
+ */
+
+/** Stable error codes. */
+export type ErrorCode =
+  | "VALIDATION" // a config or state document is invalid
+  | "NOT_FOUND" // engine: no such container, image or path
+  | "CONFLICT" // engine: name in use, container running, ...
+  | "BAD_PARAMETER" // engine rejected a parameter
+  | "ENGINE" // engine answered with a server error or garbage
+  | "ENGINE_TOO_OLD" // engine API version below what berth needs
+  | "IMAGE_PULL" // pulling an image failed (also errors inside the pull stream)
+  | "CONNECT" // cannot reach the host or engine
+  | "TIMEOUT" // an operation ran out of time
+  | "ABORTED" // cancelled through an AbortSignal
+  | "AUTH" // SSH authentication failed
+  | "HOST_KEY" // SSH host key unknown or changed
+  | "STATE" // state file unreadable, corrupt, or locked
+  | "PLAN_STALE" // a saved plan no longer matches hosts or state
+  | "UNSAFE_PATH"; // a path or archive entry would escape where it belongs
+
+/** Where an error happened, for the message and for callers. */
+export interface ErrorContext {
+  /** Host address or name the operation targeted. */
+  host?: string;
+  /** Container name the operation was for. */
+  container?: string;
+}
+
+/**
+ * An error with a stable `code`, optional context and the original `cause`.
+ *
+ * @example
+ * ```ts
+ * import { BerthError } from "./errors.ts";
+ * const err = new BerthError("NOT_FOUND", "No such container \"etcd\"");
+ * if (err.code !== "NOT_FOUND") throw new Error("unexpected");
+ * ```
+ */
+export class BerthError extends Error {
+  override name = "BerthError";
+  readonly code: ErrorCode;
+  readonly host: string | undefined;
+  readonly container: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: ErrorContext & { cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.host = options.host;
+    this.container = options.container;
+  }
+}
+
+/**
+ * Prefixes an error's message with what was being done, keeping its code.
+ * Non-berth errors become `fallback`-coded BerthErrors with the original as cause.
+ *
+ * @example
+ * ```ts
+ * import { BerthError, withContext } from "./errors.ts";
+ * const e = withContext(new BerthError("CONFLICT", "name in use"), 'creating container "etcd" on host 10.0.0.2');
+ * if (e.message !== 'creating container "etcd" on host 10.0.0.2: name in use') throw new Error(e.message);
+ * ```
+ */
+export function withContext(err: unknown, doing: string, fallback: ErrorCode = "ENGINE"): BerthError {
+  if (err instanceof BerthError) {
+    const wrapped = new BerthError(err.code, `${doing}: ${err.message}`, {
+      cause: err.cause ?? err,
+      ...(err.host === undefined ? {} : { host: err.host }),
+      ...(err.container === undefined ? {} : { container: err.container }),
+    });
+    return wrapped;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new BerthError(fallback, `${doing}: ${message}`, { cause: err });
+}

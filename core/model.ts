@@ -1,0 +1,129 @@
+/**
+ * The data model of DESIGN.md: host-configured containers and the
+ * containers resource. Plain, serialisable data (field names as in the
+ * flexkube containers format, so its documents load as they are).
+ *
+ * @module
+ */
+
+/** A published port: host `ip:port` -> container `port`. */
+export interface PortMap {
+  /** Host address to bind; all addresses when empty. */
+  ip?: string;
+  /** Port number on the host and in the container. */
+  port: number;
+  /** `tcp` (default), `udp` or `sctp`. */
+  protocol?: "tcp" | "udp" | "sctp";
+}
+
+/** A bind mount. A `source` ending in `/` is a directory mount (created when missing). */
+export interface Mount {
+  source: string;
+  target: string;
+  /** `rprivate` (engine default), `private`, `rshared`, `shared`, `rslave`, `slave`. */
+  propagation?: string;
+}
+
+/** What the container is. Hashing this decides "changed". */
+export interface ContainerConfig {
+  name: string;
+  image: string;
+  args?: string[];
+  entrypoint?: string[];
+  ports?: PortMap[];
+  mounts?: Mount[];
+  privileged?: boolean;
+  networkMode?: string;
+  pidMode?: string;
+  ipcMode?: string;
+  user?: string;
+  group?: string;
+  env?: Record<string, string>;
+  /** Run an init process as PID 1 (docker `--init`). berth extension. */
+  init?: boolean;
+}
+
+/** Container status as the runtime reports it. */
+export interface ContainerStatus {
+  id: string;
+  /** `running`, `exited`, `created`, `restarting`, ...; `gone` when the id no longer exists. */
+  status: string;
+}
+
+/** Status value for a recorded id the runtime no longer knows. */
+export const STATUS_GONE = "gone";
+
+/** Docker runtime settings. */
+export interface DockerRuntimeConfig {
+  /** Engine address: `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
+  host?: string;
+  /** TLS for `tcp://`: paths to PEM files. Verification is on when `ca` is given. */
+  tls?: { ca?: string; cert?: string; key?: string; verify?: boolean };
+  /** Registry credentials keyed by registry host (`docker.io`, `127.0.0.1:5000`). Secret: never persisted. */
+  registryAuth?: Record<string, { username: string; password: string }>;
+}
+
+/** Which runtime plugin runs the container, with its settings. Exactly one key. */
+export interface RuntimeConfig {
+  docker?: DockerRuntimeConfig;
+}
+
+/** The container part of a host-configured container. */
+export interface Container {
+  config: ContainerConfig;
+  status?: ContainerStatus;
+  runtime?: RuntimeConfig;
+}
+
+/** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */
+export interface SSHConfig {
+  address: string;
+  port?: number;
+  user?: string;
+  password?: string;
+  /** Inline private key (PEM/OpenSSH). */
+  privateKey?: string;
+  /** Path of a private key file on the machine running berth. */
+  privateKeyPath?: string;
+  passphrase?: string;
+  /** Use the agent at `SSH_AUTH_SOCK` (default: when the variable is set). */
+  agent?: boolean;
+  /** Durations such as `30s`, `1m`. */
+  connectionTimeout?: string;
+  retryTimeout?: string;
+  retryInterval?: string;
+  /** known_hosts file; default `~/.ssh/known_hosts`. */
+  knownHostsFile?: string;
+  hostKeyPolicy?: "strict" | "accept-new" | "insecure";
+  /** Bastions to pass through, outermost first (like ProxyJump). */
+  jump?: SSHConfig[];
+}
+
+/** How to reach a host's runtime. Exactly one of the two. */
+export interface Host {
+  directConfig?: Record<string, never>;
+  sshConfig?: SSHConfig;
+}
+
+/** Library-only hooks; never serialised. */
+export interface Hooks {
+  postStart?: () => void | Promise<void>;
+}
+
+/** One container on one host, with its config files. */
+export interface HostConfiguredContainer {
+  container: Container;
+  host: Host;
+  /** Absolute host path -> content. */
+  configFiles?: Record<string, string>;
+  hooks?: Hooks;
+}
+
+/** name -> host-configured container. */
+export type ContainersState = Record<string, HostConfiguredContainer>;
+
+/** The containers resource. */
+export interface Containers {
+  previousState?: ContainersState;
+  desiredState?: ContainersState;
+}

@@ -1,0 +1,97 @@
+/**
+ * The runtime plugin seam. The state engine talks to containers only
+ * through this interface; plugins (`runtimes/docker`, ...) implement it and
+ * are loaded by `runtimes/registry.ts` when configuration picks them.
+ *
+ * @module
+ */
+import type { ContainerConfig, ContainerStatus } from "../core/model.ts";
+
+/** Options every runtime call accepts. */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** Labels berth puts on every container it creates. */
+export const LABEL_MANAGED = "berth.managed"; // value "true"
+export const LABEL_NAME = "berth.name"; // the berth container name
+export const LABEL_CONFIG_HASH = "berth.config-hash"; // hash of the ContainerConfig (see core/hash.ts)
+export const LABEL_HELPER = "berth.helper"; // "true" on -config helper containers
+
+/** A file to write. Paths are absolute inside the container. */
+export interface FileToWrite {
+  path: string;
+  content: Uint8Array | string;
+  /** Permission bits; default 0o600. */
+  mode?: number;
+  uid?: number;
+  gid?: number;
+}
+
+/** A file read back. */
+export interface FileRead {
+  path: string;
+  content: Uint8Array;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** What stat reports for an existing path. */
+export interface PathInfo {
+  path: string;
+  /** Permission bits (0o7777 part). */
+  mode: number;
+  isDirectory: boolean;
+  isSymlink: boolean;
+  size: number;
+}
+
+/** What inspect reports, as berth needs it. */
+export interface ObservedContainer extends ContainerStatus {
+  /** Engine-side name without a leading slash. */
+  name: string;
+  image: string;
+  labels: Record<string, string>;
+}
+
+/** Container creation: the config plus the labels to attach. */
+export interface CreateOptions extends CallOptions {
+  labels?: Record<string, string>;
+  /** Restart policy; default `unless-stopped` for berth containers. */
+  restartPolicy?: "no" | "unless-stopped" | "always";
+}
+
+/** A runtime plugin bound to one host. */
+export interface Runtime {
+  /** Makes sure the image is present, pulling it when missing. */
+  ensureImage(image: string, options?: CallOptions): Promise<void>;
+  /** Creates a container, returns its id. Throws CONFLICT when the name is taken. */
+  create(config: ContainerConfig, options?: CreateOptions): Promise<string>;
+  start(id: string, options?: CallOptions): Promise<void>;
+  /** Stops a container; `timeoutSeconds` before it is killed (default 10). */
+  stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  /** Removes a container (must be stopped unless `force`). */
+  remove(id: string, options?: CallOptions & { force?: boolean }): Promise<void>;
+  /** Status, or undefined when no such container exists. */
+  status(id: string, options?: CallOptions): Promise<ContainerStatus | undefined>;
+  /** Inspect, or undefined when no such container exists. */
+  inspect(idOrName: string, options?: CallOptions): Promise<ObservedContainer | undefined>;
+  /** Containers carrying all the given labels (running or not). */
+  list(labels: Record<string, string>, options?: CallOptions): Promise<ObservedContainer[]>;
+  /** Writes a batch of files into a container in one upload; parent directories are created. */
+  writeFiles(id: string, files: FileToWrite[], options?: CallOptions): Promise<void>;
+  /** Reads files; a missing path is absent from the result, not an error. */
+  readFiles(id: string, paths: string[], options?: CallOptions): Promise<FileRead[]>;
+  /** Stats paths; a missing path is absent from the result. */
+  stat(id: string, paths: string[], options?: CallOptions): Promise<PathInfo[]>;
+  /** Creates directories (and parents) with the given mode (default 0o700). */
+  mkdir(id: string, paths: string[], options?: CallOptions & { mode?: number }): Promise<void>;
+  /**
+   * Whether a helper container must be running for the file operations
+   * (false for Docker's archive API, true for exec-based runtimes).
+   */
+  readonly filesNeedRunningContainer: boolean;
+  /** Releases connections. */
+  close(): Promise<void>;
+}

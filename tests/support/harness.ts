@@ -1,0 +1,14 @@
+/**
+ * One test API for both runners: `bun test` gets `bun:test` itself; on Node
+ * (`node --import tsx --test`) the same names map onto `node:test` with a
+ * small `expect` over `node:assert`. Tests import from here, never from
+ * `bun:test` directly, so the same suite runs on Node and on Bun.
+ */
+import { detectRuntime } from "../../platform/runtime.ts";
+
+type Api = typeof import("./node_harness.ts");
+const api: Api = detectRuntime() === "bun"
+  ? (await import("bun:test" as string)) as Api
+  : await import("./node_harness.ts");
+
+export const { describe, test, expect, beforeAll, afterAll, beforeEach, afterEach } = api;

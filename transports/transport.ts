@@ -1,0 +1,27 @@
+/**
+ * The transport seam: how a host's runtime is reached. A transport hands out
+ * duplex streams; the runtime plugin uses each as an HTTP (or gRPC)
+ * connection and never knows whether it is local or tunnelled through SSH.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+
+/** Options every transport call accepts. */
+export interface OpenOptions {
+  signal?: AbortSignal;
+}
+
+/** Connections to one host. */
+export interface Transport {
+  /** A name for messages: `direct` or `user@address:port`. */
+  readonly description: string;
+  /** Establishes the session (SSH handshake); a no-op for `direct`. Idempotent. */
+  connect(options?: OpenOptions): Promise<void>;
+  /** A stream to a unix socket on the host. */
+  openUnixSocket(path: string, options?: OpenOptions): Promise<Duplex>;
+  /** A stream to a TCP address as seen from the host. */
+  openTcp(host: string, port: number, options?: OpenOptions): Promise<Duplex>;
+  /** Closes the session and every stream it opened. Idempotent. */
+  close(): Promise<void>;
+}
