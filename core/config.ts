@@ -1,0 +1,261 @@
+/**
+ * berth's config.yaml: hosts once, containers by name, SSH defaults shared.
+ *
+ * ```yaml
+ * # Defaults merged into every ssh host (and every bastion in a jump list).
+ * # Fields: user, port, privateKeyPath, privateKey, password, passphrase,
+ * # agent, connectionTimeout, retryTimeout, retryInterval, knownHostsFile,
+ * # hostKeyPolicy (strict | accept-new | insecure), jump.
+ * ssh:
+ *   user: root
+ *   privateKeyPath: ~/.ssh/id_ed25519        # "~" is the home directory; relative paths are relative to the config file
+ *   passphrase: ${env:BERTH_KEY_PASSPHRASE}  # secrets come from the environment, never from the state file
+ *   hostKeyPolicy: strict
+ *
+ * hosts:
+ *   local: { direct: {} }                    # this machine
+ *   node1: { ssh: { address: 198.18.0.11 } }
+ *   node2: { ssh: { address: 198.18.0.12, port: 2222, user: admin } }
+ *   node3:                                   # through a bastion (like ProxyJump), outermost first
+ *     ssh: { address: 198.18.1.13, jump: [ { address: 198.18.0.10 } ] }
+ *
+ * runtime:                                   # default runtime of every container (optional)
+ *   docker: { host: unix:///var/run/docker.sock }
+ *
+ * containers:
+ *   etcd:                                    # the container's name unless name: is set
+ *     host: node1                            # a name from hosts:
+ *     image: quay.io/coreos/etcd:v3.5.9
+ *     entrypoint: [/usr/local/bin/etcd]
+ *     args: [--name, etcd, --data-dir, /var/lib/etcd]
+ *     env: { ETCD_LOG_LEVEL: info }
+ *     ports: [ { port: 2379, ip: 0.0.0.0 }, { port: 2380, protocol: tcp } ]
+ *     mounts: [ { source: /var/lib/etcd/, target: /var/lib/etcd } ]   # source ending in "/": created when missing
+ *     networkMode: host                      # also pidMode, ipcMode
+ *     user: "0"
+ *     group: "0"
+ *     privileged: false
+ *     init: true                             # an init as PID 1, so stops are quick
+ *     configFiles:                           # written on the host before the container is created
+ *       /etc/etcd/etcd.conf: |
+ *         name: etcd
+ *   web:
+ *     name: web-1                            # container name differs from the key
+ *     host: local
+ *     image: nginx:1.25
+ *     runtime:                               # merged over the top-level runtime's docker settings
+ *       docker:
+ *         registryAuth:
+ *           docker.io: { username: me, password: "${env:REGISTRY_PASSWORD}" }   # quote references inside { }
+ * ```
+ *
+ * Secrets: any string value may contain `${env:NAME}`, replaced by that
+ * environment variable when the config is read (an unset variable is a
+ * problem); `$${env:NAME}` writes a literal `${env:NAME}`. Local paths
+ * (`privateKeyPath`, `knownHostsFile`, Docker `tls` files) expand `~` and
+ * resolve relative paths against the config file's directory.
+ *
+ * Host settings are the `ssh:` defaults overridden field by field by the
+ * host's own `ssh:`; a host's `jump` replaces the default `jump`, and each
+ * bastion is the defaults overridden by its own fields. flexkube's documents
+ * (`previousState`/`desiredState`, and the CLI's `containers:` groups) are
+ * accepted as they are.
+ *
+ * @module
+ */
+import { homedir } from "node:os";
+import { isAbsolute, join, resolve } from "node:path";
+import process from "node:process";
+import { copyData } from "./document_to_model.ts";
+import { type Environment, resolveEnvReferences } from "./env_reference.ts";
+import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube_document.ts";
+import type { ContainerConfig, ContainersState, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
+import { type Problem, throwIfProblems } from "./problem.ts";
+import { at, checkFields, describe, type Fields, isMapping, mapOf, mapping, own, quote, report, string } from "./shape.ts";
+import { suggest } from "./suggest.ts";
+import {
+  checkConfigFiles,
+  checkDuplicateNames,
+  checkRuntime,
+  CONTAINER_CONFIG_FIELDS,
+  containerNameRule,
+  hostCheck,
+  type NamedContainer,
+  sshFields,
+} from "./validate.ts";
+
+/** What a config document declares. */
+export interface BerthConfig {
+  /** The containers the hosts should run, by name. */
+  desiredState: ContainersState;
+  /** Set only when a flexkube document carries a recorded state. */
+  previousState?: ContainersState;
+}
+
+/** Options of {@link configFromDocument}. */
+export interface ConfigOptions {
+  /** Variables for `${env:NAME}` references and `HOME`; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /** Directory relative local paths resolve against (the config file's); default the working directory. */
+  baseDir?: string;
+}
+
+const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof ContainerConfig>;
+
+const CONTAINER_FIELDS: Fields = {
+  ...CONTAINER_CONFIG_FIELDS,
+  name: { check: (CONTAINER_CONFIG_FIELDS["name"] as Fields[string]).check },
+  host: { check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined)), required: "set host: to a name from hosts:" },
+  configFiles: { check: checkConfigFiles },
+  runtime: { check: checkRuntime },
+};
+
+const TOP_FIELDS: Fields = {
+  ssh: { check: mapping(sshFields("defaults")) },
+  hosts: { check: mapOf(containerNameRule, hostCheck(["direct"], ["ssh"]), "hosts (name: {direct: {}} or {ssh: {address: ...}})") },
+  runtime: { check: checkRuntime },
+  containers: { check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})"), required: "set containers: (name: {host, image, ...}), or {} for none" },
+};
+
+type Raw = Record<string, unknown>;
+
+function checkHostReferences(doc: Raw, problems: Problem[]): void {
+  const hosts = own(doc, "hosts");
+  const containers = own(doc, "containers");
+  const known = isMapping(hosts) ? Object.keys(hosts) : [];
+  if (!isMapping(containers)) return;
+  for (const [name, entry] of Object.entries(containers)) {
+    const host = isMapping(entry) ? own(entry, "host") : undefined;
+    if (typeof host !== "string" || host === "" || known.includes(host)) continue;
+    const guess = suggest(host, known);
+    const fix = guess !== undefined ? `did you mean \`${guess}\`?` : known.length > 0 ? `use one of ${known.join(", ")}` : "define it under hosts:";
+    report(problems, at(at("containers", name), "host"), `host ${quote(host)} is not defined under hosts:; ${fix}`);
+  }
+}
+
+function mergeSsh(defaults: SSHConfig | undefined, hostSsh: SSHConfig): SSHConfig {
+  const { jump: defaultJump, ...base } = defaults ?? ({} as Partial<SSHConfig>);
+  const { jump, ...fields } = hostSsh;
+  const merged: SSHConfig = { ...base, ...fields };
+  const bastions = jump ?? defaultJump;
+  return bastions === undefined ? merged : { ...merged, jump: bastions.map((bastion) => ({ ...base, ...bastion })) };
+}
+
+function mergeRuntime(top: RuntimeConfig | undefined, entry: RuntimeConfig | undefined): RuntimeConfig | undefined {
+  if (top === undefined && entry === undefined) return undefined;
+  return { docker: { ...(top?.docker ?? {}), ...(entry?.docker ?? {}) } };
+}
+
+function buildHosts(doc: Raw): Map<string, Host> {
+  const defaults = own(doc, "ssh") as SSHConfig | undefined;
+  const hosts = new Map<string, Host>();
+  for (const [name, spec] of Object.entries((own(doc, "hosts") ?? {}) as Record<string, Raw>)) {
+    const ssh = own(spec, "ssh") as SSHConfig | undefined;
+    hosts.set(name, ssh === undefined ? { directConfig: {} } : { sshConfig: mergeSsh(copyData(defaults), copyData(ssh)) });
+  }
+  return hosts;
+}
+
+function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
+  if (!isMapping(doc)) {
+    report(problems, "", `expected a config with hosts: and containers:, got ${describe(doc)}`);
+    return {};
+  }
+  const start = problems.length;
+  checkFields(doc, "", problems, TOP_FIELDS);
+  checkHostReferences(doc, problems);
+  if (problems.length > start) return {};
+
+  const hosts = buildHosts(doc);
+  const topRuntime = own(doc, "runtime") as RuntimeConfig | undefined;
+  const state: ContainersState = {};
+  const named: NamedContainer[] = [];
+  for (const [key, entry] of Object.entries(own(doc, "containers") as Record<string, Raw>)) {
+    const fields = CONFIG_KEYS.filter((k) => k !== "name" && own(entry, k) !== undefined).map((k) => [k, copyData(own(entry, k))]);
+    const config = { name: own(entry, "name") ?? key, ...Object.fromEntries(fields) };
+    const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
+    const configFiles = own(entry, "configFiles") as Record<string, string> | undefined;
+    const hcc: HostConfiguredContainer = {
+      container: { config: config as unknown as ContainerConfig, ...(runtime === undefined ? {} : { runtime }) },
+      host: copyData(hosts.get(own(entry, "host") as string) as Host),
+      ...(configFiles === undefined ? {} : { configFiles: copyData(configFiles) }),
+    };
+    Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
+    named.push({ path: at(at("containers", key), "name"), where: at("containers", key), hcc });
+  }
+  checkDuplicateNames(named, problems);
+  return state;
+}
+
+function localPath(path: string, home: string, baseDir: string): string {
+  if (path === "~") return home;
+  if (path.startsWith("~/")) return join(home, path.slice(2));
+  return isAbsolute(path) ? path : resolve(baseDir, path);
+}
+
+function resolveSshPaths(ssh: SSHConfig, expand: (path: string) => string): SSHConfig {
+  const out: SSHConfig = { ...ssh };
+  if (ssh.privateKeyPath !== undefined) out.privateKeyPath = expand(ssh.privateKeyPath);
+  if (ssh.knownHostsFile !== undefined) out.knownHostsFile = expand(ssh.knownHostsFile);
+  if (ssh.jump !== undefined) out.jump = ssh.jump.map((bastion) => resolveSshPaths(bastion, expand));
+  return out;
+}
+
+function resolveLocalPaths(state: ContainersState, expand: (path: string) => string): void {
+  for (const hcc of Object.values(state)) {
+    if (hcc.host.sshConfig !== undefined) hcc.host.sshConfig = resolveSshPaths(hcc.host.sshConfig, expand);
+    const tls = hcc.container.runtime?.docker?.tls;
+    if (tls === undefined) continue;
+    for (const key of ["ca", "cert", "key"] as const) {
+      const path = tls[key];
+      if (path !== undefined) tls[key] = expand(path);
+    }
+  }
+}
+
+/**
+ * Reads a config document: berth's format (see the module doc), or
+ * flexkube's (`previousState`/`desiredState`, or CLI `containers:` groups).
+ *
+ * @param doc What `parseDocument` returned.
+ * @param source Where it came from, such as `config.yaml`, for messages.
+ * @param options `env` for `${env:NAME}` and `HOME`, `baseDir` for relative paths.
+ * @returns The desired state (and a flexkube document's recorded state), with
+ *   each SSH host's settings fully merged and local paths made absolute.
+ * @throws {ValidationError} Listing every problem with its path.
+ *
+ * @example
+ * ```ts
+ * import { configFromDocument } from "./config.ts";
+ * const doc = {
+ *   ssh: { user: "core", password: "${env:PW}" },
+ *   hosts: { node1: { ssh: { address: "198.18.0.11" } } },
+ *   containers: { etcd: { host: "node1", image: "quay.io/coreos/etcd:v3.5.9" } },
+ * };
+ * const { desiredState } = configFromDocument(doc, "config.yaml", { env: { PW: "s3cret" } });
+ * if (desiredState["etcd"]?.host.sshConfig?.password !== "s3cret") throw new Error("wrong");
+ * ```
+ */
+export function configFromDocument(doc: unknown, source: string, options: ConfigOptions = {}): BerthConfig {
+  const env: Environment = options.env ?? process.env;
+  const problems: Problem[] = [];
+  const resolved = resolveEnvReferences(doc, "", env, problems);
+  let config: BerthConfig;
+  if (isFlexkubeDocument(resolved)) {
+    const containers = readFlexkubeDocument(resolved, problems, "desiredState");
+    const previous = containers.previousState;
+    config = {
+      desiredState: containers.desiredState ?? {},
+      ...(previous === undefined || Object.keys(previous).length === 0 ? {} : { previousState: previous }),
+    };
+  } else {
+    config = { desiredState: readBerthConfig(resolved, problems) };
+  }
+  throwIfProblems(problems, source);
+  const home = env["HOME"] ?? homedir();
+  const baseDir = options.baseDir ?? process.cwd();
+  const expand = (path: string) => localPath(path, home, baseDir);
+  resolveLocalPaths(config.desiredState, expand);
+  if (config.previousState !== undefined) resolveLocalPaths(config.previousState, expand);
+  return config;
+}

@@ -1,0 +1,52 @@
+/**
+ * Copies checked documents into the model: fresh objects, host spellings
+ * normalised (`direct`/`ssh` -> `directConfig`/`sshConfig`), empty YAML
+ * values (`direct:`) as `{}`, flexkube's extra status fields dropped.
+ * Only call these on values that passed validation.
+ *
+ * @module
+ */
+import type { ContainersState, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
+import { isMapping, own } from "./shape.ts";
+
+/** A deep copy of plain data, dropping `undefined` fields; safe for keys such as `__proto__`. */
+export function copyData<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((item: unknown) => copyData(item)) as T;
+  if (isMapping(value)) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, copyData(v)] as const);
+    return Object.fromEntries(entries) as T;
+  }
+  return value;
+}
+
+type Raw = Record<string, unknown>;
+
+function runtimeFromDocument(raw: Raw): RuntimeConfig {
+  const docker = own(raw, "docker");
+  return { docker: docker === null ? {} : copyData(docker as NonNullable<RuntimeConfig["docker"]>) };
+}
+
+/** One checked HCC document as the model. */
+export function hccFromDocument(raw: Raw): HostConfiguredContainer {
+  const container = own(raw, "container") as Raw;
+  const status = own(container, "status") as Raw | undefined;
+  const runtime = own(container, "runtime") as Raw | undefined;
+  const host = own(raw, "host") as Raw;
+  const ssh = own(host, "sshConfig") ?? own(host, "ssh");
+  const configFiles = own(raw, "configFiles");
+  return {
+    container: {
+      config: copyData(own(container, "config") as HostConfiguredContainer["container"]["config"]),
+      ...(status === undefined ? {} : { status: { id: own(status, "id") as string, status: own(status, "status") as string } }),
+      ...(runtime === undefined ? {} : { runtime: runtimeFromDocument(runtime) }),
+    },
+    host: ssh === undefined ? { directConfig: {} } : { sshConfig: copyData(ssh as SSHConfig) },
+    ...(configFiles === undefined ? {} : { configFiles: copyData(configFiles as Record<string, string>) }),
+  };
+}
+
+/** A checked map of HCC documents as the model. */
+export function containersStateFromDocument(raw: unknown): ContainersState {
+  if (!isMapping(raw)) return {};
+  return Object.fromEntries(Object.entries(raw).map(([name, hcc]) => [name, hccFromDocument(hcc as Raw)]));
+}

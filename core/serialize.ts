@@ -1,0 +1,216 @@
+/**
+ * Documents in and out: YAML parsing with positions in errors, berth's
+ * `state.yaml` (written without secrets, in a stable order), and reading
+ * state documents in berth's or flexkube's shape.
+ *
+ * berth's state.yaml:
+ * ```yaml
+ * version: 1
+ * containers:
+ *   etcd:
+ *     container:
+ *       config: { name: etcd, image: quay.io/coreos/etcd:v3.5.9 }
+ *       status: { id: 3f2a..., status: running }
+ *       runtime: { docker: { host: unix:///var/run/docker.sock } }
+ *     host:
+ *       sshConfig: { address: 198.18.0.11, port: 22, user: root, privateKeyPath: /root/.ssh/id_ed25519 }
+ *     configFiles:
+ *       /etc/etcd/etcd.conf: |
+ *         ...
+ * ```
+ *
+ * @module
+ */
+import { parseDocument as parseYaml, stringify } from "yaml";
+import { containersStateFromDocument } from "./document_to_model.ts";
+import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube_document.ts";
+import type { Container, ContainerConfig, ContainersState, DockerRuntimeConfig, Host, HostConfiguredContainer, SSHConfig } from "./model.ts";
+import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
+import { checkFields, describe, isMapping, own, report } from "./shape.ts";
+import { checkContainersState } from "./validate.ts";
+
+/** The version written to, and required in, berth's state.yaml. */
+export const STATE_VERSION = 1;
+
+const MAX_ALIASES = 100;
+
+function firstLine(message: string): string {
+  return (message.split("\n")[0] ?? message).replace(/ at line \d+, column \d+:?$/, "");
+}
+
+/**
+ * Parses a YAML 1.2 document (JSON is valid YAML) into plain data.
+ *
+ * @param text The document.
+ * @param source Where it came from, such as `config.yaml`, for messages.
+ * @returns The data; `null` for an empty document.
+ * @throws {ValidationError} On syntax errors (each as `source:line:column`),
+ *   duplicate keys, several documents in one, or alias bombs.
+ *
+ * @example
+ * ```ts
+ * import { parseDocument } from "./serialize.ts";
+ * const doc = parseDocument("hosts: { local: { direct: {} } }", "config.yaml") as { hosts: unknown };
+ * if (doc.hosts === undefined) throw new Error("wrong");
+ * ```
+ */
+export function parseDocument(text: string, source: string): unknown {
+  const problems: Problem[] = [];
+  try {
+    const doc = parseYaml(text, { version: "1.2", schema: "core", uniqueKeys: true, prettyErrors: true, logLevel: "error" });
+    for (const error of doc.errors) {
+      const position = error.linePos?.[0];
+      const where = position === undefined ? source : `${source}:${position.line}:${position.col}`;
+      const message = error.code === "MULTIPLE_DOCS" ? 'expected one document; remove the "---" separator and what follows' : firstLine(error.message);
+      problems.push({ path: where, message });
+    }
+    if (problems.length === 0) return doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
+  } catch (err) {
+    // Alias bombs, and stack exhaustion on absurdly deep nesting.
+    const message = `cannot read the document: ${firstLine(err instanceof Error ? err.message : String(err))}`;
+    throw new ValidationError([{ path: source, message }], source, { cause: err });
+  }
+  throw new ValidationError(problems, source);
+}
+
+// ---- secrets -------------------------------------------------------------------
+
+function sshWithoutSecrets(ssh: SSHConfig): SSHConfig {
+  const { password: _password, privateKey: _privateKey, passphrase: _passphrase, jump, ...rest } = ssh;
+  return jump === undefined ? rest : { ...rest, jump: jump.map(sshWithoutSecrets) };
+}
+
+function containerWithoutSecrets(container: Container): Container {
+  const docker = container.runtime?.docker;
+  if (docker === undefined) return container;
+  const { registryAuth: _registryAuth, ...rest } = docker;
+  return { ...container, runtime: { ...container.runtime, docker: rest } };
+}
+
+/**
+ * A copy of the state without secrets: SSH `password`, `privateKey` and
+ * `passphrase` (also of bastions) and Docker `registryAuth`. Hooks are kept.
+ *
+ * @example
+ * ```ts
+ * import { stripSecrets } from "./serialize.ts";
+ * const s = stripSecrets({ a: { container: { config: { name: "a", image: "busybox" } }, host: { sshConfig: { address: "h", password: "p" } } } });
+ * if (s.a?.host.sshConfig?.password !== undefined) throw new Error("kept a secret");
+ * ```
+ */
+export function stripSecrets(state: ContainersState): ContainersState {
+  return Object.fromEntries(Object.entries(state).map(([name, hcc]) => {
+    const host: Host = hcc.host.sshConfig === undefined ? hcc.host : { ...hcc.host, sshConfig: sshWithoutSecrets(hcc.host.sshConfig) };
+    return [name, { ...hcc, container: containerWithoutSecrets(hcc.container), host }];
+  }));
+}
+
+// ---- writing ---------------------------------------------------------------------
+
+/** Copies the listed fields that are set, in the listed order. */
+function pick<T extends object>(value: T, keys: ReadonlyArray<keyof T>): Partial<T> {
+  const out: Partial<T> = {};
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key];
+  return out;
+}
+
+function sorted<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+const SSH_KEYS = [
+  "address", "port", "user", "privateKeyPath", "agent", "connectionTimeout", "retryTimeout", "retryInterval",
+  "knownHostsFile", "hostKeyPolicy",
+] as const;
+
+function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
+  const out = pick(ssh, SSH_KEYS);
+  return ssh.jump === undefined ? out : { ...out, jump: ssh.jump.map((j) => orderedSsh(j) as SSHConfig) };
+}
+
+function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
+  const out = pick(config, ["name", "image", "args", "entrypoint"]);
+  if (config.ports !== undefined) out.ports = config.ports.map((p) => pick(p, ["ip", "port", "protocol"]) as typeof p);
+  if (config.mounts !== undefined) out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  Object.assign(out, pick(config, ["privileged", "networkMode", "pidMode", "ipcMode", "user", "group"]));
+  if (config.env !== undefined) out.env = sorted(config.env);
+  if (config.init !== undefined) out.init = config.init;
+  return out;
+}
+
+function orderedDocker(docker: DockerRuntimeConfig): Partial<DockerRuntimeConfig> {
+  const out = pick(docker, ["host"]);
+  if (docker.tls !== undefined) out.tls = pick(docker.tls, ["ca", "cert", "key", "verify"]);
+  return out;
+}
+
+function orderedHcc(hcc: HostConfiguredContainer): object {
+  const { container } = hcc;
+  const docker = container.runtime?.docker;
+  return {
+    container: {
+      config: orderedConfig(container.config),
+      ...(container.status === undefined ? {} : { status: pick(container.status, ["id", "status"]) }),
+      ...(container.runtime === undefined ? {} : { runtime: docker === undefined ? {} : { docker: orderedDocker(docker) } }),
+    },
+    host: hcc.host.sshConfig === undefined ? { directConfig: {} } : { sshConfig: orderedSsh(hcc.host.sshConfig) },
+    ...(hcc.configFiles === undefined ? {} : { configFiles: sorted(hcc.configFiles) }),
+  };
+}
+
+/**
+ * berth's state.yaml for a state: `version: 1` and `containers:` sorted by
+ * name, fields in a fixed order, secrets stripped, hooks dropped.
+ * {@link stateFromDocument} reads it back as the same state.
+ *
+ * @example
+ * ```ts
+ * import { parseDocument, stateFromDocument, stateToYaml } from "./serialize.ts";
+ * const state = { a: { container: { config: { name: "a", image: "busybox" } }, host: { directConfig: {} } } };
+ * const back = stateFromDocument(parseDocument(stateToYaml(state), "state.yaml"), "state.yaml");
+ * if (JSON.stringify(back) !== JSON.stringify(state)) throw new Error("round trip changed the state");
+ * ```
+ */
+export function stateToYaml(state: ContainersState): string {
+  const containers = sorted(stripSecrets(state));
+  const doc = { version: STATE_VERSION, containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])) };
+  return stringify(doc, { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+// ---- reading ---------------------------------------------------------------------
+
+/**
+ * Reads a state document: berth's state.yaml (`version: 1`, `containers:`),
+ * flexkube's containers resource (its `previousState`), or flexkube CLI's
+ * `containers:` groups (flattened). An empty document (or `{}`) is an empty state.
+ *
+ * @param doc What {@link parseDocument} returned.
+ * @param source Where it came from, for messages.
+ * @throws {ValidationError} Listing every problem: wrong types, missing or
+ *   unknown fields (with suggestions), invalid values.
+ */
+export function stateFromDocument(doc: unknown, source: string): ContainersState {
+  // flexkube writes an empty state as "{}".
+  if (doc === null || doc === undefined || (isMapping(doc) && Object.keys(doc).length === 0)) return {};
+  const problems: Problem[] = [];
+  if (isMapping(doc) && !Object.hasOwn(doc, "version") && isFlexkubeDocument(doc)) {
+    const containers = readFlexkubeDocument(doc, problems, "previousState");
+    throwIfProblems(problems, source);
+    return containers.previousState ?? {};
+  }
+  if (!isMapping(doc)) {
+    report(problems, "", `expected a state document (version: ${STATE_VERSION} and containers:), got ${describe(doc)}`);
+    throw new ValidationError(problems, source);
+  }
+  checkFields(doc, "", problems, {
+    version: {
+      check: (value, path, found) => {
+        if (value !== STATE_VERSION) report(found, path, `unsupported state version ${typeof value === "number" ? value : describe(value)}; this berth reads version ${STATE_VERSION}`);
+      },
+      required: `set version: ${STATE_VERSION}`,
+    },
+    containers: { check: (value, path, found) => void checkContainersState(value, path, found), required: "set containers: (name: {container, host}), or {} for none" },
+  });
+  throwIfProblems(problems, source);
+  return containersStateFromDocument(own(doc, "containers"));
+}

@@ -1,0 +1,182 @@
+/**
+ * Typed checking of untyped documents: small composable checks that report
+ * every problem with its path instead of stopping at the first.
+ *
+ * @module
+ */
+import type { Problem } from "./problem.ts";
+import { suggest } from "./suggest.ts";
+
+/** Checks one value found at `path`, adding a problem for each thing wrong. */
+export type Check = (value: unknown, path: string, problems: Problem[]) => void;
+
+/** A field of a mapping: its check and, when it is required, how to fix its absence. */
+export interface Field {
+  check: Check;
+  /** Set for required fields: the fix shown when it is missing, e.g. `set the image to run`. */
+  required?: string;
+}
+
+/** The fields a mapping may have. */
+export type Fields = Readonly<Record<string, Field>>;
+
+/** A string check's verdict: a problem message, or `undefined` when fine. */
+export type Rule = (text: string) => string | undefined;
+
+/** True for plain mappings as parsed from YAML/JSON (not lists, not null, not class instances). */
+export function isMapping(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** The value of an own property, never an inherited one. */
+export function own(mapping: Record<string, unknown>, key: string): unknown {
+  return Object.hasOwn(mapping, key) ? mapping[key] : undefined;
+}
+
+/** How a value is named in messages: `a string`, `a list`, `null`, ... */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (isMapping(value)) return "a mapping";
+  switch (typeof value) {
+    case "string":
+      return "a string";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "a boolean";
+    case "function":
+      return "a function";
+    default:
+      return `a value of type ${typeof value}`;
+  }
+}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+const LONGEST_SHOWN = 60;
+
+/** Shows a user-supplied text in a message, quoted and shortened. */
+export function quote(text: string): string {
+  return JSON.stringify(text.length > LONGEST_SHOWN ? `${text.slice(0, LONGEST_SHOWN)}...` : text);
+}
+
+/**
+ * The path of a field or list item below `path`: `a.b`, `a["/etc/x"]`, `a[0]`.
+ *
+ * @example
+ * ```ts
+ * import { at } from "./shape.ts";
+ * if (at(at("desiredState", "etcd"), "configFiles") !== "desiredState.etcd.configFiles") throw new Error("wrong");
+ * if (at("ports", 0) !== "ports[0]") throw new Error("wrong");
+ * ```
+ */
+export function at(path: string, key: string | number): string {
+  if (typeof key === "number") return `${path}[${key}]`;
+  if (PLAIN_KEY.test(key)) return path === "" ? key : `${path}.${key}`;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+/** Adds a problem; an empty path means the whole document. */
+export function report(problems: Problem[], path: string, message: string): void {
+  problems.push({ path: path === "" ? "(document)" : path, message });
+}
+
+function scalarHint(value: unknown): string {
+  return typeof value === "number" || typeof value === "boolean" ? `; quote it (${JSON.stringify(String(value))})` : "";
+}
+
+/**
+ * Checks a mapping's fields: reports a value that is not a mapping, unknown
+ * fields (with a "did you mean" suggestion), missing required fields, and
+ * runs each present field's check.
+ *
+ * @returns True when the value is a mapping (its fields were checked).
+ */
+export function checkFields(value: unknown, path: string, problems: Problem[], fields: Fields): value is Record<string, unknown> {
+  if (!isMapping(value)) {
+    report(problems, path, `expected a mapping, got ${describe(value)}`);
+    return false;
+  }
+  const known = Object.keys(fields);
+  for (const key of Object.keys(value)) {
+    if (Object.hasOwn(fields, key)) continue;
+    const guess = suggest(key, known);
+    const fix = guess === undefined ? `remove it (known fields: ${known.join(", ")})` : `did you mean \`${guess}\`?`;
+    report(problems, at(path, key), `unknown field ${quote(key)}; ${fix}`);
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    const fieldValue = own(value, key);
+    if (fieldValue === undefined) {
+      if (field.required !== undefined) report(problems, at(path, key), `missing ${key}; ${field.required}`);
+      continue;
+    }
+    field.check(fieldValue, at(path, key), problems);
+  }
+  return true;
+}
+
+/** A check for a mapping with the given fields. */
+export function mapping(fields: Fields): Check {
+  return (value, path, problems) => {
+    checkFields(value, path, problems, fields);
+  };
+}
+
+/** A check for a string, optionally with a rule about its content. */
+export function string(rule?: Rule): Check {
+  return (value, path, problems) => {
+    if (typeof value !== "string") {
+      report(problems, path, `expected a string, got ${describe(value)}${scalarHint(value)}`);
+      return;
+    }
+    const message = rule?.(value);
+    if (message !== undefined) report(problems, path, message);
+  };
+}
+
+/** A check for `true` or `false`. */
+export const boolean: Check = (value, path, problems) => {
+  if (typeof value !== "boolean") report(problems, path, `expected true or false, got ${describe(value)}`);
+};
+
+/** A check for a whole number from `min` to `max`, named `what` in messages (e.g. "a port number"). */
+export function integer(min: number, max: number, what: string): Check {
+  return (value, path, problems) => {
+    if (typeof value !== "number") {
+      const hint = typeof value === "string" && /^\d+$/.test(value) ? `; write ${value} without quotes` : "";
+      report(problems, path, `expected ${what} from ${min} to ${max}, got ${describe(value)}${hint}`);
+    } else if (!Number.isInteger(value) || value < min || value > max) {
+      report(problems, path, `expected ${what} from ${min} to ${max}, got ${value}`);
+    }
+  };
+}
+
+/** A check for a list whose items pass `item`; `what` names the items (`strings`, `ports`). */
+export function listOf(item: Check, what: string): Check {
+  return (value, path, problems) => {
+    if (!Array.isArray(value)) {
+      report(problems, path, `expected a list of ${what}, got ${describe(value)}`);
+      return;
+    }
+    // An index loop, not forEach: holes in sparse arrays are reported, not skipped.
+    for (let index = 0; index < value.length; index++) item(value[index], at(path, index), problems);
+  };
+}
+
+/** A check for a mapping from keys passing `key` to values passing `item`; `what` names the entries. */
+export function mapOf(key: Rule, item: Check, what: string): Check {
+  return (value, path, problems) => {
+    if (!isMapping(value)) {
+      report(problems, path, `expected a mapping of ${what}, got ${describe(value)}`);
+      return;
+    }
+    for (const [name, element] of Object.entries(value)) {
+      const message = key(name);
+      if (message !== undefined) report(problems, at(path, name), message);
+      item(element, at(path, name), problems);
+    }
+  };
+}
