@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Fault injection on one test host of a running environment:
+#   host.sh ACTION hX   with ACTION one of
+#   sshd-stop | sshd-start     the host's sshd listener (like stopping Debian's
+#                              ssh service, open sessions survive)
+#   engine-stop | engine-start the host's dockerd (stopping it kills its containers)
+#   link-down | link-up        the host's only network link
+# Each action is safe to repeat and returns once it has taken effect.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$HERE/lib.sh"
+
+(($# == 2)) || die "usage: host.sh sshd-stop|sshd-start|engine-stop|engine-start|link-down|link-up hX"
+action=$1 name=$2
+d=$(host_dir "$name")
+[[ $name =~ ^h[0-9]+$ && -d $d ]] || die "no test host \"$name\" under $DIR (is the environment up?)"
+
+case $action in
+sshd-stop) stop_pidfile "$d/sshd.pid" sshd 5 ;;
+sshd-start)
+  start_sshd "$d" "$(host_ns "$name")"
+  wait_sshd "$d" "$(host_ns "$name")"
+  ;;
+engine-stop) stop_engine "$d" "$d/run/docker.sock" ;;
+engine-start)
+  start_host_engine "$name"
+  wait_for 60 "dockerd of $name (log: $d/dockerd.log)" engine_ping "$d/run/docker.sock"
+  ;;
+link-down) ip link set "$(host_veth "$name")" down ;;
+link-up) ip link set "$(host_veth "$name")" up ;;
+*) die "unknown action \"$action\"" ;;
+esac

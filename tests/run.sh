@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
+# Installs dependencies when needed, brings up the real test environment
+# (tests/env/up.sh, always torn down on exit), then runs the stages in order,
+# stopping at the first that fails: typecheck, build, bun, node, smoke.
+# Ends with a plain "N passed, N failed" line over the bun, node and smoke tests.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+BIN=$ROOT/node_modules/.bin
+LOGS=$(mktemp -d "${TMPDIR:-/tmp}/berth-run.XXXXXX")
+PASSED=0 FAILED=0 SKIPPED=0
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+summary() {
+  local line="$PASSED passed, $FAILED failed"
+  ((SKIPPED == 0)) || line+=", $SKIPPED skipped"
+  echo "$line"
+}
+
+# stage NAME COMMAND...: a header, the command, its time; exits on failure.
+# (Inside COMMAND `set -e` is off, being called from `||`: chain with `&&`.)
+stage() {
+  local name=$1 start rc=0
+  shift
+  printf '\n==== %s ====\n' "$name"
+  start=$(now_ms)
+  "$@" || rc=$?
+  printf -- '---- %s: %s in %d.%03ds\n' "$name" "$( ((rc == 0)) && echo ok || echo FAILED)" \
+    $((($(now_ms) - start) / 1000)) $((($(now_ms) - start) % 1000))
+  if ((rc != 0)); then
+    ((FAILED > 0)) || FAILED=1 # a stage without test counts still fails the run
+    exit "$rc"
+  fi
+}
+
+# count FILE PASS_RE FAIL_RE SKIP_RE: adds the numbers a runner printed.
+count() {
+  local n
+  n=$(grep -aoE "$2" "$1" | grep -oE '[0-9]+' | tail -1 || true)
+  PASSED=$((PASSED + ${n:-0}))
+  n=$(grep -aoE "$3" "$1" | grep -oE '[0-9]+' | tail -1 || true)
+  FAILED=$((FAILED + ${n:-0}))
+  n=$(grep -aoE "$4" "$1" | grep -oE '[0-9]+' | tail -1 || true)
+  SKIPPED=$((SKIPPED + ${n:-0}))
+}
+
+install_deps() {
+  if [[ -d node_modules && ! package-lock.json -nt node_modules/.package-lock.json ]]; then
+    echo "node_modules is up to date"
+    return 0
+  fi
+  npm ci --no-audit --no-fund </dev/null &&
+    "$BIN/bun" --version >/dev/null && "$BIN/deno" --version >/dev/null
+}
+
+typecheck() {
+  local deno_files=() f
+  "$BIN/tsc" -p tests || return
+  for f in mod.ts cli.ts; do [[ ! -f $f ]] || deno_files+=("$f"); done
+  "$BIN/deno" check "${deno_files[@]}"
+}
+
+build() {
+  "$BIN/tsc" -p . || return
+  if [[ -f cli.ts ]]; then "$BIN/bun" build --compile cli.ts --outfile build/berth; fi
+}
+
+test_files() { find tests/unit tests/integration -name '*.test.ts' 2>/dev/null | sort; }
+
+bun_tests() {
+  local rc=0
+  "$BIN/bun" test --timeout 60000 tests/unit tests/integration 2>&1 | tee "$LOGS/bun.log" || rc=$?
+  count "$LOGS/bun.log" '^ *[0-9]+ pass$' '^ *[0-9]+ fail$' '^ *[0-9]+ skip$'
+  return "$rc"
+}
+
+node_tests() {
+  local rc=0 files
+  mapfile -t files < <(test_files)
+  node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}" 2>&1 | tee "$LOGS/node.log" || rc=$?
+  count "$LOGS/node.log" '^ℹ pass [0-9]+' '^ℹ fail [0-9]+' '^ℹ skipped [0-9]+'
+  return "$rc"
+}
+
+smoke_tests() {
+  local f rc=0
+  for f in tests/smoke/*.sh; do
+    [[ -e $f ]] || continue
+    echo "-- $f"
+    if bash "$f" </dev/null; then
+      PASSED=$((PASSED + 1))
+    else
+      echo "-- $f FAILED"
+      FAILED=$((FAILED + 1))
+      rc=1
+    fi
+  done
+  return "$rc"
+}
+
+# Teardown always, then the closing count line last of all.
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  printf '\n==== teardown ====\n'
+  bash tests/env/down.sh || rc=1
+  rm -rf "$LOGS"
+  ((rc == 0 || FAILED > 0)) || FAILED=1
+  echo
+  summary
+  exit "$rc"
+}
+
+up() {
+  bash tests/env/up.sh </dev/null && return 0
+  local rc=$? f
+  # down.sh removes the directory: show the engines' and daemons' logs first.
+  for f in "${BERTH_TEST_DIR:-/tmp/berth-test}"/{local,bastion,registry,registry-auth,hosts/*}/*.log; do
+    [[ -s $f ]] && printf -- '-- %s\n' "$f" && tail -n 20 "$f"
+  done
+  return "$rc"
+}
+
+((EUID == 0)) || { echo "tests/run.sh needs root (test hosts are network namespaces): sudo bash tests/run.sh" >&2; exit 1; }
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+stage "install" install_deps
+stage "test environment" up
+stage "typecheck" typecheck
+stage "build" build
+stage "bun" bun_tests
+stage "node" node_tests
+stage "smoke" smoke_tests
