@@ -103,25 +103,8 @@ export function dockerAddress(runtime: RuntimeConfig | undefined): string {
   return host === undefined || host === "" ? DEFAULT_DOCKER_HOST : host;
 }
 
-/**
- * Which machine a host config reaches: `direct`, or `ssh://address:port`.
- * Credentials, timeouts and bastions do not change the machine.
- *
- * @example
- * ```ts
- * import { hostIdentity } from "./hash.ts";
- * if (hostIdentity({ sshConfig: { address: "10.0.0.2" } }) !== "ssh://10.0.0.2:22") throw new Error("wrong");
- * ```
- */
-export function hostIdentity(host: Host): string {
-  const ssh = host.sshConfig;
-  if (ssh === undefined) return "direct";
-  const address = ssh.address.includes(":") ? `[${ssh.address}]` : ssh.address;
-  return `ssh://${address}:${ssh.port ?? DEFAULT_SSH_PORT}`;
-}
-
-/** JSON with object keys sorted at every level. */
-function canonicalJson(value: unknown): string {
+/** JSON with object keys sorted at every level (undefined values dropped). */
+export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
   if (typeof value === "object" && value !== null) {
     const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort(byKey(([k]) => k));

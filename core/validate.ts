@@ -7,7 +7,8 @@
  */
 import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
-import { dockerAddress, hostIdentity } from "./hash.ts";
+import { dockerAddress } from "./hash.ts";
+import { hostKey } from "./host.ts";
 import type { Containers, HostConfiguredContainer } from "./model.ts";
 import { type Problem, ValidationError } from "./problem.ts";
 import {
@@ -345,7 +346,7 @@ export function checkDuplicateNames(containers: readonly NamedContainer[], probl
   const seen = new Map<string, NamedContainer>();
   for (const entry of containers) {
     const { hcc } = entry;
-    const key = JSON.stringify([hcc.container.config.name, hostIdentity(hcc.host), dockerAddress(hcc.container.runtime)]);
+    const key = JSON.stringify([hcc.container.config.name, hostKey(hcc.host), dockerAddress(hcc.container.runtime)]);
     const first = seen.get(key);
     if (first === undefined) {
       seen.set(key, entry);

@@ -1,5 +1,6 @@
 import { describe, expect, test } from "../support/harness.ts";
-import { canonicalConfig, canonicalImage, configHash, hostIdentity } from "../../core/hash.ts";
+import { canonicalConfig, canonicalImage, configHash } from "../../core/hash.ts";
+import { hostKey } from "../../core/host.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 
 const base: ContainerConfig = {
@@ -91,10 +92,10 @@ describe("canonicalImage()", () => {
   });
 });
 
-describe("hostIdentity()", () => {
-  test("hostIdentity() names the machine, not how berth logs in", () => {
-    expect(hostIdentity({ directConfig: {} })).toBe("direct");
-    expect(hostIdentity({ sshConfig: { address: "h", port: 22, user: "a" } })).toBe(hostIdentity({ sshConfig: { address: "h", user: "b", password: "x" } }));
-    expect(hostIdentity({ sshConfig: { address: "fd00::1", port: 2222 } })).toBe("ssh://[fd00::1]:2222");
+describe("hostKey()", () => {
+  test("hostKey() names the machine, not how berth logs in", () => {
+    expect(hostKey({ directConfig: {} })).toBe("direct");
+    expect(hostKey({ sshConfig: { address: "h", port: 22, user: "a" } })).toBe(hostKey({ sshConfig: { address: "h", user: "b", password: "x" } }));
+    expect(hostKey({ sshConfig: { address: "fd00::1", port: 2222 } })).toBe("ssh:fd00::1");
   });
 });
