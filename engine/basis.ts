@@ -1,0 +1,59 @@
+/**
+ * The basis of a plan: fingerprints of everything the plan was computed
+ * from. A saved plan is applied only while its basis still holds.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { BerthError } from "../core/errors.ts";
+import { canonicalJson } from "../core/hash.ts";
+import type { ContainersState } from "../core/model.ts";
+import { stripSecrets } from "../core/serialize.ts";
+import type { ObservedState } from "./observe.ts";
+
+/** Fingerprints of the inputs of a plan. */
+export interface PlanBasis {
+  /** Hash of the previous state. */
+  state: string;
+  /** Hash of the desired state. */
+  desired: string;
+  /** Per container: the status seen and a hash of the whole observation. */
+  observed: Record<string, { status: string; hash: string }>;
+}
+
+/** Fingerprints the inputs of a plan (secrets are not part of any hash input). */
+export function planBasis(previous: ContainersState, desired: ContainersState, observed: ObservedState): PlanBasis {
+  return {
+    state: hash(stripSecrets(previous)),
+    desired: hash(stripSecrets(desired)),
+    observed: Object.fromEntries(
+      Object.entries(observed).sort(([a], [b]) => a.localeCompare(b)).map(([name, o]) => [
+        name,
+        { status: o.error !== undefined ? "unreachable" : o.status?.status ?? (o.nameHolder ? `name held by ${o.nameHolder.id.slice(0, 12)}` : "absent"), hash: hash(o) },
+      ]),
+    ),
+  };
+}
+
+/**
+ * Throws PLAN_STALE, listing every difference, when `now` differs from the basis a plan was made on.
+ */
+export function assertBasisHolds(saved: PlanBasis, now: PlanBasis): void {
+  const reasons: string[] = [];
+  if (saved.state !== now.state) reasons.push("the state file changed");
+  if (saved.desired !== now.desired) reasons.push("the config changed");
+  for (const name of new Set([...Object.keys(saved.observed), ...Object.keys(now.observed)])) {
+    const a = saved.observed[name];
+    const b = now.observed[name];
+    if (a?.hash === b?.hash) continue;
+    if (a?.status !== b?.status) reasons.push(`container "${name}" was ${a?.status ?? "not checked"}, now ${b?.status ?? "not checked"}`);
+    else reasons.push(`container "${name}" changed on its host (files or mounts)`);
+  }
+  if (reasons.length > 0) {
+    throw new BerthError("PLAN_STALE", `The saved plan no longer matches; make a new plan. Since it was made: ${reasons.join("; ")}`);
+  }
+}
+
+function hash(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+}

@@ -1,0 +1,189 @@
+/**
+ * The containers resource: previous and desired state, and the
+ * check -> plan -> apply cycle over them (the seed's `Containers`).
+ *
+ * @module
+ */
+import { BerthError } from "../core/errors.ts";
+import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHConfig } from "../core/model.ts";
+import { stateToYaml } from "../core/serialize.ts";
+import { ValidationError, validateContainers } from "../core/validate.ts";
+import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
+import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
+import { hostKey } from "../core/host.ts";
+import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
+import { type Plan, plan } from "./plan.ts";
+import { Session } from "./session.ts";
+
+/** Options of a containers resource. */
+export interface ContainersResourceOptions {
+  /** Warnings (e.g. an insecure host key policy). */
+  log?: (message: string) => void;
+  /** Environment for secrets and SSH_AUTH_SOCK; default `process.env`. */
+  env?: Record<string, string | undefined>;
+  /**
+   * SSH settings for hosts that appear only in the previous state (whose
+   * secrets were not recorded): merged under the recorded ones.
+   */
+  sshDefaults?: Partial<SSHConfig>;
+  /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
+  hosts?: Host[];
+}
+
+/** A plan together with the basis it was made on. */
+export interface PlanWithBasis extends Plan {
+  basis: PlanBasis;
+}
+
+/**
+ * Previous and desired state of a set of containers, and the cycle that
+ * makes the hosts match the desired state.
+ *
+ * @example
+ * ```ts ignore
+ * import { ContainersResource } from "./containers.ts";
+ * const resource = new ContainersResource({ desiredState: { web: {
+ *   container: { config: { name: "web", image: "nginx:1.27" } },
+ *   host: { directConfig: {} },
+ * } } });
+ * try {
+ *   await resource.checkCurrentState();
+ *   console.log(resource.plan().summary);
+ *   await resource.deploy();
+ *   console.log(resource.stateToYaml());
+ * } finally {
+ *   await resource.close();
+ * }
+ * ```
+ */
+export class ContainersResource {
+  readonly #previous: ContainersState;
+  readonly #desired: ContainersState;
+  readonly #session: Session;
+  #current: ContainersState | undefined;
+  #observed: ObservedState | undefined;
+
+  /**
+   * Validates the document.
+   *
+   * @throws {ValidationError} Listing every problem, each with its path.
+   */
+  constructor(doc: Containers, options: ContainersResourceOptions = {}) {
+    const problems = validateContainers(doc);
+    if (problems.length > 0) throw new ValidationError(problems);
+    this.#previous = doc.previousState ?? {};
+    this.#desired = doc.desiredState ?? {};
+    const reachable = new Map<string, Host>();
+    for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
+      if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
+    }
+    const defaults = options.sshDefaults ?? {};
+    this.#session = new Session({
+      ...(options.log === undefined ? {} : { log: options.log }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      reach: (host) =>
+        reachable.get(hostKey(host)) ??
+          (host.sshConfig === undefined ? host : { sshConfig: { ...defaults, ...host.sshConfig } }),
+    });
+  }
+
+  /** The previous state as given. */
+  get previousState(): ContainersState {
+    return this.#previous;
+  }
+
+  /**
+   * The desired state, with ids filled in from the previous state and status
+   * `running`, to minimise the difference when comparing with it.
+   */
+  desiredState(): ContainersState {
+    return Object.fromEntries(Object.entries(this.#desired).map(([name, hcc]) => {
+      const id = this.#previous[name]?.container.status?.id;
+      const status = id === undefined ? undefined : { id, status: "running" };
+      return [name, { ...hcc, container: { ...hcc.container, ...(status === undefined ? {} : { status }) } }];
+    }));
+  }
+
+  /**
+   * Asks every host for the live status of every container and the content
+   * of its config files. Unreachable hosts are recorded, not thrown.
+   *
+   * @returns What the hosts reported, by container name.
+   */
+  async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
+    const observed = await observe(this.#previous, this.#desired, this.#session, options);
+    this.#observed = observed;
+    this.#current = Object.fromEntries(Object.entries(this.#previous).map(([name, hcc]): [string, HostConfiguredContainer] => {
+      const status = observed[name]?.status;
+      return [name, status === undefined || observed[name]?.error !== undefined ? hcc : { ...hcc, container: { ...hcc.container, status } }];
+    }));
+    return observed;
+  }
+
+  /**
+   * The changes that would make the hosts match the desired state.
+   *
+   * @throws {BerthError} `STATE` when `checkCurrentState()` has not run.
+   */
+  plan(): PlanWithBasis {
+    const observed = this.#requireChecked();
+    return { ...plan(this.#desired, this.#previous, observed), basis: planBasis(this.#previous, this.#desired, observed) };
+  }
+
+  /**
+   * Applies a plan: the one given (refused with `PLAN_STALE` when its basis
+   * no longer holds), or a fresh one. Per-container failures are in the
+   * result, not thrown.
+   */
+  async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
+    const fresh = this.plan();
+    if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
+    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, options);
+    this.#current = result.state;
+    // What was observed no longer holds: the next plan needs a new check.
+    this.#observed = undefined;
+    return result;
+  }
+
+  /**
+   * Checks, plans and applies in one go (the seed's `Deploy`).
+   *
+   * @throws {BerthError} When any change failed; the state reached is in `stateToYaml()`.
+   */
+  async deploy(options: ApplyOptions = {}): Promise<ApplyResult> {
+    if (this.#observed === undefined) await this.checkCurrentState();
+    const result = await this.apply(options);
+    const failures = result.results.filter((r) => !r.ok);
+    if (failures.length > 0) {
+      throw new BerthError(failures[0]?.error?.code ?? "ENGINE", failures.map((f) => f.error?.message ?? `${f.action} ${f.name}: not done`).join("\n"), {
+        cause: failures[0]?.error,
+      });
+    }
+    return result;
+  }
+
+  /** The state that is true on the hosts now (after a check or an apply). */
+  currentState(): ContainersState {
+    return this.#current ?? this.#previous;
+  }
+
+  /** The current state as YAML, without secrets, ready to be persisted. */
+  stateToYaml(): string {
+    return stateToYaml(this.currentState());
+  }
+
+  /** Previous (current) and desired state as plain data. */
+  toExported(): Containers {
+    return { previousState: this.currentState(), desiredState: this.#desired };
+  }
+
+  /** Removes helper containers and closes connections. Returns cleanup errors, never throws. */
+  close(): Promise<Error[]> {
+    return this.#session.close();
+  }
+
+  #requireChecked(): ObservedState {
+    if (this.#observed === undefined) throw new BerthError("STATE", "Cannot plan before checkCurrentState() has run: call it first");
+    return this.#observed;
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Plan: compare desired state with previous state and what the hosts report.
+ * A pure function from data to data; printing and applying are elsewhere.
+ *
+ * @module
+ */
+import { canonicalConfig, configHash } from "../core/hash.ts";
+import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
+import { type DiffLine, diffText, diffValues } from "./diff.ts";
+import { hostKey, hostLabel } from "../core/host.ts";
+import type { Observation, ObservedState } from "./observe.ts";
+
+/** What happens to one container. */
+export type Action =
+  | "create" // not there: write files, create, start
+  | "recreate" // there but different (config, runtime, host): remove, then create
+  | "update-files" // config files differ or mount directories missing: write them, restart
+  | "start" // there, unchanged, not running
+  | "remove" // not desired any more
+  | "forget" // not desired and already gone: only the state entry goes
+  | "blocked" // cannot be planned: host unreachable, name taken, ...
+  | "nothing";
+
+/** One container's entry in the plan. */
+export interface PlannedChange {
+  name: string;
+  action: Action;
+  /** Host acted on: where the container will be (or was, for remove/forget). */
+  host: string;
+  /** For a recreate that moves the container: the host it leaves. */
+  fromHost?: string;
+  /** Why, in words. */
+  reasons: string[];
+  /** What changes. */
+  diff: DiffLine[];
+  /** Config file paths to write. */
+  files: string[];
+  /** Directory mounts (sources ending in `/`) to create. */
+  directories: string[];
+  /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
+  replaces?: string;
+}
+
+/** A plan: plain, serialisable data. */
+export interface Plan {
+  changes: PlannedChange[];
+  /** Counts by action, `nothing` excluded. */
+  summary: Partial<Record<Action, number>>;
+  /** True when nothing changes on any host or in the state. */
+  empty: boolean;
+}
+
+/**
+ * Plans the changes that make the hosts match the desired state.
+ *
+ * @param desired What the user wants.
+ * @param previous What the last run recorded.
+ * @param observed What the hosts report now (see `observe()`).
+ */
+export function plan(desired: ContainersState, previous: ContainersState, observed: ObservedState): Plan {
+  const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
+  const changes = names.map((name) => planOne(name, previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} }));
+  const summary: Partial<Record<Action, number>> = {};
+  for (const c of changes) if (c.action !== "nothing") summary[c.action] = (summary[c.action] ?? 0) + 1;
+  return { changes, summary, empty: changes.every((c) => c.action === "nothing") };
+}
+
+function planOne(name: string, prev: HostConfiguredContainer | undefined, want: HostConfiguredContainer | undefined, obs: Observation): PlannedChange {
+  const on = (want ?? prev) as HostConfiguredContainer;
+  const change = (action: Action, reasons: string[], extra: Partial<PlannedChange> = {}): PlannedChange => ({
+    name,
+    action,
+    host: hostLabel(on.host),
+    reasons,
+    diff: [],
+    files: [],
+    directories: [],
+    ...extra,
+  });
+  if (obs.error !== undefined) return change("blocked", [`cannot check host ${hostLabel((prev ?? on).host)}: ${obs.error}`]);
+
+  const exists = obs.status !== undefined && obs.status.status !== STATUS_GONE;
+  const running = obs.status?.status === "running" || obs.status?.status === "restarting";
+  const gone = obs.status?.status === STATUS_GONE ? [`recorded container ${short(obs.status.id)} no longer exists`] : [];
+
+  if (want === undefined) {
+    const was = prev as HostConfiguredContainer;
+    if (!exists) return change("forget", ["not in the desired state", ...gone]);
+    return change("remove", ["not in the desired state"], { host: hostLabel(was.host), replaces: obs.status?.id as string });
+  }
+
+  const allFiles = Object.keys(want.configFiles ?? {}).sort();
+  const allDirs = directoryMounts(want);
+  const fileDiff = (current: Record<string, string | null>) =>
+    allFiles.flatMap((p) => current[p] === (want.configFiles ?? {})[p] ? [] : diffText(p, current[p] ?? null, (want.configFiles ?? {})[p] as string));
+
+  if (!exists) {
+    const fresh = { files: allFiles, directories: allDirs, diff: prev === undefined ? [] : configDiff(prev, want) };
+    if (obs.nameHolder !== undefined) {
+      if (!obs.nameHolder.managed) {
+        return change("blocked", [
+          `name "${want.container.config.name}" is taken on host ${hostLabel(want.host)} by container ${short(obs.nameHolder.id)}, which berth did not create: remove or rename that container, or choose another name`,
+        ]);
+      }
+      return change("recreate", [...gone, `an unrecorded berth container ${short(obs.nameHolder.id)} holds the name and is replaced`], {
+        ...fresh,
+        replaces: obs.nameHolder.id,
+      });
+    }
+    return change("create", prev === undefined ? ["new in the desired state"] : gone, fresh);
+  }
+
+  const was = prev as HostConfiguredContainer;
+  const full = { files: allFiles, directories: allDirs, replaces: obs.status?.id as string };
+  if (hostKey(was.host) !== hostKey(want.host)) {
+    return change("recreate", [`moves from host ${hostLabel(was.host)} to ${hostLabel(want.host)}`], {
+      ...full,
+      fromHost: hostLabel(was.host),
+      diff: [{ op: "~", path: "host", before: hostLabel(was.host), after: hostLabel(want.host) }, ...configDiff(was, want)],
+    });
+  }
+  const recorded = configHash(was.container.config, was.container.runtime);
+  const wanted = configHash(want.container.config, want.container.runtime);
+  if (recorded !== wanted) {
+    return change("recreate", ["container configuration changed"], { ...full, diff: configDiff(was, want) });
+  }
+  if (obs.renamedTo !== undefined) {
+    return change("recreate", [`container was renamed to "${obs.renamedTo}" outside berth`], full);
+  }
+  if (obs.configHash !== undefined && obs.configHash !== recorded) {
+    return change("recreate", ["container was changed outside berth (configuration label differs from the recorded one)"], full);
+  }
+
+  const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
+  if (blockedMounts.length > 0) {
+    return change("blocked", blockedMounts.map((d) => `mount source "${d}" is a file on host ${hostLabel(want.host)}; a directory mount needs a directory: remove the file, or drop the trailing "/" to mount it as a file`));
+  }
+  const diff = fileDiff(obs.files);
+  const files = allFiles.filter((p) => obs.files[p] !== (want.configFiles ?? {})[p]);
+  const directories = allDirs.filter((d) => obs.mounts[d] === "missing");
+  if (files.length > 0 || directories.length > 0) {
+    return change("update-files", [
+      ...files.map((p) => obs.files[p] === null ? `config file ${p} is missing on the host` : `config file ${p} differs`),
+      ...directories.map((d) => `mount directory ${d} is missing on the host`),
+      running ? "container is restarted to pick them up" : "container is started",
+    ], { files, directories, diff });
+  }
+  if (!running) return change("start", [`container is ${obs.status?.status}`]);
+  return change("nothing", []);
+}
+
+/** Sources of directory mounts (ending in `/`), sorted. */
+export function directoryMounts(hcc: HostConfiguredContainer): string[] {
+  return (hcc.container.config.mounts ?? []).map((m) => m.source).filter((s) => s.endsWith("/")).sort();
+}
+
+function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer): DiffLine[] {
+  return [
+    ...diffValues(canonicalConfig(was.container.config), canonicalConfig(want.container.config)),
+    ...diffValues(publicRuntime(was), publicRuntime(want), "runtime"),
+  ];
+}
+
+function publicRuntime(hcc: HostConfiguredContainer): unknown {
+  const docker = hcc.container.runtime?.docker;
+  if (docker === undefined) return hcc.container.runtime ?? {};
+  const { registryAuth: _secret, ...rest } = docker;
+  return { docker: rest };
+}
+
+function short(id: string): string {
+  return id.slice(0, 12);
+}

@@ -1,0 +1,117 @@
+/**
+ * The connections of one run: one transport per host, one runtime per host
+ * and runtime settings, one file helper per host and runtime. Everything is
+ * opened on first use and closed together.
+ *
+ * @module
+ */
+import { withContext } from "../core/errors.ts";
+import type { Host, HostConfiguredContainer, RuntimeConfig } from "../core/model.ts";
+import { loadRuntime } from "../runtimes/registry.ts";
+import type { Runtime } from "../runtimes/runtime.ts";
+import { openTransport, type OpenTransportOptions } from "../transports/registry.ts";
+import type { Transport } from "../transports/transport.ts";
+import { HostFiles } from "./host-files.ts";
+import { hostKey, hostLabel } from "../core/host.ts";
+
+const DEFAULT_RUNTIME: RuntimeConfig = { docker: {} };
+
+interface HostEntry {
+  transport: Promise<Transport>;
+  runtimes: Map<string, Promise<Runtime>>;
+  files: Map<string, HostFiles>;
+}
+
+/** Options of a session. */
+export interface SessionOptions extends OpenTransportOptions {
+  /**
+   * How to reach a host, by host key: the desired settings win over the
+   * recorded ones, so credentials changed in the config are used for
+   * containers that exist only in the state.
+   */
+  reach?: (host: Host) => Host;
+}
+
+/** Connections and helpers of one run. */
+export class Session {
+  readonly #hosts = new Map<string, HostEntry>();
+  readonly #options: SessionOptions;
+
+  constructor(options: SessionOptions = {}) {
+    this.#options = options;
+  }
+
+  /** The runtime that runs this container, connected on first use. */
+  runtime(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<Runtime> {
+    const entry = this.#entry(hcc.host);
+    const config = hcc.container.runtime ?? DEFAULT_RUNTIME;
+    const key = JSON.stringify(config);
+    let runtime = entry.runtimes.get(key);
+    if (runtime === undefined) {
+      const label = hostLabel(hcc.host);
+      runtime = entry.transport.then(async (transport) => {
+        try {
+          await transport.connect(signal === undefined ? {} : { signal });
+        } catch (err) {
+          throw withContext(err, `connecting to host ${label}`, "CONNECT");
+        }
+        return loadRuntime(config, { transport, hostLabel: label });
+      });
+      entry.runtimes.set(key, runtime);
+    }
+    return runtime;
+  }
+
+  /** File access on the container's host, through a helper named after the container. */
+  async files(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<HostFiles> {
+    const runtime = await this.runtime(hcc, signal);
+    const entry = this.#entry(hcc.host);
+    const key = JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME);
+    let files = entry.files.get(key);
+    if (files === undefined) {
+      files = new HostFiles(runtime, hostLabel(hcc.host), { name: `${hcc.container.config.name}-config`, image: hcc.container.config.image });
+      entry.files.set(key, files);
+    }
+    return files;
+  }
+
+  /** Removes the helpers of one host (call when that host's work is done). Returns cleanup errors. */
+  async closeFiles(host: Host): Promise<Error[]> {
+    const entry = this.#hosts.get(hostKey(host));
+    if (entry === undefined) return [];
+    const errors = await Promise.all([...entry.files.values()].map((f) => f.close()));
+    entry.files.clear();
+    return errors.filter((e) => e !== undefined);
+  }
+
+  /** Removes every helper and closes every connection. Returns cleanup errors, never throws. */
+  async close(): Promise<Error[]> {
+    const errors: Error[] = [];
+    await Promise.all([...this.#hosts.values()].map(async (entry) => {
+      for (const files of entry.files.values()) {
+        const err = await files.close();
+        if (err !== undefined) errors.push(err);
+      }
+      for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
+      await entry.transport.then((t) => t.close(), () => {});
+    }));
+    this.#hosts.clear();
+    return errors;
+  }
+
+  #entry(host: Host): HostEntry {
+    const key = hostKey(host);
+    let entry = this.#hosts.get(key);
+    if (entry === undefined) {
+      const reach = this.#options.reach?.(host) ?? host;
+      const { log, env } = this.#options;
+      entry = {
+        transport: openTransport(reach, { ...(log === undefined ? {} : { log }), ...(env === undefined ? {} : { env }) }),
+        runtimes: new Map(),
+        files: new Map(),
+      };
+      this.#hosts.set(key, entry);
+    }
+    return entry;
+  }
+}

@@ -1,0 +1,97 @@
+import { describe, expect, test } from "../support/harness.ts";
+import { plan } from "../../engine/plan.ts";
+import type { ContainersState, HostConfiguredContainer } from "../../core/model.ts";
+import type { ObservedState } from "../../engine/observe.ts";
+
+function hcc(address: string | undefined, extra: Partial<HostConfiguredContainer["container"]["config"]> = {}, id?: string): HostConfiguredContainer {
+  return {
+    container: { config: { name: "etcd", image: "etcd:3.5", ...extra }, ...(id === undefined ? {} : { status: { id, status: "running" } }) },
+    host: address === undefined ? { directConfig: {} } : { sshConfig: { address, port: 22, user: "root" } },
+  };
+}
+const running = (id = "abc"): ObservedState[string] => ({ status: { id, status: "running" }, files: {}, mounts: {} });
+
+describe("plan()", () => {
+  test("plan() creates what is only desired", () => {
+    const p = plan({ etcd: hcc("10.0.0.2") }, {}, { etcd: { files: {}, mounts: {} } });
+    expect(p.changes[0]?.action).toBe("create");
+    expect(p.summary).toEqual({ create: 1 });
+    expect(p.empty).toBe(false);
+  });
+
+  test("plan() does nothing when desired equals recorded and the container runs", () => {
+    const p = plan({ etcd: hcc("10.0.0.2") }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: running() });
+    expect(p.empty).toBe(true);
+  });
+
+  test("plan() ignores how a host is reached: port, user, key, password", () => {
+    const want = hcc("10.0.0.2");
+    want.host = { sshConfig: { address: "10.0.0.2", port: 2222, user: "core", password: "secret", privateKeyPath: "/k" } };
+    const p = plan({ etcd: want }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: running() });
+    expect(p.empty).toBe(true);
+  });
+
+  test("plan() recreates a container that moves to another host", () => {
+    const p = plan({ etcd: hcc("10.0.0.3") }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: running() });
+    expect(p.changes[0]).toMatchObject({ action: "recreate", host: "10.0.0.3", fromHost: "10.0.0.2" });
+  });
+
+  test("plan() recreates on a config change, with a diff, but not on default-equal forms", () => {
+    const changed = plan({ etcd: hcc(undefined, { args: ["--x"] }) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: running() });
+    expect(changed.changes[0]?.action).toBe("recreate");
+    expect(changed.changes[0]?.diff).toEqual([{ op: "+", path: "args[0]", after: '"--x"' }]);
+    const same = plan({ etcd: hcc(undefined, { args: [], env: {}, privileged: false }) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: running() });
+    expect(same.empty).toBe(true);
+  });
+
+  test("plan() recreates a container changed outside berth (hash label differs)", () => {
+    const p = plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: { ...running(), configHash: "0".repeat(64) } });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.reasons[0]).toContain("changed outside berth");
+  });
+
+  test("plan() rewrites changed config files and restarts instead of recreating", () => {
+    const want = { ...hcc(undefined), configFiles: { "/etc/a.conf": "new\n", "/etc/b.conf": "same\n" } };
+    const was = { ...hcc(undefined, {}, "abc"), configFiles: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } };
+    const p = plan({ etcd: want }, { etcd: was }, { etcd: { ...running(), files: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } } });
+    expect(p.changes[0]?.action).toBe("update-files");
+    expect(p.changes[0]?.files).toEqual(["/etc/a.conf"]);
+    expect(p.changes[0]?.diff).toEqual([
+      { op: "-", path: "file /etc/a.conf:1", before: "old" },
+      { op: "+", path: "file /etc/a.conf:1", after: "new" },
+    ]);
+  });
+
+  test("plan() starts a stopped container and removes an undesired one", () => {
+    const p = plan(
+      { etcd: hcc(undefined) },
+      { etcd: hcc(undefined, {}, "abc"), old: { ...hcc(undefined, { name: "old" }, "def") } },
+      { etcd: { status: { id: "abc", status: "exited" }, files: {}, mounts: {} }, old: running("def") },
+    );
+    expect(p.changes.map((c) => [c.name, c.action])).toEqual([["etcd", "start"], ["old", "remove"]]);
+  });
+
+  test("plan() forgets a gone container that is not desired, and creates a gone one that is", () => {
+    const gone = { status: { id: "abc", status: "gone" }, files: {}, mounts: {} };
+    expect(plan({}, { etcd: hcc(undefined, {}, "abc") }, { etcd: gone }).changes[0]?.action).toBe("forget");
+    expect(plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: gone }).changes[0]?.action).toBe("create");
+  });
+
+  test("plan() blocks a container whose host cannot be checked, and one whose name is held by a foreign container", () => {
+    const p = plan({ etcd: hcc("10.0.0.2") }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: { error: "connection refused", files: {}, mounts: {} } });
+    expect(p.changes[0]?.action).toBe("blocked");
+    expect(p.changes[0]?.reasons[0]).toBe("cannot check host 10.0.0.2: connection refused");
+    const held = plan({ etcd: hcc(undefined) }, {}, { etcd: { nameHolder: { id: "f00", status: "running", managed: false }, files: {}, mounts: {} } });
+    expect(held.changes[0]?.action).toBe("blocked");
+    const ours = plan({ etcd: hcc(undefined) }, {}, { etcd: { nameHolder: { id: "f00", status: "running", managed: true }, files: {}, mounts: {} } });
+    expect(ours.changes[0]).toMatchObject({ action: "recreate", replaces: "f00" });
+  });
+
+  test("plan() never puts secrets in the plan", () => {
+    const want = hcc("10.0.0.3");
+    want.host = { sshConfig: { address: "10.0.0.3", password: "hunter2", privateKey: "-----BEGIN KEY-----" } };
+    const p = plan({ etcd: want }, { etcd: hcc("10.0.0.2", {}, "abc") } as ContainersState, { etcd: running() });
+    expect(JSON.stringify(p)).not.toContain("hunter2");
+    expect(JSON.stringify(p)).not.toContain("BEGIN KEY");
+  });
+});
