@@ -1,4 +1,50 @@
+/**
+ * berth: declare containers on many hosts and make the hosts match, by
+ * talking directly to each host's container runtime, locally or through SSH.
+ *
+ * The cycle: validate -> {@link ContainersResource.checkCurrentState} ->
+ * {@link ContainersResource.plan} -> {@link ContainersResource.apply} ->
+ * persist {@link ContainersResource.stateToYaml}.
+ *
+ * @example
+ * ```ts ignore
+ * import { fromYaml } from "@berth/berth";
+ * const resource = fromYaml(`
+ * hosts:
+ *   node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }
+ * containers:
+ *   etcd: { host: node1, image: "quay.io/coreos/etcd:v3.5.9", networkMode: host }
+ * `);
+ * try {
+ *   await resource.checkCurrentState();
+ *   const plan = resource.plan();
+ *   if (!plan.empty) await resource.apply({ onState: (s) => console.log("now true:", Object.keys(s)) });
+ *   await Deno.writeTextFile("state.yaml", resource.stateToYaml());
+ * } finally {
+ *   await resource.close();
+ * }
+ * ```
+ *
+ * @module
+ */
 export * from "./core/errors.ts";
 export * from "./core/model.ts";
+export { parseDuration } from "./core/duration.ts";
+export { configHash } from "./core/hash.ts";
+export { hostKey, hostLabel } from "./core/host.ts";
+export { type BerthConfig, type ConfigOptions, configFromDocument } from "./core/config.ts";
+export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./core/serialize.ts";
+export { type Problem, ValidationError, validateContainers as validate } from "./core/validate.ts";
+export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
+export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
+export type { Action, Plan, PlannedChange } from "./engine/plan.ts";
+export type { DiffLine } from "./engine/diff.ts";
+export type { ApplyEvent, ApplyOptions, ApplyResult, ChangeResult } from "./engine/apply.ts";
+export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
+export { readStateFile, writeStateFile, type LoadedState } from "./store/state-file.ts";
+export { lockState, type LockOptions, type StateLock } from "./store/lock.ts";
 export type * from "./runtimes/runtime.ts";
+export { loadRuntime } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";
+export { openTransport } from "./transports/registry.ts";
+export { VERSION } from "./version.ts";

@@ -1,0 +1,215 @@
+/**
+ * The CLI commands as functions: each returns its exit code.
+ * 0 success (plan: nothing to do), 2 plan has changes, 1 error, 130 interrupted.
+ *
+ * @module
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { type BerthConfig, configFromDocument } from "../core/config.ts";
+import { BerthError } from "../core/errors.ts";
+import type { ContainersState } from "../core/model.ts";
+import { parseDocument } from "../core/serialize.ts";
+import type { ApplyResult } from "../engine/apply.ts";
+import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
+import { hostLabel } from "../core/host.ts";
+import { lockState, type StateLock } from "../store/lock.ts";
+import { readStateFile, writeStateFile } from "../store/state-file.ts";
+import { type CliIO, confirm } from "./io.ts";
+import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+
+/** Options shared by the commands. */
+export interface GlobalOptions {
+  config: string;
+  state: string;
+  json?: boolean;
+}
+
+/** A saved plan file (`berth plan --out`). */
+interface SavedPlan {
+  kind: "berth-plan";
+  version: 1;
+  createdAt: string;
+  plan: PlanWithBasis;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_ERROR = 1;
+export const EXIT_CHANGES = 2;
+export const EXIT_INTERRUPTED = 130;
+
+/** `berth validate`: config (and state, when present) parse and validate. */
+export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
+  const desired = (await loadConfig(io, opts)).desiredState;
+  const { state } = await readStateFile(path(io, opts.state));
+  new ContainersResource({ desiredState: desired, previousState: state });
+  const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
+  if (opts.json) io.stdout.write(`${JSON.stringify({ valid: true, containers: Object.keys(desired).length, hosts: hosts.size })}\n`);
+  else io.stdout.write(`${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`);
+  return EXIT_OK;
+}
+
+/** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
+export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+  const resource = await openResource(io, opts);
+  try {
+    await resource.checkCurrentState();
+    const plan = resource.plan();
+    if (opts.out !== undefined) {
+      const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
+      await writeFile(path(io, opts.out), `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+    }
+    if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
+    else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
+    if (opts.out !== undefined && !opts.json) io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
+    return plan.empty ? EXIT_OK : EXIT_CHANGES;
+  } finally {
+    await closeResource(io, resource);
+  }
+}
+
+/** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
+export async function applyCommand(
+  io: CliIO,
+  opts: GlobalOptions & { yes?: boolean; planFile?: string; destroy?: boolean },
+): Promise<number> {
+  const style = styleFor(io.stdout, io.env);
+  const errStyle = styleFor(io.stderr, io.env);
+  const statePath = path(io, opts.state);
+  const saved = opts.planFile === undefined ? undefined : await readSavedPlan(path(io, opts.planFile));
+  if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
+    throw new BerthError("VALIDATION", `Refusing to ${opts.destroy ? "destroy" : "apply"} without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`);
+  }
+  const lock = await lockState(statePath, { command: opts.destroy ? "berth destroy" : "berth apply", warn: (m) => io.stderr.write(`${errStyle.yellow(m)}\n`) });
+  let resource: ContainersResource | undefined;
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) return;
+    io.stderr.write(`${errStyle.yellow("Interrupted: finishing the steps in flight, then saving the state.")}\n`);
+    stop.abort();
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigint);
+  try {
+    resource = await openResource(io, opts, opts.destroy === true);
+    await resource.checkCurrentState();
+    const plan = resource.plan();
+    if (!opts.json) io.stdout.write(`${formatPlan(plan, style)}\n`);
+    if (!plan.empty && !opts.yes && saved === undefined) {
+      if (!(await confirm(io, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
+        io.stderr.write("Nothing was changed.\n");
+        return EXIT_ERROR;
+      }
+    }
+    const started = performance.now();
+    const result = await resource.apply({
+      ...(saved === undefined ? {} : { plan: saved.plan }),
+      stopSignal: stop.signal,
+      onState: (state: ContainersState) => writeStateFile(statePath, state),
+      onEvent: (event) => {
+        const line = opts.json ? undefined : formatEvent(event, style);
+        if (line !== undefined) io.stdout.write(`${line}\n`);
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
+    else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
+    if (result.interrupted) return EXIT_INTERRUPTED;
+    const blocked = plan.changes.filter((c) => c.action === "blocked");
+    if ((result.failed > 0 || blocked.length > 0) && !opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    return result.failed > 0 || blocked.length > 0 ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigint);
+    if (resource !== undefined) await closeResource(io, resource);
+    lock.release();
+  }
+}
+
+/** `berth status`: a table of containers per host with their live status. */
+export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
+  const resource = await openResource(io, opts);
+  try {
+    const observed = await resource.checkCurrentState();
+    const desired = resource.desiredState();
+    const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(([name, hcc]) => {
+      const o = observed[name];
+      const status = o?.error !== undefined ? `unreachable: ${o.error}` : o?.status?.status ?? (name in resource.previousState ? "not created" : "not deployed");
+      return { host: hostLabel(hcc.host), name, status, id: o?.status?.id.slice(0, 12) ?? "", image: hcc.container.config.image };
+    }).sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+    if (opts.json) io.stdout.write(`${JSON.stringify({ containers: rows }, null, 2)}\n`);
+    else io.stdout.write(`${formatTable(["HOST", "NAME", "STATUS", "ID", "IMAGE"], rows.map((r) => [r.host, r.name, r.status, r.id, r.image]))}\n`);
+    return rows.some((r) => r.status.startsWith("unreachable")) ? EXIT_ERROR : EXIT_OK;
+  } finally {
+    await closeResource(io, resource);
+  }
+}
+
+/**
+ * Config + state -> resource. For destroy the desired state is empty and the
+ * config (when there is one) only says how to reach the hosts.
+ */
+async function openResource(io: CliIO, opts: GlobalOptions, destroy = false): Promise<ContainersResource> {
+  const config: BerthConfig = destroy ? await loadConfig(io, opts).catch(() => ({ desiredState: {} })) : await loadConfig(io, opts);
+  const desired = destroy ? {} : config.desiredState;
+  const loaded = await readStateFile(path(io, opts.state));
+  // A flexkube document may carry its recorded state; state.yaml wins once it exists.
+  const previous = loaded.existed ? loaded.state : config.previousState ?? {};
+  for (const w of loaded.warnings) io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${w}`)}\n`);
+  if (Object.keys(desired).length === 0 && Object.keys(previous).length === 0) {
+    throw new BerthError("VALIDATION", destroy ? `Nothing to destroy: the state "${opts.state}" is empty` : `${opts.config}: no containers are declared and the state is empty: add containers to the config`);
+  }
+  return new ContainersResource(
+    { desiredState: desired, previousState: previous },
+    {
+      env: io.env,
+      hosts: Object.values(config.desiredState).map((h) => h.host),
+      log: (m) => io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${m}`)}\n`),
+    },
+  );
+}
+
+async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
+  const file = path(io, opts.config);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new BerthError("VALIDATION", `Cannot read config file "${opts.config}": ${(err as Error).message}. Create it, or pass --config PATH`, { cause: err });
+  }
+  return configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(file) });
+}
+
+async function readSavedPlan(file: string): Promise<SavedPlan> {
+  let saved: Partial<SavedPlan>;
+  try {
+    saved = JSON.parse(await readFile(file, "utf8")) as Partial<SavedPlan>;
+  } catch (err) {
+    throw new BerthError("VALIDATION", `Cannot read plan file "${file}": ${(err as Error).message}`, { cause: err });
+  }
+  if (saved.kind !== "berth-plan" || saved.version !== 1 || saved.plan?.basis === undefined) {
+    throw new BerthError("VALIDATION", `"${file}" is not a plan saved by "berth plan --out"`);
+  }
+  return saved as SavedPlan;
+}
+
+async function closeResource(io: CliIO, resource: ContainersResource): Promise<void> {
+  for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
+}
+
+function path(io: CliIO, p: string): string {
+  return resolve(io.cwd, p);
+}
+
+function publicPlan(plan: PlanWithBasis): Omit<PlanWithBasis, "basis"> {
+  const { basis: _basis, ...rest } = plan;
+  return rest;
+}
+
+function publicResult(result: ApplyResult): unknown {
+  return {
+    failed: result.failed,
+    interrupted: result.interrupted,
+    results: result.results.map((r) => ({ ...r, error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message } })),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * The `berth` command line: argument parsing and error reporting around the
+ * commands of `commands.ts`.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { BerthError } from "../core/errors.ts";
+import { VERSION } from "../version.ts";
+import { applyCommand, EXIT_ERROR, type GlobalOptions, planCommand, statusCommand, validateCommand } from "./commands.ts";
+import type { CliIO } from "./io.ts";
+import { recoverCommand } from "./recover.ts";
+
+/**
+ * Runs the CLI with `argv` (without the runtime and script) and returns the exit code.
+ * Errors are printed as one clear message, never a stack trace (unless BERTH_DEBUG is set).
+ */
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let code = 0;
+  const program = new Command("berth")
+    .description("Declare containers on many hosts and make the hosts match.")
+    .version(VERSION, "-V, --version")
+    .option("-c, --config <file>", "config file", "config.yaml")
+    .option("-s, --state <file>", "state file", "state.yaml")
+    .option("--json", "machine-readable output")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+
+  program.command("validate").description("check the config and state files").action(async () => {
+    code = await validateCommand(io, global());
+  });
+  program.command("plan").description("show what apply would change (exit 0: nothing, 2: changes)")
+    .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
+    .action(async (o: { out?: string }) => {
+      code = await planCommand(io, { ...global(), ...o });
+    });
+  program.command("apply").description("make the hosts match the config (asks first unless --yes)")
+    .argument("[plan]", "a plan saved with `berth plan --out`; refused when hosts or state changed since")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (planFile: string | undefined, o: { yes?: boolean }) => {
+      code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
+    });
+  program.command("destroy").description("remove every container in the state (asks first unless --yes)")
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (o: { yes?: boolean }) => {
+      code = await applyCommand(io, { ...global(), ...o, destroy: true });
+    });
+  program.command("status").description("containers per host with their live status").action(async () => {
+    code = await statusCommand(io, global());
+  });
+  program.command("state").description("manage the state file")
+    .command("recover").description("rebuild a lost state file from what the hosts of the config report")
+    .option("-f, --force", "overwrite an existing state file")
+    .action(async (o: { force?: boolean }) => {
+      code = await recoverCommand(io, { ...global(), ...o });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_ERROR;
+    io.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (io.env.BERTH_DEBUG && err instanceof Error) io.stderr.write(`${err.stack ?? ""}\n`);
+    if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) io.stderr.write("(unexpected error: run with BERTH_DEBUG=1 for details)\n");
+    return EXIT_ERROR;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * `berth state recover`: rebuilds a lost state file from what the hosts of
+ * the config report (see `engine/recover.ts`).
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { configFromDocument } from "../core/config.ts";
+import { BerthError } from "../core/errors.ts";
+import { parseDocument } from "../core/serialize.ts";
+import { ValidationError, validateContainers } from "../core/validate.ts";
+import { recoverState } from "../engine/recover.ts";
+import { lockState } from "../store/lock.ts";
+import { readStateFile, writeStateFile } from "../store/state-file.ts";
+import { EXIT_OK, type GlobalOptions } from "./commands.ts";
+import type { CliIO } from "./io.ts";
+import { formatTable, styleFor } from "./output.ts";
+
+const WHAT: Record<string, string> = {
+  desired: "as configured",
+  changed: "changed outside berth: apply recreates it",
+  orphan: "not in the config: apply removes it",
+};
+
+/**
+ * Recovers the state file. Refuses to overwrite an existing one unless `force`.
+ *
+ * @returns The exit code.
+ * @throws {BerthError} `STATE` when the state file exists (without `force`) or is locked; the code of a host failure.
+ */
+export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: boolean }): Promise<number> {
+  const warn = (m: string) => io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${m}`)}\n`);
+  const configPath = resolve(io.cwd, opts.config);
+  const statePath = resolve(io.cwd, opts.state);
+  let text: string;
+  try {
+    text = await readFile(configPath, "utf8");
+  } catch (err) {
+    throw new BerthError("VALIDATION", `Cannot read config file "${opts.config}": ${(err as Error).message}. Recovery asks the hosts of the config: pass --config PATH`, { cause: err });
+  }
+  const { desiredState } = configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(configPath) });
+  const problems = validateContainers({ desiredState });
+  if (problems.length > 0) throw new ValidationError(problems);
+  if (Object.keys(desiredState).length === 0) throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
+
+  const lock = await lockState(statePath, { command: "berth state recover", warn });
+  try {
+    const existing = await readStateFile(statePath).catch(() => ({ existed: true }));
+    if (existing.existed && opts.force !== true) {
+      throw new BerthError("STATE", `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`);
+    }
+    const { state, found } = await recoverState(desiredState, { env: io.env, log: warn });
+    writeStateFile(statePath, state);
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify({ state: opts.state, recovered: found }, null, 2)}\n`);
+      return EXIT_OK;
+    }
+    if (found.length > 0) {
+      io.stdout.write(`${formatTable(["HOST", "NAME", "STATUS", "ID", "RECORDED"], found.map((f) => [f.host, f.name, f.status, f.id.slice(0, 12), WHAT[f.kind] ?? f.kind]))}\n`);
+    }
+    const count = (kind: string) => found.filter((f) => f.kind === kind).length;
+    const hosts = new Set(found.map((f) => f.host)).size;
+    io.stdout.write(
+      `Recovered ${found.length} container(s) on ${hosts} host(s) into ${opts.state}: ${count("desired")} as configured, ${count("changed")} changed outside berth, ${count("orphan")} not in the config. Run "berth plan" to see what apply would change.\n`,
+    );
+    return EXIT_OK;
+  } finally {
+    lock.release();
+  }
+}
