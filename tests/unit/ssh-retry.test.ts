@@ -1,0 +1,43 @@
+import { BerthError } from "../../core/errors.ts";
+import { describe, expect, test } from "../support/harness.ts";
+import { retryConnect } from "../../transports/ssh/retry.ts";
+
+const refused = () => new BerthError("CONNECT", "root@h:22: connect ECONNREFUSED");
+
+describe("retryConnect()", () => {
+  test("retryConnect() retries CONNECT errors until an attempt succeeds", async () => {
+    let calls = 0;
+    const result = await retryConnect("root@h:22", async () => {
+      if (++calls < 3) throw refused();
+      return "up";
+    }, { timeoutMs: 1000, intervalMs: 10 });
+    expect([result, calls]).toEqual(["up", 3]);
+  });
+  test("retryConnect() gives up after timeoutMs with CONNECT naming the target and last cause", async () => {
+    let calls = 0;
+    const started = Date.now();
+    await expect(retryConnect("root@h:22", async () => {
+      calls++;
+      throw refused();
+    }, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(/^Cannot connect to root@h:22 \(\d+ attempts in 0\.\ds\): root@h:22: connect ECONNREFUSED$/);
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(Date.now() - started).toBeLessThan(400);
+  });
+  test("retryConnect() fails at once on AUTH and HOST_KEY errors", async () => {
+    for (const code of ["AUTH", "HOST_KEY"] as const) {
+      let calls = 0;
+      await expect(retryConnect("root@h:22", async () => {
+        calls++;
+        throw new BerthError(code, "no");
+      }, { timeoutMs: 1000, intervalMs: 10 })).rejects.toThrow("no");
+      expect(calls).toBe(1);
+    }
+  });
+  test("retryConnect() stops waiting when the signal aborts", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expect(retryConnect("root@h:22", async () => {
+      throw refused();
+    }, { timeoutMs: 5000, intervalMs: 1000, signal: controller.signal })).rejects.toThrow("connecting to root@h:22: aborted");
+  });
+});

@@ -1,0 +1,215 @@
+/**
+ * The SSH transport: one SSH connection per host (optionally through jump
+ * hosts), shared by every request; each request gets its own channel to the
+ * runtime's unix socket or TCP address. Nothing listens locally.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+import type { Client } from "ssh2";
+import { BerthError, withContext } from "../core/errors.ts";
+import type { SSHConfig } from "../core/model.ts";
+import type { OpenOptions, Transport } from "./transport.ts";
+import { abortable, abortedError } from "./ssh/abort.ts";
+import { type ChannelTarget, destroyChannel, openChannel } from "./ssh/channel.ts";
+import { connectChain } from "./ssh/jump.ts";
+import { retryConnect } from "./ssh/retry.ts";
+import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./ssh/settings.ts";
+
+/** Options of {@link sshTransport}. */
+export interface SSHTransportOptions {
+  /** Where warnings go (insecure host keys, recorded keys); stderr by default. */
+  log?: (message: string) => void;
+  /** Environment for `SSH_AUTH_SOCK`; `process.env` by default. */
+  env?: Record<string, string | undefined>;
+}
+
+/** An SSH transport, which also tells how many SSH sessions it has established. */
+export interface SSHTransport extends Transport {
+  /** Sessions established to the target so far (1 for a healthy run; more after reconnects). */
+  readonly handshakes: number;
+}
+
+/**
+ * Creates the SSH transport for one host. It connects lazily, on the first
+ * `connect()` or `open*()`, retrying refused or timed-out connections until
+ * `retryTimeout`; a connection lost later is re-established on the next call.
+ *
+ * @param config The host's SSH settings (defaults: user `root`, port 22, strict host keys from `~/.ssh/known_hosts`).
+ * @param options Logging and environment.
+ * @returns A transport; call `close()` when done.
+ * @throws {BerthError} `VALIDATION` for an unparseable duration or port.
+ *
+ * @example
+ * ```ts ignore
+ * import { sshTransport } from "./ssh.ts";
+ * const ssh = sshTransport({ address: "10.0.0.2", privateKeyPath: "~/.ssh/id_ed25519" });
+ * const socket = await ssh.openUnixSocket("/var/run/docker.sock");
+ * socket.end("GET /_ping HTTP/1.0\r\n\r\n");
+ * await ssh.close();
+ * ```
+ */
+export function sshTransport(config: SSHConfig, options: SSHTransportOptions = {}): SSHTransport {
+  const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
+  return new SSHConnection(resolveSettings(config, options.env ?? process.env), log);
+}
+
+interface PendingConnect {
+  promise: Promise<Client[]>;
+  controller: AbortController;
+  waiters: number;
+}
+
+class SSHConnection implements SSHTransport {
+  readonly description: string;
+  readonly #settings: SSHSettings;
+  readonly #target: HopSettings;
+  readonly #log: (message: string) => void;
+  readonly #closing = new AbortController();
+  readonly #channels = new Set<Duplex>();
+  #clients: Client[] | undefined;
+  #pending: PendingConnect | undefined;
+  #handshakes = 0;
+
+  constructor(settings: SSHSettings, log: (message: string) => void) {
+    this.#settings = settings;
+    this.#target = settings.hops.at(-1) as HopSettings;
+    this.#log = log;
+    this.description = describeHop(this.#target);
+  }
+
+  get handshakes(): number {
+    return this.#handshakes;
+  }
+
+  async connect(options: OpenOptions = {}): Promise<void> {
+    await this.#session(options.signal);
+  }
+
+  openUnixSocket(path: string, options: OpenOptions = {}): Promise<Duplex> {
+    return this.#open({ path }, options.signal);
+  }
+
+  openTcp(host: string, port: number, options: OpenOptions = {}): Promise<Duplex> {
+    return this.#open({ host, port }, options.signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    for (const channel of this.#channels) destroyChannel(channel);
+    this.#channels.clear();
+    const clients = this.#clients ?? [];
+    this.#clients = undefined;
+    const pending = this.#pending?.promise.catch(() => undefined);
+    for (const client of [...clients].reverse()) await endClient(client);
+    await pending;
+  }
+
+  async #open(target: ChannelTarget, signal: AbortSignal | undefined): Promise<Duplex> {
+    const client = await this.#session(signal);
+    const stream = await openChannel(client, target, {
+      timeoutMs: this.#target.connectionTimeoutMs,
+      via: this.description,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    if (this.#closing.signal.aborted) {
+      destroyChannel(stream);
+      throw this.#closedError();
+    }
+    this.#channels.add(stream);
+    stream.once("close", () => this.#channels.delete(stream));
+    return stream;
+  }
+
+  /** The ready target client; concurrent callers share one connection attempt. */
+  async #session(signal: AbortSignal | undefined): Promise<Client> {
+    if (this.#closing.signal.aborted) throw this.#closedError();
+    if (this.#clients !== undefined) return this.#clients.at(-1) as Client;
+    const doing = `connecting to ${this.description}`;
+    if (signal?.aborted) throw abortedError(doing, signal);
+    const pending = this.#pending ?? this.#startConnect();
+    pending.waiters++;
+    try {
+      const clients = await abortable(pending.promise, signal, doing);
+      return clients.at(-1) as Client;
+    } finally {
+      // The attempt stops when every caller has given up on it; later callers start afresh.
+      if (--pending.waiters === 0 && this.#pending === pending) {
+        this.#pending = undefined;
+        pending.controller.abort();
+      }
+    }
+  }
+
+  #startConnect(): PendingConnect {
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.#closing.signal]);
+    const hops = this.#settings.hops;
+    const via = hops.length > 1 ? ` via ${hops.slice(0, -1).map(describeHop).join(", ")}` : "";
+    const what = `${this.description}${via}`;
+    const attempt = () =>
+      connectChain(hops, { signal, log: this.#log }).catch((err: unknown) => {
+        throw via === "" || !(err instanceof BerthError) || err.code === "CONNECT" ? err : withContext(err, `connecting to ${what}`);
+      });
+    const promise = retryConnect(what, attempt, {
+      timeoutMs: this.#settings.retryTimeoutMs,
+      intervalMs: this.#settings.retryIntervalMs,
+      signal,
+      host: this.#target.address,
+    }).then((clients) => this.#adopt(clients, signal)).finally(() => {
+      if (this.#pending === pending) this.#pending = undefined;
+    });
+    const pending: PendingConnect = { promise, controller, waiters: 0 };
+    this.#pending = pending;
+    return pending;
+  }
+
+  /** Makes a fresh chain the live session, unless its attempt was given up or the transport closed meanwhile. */
+  #adopt(clients: Client[], signal: AbortSignal): Client[] {
+    if (signal.aborted) {
+      for (const client of [...clients].reverse()) client.destroy();
+      throw this.#closing.signal.aborted ? this.#closedError() : abortedError(`connecting to ${this.description}`, signal);
+    }
+    this.#clients = clients;
+    this.#handshakes++;
+    let lastError: Error | undefined;
+    for (const client of clients) {
+      client.on("error", (err: Error) => (lastError = err));
+      client.once("close", () => this.#lost(clients, lastError));
+    }
+    return clients;
+  }
+
+  /** A hop of the live chain went away: fail its open channels; the next call reconnects. */
+  #lost(clients: Client[], cause: Error | undefined): void {
+    if (this.#clients !== clients) return;
+    this.#clients = undefined;
+    for (const client of [...clients].reverse()) client.destroy();
+    const error = new BerthError("CONNECT", `SSH connection to ${this.description} lost${cause === undefined ? "" : `: ${cause.message}`}`, {
+      host: this.#target.address,
+      cause,
+    });
+    for (const channel of this.#channels) destroyChannel(channel, error);
+    this.#channels.clear();
+  }
+
+  #closedError(): BerthError {
+    return new BerthError("CONNECT", `SSH transport to ${this.description} is closed`, { host: this.#target.address });
+  }
+}
+
+/** Ends a client politely, destroying it if it has not closed within a second. */
+function endClient(client: Client): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      client.destroy();
+      resolve();
+    }, 1000);
+    client.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    client.end();
+  });
+}

@@ -1,0 +1,99 @@
+/**
+ * One SSH connection (one hop): TCP (or a given stream, for jumps),
+ * handshake with host key verification, authentication. Failures become
+ * `CONNECT` (worth retrying), `AUTH` or `HOST_KEY` errors.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+import ssh2 from "ssh2";
+import type { Client, ConnectConfig } from "ssh2";
+import { BerthError } from "../../core/errors.ts";
+import { abortedError } from "./abort.ts";
+import { authHandler, authMethods } from "./auth.ts";
+import { hostKeyVerifier } from "./host_key.ts";
+import { describeHop, type HopSettings } from "./settings.ts";
+
+/** SSH keepalive: a probe every 10s, the connection is dropped after 3 unanswered. */
+const KEEPALIVE_INTERVAL_MS = 10_000;
+const KEEPALIVE_COUNT_MAX = 3;
+
+/** Options of {@link connectHop}. */
+export interface HopOptions {
+  /** A stream to the server (a channel of the previous hop) instead of a TCP connection. */
+  sock?: Duplex;
+  signal?: AbortSignal;
+  /** Where warnings go. */
+  log: (message: string) => void;
+}
+
+/**
+ * Connects and authenticates to one SSH server.
+ *
+ * @returns A ready ssh2 client.
+ * @throws {BerthError} `CONNECT`, `AUTH`, `HOST_KEY` or `ABORTED`, naming `user@address:port`.
+ */
+export async function connectHop(hop: HopSettings, options: HopOptions): Promise<Client> {
+  const who = describeHop(hop);
+  const verifier = await hostKeyVerifier(hop, options.log);
+  const methods = await authMethods(hop, options.signal === undefined ? {} : { signal: options.signal });
+  const tried: string[] = [];
+  const agentProblems: string[] = [];
+  const client = new ssh2.Client();
+  const classify = (err: Error & { level?: string }): BerthError => {
+    const rejected = verifier.rejection();
+    if (rejected !== undefined) return rejected;
+    if (err.level === "client-authentication") {
+      const problems = agentProblems.length === 0 ? "" : `; agent: ${agentProblems.join("; ")}`;
+      return new BerthError("AUTH", `Authentication as ${who} failed (tried: ${tried.join(", ") || "nothing the server accepts"})${problems}`, {
+        host: hop.address,
+        cause: err,
+      });
+    }
+    if (err.level === "client-timeout") {
+      return new BerthError("CONNECT", `${who}: no SSH handshake within ${hop.connectionTimeoutMs}ms (connectionTimeout)`, { host: hop.address, cause: err });
+    }
+    return new BerthError("CONNECT", `${who}: ${err.message}`, { host: hop.address, cause: err });
+  };
+
+  return await new Promise<Client>((resolve, reject) => {
+    let settled = false;
+    const finish = (err?: BerthError) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener("abort", onAbort);
+      if (err === undefined) return resolve(client);
+      client.destroy();
+      reject(err);
+    };
+    const onAbort = () => finish(abortedError(`connecting to ${who}`, options.signal));
+    if (options.signal?.aborted) return onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    client.on("ready", () => finish());
+    client.on("error", (err: Error & { level?: string }) => {
+      // ssh2 reports an unusable agent and goes on with the next method.
+      if (err.level === "agent") agentProblems.push(err.message);
+      else finish(classify(err));
+    });
+    client.on("close", () => finish(classify(new Error("connection closed during the SSH handshake"))));
+    const config: ConnectConfig = {
+      host: hop.address,
+      port: hop.port,
+      username: hop.user,
+      readyTimeout: hop.connectionTimeoutMs,
+      keepaliveInterval: KEEPALIVE_INTERVAL_MS,
+      keepaliveCountMax: KEEPALIVE_COUNT_MAX,
+      hostVerifier: verifier.verify,
+      authHandler: authHandler(methods, tried),
+    };
+    if (options.sock !== undefined) config.sock = options.sock;
+    if (verifier.algorithms !== undefined) config.algorithms = { serverHostKey: verifier.algorithms };
+    try {
+      client.connect(config);
+      // Requests are small and latency-bound: no Nagle delay (OpenSSH sets TCP_NODELAY too).
+      client.setNoDelay(true);
+    } catch (err) {
+      finish(classify(err as Error));
+    }
+  });
+}

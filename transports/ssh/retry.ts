@@ -1,0 +1,47 @@
+/**
+ * Retrying a connection: again every `intervalMs` while it fails with
+ * `CONNECT` (refused, unreachable, timed out, dropped), until `timeoutMs`
+ * have passed. Any other error (`AUTH`, `HOST_KEY`, ...) ends it at once.
+ *
+ * @module
+ */
+import { BerthError } from "../../core/errors.ts";
+import { sleep } from "./abort.ts";
+
+/** Options of {@link retryConnect}. */
+export interface RetryOptions {
+  /** Stop retrying once this much time has passed since the first attempt. */
+  timeoutMs: number;
+  /** Pause between attempts. */
+  intervalMs: number;
+  signal?: AbortSignal;
+  /** Host for the error's context. */
+  host?: string;
+}
+
+/**
+ * Runs `attempt` until it succeeds or retries run out.
+ *
+ * @param what What is being connected to, for the message (`root@10.0.0.2:22`).
+ * @param attempt One connection attempt.
+ * @throws {BerthError} `CONNECT` naming `what`, the attempts made and the last cause; other errors of `attempt` unchanged.
+ */
+export async function retryConnect<T>(what: string, attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const started = Date.now();
+  for (let attempts = 1; ; attempts++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof BerthError) || err.code !== "CONNECT") throw err;
+      const elapsed = Date.now() - started;
+      if (elapsed + options.intervalMs > options.timeoutMs) {
+        throw new BerthError(
+          "CONNECT",
+          `Cannot connect to ${what} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${(elapsed / 1000).toFixed(1)}s): ${err.message}`,
+          { cause: err, ...(options.host === undefined ? {} : { host: options.host }) },
+        );
+      }
+      await sleep(options.intervalMs, options.signal, `connecting to ${what}`);
+    }
+  }
+}
