@@ -23,6 +23,8 @@ export interface GlobalOptions {
   config: string;
   state: string;
   json?: boolean;
+  /** Also tell which hosts were reached and with how many SSH handshakes. */
+  verbose?: boolean;
 }
 
 /** A saved plan file (`berth plan --out`). */
@@ -64,7 +66,7 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
     if (opts.out !== undefined && !opts.json) io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     return plan.empty ? EXIT_OK : EXIT_CHANGES;
   } finally {
-    await closeResource(io, resource);
+    await closeResource(io, resource, opts);
   }
 }
 
@@ -121,7 +123,7 @@ export async function applyCommand(
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigint);
-    if (resource !== undefined) await closeResource(io, resource);
+    if (resource !== undefined) await closeResource(io, resource, opts);
     lock.release();
   }
 }
@@ -141,7 +143,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
     else io.stdout.write(`${formatTable(["HOST", "NAME", "STATUS", "ID", "IMAGE"], rows.map((r) => [r.host, r.name, r.status, r.id, r.image]))}\n`);
     return rows.some((r) => r.status.startsWith("unreachable")) ? EXIT_ERROR : EXIT_OK;
   } finally {
-    await closeResource(io, resource);
+    await closeResource(io, resource, opts);
   }
 }
 
@@ -193,7 +195,12 @@ async function readSavedPlan(file: string): Promise<SavedPlan> {
   return saved as SavedPlan;
 }
 
-async function closeResource(io: CliIO, resource: ContainersResource): Promise<void> {
+async function closeResource(io: CliIO, resource: ContainersResource, opts: GlobalOptions): Promise<void> {
+  if (opts.verbose) {
+    for (const c of await resource.connections()) {
+      io.stderr.write(`connection ${c.host} via ${c.via}${c.handshakes === undefined ? "" : `: ${c.handshakes} SSH handshake${c.handshakes === 1 ? "" : "s"}`}\n`);
+    }
+  }
   for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
 }
 

@@ -23,6 +23,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option("-c, --config <file>", "config file", "config.yaml")
     .option("-s, --state <file>", "state file", "state.yaml")
     .option("--json", "machine-readable output")
+    .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => program.opts<GlobalOptions>();

@@ -177,6 +177,11 @@ export class ContainersResource {
     return { previousState: this.currentState(), desiredState: this.#desired };
   }
 
+  /** The hosts this run connected to, and how many SSH handshakes each took. */
+  connections(): ReturnType<Session["connections"]> {
+    return this.#session.connections();
+  }
+
   /** Removes helper containers and closes connections. Returns cleanup errors, never throws. */
   close(): Promise<Error[]> {
     return this.#session.close();

@@ -75,13 +75,13 @@ export class Session {
     return files;
   }
 
-  /** Removes the helpers of one host (call when that host's work is done). Returns cleanup errors. */
-  async closeFiles(host: Host): Promise<Error[]> {
-    const entry = this.#hosts.get(hostKey(host));
-    if (entry === undefined) return [];
-    const errors = await Promise.all([...entry.files.values()].map((f) => f.close()));
-    entry.files.clear();
-    return errors.filter((e) => e !== undefined);
+  /** Per host: how it was reached and how many sessions (SSH handshakes) that took. */
+  async connections(): Promise<Array<{ host: string; via: string; handshakes: number | undefined }>> {
+    const entries = [...this.#hosts.entries()].sort(([a], [b]) => a.localeCompare(b));
+    return Promise.all(entries.map(async ([key, entry]) => {
+      const transport = await entry.transport.catch(() => undefined);
+      return { host: key, via: transport?.description ?? "not opened", handshakes: transport?.handshakes };
+    }));
   }
 
   /** Removes every helper and closes every connection. Returns cleanup errors, never throws. */

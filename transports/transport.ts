@@ -22,6 +22,8 @@ export interface Transport {
   openUnixSocket(path: string, options?: OpenOptions): Promise<Duplex>;
   /** A stream to a TCP address as seen from the host. */
   openTcp(host: string, port: number, options?: OpenOptions): Promise<Duplex>;
+  /** Sessions established so far, for transports that have them (SSH); one per run is the goal. */
+  readonly handshakes?: number;
   /** Closes the session and every stream it opened. Idempotent. */
   close(): Promise<void>;
 }
