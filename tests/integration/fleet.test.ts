@@ -172,3 +172,48 @@ describe("berth over SSH on a fleet of three hosts", () => {
     expect((await runCli(["plan"], dir)).code).toBe(0);
   }, 120_000);
 });
+
+describe("berth over SSH: refused connections say why and change nothing", () => {
+  const single = (ssh: string) =>
+    [
+      "hosts:",
+      `  h1: { ssh: { address: ${h1.address}, ${ssh}, connectionTimeout: 5s, retryTimeout: 1s } }`,
+      "containers:",
+      `  z: { name: ${prefix}-z, host: h1, image: ${env.image}, networkMode: none, args: [sleep, "100000"] }`,
+    ].join("\n");
+  const attempt = async (ssh: string) => {
+    const work = mkdtempSync(join(tmpdir(), "berth-refused-"));
+    try {
+      writeFileSync(join(work, "config.yaml"), single(ssh));
+      const run = await runCli(["apply", "--yes"], work);
+      return { ...run, state: readFileSync(join(work, "state.yaml"), "utf8") };
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  };
+
+  test("a wrong key is refused with the user, host and methods tried", async () => {
+    const run = await attempt(`privateKeyPath: ${env.ssh.wrongKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`root@${h1.address}:22`);
+    expect(run.stderr).toMatch(/publickey/);
+    expect(await onHost(h1)).toEqual({ a: ["running"] });
+  }, 60_000);
+
+  test("a wrong password is refused and never printed", async () => {
+    const run = await attempt(`user: ${env.ssh.passwordUser}, password: not-the-password-4711, knownHostsFile: ${env.ssh.knownHostsFile}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${env.ssh.passwordUser}@${h1.address}:22`);
+    expect(`${run.stdout}${run.stderr}${run.state}`).not.toContain("not-the-password-4711");
+  }, 60_000);
+
+  test("an unknown host key is refused under the default strict policy, with its fingerprint and how to accept it", async () => {
+    const empty = join(dir, "empty_known_hosts");
+    writeFileSync(empty, "");
+    const run = await attempt(`privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${empty}`);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+    expect(run.stderr).toContain("accept-new");
+    expect(await onHost(h1)).toEqual({ a: ["running"] });
+  }, 60_000);
+});

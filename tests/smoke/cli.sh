@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
 # The examples/hello config end to end (apply, no-op plan, status, destroy)
 # through the CLI on Deno and as the compiled binary (build/berth), against
-# the test environment's local engine.
+# the test environment's local engine, and the same over SSH to test host h1.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-SOCKET=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).local.socket)' "${BERTH_TEST_DIR:-/tmp/berth-test}/env.json")
+ENV_JSON="${BERTH_TEST_DIR:-/tmp/berth-test}/env.json"
+field() { node -e 'let v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); for (const k of process.argv[2].split(".")) v = v[k]; console.log(v)' "$ENV_JSON" "$1"; }
+SOCKET=$(field local.socket)
 export DOCKER_HOST="unix://$SOCKET" NO_COLOR=1
 
-run_example() { # NAME COMMAND...
-  local name=$1 work rc
-  shift
+run_example() { # NAME local|ssh COMMAND...
+  local name=$1 where=$2 work rc
+  shift 2
   work=$(mktemp -d)
   cp examples/hello/config.yaml "$work/"
   # Each runner gets its own container name, so a leftover cannot mask a failure.
   sed -i "s/^  hello:/  hello-$name:/" "$work/config.yaml"
+  if [[ $where == ssh ]]; then
+    sed -i "s|^  local: { direct: {} }|  local: { ssh: { address: $(field hosts.0.address), privateKeyPath: $(field ssh.privateKeyPath), knownHostsFile: $(field ssh.knownHostsFile) } }|" "$work/config.yaml"
+  fi
   (
     cd "$work"
     "$@" apply --yes
@@ -27,8 +32,10 @@ run_example() { # NAME COMMAND...
     [[ $rc == 2 ]] || { echo "$name: plan after destroy exited $rc, want 2"; exit 1; }
   )
   rm -rf "$work"
-  echo "$name: example applied, planned, destroyed: OK"
+  echo "$name: example applied, planned, destroyed ($where): OK"
 }
 
-run_example deno "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
-run_example binary "$ROOT/build/berth"
+run_example deno local "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
+run_example binary local "$ROOT/build/berth"
+run_example deno-ssh ssh "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
+run_example binary-ssh ssh "$ROOT/build/berth"
