@@ -1,0 +1,301 @@
+/**
+ * The Docker runtime plugin: the {@link Runtime} operations as Docker Engine
+ * API calls over connections from a transport.
+ *
+ * @module
+ */
+import process from "node:process";
+import { BerthError } from "../../core/errors.ts";
+import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig } from "../../core/model.ts";
+import type { Transport } from "../../transports/transport.ts";
+import type { CallOptions, CreateOptions, FileRead, FileToWrite, ObservedContainer, PathInfo, Runtime } from "../runtime.ts";
+import { decodePathStat, type DirectoryToCreate, packEntries, readSingleFile } from "./archive.ts";
+import { createBody } from "./create-body.ts";
+import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
+import { contextError, type EngineClient, engineClient } from "./engine-client.ts";
+import { httpClient } from "./http-client.ts";
+import { consumePullStream, explainPullError, parseImageReference, type PullProgress, registryAuthHeader } from "./image.ts";
+import { demultiplexLogs } from "./logs.ts";
+
+/** Settings of {@link dockerRuntime} besides the runtime config. */
+export interface DockerRuntimeOptions {
+  /** How the host is reached. */
+  transport: Transport;
+  /** How the host is named in messages; default the transport's description. */
+  hostLabel?: string;
+  /** Called with every progress message of an image pull. */
+  onProgress?: (image: string, progress: PullProgress) => void;
+}
+
+/** Headers timeout of ordinary calls. */
+const CALL_TIMEOUT_MS = 60_000;
+/** A pull may sit silent while the registry is slow; fail only after this long without a message. */
+const PULL_IDLE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Creates the Docker runtime bound to one host. The engine address comes
+ * from `config.host`, else (for the `direct` transport only) DOCKER_HOST,
+ * else `unix:///var/run/docker.sock`. Nothing is connected until the first call.
+ *
+ * @param config Engine address, TLS files, registry credentials.
+ * @param options Transport, host label, pull progress callback.
+ * @returns The runtime; `close()` it when done.
+ *
+ * @example
+ * ```ts
+ * import { dockerRuntime } from "./mod.ts";
+ * import { directTransport } from "../../transports/direct.ts";
+ * const docker = dockerRuntime({ host: "unix:///var/run/docker.sock" }, { transport: directTransport(), hostLabel: "local" });
+ * if (docker.filesNeedRunningContainer) throw new Error("unexpected");
+ * await docker.close();
+ * ```
+ */
+export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntimeOptions): Runtime {
+  const { transport } = options;
+  const hostLabel = options.hostLabel ?? transport.description;
+  // The docker CLI's variables describe this machine; they do not apply to a host reached through SSH.
+  const endpoint = resolveEndpoint(config, transport.description === "direct" ? process.env : {});
+  const http = httpClient({
+    connect: endpointConnect(endpoint, transport),
+    hostHeader: "docker",
+    description: `the Docker engine at ${describeEndpoint(endpoint)} on host ${hostLabel}`,
+  });
+  const engine: EngineClient = engineClient(http, hostLabel);
+  const signalOf = (o: CallOptions | undefined) => (o?.signal === undefined ? {} : { signal: o.signal });
+  const path = (id: string) => `/containers/${encodeURIComponent(id)}`;
+
+  async function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
+    const res = await engine.request({ method: "GET", path: `${path(idOrName)}/json`, what, container: idOrName, accept: [404], ...signalOf(o) });
+    if (res.status === 404) {
+      await res.discard();
+      return undefined;
+    }
+    try {
+      return JSON.parse(await res.text()) as InspectResponse;
+    } catch (err) {
+      throw contextError(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: idOrName });
+    }
+  }
+
+  async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
+    const what = `checking "${target}" in container ${quote(id)}`;
+    const res = await engine.request({ method: "HEAD", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOf(o) });
+    if (res.status === 404) {
+      // A HEAD answer has no message telling a missing path from a missing container.
+      if ((await inspectRaw(id, what, o)) === undefined) throw noSuchContainer(id, what);
+      return undefined;
+    }
+    const header = res.headers["x-docker-container-path-stat"];
+    if (header === undefined) throw new BerthError("ENGINE", `${what} on host ${hostLabel}: no path-stat header in the answer`, { host: hostLabel });
+    return decodePathStat(target, header);
+  }
+
+  function noSuchContainer(id: string, what: string): BerthError {
+    return new BerthError("NOT_FOUND", `${what} on host ${hostLabel}: no such container`, { host: hostLabel, container: id });
+  }
+
+  async function upload(id: string, body: AsyncIterable<Uint8Array>, what: string, o?: CallOptions): Promise<void> {
+    const res = await engine.request({
+      method: "PUT",
+      path: `${path(id)}/archive`,
+      query: { path: "/", noOverwriteDirNonDir: true },
+      headers: { "Content-Type": "application/x-tar" },
+      body,
+      what,
+      container: id,
+      ...signalOf(o),
+    });
+    await res.discard();
+  }
+
+  async function pull(image: string, o?: CallOptions): Promise<void> {
+    const ref = parseImageReference(image);
+    const auth = registryAuthHeader(ref.registry, config.registryAuth);
+    const doing = `pulling image "${image}" on host ${hostLabel}`;
+    let res;
+    try {
+      res = await engine.request({
+        method: "POST",
+        path: "/images/create",
+        query: { fromImage: ref.repository, tag: ref.tag },
+        ...(auth !== undefined && { headers: { "X-Registry-Auth": auth } }),
+        what: `pulling image "${image}"`,
+        idleTimeoutMs: PULL_IDLE_TIMEOUT_MS,
+        headersTimeoutMs: PULL_IDLE_TIMEOUT_MS,
+        ...signalOf(o),
+      });
+    } catch (err) {
+      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new BerthError("IMAGE_PULL", explainPullError(message), { host: hostLabel, cause: err });
+    }
+    const onProgress = options.onProgress;
+    await consumePullStream(res.body, doing, onProgress === undefined ? undefined : (p) => onProgress(image, p));
+  }
+
+  return {
+    filesNeedRunningContainer: false,
+
+    async ensureImage(image, o) {
+      const res = await engine.request({ method: "GET", path: `/images/${encodeURI(image)}/json`, what: `looking up image "${image}"`, accept: [404], ...signalOf(o) });
+      await res.discard();
+      if (res.status === 404) await pull(image, o);
+    },
+
+    async create(containerConfig: ContainerConfig, o?: CreateOptions) {
+      const name = containerConfig.name;
+      const created = await engine.json<{ Id: string }>({
+        method: "POST",
+        path: "/containers/create",
+        query: { name },
+        json: createBody(containerConfig, o ?? {}),
+        what: `creating container "${name}"`,
+        container: name,
+        ...signalOf(o),
+      });
+      return created.Id;
+    },
+
+    async start(id, o) {
+      const res = await engine.request({ method: "POST", path: `${path(id)}/start`, what: `starting container ${quote(id)}`, container: id, accept: [304], ...signalOf(o) });
+      await res.discard();
+    },
+
+    async stop(id, o) {
+      const seconds = o?.timeoutSeconds ?? 10;
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/stop`,
+        query: { t: seconds },
+        what: `stopping container ${quote(id)}`,
+        container: id,
+        accept: [304],
+        headersTimeoutMs: seconds * 1000 + CALL_TIMEOUT_MS,
+        ...signalOf(o),
+      });
+      await res.discard();
+    },
+
+    async remove(id, o) {
+      const res = await engine.request({
+        method: "DELETE",
+        path: path(id),
+        query: { force: o?.force === true },
+        what: `removing container ${quote(id)}`,
+        container: id,
+        ...signalOf(o),
+      });
+      await res.discard();
+    },
+
+    async status(id, o): Promise<ContainerStatus | undefined> {
+      const info = await inspectRaw(id, `reading the status of container ${quote(id)}`, o);
+      return info === undefined ? undefined : { id: info.Id, status: info.State.Status };
+    },
+
+    async inspect(idOrName, o) {
+      const info = await inspectRaw(idOrName, `inspecting container ${quote(idOrName)}`, o);
+      return info === undefined ? undefined : observedFromInspect(info);
+    },
+
+    async list(labels, o) {
+      const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
+      const rows = await engine.json<ListRow[]>({ method: "GET", path: "/containers/json", query: { all: 1, filters }, what: "listing containers", ...signalOf(o) });
+      return rows.map(observedFromList);
+    },
+
+    async writeFiles(id, files: FileToWrite[], o) {
+      if (files.length === 0) return;
+      const names = files.map((f) => `"${f.path}"`).join(", ");
+      await upload(id, packEntries([], files), `writing ${names} in container ${quote(id)}`, o);
+    },
+
+    async readFiles(id, paths, o): Promise<FileRead[]> {
+      const result: FileRead[] = [];
+      for (const target of paths) {
+        const what = `reading "${target}" from container ${quote(id)}`;
+        const res = await engine.request({ method: "GET", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOf(o) });
+        if (res.status === 404) {
+          if (/no such container/i.test(await res.text())) throw noSuchContainer(id, what);
+          continue;
+        }
+        try {
+          result.push({ path: target, ...(await readSingleFile(res.body, target)) });
+        } catch (err) {
+          throw contextError(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: id });
+        }
+      }
+      return result;
+    },
+
+    async stat(id, paths, o) {
+      const result: PathInfo[] = [];
+      for (const target of paths) {
+        const info = await statOne(id, target, o);
+        if (info !== undefined) result.push(info);
+      }
+      return result;
+    },
+
+    async mkdir(id, paths, o) {
+      const missing: DirectoryToCreate[] = [];
+      for (const target of paths) {
+        const info = await statOne(id, target, o);
+        if (info === undefined) missing.push({ path: target, mode: o?.mode ?? 0o700 });
+        else if (!info.isDirectory) {
+          throw new BerthError("CONFLICT", `creating directory "${target}" in container ${quote(id)} on host ${hostLabel}: it exists and is not a directory`, {
+            host: hostLabel,
+            container: id,
+          });
+        }
+      }
+      if (missing.length === 0) return;
+      const names = missing.map((d) => `"${d.path}"`).join(", ");
+      await upload(id, packEntries(missing, []), `creating directories ${names} in container ${quote(id)}`, o);
+    },
+
+    async logs(id, o) {
+      const res = await engine.request({
+        method: "GET",
+        path: `${path(id)}/logs`,
+        query: { stdout: 1, stderr: 1, tail: o?.tail ?? "all" },
+        what: `reading the logs of container ${quote(id)}`,
+        container: id,
+        ...signalOf(o),
+      });
+      return demultiplexLogs(await res.bytes());
+    },
+
+    close: () => http.close(),
+  };
+}
+
+/** The part of the engine's inspect answer berth reads. */
+interface InspectResponse {
+  Id: string;
+  Name: string;
+  State: { Status: string };
+  Config: { Image: string; Labels: Record<string, string> | null };
+}
+
+/** The part of the engine's list answer berth reads. */
+interface ListRow {
+  Id: string;
+  Names: string[] | null;
+  Image: string;
+  State: string;
+  Labels: Record<string, string> | null;
+}
+
+function observedFromInspect(info: InspectResponse): ObservedContainer {
+  return { id: info.Id, status: info.State.Status, name: info.Name.replace(/^\//, ""), image: info.Config.Image, labels: info.Config.Labels ?? {} };
+}
+
+function observedFromList(row: ListRow): ObservedContainer {
+  return { id: row.Id, status: row.State, name: (row.Names?.[0] ?? "").replace(/^\//, ""), image: row.Image, labels: row.Labels ?? {} };
+}
+
+/** Names a container in messages: quoted, long ids shortened. */
+function quote(idOrName: string): string {
+  return `"${/^[0-9a-f]{64}$/.test(idOrName) ? idOrName.slice(0, 12) : idOrName}"`;
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Smoke test of the Docker plugin under Deno and as a `bun build --compile`
+# binary. Usage: bash tests/smoke/docker.sh [ENGINE_SOCKET]
+# (default: $BERTH_TEST_DOCKER_SOCKET, else the test environment's local engine).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+echo "== deno"
+node_modules/.bin/deno run -A tests/smoke/docker-smoke.ts "$@"
+
+echo "== bun build --compile"
+mkdir -p build
+node_modules/.bin/bun build --compile tests/smoke/docker-smoke.ts --outfile build/docker-smoke >/dev/null
+build/docker-smoke "$@"
