@@ -199,7 +199,7 @@ async function changeStep(ctx: StepContext, c: PlannedChange, want: HostConfigur
 async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
   const runtime = await ctx.session.runtime(want);
   const config = want.container.config;
-  await doing(`pulling image "${config.image}" on host ${c.host}`, () => runtime.ensureImage(config.image));
+  await doing(`pulling image "${config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
   await writeHostFiles(ctx, want, c);
   const labels = { [LABEL_MANAGED]: "true", [LABEL_NAME]: config.name, [LABEL_CONFIG_HASH]: configHash(config, want.container.runtime) };
   const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));

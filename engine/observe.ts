@@ -40,6 +40,8 @@ export interface Observation {
 /** name -> what the hosts report. */
 export type ObservedState = Record<string, Observation>;
 
+const PER_HOST = 4;
+
 /** Options of a check. */
 export interface CheckOptions {
   signal?: AbortSignal;
@@ -67,11 +69,11 @@ export async function observe(
     byHost.set(key, [...(byHost.get(key) ?? []), name]);
   }
   const observed: ObservedState = {};
-  await mapLimit([...byHost.values()], options.concurrency ?? 16, async (group) => {
-    for (const name of group) {
+  // Hosts in parallel; on one host a few containers at a time over the same connection.
+  await mapLimit([...byHost.values()], options.concurrency ?? 16, (group) =>
+    mapLimit(group, PER_HOST, async (name) => {
       observed[name] = await observeOne(previous[name], desired[name], session, options.signal);
-    }
-  });
+    }));
   return observed;
 }
 

@@ -20,6 +20,8 @@ interface HostEntry {
   transport: Promise<Transport>;
   runtimes: Map<string, Promise<Runtime>>;
   files: Map<string, HostFiles>;
+  /** Images known to be present, per runtime: checked (or pulled) once per run. */
+  images: Map<string, Promise<void>>;
 }
 
 /** Options of a session. */
@@ -60,6 +62,21 @@ export class Session {
       entry.runtimes.set(key, runtime);
     }
     return runtime;
+  }
+
+  /** Makes sure the container's image is on its host: asked (or pulled) once per host and image in a run. */
+  async ensureImage(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<void> {
+    const runtime = await this.runtime(hcc, signal);
+    const entry = this.#entry(hcc.host);
+    const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${hcc.container.config.image}`;
+    let present = entry.images.get(key);
+    if (present === undefined) {
+      present = runtime.ensureImage(hcc.container.config.image, signal === undefined ? {} : { signal });
+      // A failure is not remembered: the next container tries again.
+      present.catch(() => entry.images.delete(key));
+      entry.images.set(key, present);
+    }
+    return present;
   }
 
   /** File access on the container's host, through a helper named after the container. */
@@ -109,6 +126,7 @@ export class Session {
         transport: openTransport(reach, { ...(log === undefined ? {} : { log }), ...(env === undefined ? {} : { env }) }),
         runtimes: new Map(),
         files: new Map(),
+        images: new Map(),
       };
       this.#hosts.set(key, entry);
     }
