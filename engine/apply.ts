@@ -56,6 +56,11 @@ export interface ApplyOptions {
   stopSignal?: AbortSignal;
   /** Hosts worked on at once; default 16. */
   concurrency?: number;
+  /**
+   * Containers of one host worked on at once; default 4. They are started in
+   * name order (removals first); 1 works through them strictly one by one.
+   */
+  perHostConcurrency?: number;
   /** Seconds a container gets to stop before it is killed; default 10. */
   stopTimeoutSeconds?: number;
 }
@@ -75,14 +80,7 @@ export async function apply(
   const state: ContainersState = { ...current };
   const results: ChangeResult[] = [];
   let interrupted = false;
-  // State writes are serialised so snapshots arrive in order.
-  let saving: Promise<void> = Promise.resolve();
-  const record = (mutate: () => void): Promise<void> => {
-    mutate();
-    const snapshot = { ...state };
-    saving = saving.then(() => options.onState?.(snapshot));
-    return saving;
-  };
+  const record = stateRecorder(state, options.onState);
 
   // Changes that only touch the state ("nothing" with new host settings, "forget").
   for (const c of plan.changes) {
@@ -95,8 +93,13 @@ export async function apply(
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   // A move removes on the old host first; the create on the new host waits for it.
   const removals = new Map<string, Promise<boolean>>();
-  const queues = new Map<string, Array<() => Promise<void>>>();
-  const enqueue = (key: string, step: () => Promise<void>) => queues.set(key, [...(queues.get(key) ?? []), step]);
+  // Per host: removals first, then everything else.
+  const queues = new Map<string, { removals: Array<() => Promise<void>>; others: Array<() => Promise<void>> }>();
+  const enqueue = (key: string, step: () => Promise<void>, removal = false) => {
+    const queue = queues.get(key) ?? { removals: [], others: [] };
+    (removal ? queue.removals : queue.others).push(step);
+    queues.set(key, queue);
+  };
 
   const run = async (c: PlannedChange, fn: () => Promise<void>): Promise<boolean> => {
     if (options.stopSignal?.aborted) {
@@ -128,13 +131,13 @@ export async function apply(
     const want = desired[c.name];
     const prev = current[c.name];
     if (c.action === "remove") {
-      enqueue(hostKey((prev as HostConfiguredContainer).host), () => run(c, () => removeStep(ctx, c.name, prev as HostConfiguredContainer, c.replaces as string)).then(() => {}));
+      enqueue(hostKey((prev as HostConfiguredContainer).host), () => run(c, () => removeStep(ctx, c.name, prev as HostConfiguredContainer, c.replaces as string)).then(() => {}), true);
     } else if (c.action === "recreate" && c.fromHost !== undefined) {
       let removed!: (ok: boolean) => void;
       removals.set(c.name, new Promise((resolve) => (removed = resolve)));
       const from = prev as HostConfiguredContainer;
       const removal: PlannedChange = { ...c, action: "remove", host: c.fromHost, reasons: [`moves to host ${c.host}`] };
-      enqueue(hostKey(from.host), () => run(removal, () => removeStep(ctx, c.name, from, c.replaces as string)).then(removed));
+      enqueue(hostKey(from.host), () => run(removal, () => removeStep(ctx, c.name, from, c.replaces as string)).then(removed), true);
       enqueue(hostKey((want as HostConfiguredContainer).host), async () => {
         if (!(await removals.get(c.name))) {
           const error = new BerthError("CONFLICT", `not created on host ${c.host}: removing it from host ${c.fromHost} failed first`, { container: c.name });
@@ -150,12 +153,43 @@ export async function apply(
     }
   }
 
-  await mapLimit([...queues.entries()], options.concurrency ?? 16, async ([, steps]) => {
-    for (const step of steps) await step();
+  const perHost = options.perHostConcurrency ?? 4;
+  await mapLimit([...queues.values()], options.concurrency ?? 16, async (queue) => {
+    await mapLimit(queue.removals, perHost, (step) => step());
+    await mapLimit(queue.others, perHost, (step) => step());
   });
-  await saving;
+  await record(() => {});
   const failed = results.filter((r) => !r.ok).length;
   return { results, state: { ...state }, failed, interrupted };
+}
+
+/**
+ * Hands the state to `onState` after changes, one call at a time. Changes
+ * made while a call is running are handed over together in the next call,
+ * so each change is persisted before its `record()` resolves, without one
+ * write per change when many containers change at once.
+ */
+function stateRecorder(
+  state: ContainersState,
+  onState: ApplyOptions["onState"],
+): (mutate: () => void) => Promise<void> {
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const write = (): Promise<void> => {
+    const snapshot = { ...state };
+    running = Promise.resolve(onState?.(snapshot)).finally(() => (running = undefined));
+    return running;
+  };
+  return (mutate) => {
+    mutate();
+    if (queued !== undefined) return queued;
+    if (running === undefined) return write();
+    queued = running.catch(() => {}).then(() => {
+      queued = undefined;
+      return write();
+    });
+    return queued;
+  };
 }
 
 interface StepContext {
