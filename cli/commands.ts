@@ -86,8 +86,13 @@ export async function applyCommand(
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
-    if (stop.signal.aborted) return;
-    io.stderr.write(`${errStyle.yellow("Interrupted: finishing the steps in flight, then saving the state.")}\n`);
+    if (stop.signal.aborted) {
+      // A second interrupt: leave now. Every finished step is already in the state file; a
+      // container created but not yet recorded carries berth's labels and is adopted next run.
+      lock.release();
+      process.exit(EXIT_INTERRUPTED);
+    }
+    io.stderr.write(`${errStyle.yellow("Interrupted: finishing the steps in flight, then saving the state (interrupt again to leave at once).")}\n`);
     stop.abort();
   };
   process.on("SIGINT", onSigint);
