@@ -141,9 +141,13 @@ function mergeSsh(defaults: SSHConfig | undefined, hostSsh: SSHConfig): SSHConfi
   return bastions === undefined ? merged : { ...merged, jump: bastions.map((bastion) => ({ ...base, ...bastion })) };
 }
 
+/** A container's runtime: its own settings merged over the top-level ones of the same runtime; its own choice of runtime wins. */
 function mergeRuntime(top: RuntimeConfig | undefined, entry: RuntimeConfig | undefined): RuntimeConfig | undefined {
   if (top === undefined && entry === undefined) return undefined;
-  return { docker: { ...(top?.docker ?? {}), ...(entry?.docker ?? {}) } };
+  const kind = entry?.kubelet !== undefined ? "kubelet" : entry?.docker !== undefined ? "docker" : top?.kubelet !== undefined ? "kubelet" : "docker";
+  return kind === "kubelet"
+    ? { kubelet: { ...(top?.kubelet ?? {}), ...(entry?.kubelet ?? {}) } }
+    : { docker: { ...(top?.docker ?? {}), ...(entry?.docker ?? {}) } };
 }
 
 function buildHosts(doc: Raw): Map<string, Host> {

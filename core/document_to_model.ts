@@ -22,6 +22,8 @@ export function copyData<T>(value: T): T {
 type Raw = Record<string, unknown>;
 
 function runtimeFromDocument(raw: Raw): RuntimeConfig {
+  const kubelet = own(raw, "kubelet");
+  if (kubelet !== undefined) return { kubelet: kubelet === null ? {} : copyData(kubelet as NonNullable<RuntimeConfig["kubelet"]>) };
   const docker = own(raw, "docker");
   return { docker: docker === null ? {} : copyData(docker as NonNullable<RuntimeConfig["docker"]>) };
 }

@@ -5,12 +5,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { ContainerConfig, Host, Mount, PortMap, RuntimeConfig } from "./model.ts";
+import { type ContainerConfig, DEFAULT_CRI_ADDRESS, DEFAULT_DOCKER_HOST, type Mount, type PortMap, type RuntimeConfig } from "./model.ts";
 
-/** The Docker engine address used when none is configured. */
-export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
-/** The SSH port used when none is configured. */
-export const DEFAULT_SSH_PORT = 22;
 
 const DOCKER_HUB_PREFIXES = ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"];
 
@@ -97,10 +93,17 @@ export function canonicalConfig(config: ContainerConfig): ContainerConfig {
   return out;
 }
 
-/** The engine address a runtime config points at, with the default filled in. */
-export function dockerAddress(runtime: RuntimeConfig | undefined): string {
+/**
+ * Which runtime, at which address, a runtime config points at (defaults
+ * filled in): what the container runs on, without how berth authenticates.
+ */
+export function runtimeIdentity(runtime: RuntimeConfig | undefined): RuntimeConfig {
+  if (runtime?.kubelet !== undefined) {
+    const address = runtime.kubelet.address;
+    return { kubelet: { address: nonEmpty(address) ? address : DEFAULT_CRI_ADDRESS } };
+  }
   const host = runtime?.docker?.host;
-  return host === undefined || host === "" ? DEFAULT_DOCKER_HOST : host;
+  return { docker: { host: nonEmpty(host) ? host : DEFAULT_DOCKER_HOST } };
 }
 
 /** JSON with object keys sorted at every level (undefined values dropped). */
@@ -131,6 +134,6 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function configHash(config: ContainerConfig, runtime?: RuntimeConfig): string {
-  const text = canonicalJson({ config: canonicalConfig(config), runtime: { docker: { host: dockerAddress(runtime) } } });
+  const text = canonicalJson({ config: canonicalConfig(config), runtime: runtimeIdentity(runtime) });
   return createHash("sha256").update(text).digest("hex");
 }

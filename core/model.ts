@@ -53,6 +53,11 @@ export interface ContainerStatus {
 /** Status value for a recorded id the runtime no longer knows. */
 export const STATUS_GONE = "gone";
 
+/** The Docker engine address used when none is configured. */
+export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
+/** The CRI socket used when none is configured. */
+export const DEFAULT_CRI_ADDRESS = "unix:///run/containerd/containerd.sock";
+
 /** Docker runtime settings. */
 export interface DockerRuntimeConfig {
   /** Engine address: `unix:///var/run/docker.sock` (default) or `tcp://host:port`. */
@@ -63,9 +68,20 @@ export interface DockerRuntimeConfig {
   registryAuth?: Record<string, { username: string; password: string }>;
 }
 
+/** Settings of the kubelet-style runtime (CRI v1: containerd, CRI-O). */
+export interface KubeletRuntimeConfig {
+  /** CRI socket: `unix:///run/containerd/containerd.sock` (default). */
+  address?: string;
+  /** Image of the file helper container when the container's image lacks `sh`, `tar`, `head`, `stat`, `mkdir`, `chmod`. */
+  configImage?: string;
+  /** Registry credentials keyed by registry host. Secret: never persisted. */
+  registryAuth?: Record<string, { username: string; password: string }>;
+}
+
 /** Which runtime plugin runs the container, with its settings. Exactly one key. */
 export interface RuntimeConfig {
   docker?: DockerRuntimeConfig;
+  kubelet?: KubeletRuntimeConfig;
 }
 
 /** The container part of a host-configured container. */

@@ -24,7 +24,7 @@
 import { parseDocument as parseYaml, stringify } from "yaml";
 import { containersStateFromDocument } from "./document_to_model.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube_document.ts";
-import type { Container, ContainerConfig, ContainersState, DockerRuntimeConfig, Host, HostConfiguredContainer, SSHConfig } from "./model.ts";
+import type { Container, ContainerConfig, ContainersState, DockerRuntimeConfig, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
 import { checkFields, describe, isMapping, own, report } from "./shape.ts";
 import { checkContainersState } from "./validate.ts";
@@ -81,10 +81,18 @@ function sshWithoutSecrets(ssh: SSHConfig): SSHConfig {
 }
 
 function containerWithoutSecrets(container: Container): Container {
-  const docker = container.runtime?.docker;
-  if (docker === undefined) return container;
-  const { registryAuth: _registryAuth, ...rest } = docker;
-  return { ...container, runtime: { ...container.runtime, docker: rest } };
+  const { docker, kubelet } = container.runtime ?? {};
+  if (docker === undefined && kubelet === undefined) return container;
+  const runtime = { ...container.runtime };
+  if (docker !== undefined) {
+    const { registryAuth: _registryAuth, ...rest } = docker;
+    runtime.docker = rest;
+  }
+  if (kubelet !== undefined) {
+    const { registryAuth: _registryAuth, ...rest } = kubelet;
+    runtime.kubelet = rest;
+  }
+  return { ...container, runtime };
 }
 
 /**
@@ -144,14 +152,19 @@ function orderedDocker(docker: DockerRuntimeConfig): Partial<DockerRuntimeConfig
   return out;
 }
 
+function orderedRuntime(runtime: RuntimeConfig): object {
+  if (runtime.docker !== undefined) return { docker: orderedDocker(runtime.docker) };
+  if (runtime.kubelet !== undefined) return { kubelet: pick(runtime.kubelet, ["address", "configImage"]) };
+  return {};
+}
+
 function orderedHcc(hcc: HostConfiguredContainer): object {
   const { container } = hcc;
-  const docker = container.runtime?.docker;
   return {
     container: {
       config: orderedConfig(container.config),
       ...(container.status === undefined ? {} : { status: pick(container.status, ["id", "status"]) }),
-      ...(container.runtime === undefined ? {} : { runtime: docker === undefined ? {} : { docker: orderedDocker(docker) } }),
+      ...(container.runtime === undefined ? {} : { runtime: orderedRuntime(container.runtime) }),
     },
     host: hcc.host.sshConfig === undefined ? { directConfig: {} } : { sshConfig: orderedSsh(hcc.host.sshConfig) },
     ...(hcc.configFiles === undefined ? {} : { configFiles: sorted(hcc.configFiles) }),

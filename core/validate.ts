@@ -7,7 +7,7 @@
  */
 import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
-import { dockerAddress } from "./hash.ts";
+import { runtimeIdentity } from "./hash.ts";
 import { hostKey } from "./host.ts";
 import type { Containers, HostConfiguredContainer } from "./model.ts";
 import { type Problem, ValidationError } from "./problem.ts";
@@ -166,6 +166,11 @@ const addressRule: Rule = (address) => {
   return `${quote(address)} is not a host name or IP address`;
 };
 
+const criAddressRule: Rule = (address) => {
+  if (/^unix:\/\/\/./.test(address)) return undefined;
+  return `${quote(address)} is not a CRI socket address: use "unix:///run/containerd/containerd.sock"`;
+};
+
 const dockerHostRule: Rule = (host) => {
   if (host === "" || /^unix:\/\/\/\S+$/.test(host) || /^tcp:\/\/[^/\s]+\/?$/.test(host)) return undefined;
   return `${quote(host)} is not an engine address: use "unix:///var/run/docker.sock" or "tcp://host:port"`;
@@ -234,6 +239,12 @@ const DOCKER_FIELDS: Fields = {
   },
 };
 
+const KUBELET_FIELDS: Fields = {
+  address: { check: string(criAddressRule) },
+  configImage: { check: string(nonEmptyRule("the helper image, such as busybox")) },
+  registryAuth: DOCKER_FIELDS["registryAuth"] as Fields[string],
+};
+
 /** A mapping that takes no settings; `null` (an empty YAML value) counts as empty. */
 function noSettings(what: string): Check {
   return (value, path, problems) => {
@@ -246,15 +257,20 @@ function noSettings(what: string): Check {
   };
 }
 
-/** A runtime config: exactly one runtime (only `docker` exists). */
+/** A runtime config: exactly one runtime (`docker` or `kubelet`). */
 export const checkRuntime: Check = (value, path, problems) => {
   const fields: Fields = {
     docker: {
       check: (docker, dockerPath, found) => (docker === null ? undefined : checkFields(docker, dockerPath, found, DOCKER_FIELDS)),
     },
+    kubelet: {
+      check: (kubelet, kubeletPath, found) => (kubelet === null ? undefined : checkFields(kubelet, kubeletPath, found, KUBELET_FIELDS)),
+    },
   };
-  if (checkFields(value, path, problems, fields) && Object.keys(value).length === 0) {
-    report(problems, path, "set a runtime, such as docker: {}");
+  if (checkFields(value, path, problems, fields)) {
+    const count = Object.keys(value).length;
+    if (count === 0) report(problems, path, "set a runtime, such as docker: {}");
+    if (count > 1) report(problems, path, "set exactly one runtime: docker or kubelet");
   }
 };
 
@@ -346,7 +362,7 @@ export function checkDuplicateNames(containers: readonly NamedContainer[], probl
   const seen = new Map<string, NamedContainer>();
   for (const entry of containers) {
     const { hcc } = entry;
-    const key = JSON.stringify([hcc.container.config.name, hostKey(hcc.host), dockerAddress(hcc.container.runtime)]);
+    const key = JSON.stringify([hcc.container.config.name, hostKey(hcc.host), runtimeIdentity(hcc.container.runtime)]);
     const first = seen.get(key);
     if (first === undefined) {
       seen.set(key, entry);

@@ -38,5 +38,9 @@ export async function loadRuntime(runtime: RuntimeConfig, options: LoadRuntimeOp
     const { dockerRuntime } = await import("./docker/mod.ts");
     return dockerRuntime(runtime.docker, options);
   }
-  throw new BerthError("VALIDATION", `host ${options.hostLabel}: the runtime config names no known runtime (known: docker)`);
+  if (runtime.kubelet !== undefined) {
+    const { kubeletRuntime } = await import("./kubelet/mod.ts");
+    return kubeletRuntime(runtime.kubelet, options);
+  }
+  throw new BerthError("VALIDATION", `host ${options.hostLabel}: the runtime config names no known runtime (known: docker, kubelet)`);
 }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { BerthError } from "../../core/errors.ts";
-import type { DockerRuntimeConfig } from "../../core/model.ts";
+import { DEFAULT_DOCKER_HOST, type DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { Connect } from "./http-client.ts";
 
@@ -29,8 +29,6 @@ export type Endpoint =
   | { kind: "unix"; path: string }
   | { kind: "tcp"; host: string; port: number; tls?: TlsFiles };
 
-/** The engine address used when neither the config nor DOCKER_HOST names one. */
-export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 
 /**
  * Resolves the engine address from the config, falling back to the docker

@@ -1,0 +1,183 @@
+/**
+ * Typed CRI v1 calls (`runtime.v1.RuntimeService`, `runtime.v1.ImageService`)
+ * over {@link GrpcClient}. Message fields are camelCase; int64 values are
+ * numbers; enums are their names.
+ *
+ * @module
+ */
+import { fromJSON } from "@grpc/proto-loader";
+import { CRI_DESCRIPTOR } from "./api-descriptor.ts";
+import type { GrpcClient, MethodCodec, UnaryOptions } from "./grpc.ts";
+
+export type NamespaceMode = "POD" | "CONTAINER" | "NODE" | "TARGET";
+export type ContainerState = "CONTAINER_CREATED" | "CONTAINER_RUNNING" | "CONTAINER_EXITED" | "CONTAINER_UNKNOWN";
+export type MountPropagation = "PROPAGATION_PRIVATE" | "PROPAGATION_HOST_TO_CONTAINER" | "PROPAGATION_BIDIRECTIONAL";
+
+export interface NamespaceOption {
+  network?: NamespaceMode;
+  pid?: NamespaceMode;
+  ipc?: NamespaceMode;
+}
+
+export interface PodSandboxConfig {
+  metadata: { name: string; uid: string; namespace: string; attempt?: number };
+  hostname?: string;
+  logDirectory?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  linux?: {
+    securityContext?: {
+      namespaceOptions?: NamespaceOption;
+      privileged?: boolean;
+    };
+  };
+}
+
+export interface CriMount {
+  containerPath: string;
+  hostPath: string;
+  readonly?: boolean;
+  propagation?: MountPropagation;
+}
+
+export interface ContainerConfig {
+  metadata: { name: string; attempt?: number };
+  image: { image: string };
+  command?: string[];
+  args?: string[];
+  envs?: Array<{ key: string; value: string }>;
+  mounts?: CriMount[];
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  logPath?: string;
+  linux?: {
+    securityContext?: {
+      privileged?: boolean;
+      namespaceOptions?: NamespaceOption;
+      runAsUser?: { value: number };
+      runAsUsername?: string;
+      runAsGroup?: { value: number };
+    };
+  };
+}
+
+export interface Container {
+  id: string;
+  podSandboxId: string;
+  metadata: { name: string; attempt: number } | null;
+  image: { image: string } | null;
+  imageRef: string;
+  state: ContainerState;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface ContainerStatus {
+  id: string;
+  metadata: { name: string; attempt: number } | null;
+  state: ContainerState;
+  exitCode: number;
+  image: { image: string } | null;
+  imageRef: string;
+  reason: string;
+  message: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  mounts: CriMount[];
+  logPath: string;
+}
+
+export interface PodSandbox {
+  id: string;
+  metadata: { name: string; uid: string; namespace: string; attempt: number } | null;
+  state: "SANDBOX_READY" | "SANDBOX_NOTREADY";
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+export interface AuthConfig {
+  username?: string;
+  password?: string;
+  serverAddress?: string;
+}
+
+/** The CRI calls berth makes. */
+export interface CriClient {
+  version(o?: UnaryOptions): Promise<{ version: string; runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
+  runPodSandbox(config: PodSandboxConfig, o?: UnaryOptions): Promise<string>;
+  stopPodSandbox(id: string, o?: UnaryOptions): Promise<void>;
+  removePodSandbox(id: string, o?: UnaryOptions): Promise<void>;
+  listPodSandbox(filter: { id?: string; labelSelector?: Record<string, string> }, o?: UnaryOptions): Promise<PodSandbox[]>;
+  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig, o?: UnaryOptions): Promise<string>;
+  startContainer(id: string, o?: UnaryOptions): Promise<void>;
+  stopContainer(id: string, timeoutSeconds: number, o?: UnaryOptions): Promise<void>;
+  removeContainer(id: string, o?: UnaryOptions): Promise<void>;
+  listContainers(filter: { id?: string; podSandboxId?: string; labelSelector?: Record<string, string> }, o?: UnaryOptions): Promise<Container[]>;
+  /** Status, or undefined when the container does not exist. */
+  containerStatus(id: string, o?: UnaryOptions): Promise<ContainerStatus | undefined>;
+  execSync(id: string, cmd: string[], timeoutSeconds: number, o?: UnaryOptions): Promise<{ stdout: Uint8Array; stderr: Uint8Array; exitCode: number }>;
+  /** The streaming URL of an exec with stdin, stdout and stderr. */
+  exec(id: string, cmd: string[], o?: UnaryOptions): Promise<string>;
+  /** The image id, or undefined when the image is not present. */
+  imageStatus(image: string, o?: UnaryOptions): Promise<string | undefined>;
+  pullImage(image: string, auth: AuthConfig | undefined, o?: UnaryOptions): Promise<string>;
+}
+
+type Definition = ReturnType<typeof fromJSON>;
+
+let definition: Definition | undefined;
+
+function codec(service: "RuntimeService" | "ImageService", name: string): MethodCodec {
+  definition ??= fromJSON(CRI_DESCRIPTOR, { keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, objects: true });
+  const method = (definition[`runtime.v1.${service}`] as Record<string, { path: string; requestSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }>)[name];
+  if (method === undefined) throw new Error(`CRI method ${service}.${name} is not in api.proto`);
+  return {
+    path: method.path,
+    serialize: (v) => method.requestSerialize(v),
+    deserialize: (b) => method.responseDeserialize(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+  };
+}
+
+const rt = (name: string) => codec("RuntimeService", name);
+
+/**
+ * Wraps a gRPC client with the CRI calls.
+ *
+ * @example
+ * ```ts
+ * import { criClient } from "./cri-client.ts";
+ * import type { GrpcClient } from "./grpc.ts";
+ * const fake: GrpcClient = { unary: async () => ({ containers: [] }) as never, close: async () => {} };
+ * const cri = criClient(fake);
+ * if ((await cri.listContainers({})).length !== 0) throw new Error("unexpected");
+ * ```
+ */
+export function criClient(grpc: GrpcClient): CriClient {
+  const call = <T>(method: MethodCodec, request: unknown, o?: UnaryOptions) => grpc.unary<T>(method, request, o);
+  return {
+    version: (o) => call(rt("Version"), { version: "v1" }, o),
+    runPodSandbox: async (config, o) => (await call<{ podSandboxId: string }>(rt("RunPodSandbox"), { config }, o)).podSandboxId,
+    stopPodSandbox: async (id, o) => void (await call(rt("StopPodSandbox"), { podSandboxId: id }, o)),
+    removePodSandbox: async (id, o) => void (await call(rt("RemovePodSandbox"), { podSandboxId: id }, o)),
+    listPodSandbox: async (filter, o) => (await call<{ items: PodSandbox[] }>(rt("ListPodSandbox"), { filter }, o)).items,
+    createContainer: async (podSandboxId, config, sandboxConfig, o) =>
+      (await call<{ containerId: string }>(rt("CreateContainer"), { podSandboxId, config, sandboxConfig }, o)).containerId,
+    startContainer: async (id, o) => void (await call(rt("StartContainer"), { containerId: id }, o)),
+    stopContainer: async (id, timeout, o) => void (await call(rt("StopContainer"), { containerId: id, timeout }, o)),
+    removeContainer: async (id, o) => void (await call(rt("RemoveContainer"), { containerId: id }, o)),
+    listContainers: async (filter, o) => (await call<{ containers: Container[] }>(rt("ListContainers"), { filter }, o)).containers,
+    async containerStatus(id, o) {
+      try {
+        return (await call<{ status: ContainerStatus | null }>(rt("ContainerStatus"), { containerId: id }, o)).status ?? undefined;
+      } catch (err) {
+        if ((err as { grpcStatus?: number }).grpcStatus === 5) return undefined;
+        throw err;
+      }
+    },
+    execSync: (id, cmd, timeout, o) => call(rt("ExecSync"), { containerId: id, cmd, timeout }, o),
+    exec: async (id, cmd, o) => (await call<{ url: string }>(rt("Exec"), { containerId: id, cmd, stdin: true, stdout: true, stderr: true }, o)).url,
+    imageStatus: async (image, o) => (await call<{ image: { id: string } | null }>(codec("ImageService", "ImageStatus"), { image: { image } }, o)).image?.id,
+    pullImage: async (image, auth, o) =>
+      (await call<{ imageRef: string }>(codec("ImageService", "PullImage"), { image: { image }, ...(auth === undefined ? {} : { auth }) }, o)).imageRef,
+  };
+}

@@ -1,0 +1,360 @@
+/**
+ * The kubelet-style runtime plugin: runs each berth container the way a
+ * kubelet runs a host-network pod, through the CRI v1 gRPC API of
+ * containerd (or CRI-O), and copies files by exec'ing `tar` in the container.
+ *
+ * A berth container is one pod sandbox holding one container; its id is the
+ * **sandbox id**. CRI containers cannot be started twice, so `start()` of an
+ * exited container replaces it inside the same sandbox (from the config kept
+ * in a sandbox annotation); the id berth records stays the same.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+import { BerthError, withContext } from "../../core/errors.ts";
+import { type ContainerConfig, type ContainerStatus, DEFAULT_CRI_ADDRESS, type KubeletRuntimeConfig } from "../../core/model.ts";
+import type { Transport } from "../../transports/transport.ts";
+import { parseImageReference } from "../docker/image.ts";
+import { type CallOptions, type CreateOptions, LABEL_HELPER, type ObservedContainer, type Runtime } from "../runtime.ts";
+import { type ContainerExec, makeDirectories, missingTools, readFiles, REQUIRED_TOOLS, statPaths, writeFiles } from "./container-files.ts";
+import { type Container, type ContainerState, criClient, type PodSandbox } from "./cri-client.ts";
+import { runExecStream } from "./exec-stream.ts";
+import { grpcClient } from "./grpc.ts";
+import { checkSupported, CONFIG_ANNOTATION, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
+
+/** Settings of {@link kubeletRuntime} besides the runtime config. */
+export interface KubeletRuntimeOptions {
+  transport: Transport;
+  /** How the host is named in messages; default the transport's description. */
+  hostLabel?: string;
+}
+
+/** The CRI socket when none is configured. */
+
+const PULL_TIMEOUT_MS = 10 * 60_000;
+const CALL_TIMEOUT_MS = 60_000;
+const EXEC_TIMEOUT_S = 60;
+
+const STATES: Record<ContainerState, string> = {
+  CONTAINER_CREATED: "created",
+  CONTAINER_RUNNING: "running",
+  CONTAINER_EXITED: "exited",
+  CONTAINER_UNKNOWN: "unknown",
+};
+
+/**
+ * Creates the kubelet-style runtime bound to one host. Nothing is connected
+ * until the first call; the CRI socket is reached through the transport,
+ * and so is the exec stream server (on the runtime's host loopback).
+ *
+ * @param config CRI address, helper image, registry credentials.
+ * @param options Transport and host label.
+ * @returns The runtime; `close()` it when done.
+ * @throws {BerthError} VALIDATION when the address is not `unix://`.
+ *
+ * @example
+ * ```ts
+ * import { kubeletRuntime } from "./mod.ts";
+ * import { directTransport } from "../../transports/direct.ts";
+ * const cri = kubeletRuntime({}, { transport: directTransport(), hostLabel: "local" });
+ * if (!cri.filesNeedRunningContainer) throw new Error("exec needs a running container");
+ * await cri.close();
+ * ```
+ */
+export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRuntimeOptions): Runtime {
+  const { transport } = options;
+  const hostLabel = options.hostLabel ?? transport.description;
+  const address = config.address ?? DEFAULT_CRI_ADDRESS;
+  if (!address.startsWith("unix://")) {
+    throw new BerthError("VALIDATION", `host ${hostLabel}: CRI address "${address}" must be a unix socket (unix:///run/containerd/containerd.sock)`);
+  }
+  const socketPath = address.slice("unix://".length);
+  const grpc = grpcClient({
+    open: (signal) => transport.openUnixSocket(socketPath, signal === undefined ? {} : { signal }),
+    description: `the CRI runtime at ${address} on host ${hostLabel}`,
+  });
+  const cri = criClient(grpc);
+  /** Containers whose image was checked for the file tools. */
+  const toolsChecked = new Set<string>();
+  const call = (o?: CallOptions, timeoutMs = CALL_TIMEOUT_MS) => (o?.signal === undefined ? { timeoutMs } : { signal: o.signal, timeoutMs });
+  const fail = (err: unknown, doing: string, container?: string) => {
+    const e = withContext(err, `${doing} on host ${hostLabel}`);
+    return new BerthError(e.code, e.message, { cause: e.cause, host: hostLabel, ...(container === undefined ? {} : { container }) });
+  };
+
+  async function sandboxOf(id: string, o?: CallOptions): Promise<PodSandbox | undefined> {
+    const [found] = await cri.listPodSandbox({ id }, call(o));
+    return found?.metadata?.namespace === POD_NAMESPACE ? found : undefined;
+  }
+
+  async function sandboxNamed(name: string, o?: CallOptions): Promise<PodSandbox | undefined> {
+    const all = await cri.listPodSandbox({}, call(o));
+    return all.find((s) => s.metadata?.namespace === POD_NAMESPACE && s.metadata.name === name);
+  }
+
+  /** The sandbox's current container: the latest attempt. */
+  async function containerIn(sandboxId: string, o?: CallOptions): Promise<Container | undefined> {
+    const containers = await cri.listContainers({ podSandboxId: sandboxId }, call(o));
+    return containers.sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0))[0];
+  }
+
+  function observed(sandbox: PodSandbox, container: Container | undefined): ObservedContainer {
+    const stored = storedConfig(sandbox);
+    return {
+      id: sandbox.id,
+      // A sandbox whose container was removed behind berth's back is stopped; start() replaces the container.
+      status: container === undefined ? "exited" : STATES[container.state],
+      name: sandbox.metadata?.name ?? "",
+      image: stored?.image ?? container?.image?.image ?? "",
+      labels: sandbox.labels,
+    };
+  }
+
+  async function running(id: string, o?: CallOptions): Promise<string> {
+    const container = await containerIn(id, o);
+    if (container === undefined && (await sandboxOf(id, o)) === undefined) {
+      throw new BerthError("NOT_FOUND", "no such container");
+    }
+    if (container?.state !== "CONTAINER_RUNNING") {
+      throw new BerthError("CONFLICT", "the container is not running (file operations exec inside it)");
+    }
+    return container.id;
+  }
+
+  function execIn(containerId: string): ContainerExec {
+    return {
+      async run(cmd, signal) {
+        const o = signal === undefined ? {} : { signal };
+        return cri.execSync(containerId, cmd, EXEC_TIMEOUT_S, { ...o, timeoutMs: (EXEC_TIMEOUT_S + 30) * 1000 });
+      },
+      async stream(cmd, stdin, signal) {
+        const url = await cri.exec(containerId, cmd, signal === undefined ? {} : { signal });
+        return runExecStream(url, {
+          ...(stdin === undefined ? {} : { stdin }),
+          ...(signal === undefined ? {} : { signal }),
+          openTcp: (host: string, port: number, s?: AbortSignal): Promise<Duplex> => transport.openTcp(host, port, s === undefined ? {} : { signal: s }),
+          doing: `exec ${cmd[0] ?? ""}`,
+        });
+      },
+    };
+  }
+
+  /** The exec access to a running container, its image checked for the tools once. */
+  async function files(id: string, o?: CallOptions): Promise<ContainerExec> {
+    const containerId = await running(id, o);
+    const exec = execIn(containerId);
+    if (!toolsChecked.has(containerId)) {
+      const missing = await missingTools(exec, o?.signal);
+      if (missing.length > 0) {
+        throw new BerthError(
+          "VALIDATION",
+          `the image lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth copies files with ${REQUIRED_TOOLS.join(", ")}: ` +
+            "set `runtime.kubelet.configImage` to an image that has them (busybox will do)",
+        );
+      }
+      toolsChecked.add(containerId);
+    }
+    return exec;
+  }
+
+  async function pull(image: string, o?: CallOptions): Promise<void> {
+    const registry = parseImageReference(image).registry;
+    const credentials = config.registryAuth?.[registry];
+    const auth = credentials === undefined ? undefined : { username: credentials.username, password: credentials.password, serverAddress: registry };
+    try {
+      await cri.pullImage(image, auth, call(o, PULL_TIMEOUT_MS));
+    } catch (err) {
+      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
+      throw new BerthError("IMAGE_PULL", `pulling image "${image}" on host ${hostLabel}: ${(err as Error).message}`, { host: hostLabel, cause: err });
+    }
+  }
+
+  async function ensureImage(image: string, o?: CallOptions): Promise<void> {
+    const id = await cri.imageStatus(image, call(o)).catch((err) => {
+      throw fail(err, `looking up image "${image}"`);
+    });
+    if (id === undefined) await pull(image, o);
+  }
+
+  /** Creates and starts the container in its sandbox from the stored config (next attempt). */
+  async function replaceContainer(sandbox: PodSandbox, previous: Container | undefined, o?: CallOptions): Promise<string> {
+    const stored = storedConfig(sandbox);
+    if (stored === undefined) throw new BerthError("STATE", `sandbox ${short(sandbox.id)} has no berth config annotation; remove it and apply again`);
+    if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
+    const spec = podSpec(stored, sandbox.labels);
+    spec.container.metadata.attempt = (previous?.metadata?.attempt ?? 0) + 1;
+    const containerId = await cri.createContainer(sandbox.id, spec.container, spec.sandbox, call(o));
+    await cri.startContainer(containerId, call(o));
+    return containerId;
+  }
+
+  return {
+    filesNeedRunningContainer: true,
+
+    ensureImage,
+
+    async create(containerConfig: ContainerConfig, o?: CreateOptions) {
+      const name = containerConfig.name;
+      const doing = `creating container "${name}"`;
+      checkSupported(containerConfig);
+      const labels = { ...o?.labels };
+      // The file helper runs the configured helper image, when there is one.
+      const effective = labels[LABEL_HELPER] === "true" && config.configImage !== undefined ? { ...containerConfig, image: config.configImage } : containerConfig;
+      try {
+        if (effective !== containerConfig) await ensureImage(effective.image, o);
+        if ((await sandboxNamed(name, o)) !== undefined) throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
+        const spec = podSpec(effective, labels);
+        const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
+        try {
+          await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
+        } catch (err) {
+          // Never leave a sandbox without its container.
+          await cri.stopPodSandbox(sandboxId, call()).then(() => cri.removePodSandbox(sandboxId, call())).catch(() => {});
+          throw err;
+        }
+        return sandboxId;
+      } catch (err) {
+        throw fail(err, doing, name);
+      }
+    },
+
+    async start(id, o) {
+      const doing = `starting container "${short(id)}"`;
+      try {
+        const container = await containerIn(id, o);
+        if (container?.state === "CONTAINER_RUNNING") return;
+        if (container?.state === "CONTAINER_CREATED") {
+          await cri.startContainer(container.id, call(o));
+          return;
+        }
+        const sandbox = await sandboxOf(id, o);
+        if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
+        await replaceContainer(sandbox, container, o);
+      } catch (err) {
+        throw fail(err, doing, id);
+      }
+    },
+
+    async stop(id, o) {
+      const seconds = o?.timeoutSeconds ?? 10;
+      try {
+        const container = await containerIn(id, o);
+        if (container === undefined) {
+          if ((await sandboxOf(id, o)) === undefined) throw new BerthError("NOT_FOUND", "no such container");
+          return;
+        }
+        if (container.state !== "CONTAINER_RUNNING") return;
+        await cri.stopContainer(container.id, seconds, call(o, seconds * 1000 + CALL_TIMEOUT_MS));
+      } catch (err) {
+        throw fail(err, `stopping container "${short(id)}"`, id);
+      }
+    },
+
+    async remove(id, o) {
+      try {
+        const sandbox = await sandboxOf(id, o);
+        if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
+        if (o?.force !== true && (await containerIn(id, o))?.state === "CONTAINER_RUNNING") {
+          throw new BerthError("CONFLICT", "the container is running: stop it first, or remove with force");
+        }
+        // Stopping the sandbox kills what still runs in it; removing it removes its container.
+        await cri.stopPodSandbox(id, call(o));
+        await cri.removePodSandbox(id, call(o));
+      } catch (err) {
+        throw fail(err, `removing container "${short(id)}"`, id);
+      }
+    },
+
+    async status(id, o): Promise<ContainerStatus | undefined> {
+      try {
+        const sandbox = await sandboxOf(id, o);
+        return sandbox === undefined ? undefined : { id: sandbox.id, status: observed(sandbox, await containerIn(sandbox.id, o)).status };
+      } catch (err) {
+        throw fail(err, `reading the status of container "${short(id)}"`, id);
+      }
+    },
+
+    async inspect(idOrName, o) {
+      try {
+        const sandbox = /^[0-9a-f]{64}$/.test(idOrName) ? await sandboxOf(idOrName, o) : await sandboxNamed(idOrName, o);
+        return sandbox === undefined ? undefined : observed(sandbox, await containerIn(sandbox.id, o));
+      } catch (err) {
+        throw fail(err, `inspecting container "${short(idOrName)}"`, idOrName);
+      }
+    },
+
+    async list(labels, o) {
+      try {
+        const [sandboxes, containers] = await Promise.all([
+          cri.listPodSandbox({ labelSelector: labels }, call(o)),
+          cri.listContainers({ labelSelector: labels }, call(o)),
+        ]);
+        const latest = new Map<string, Container>();
+        for (const c of containers) {
+          const seen = latest.get(c.podSandboxId);
+          if (seen === undefined || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) latest.set(c.podSandboxId, c);
+        }
+        return sandboxes.filter((s) => s.metadata?.namespace === POD_NAMESPACE).map((s) => observed(s, latest.get(s.id)));
+      } catch (err) {
+        throw fail(err, "listing containers");
+      }
+    },
+
+    async writeFiles(id, toWrite, o) {
+      if (toWrite.length === 0) return;
+      const doing = `writing ${toWrite.map((f) => `"${f.path}"`).join(", ")} in container "${short(id)}"`;
+      try {
+        await writeFiles(await files(id, o), toWrite, o?.signal);
+      } catch (err) {
+        throw fail(err, doing, id);
+      }
+    },
+
+    async readFiles(id, paths, o) {
+      if (paths.length === 0) return [];
+      const doing = `reading ${paths.map((p) => `"${p}"`).join(", ")} from container "${short(id)}"`;
+      try {
+        return await readFiles(await files(id, o), paths, o?.signal);
+      } catch (err) {
+        throw fail(err, doing, id);
+      }
+    },
+
+    async stat(id, paths, o) {
+      if (paths.length === 0) return [];
+      const doing = `checking ${paths.map((p) => `"${p}"`).join(", ")} in container "${short(id)}"`;
+      try {
+        return await statPaths(await files(id, o), paths, o?.signal);
+      } catch (err) {
+        throw fail(err, doing, id);
+      }
+    },
+
+    async mkdir(id, paths, o) {
+      if (paths.length === 0) return;
+      const doing = `creating directories ${paths.map((p) => `"${p}"`).join(", ")} in container "${short(id)}"`;
+      try {
+        await makeDirectories(await files(id, o), paths, o?.mode ?? 0o700, o?.signal);
+      } catch (err) {
+        throw fail(err, doing, id);
+      }
+    },
+
+    close: () => grpc.close(),
+  };
+}
+
+function storedConfig(sandbox: PodSandbox): ContainerConfig | undefined {
+  const text = sandbox.annotations[CONFIG_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as ContainerConfig;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Long ids shortened for messages. */
+function short(id: string): string {
+  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+}

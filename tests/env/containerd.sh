@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Private containerds with CRI for the kubelet runtime's tests.
+#   bash tests/env/containerd.sh up     start (idempotent), import the image
+#   bash tests/env/containerd.sh down   stop by PID, unmount, delete (also `stop`; safe twice)
+# Two daemons under ${BERTH_CRI_DIR:-/tmp/berth-cri}:
+#   local/  in this machine's network namespace, socket local/containerd.sock
+#   h1/     inside test host h1's namespace (when tests/env/up.sh made it), so
+#           the exec stream URL (127.0.0.1:<port>) is reachable through h1's SSH.
+# Each gets the busybox image `berth-test:latest` from an OCI archive made
+# here (also the sandbox image: its CMD never exits). Writes env.json.
+set -euo pipefail
+DIR=${BERTH_CRI_DIR:-/tmp/berth-cri}
+IMAGE=berth-test:latest
+APPLETS=(sh tar sleep cat ls mkdir head stat echo env id true false printf rm touch chmod chown ln wc test mv cp find grep sed)
+
+log() { printf 'containerd.sh: %s\n' "$*" >&2; }
+
+install_missing() {
+  local pkg missing=()
+  for pkg in containerd runc busybox-static; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  # Keep the package's own containerd service from starting.
+  local policy=/usr/sbin/policy-rc.d own_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq </dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
+  [[ -z $own_policy ]] || rm -f "$policy"
+}
+
+# An OCI image layout archive: one uncompressed layer with busybox and its applets.
+make_image_archive() {
+  local out=$DIR/image.tar work=$DIR/image-build a
+  [[ -s $out ]] && return 0
+  rm -rf "$work" && mkdir -p "$work/rootfs/bin" "$work/rootfs/tmp" "$work/rootfs/etc" "$work/layout/blobs/sha256"
+  cp /bin/busybox "$work/rootfs/bin/busybox"
+  for a in "${APPLETS[@]}"; do ln -sf busybox "$work/rootfs/bin/$a"; done
+  printf 'root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$work/rootfs/etc/passwd"
+  printf 'root:x:0:\nnobody:x:65534:\n' >"$work/rootfs/etc/group"
+  tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$work/rootfs" -cf "$work/layer.tar" .
+  local layer_sha layer_size config config_sha manifest manifest_sha
+  layer_sha=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+  layer_size=$(stat -c %s "$work/layer.tar")
+  mv "$work/layer.tar" "$work/layout/blobs/sha256/$layer_sha"
+  config=$(printf '{"architecture":"%s","os":"linux","config":{"Env":["PATH=/bin"],"Cmd":["sleep","2147483647"]},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+    "$(dpkg --print-architecture)" "$layer_sha")
+  config_sha=$(printf '%s' "$config" | sha256sum | cut -d' ' -f1)
+  printf '%s' "$config" >"$work/layout/blobs/sha256/$config_sha"
+  manifest=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:%s","size":%d},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:%s","size":%d}]}' \
+    "$config_sha" "${#config}" "$layer_sha" "$layer_size")
+  manifest_sha=$(printf '%s' "$manifest" | sha256sum | cut -d' ' -f1)
+  printf '%s' "$manifest" >"$work/layout/blobs/sha256/$manifest_sha"
+  printf '{"imageLayoutVersion":"1.0.0"}' >"$work/layout/oci-layout"
+  printf '{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d,"annotations":{"io.containerd.image.name":"docker.io/library/%s","org.opencontainers.image.ref.name":"latest"}}]}' \
+    "$manifest_sha" "${#manifest}" "$IMAGE" >"$work/layout/index.json"
+  tar -C "$work/layout" -cf "$out.tmp" . && mv "$out.tmp" "$out"
+  rm -rf "$work"
+}
+
+write_config() {
+  local d=$1
+  mkdir -p "$d/root" "$d/state" "$d/runc" "$d/cni/bin" "$d/cni/conf"
+  cat >"$d/config.toml" <<EOF
+version = 2
+root = "$d/root"
+state = "$d/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri.disabled", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$d/containerd.sock"
+[ttrpc]
+  address = "$d/containerd.sock.ttrpc"
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+  disable_apparmor = true
+  sandbox_image = "docker.io/library/$IMAGE"
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  netns_mounts_under_state_dir = true
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "$d/cni/bin"
+    conf_dir = "$d/cni/conf"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+        Root = "$d/runc"
+EOF
+}
+
+running() { [[ -s $1/containerd.pid ]] && kill -0 "$(cat "$1/containerd.pid")" 2>/dev/null; }
+
+# start NAME [NETNS]
+start() {
+  local d=$DIR/$1 netns=${2:-} i
+  if running "$d"; then return 0; fi
+  write_config "$d"
+  rm -f "$d/containerd.sock" "$d/containerd.sock.ttrpc"
+  local cmd=(containerd --config "$d/config.toml" --log-level warn)
+  [[ -z $netns ]] || cmd=(nsenter "--net=/run/netns/$netns" "${cmd[@]}")
+  setsid "${cmd[@]}" </dev/null >"$d/containerd.log" 2>&1 &
+  echo $! >"$d/containerd.pid"
+  for i in $(seq 1 100); do
+    [[ -S $d/containerd.sock ]] && ctr -a "$d/containerd.sock" version >/dev/null 2>&1 && break
+    running "$d" || { tail -n 20 "$d/containerd.log" >&2; log "containerd $1 exited"; return 1; }
+    sleep 0.1
+  done
+  [[ -S $d/containerd.sock ]] || { log "containerd $1 not ready after 10 s"; return 1; }
+  ctr -a "$d/containerd.sock" -n k8s.io images import --all-platforms "$DIR/image.tar" >/dev/null
+}
+
+stop() {
+  local d=$DIR/$1 pid i
+  if [[ -s $d/containerd.pid ]]; then
+    pid=$(cat "$d/containerd.pid")
+    # Sandboxes and containers of this daemon: their shims outlive it otherwise.
+    if kill -0 "$pid" 2>/dev/null && [[ -S $d/containerd.sock ]]; then
+      for i in $(ctr -a "$d/containerd.sock" -n k8s.io tasks ls -q 2>/dev/null); do
+        ctr -a "$d/containerd.sock" -n k8s.io tasks kill -s KILL "$i" >/dev/null 2>&1 || true
+      done
+    fi
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$d/containerd.pid"
+  fi
+  # Shims still running from this directory's state.
+  for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $d/containerd.sock" || true); do kill -9 "$pid" 2>/dev/null || true; done
+  [[ -d $d ]] || return 0
+  awk -v d="$d" '$2 ~ "^"d {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+}
+
+write_env() {
+  local h1=null
+  running "$DIR/h1" && h1="{ \"socket\": \"$DIR/h1/containerd.sock\", \"netns\": \"berth-h1\" }"
+  cat >"$DIR/env.json.tmp" <<EOF
+{
+  "dir": "$DIR",
+  "image": "$IMAGE",
+  "local": { "socket": "$DIR/local/containerd.sock" },
+  "h1": $h1
+}
+EOF
+  mv "$DIR/env.json.tmp" "$DIR/env.json"
+}
+
+case ${1:-up} in
+up)
+  ((EUID == 0)) || { log "needs root"; exit 1; }
+  install_missing
+  mkdir -p "$DIR"
+  make_image_archive
+  start local
+  if [[ -e /run/netns/berth-h1 ]]; then start h1 berth-h1; fi
+  write_env
+  log "up: $DIR/env.json"
+  ;;
+down | stop)
+  stop h1
+  stop local
+  rm -rf "$DIR"
+  ;;
+*)
+  echo "usage: $0 up|down" >&2
+  exit 2
+  ;;
+esac

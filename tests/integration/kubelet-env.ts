@@ -1,0 +1,37 @@
+/**
+ * The private containerds of `tests/env/containerd.sh` (CRI for the kubelet
+ * runtime's tests): started here when they are not up yet, so a test file
+ * also runs on its own. The script is idempotent.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** What `tests/env/containerd.sh up` recorded. */
+export interface CriTestEnv {
+  dir: string;
+  /** The busybox image, present in every containerd (also its sandbox image). */
+  image: string;
+  /** containerd in this machine's network namespace. */
+  local: { socket: string };
+  /** containerd inside test host h1's network namespace (reach it through h1's SSH); null without the SSH fleet. */
+  h1: { socket: string; netns: string } | null;
+}
+
+/** Brings the containerds up when needed and returns their env.json. */
+export function loadCriEnv(): CriTestEnv {
+  const dir = process.env["BERTH_CRI_DIR"] ?? "/tmp/berth-cri";
+  const file = `${dir}/env.json`;
+  const up = () => {
+    const script = fileURLToPath(new URL("../env/containerd.sh", import.meta.url));
+    execFileSync("bash", [script, "up"], { stdio: ["ignore", "ignore", "inherit"], timeout: 300_000 });
+  };
+  if (!existsSync(file)) up();
+  let env = JSON.parse(readFileSync(file, "utf8")) as CriTestEnv;
+  // A daemon that died (or the fleet that came up later): the script restarts what is missing.
+  if (!existsSync(env.local.socket) || (env.h1 === null && existsSync("/run/netns/berth-h1"))) {
+    up();
+    env = JSON.parse(readFileSync(file, "utf8")) as CriTestEnv;
+  }
+  return env;
+}

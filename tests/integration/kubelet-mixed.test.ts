@@ -1,0 +1,75 @@
+/**
+ * One desired state mixing runtimes: Docker on test host h2 and containerd
+ * (kubelet runtime) on h1, both through SSH, converged in one run.
+ */
+import type { ContainersState, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "../../core/model.ts";
+import { ContainersResource } from "../../engine/containers.ts";
+import { dockerRuntime } from "../../runtimes/docker/mod.ts";
+import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
+import { directTransport } from "../../transports/direct.ts";
+import { loadTestEnv, testHost } from "../support/env.ts";
+import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { loadCriEnv } from "./kubelet-env.ts";
+
+const cri = loadCriEnv();
+const env = loadTestEnv();
+const prefix = `bt-kmixed-${process.pid}`;
+const transport = directTransport();
+const h1 = testHost(env, "h1");
+const h2 = testHost(env, "h2");
+const ssh = (address: string): SSHConfig => ({ address, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile });
+const kubeletConfig = { address: `unix://${cri.h1?.socket ?? cri.local.socket}` };
+const rawKubelet = kubeletRuntime(kubeletConfig, { transport, hostLabel: "h1" });
+const rawDocker = dockerRuntime({ host: `unix://${h2.dockerSocket}` }, { transport, hostLabel: "h2" });
+
+function hcc(name: string, runtime: RuntimeConfig, address: string, networkMode: string): HostConfiguredContainer {
+  return {
+    container: {
+      config: { name: `${prefix}-${name}`, image: cri.image, entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"], networkMode },
+      runtime,
+    },
+    host: { sshConfig: ssh(address) },
+    configFiles: { [`/tmp/${prefix}/${name}.conf`]: `${name}\n` },
+  };
+}
+
+afterAll(async () => {
+  for (const c of await rawKubelet.list({ "berth.managed": "true" })) if (c.name.startsWith(prefix)) await rawKubelet.remove(c.id, { force: true });
+  for (const c of await rawDocker.list({ "berth.managed": "true" })) if (c.name.startsWith(prefix)) await rawDocker.remove(c.id, { force: true });
+  await rawKubelet.close();
+  await rawDocker.close();
+  await transport.close();
+});
+
+describe("ContainersResource with two runtimes", () => {
+  test("a desired state with Docker on one host and containerd on another converges, then plans nothing", async () => {
+    const desired: ContainersState = {
+      api: hcc("api", { kubelet: kubeletConfig }, h1.address, "host"),
+      db: hcc("db", { docker: {} }, h2.address, "none"),
+    };
+    let state: ContainersState = {};
+    for (const round of [1, 2]) {
+      const resource = new ContainersResource({ previousState: state, desiredState: desired });
+      try {
+        await resource.checkCurrentState();
+        const plan = resource.plan();
+        expect(plan.summary).toEqual(round === 1 ? { create: 2 } : {});
+        const result = await resource.apply();
+        expect(result.failed).toBe(0);
+        state = result.state;
+      } finally {
+        await resource.close();
+      }
+    }
+    expect((await rawKubelet.status(state.api?.container.status?.id as string))?.status).toBe("running");
+    expect((await rawDocker.status(state.db?.container.status?.id as string))?.status).toBe("running");
+    const destroy = new ContainersResource({ previousState: state, desiredState: {} });
+    try {
+      await destroy.checkCurrentState();
+      expect(destroy.plan().summary).toEqual({ remove: 2 });
+      expect((await destroy.apply()).failed).toBe(0);
+    } finally {
+      await destroy.close();
+    }
+  }, 90_000);
+});

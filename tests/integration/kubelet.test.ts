@@ -1,0 +1,278 @@
+/**
+ * The kubelet runtime plugin against a real containerd (CRI v1), locally
+ * and through test host h1's SSH server: container life, config options,
+ * refusals, labels, and files copied with tar through exec.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BerthError } from "../../core/errors.ts";
+import type { ContainerConfig } from "../../core/model.ts";
+import { criClient } from "../../runtimes/kubelet/cri-client.ts";
+import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
+import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
+import { loadRuntime } from "../../runtimes/registry.ts";
+import type { Runtime } from "../../runtimes/runtime.ts";
+import { directTransport } from "../../transports/direct.ts";
+import { sshTransport } from "../../transports/ssh.ts";
+import { loadTestEnv, testHost } from "../support/env.ts";
+import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { loadCriEnv } from "./kubelet-env.ts";
+
+const cri = loadCriEnv();
+const RUN = `bkt-${process.pid}`;
+const RUN_LABEL = "berth.test-run";
+const transport = directTransport();
+const address = `unix://${cri.local.socket}`;
+const kubelet = kubeletRuntime({ address }, { transport, hostLabel: "local" });
+// An independent view of containerd, to check what the plugin did.
+const rawGrpc = grpcClient({ open: () => transport.openUnixSocket(cri.local.socket), description: "containerd (test view)" });
+const raw = criClient(rawGrpc);
+const dir = mkdtempSync("/tmp/kubelet-test-");
+const SLEEPER = { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
+
+function config(suffix: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
+  return { name: `${RUN}-${suffix}`, image: cri.image, ...SLEEPER, ...extra };
+}
+
+function create(runtime: Runtime, suffix: string, extra: Partial<ContainerConfig> = {}, labels: Record<string, string> = {}): Promise<string> {
+  return runtime.create(config(suffix, extra), { labels: { [RUN_LABEL]: RUN, ...labels } });
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof BerthError) return { code: err.code, message: err.message };
+    return { code: "not a BerthError", message: String(err) };
+  }
+  return { code: "resolved", message: "" };
+}
+
+afterAll(async () => {
+  for (const s of await raw.listPodSandbox({ labelSelector: { [RUN_LABEL]: RUN } })) {
+    await raw.stopPodSandbox(s.id);
+    await raw.removePodSandbox(s.id);
+  }
+  await kubelet.close();
+  await rawGrpc.close();
+  await transport.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kubeletRuntime() containers", () => {
+  test("`create()`, `start()`, `status()`, `inspect()`, `stop()` and `remove()` drive a container through its life", async () => {
+    const name = `${RUN}-life`;
+    const id = await create(kubelet, "life", {}, { role: "life" });
+    expect(await kubelet.status(id)).toEqual({ id, status: "created" });
+    await kubelet.start(id);
+    await kubelet.start(id); // already running: fine
+    expect((await kubelet.status(id))?.status).toBe("running");
+    expect(await kubelet.inspect(name)).toEqual({ id, status: "running", name, image: cri.image, labels: { [RUN_LABEL]: RUN, role: "life" } });
+    await kubelet.stop(id, { timeoutSeconds: 5 });
+    await kubelet.stop(id); // already stopped: fine
+    expect((await kubelet.status(id))?.status).toBe("exited");
+    // CRI containers start once: start() replaces it in the same sandbox, and the id stays.
+    await kubelet.start(id);
+    expect(await kubelet.status(id)).toEqual({ id, status: "running" });
+    expect(await codeOf(kubelet.remove(id))).toMatchObject({ code: "CONFLICT" });
+    await kubelet.remove(id, { force: true });
+    expect(await kubelet.status(id)).toBeUndefined();
+    expect(await kubelet.inspect(name)).toBeUndefined();
+    expect(await raw.listPodSandbox({ id })).toEqual([]);
+  }, 60_000);
+
+  test("`status()` and `inspect()` of an unknown id are undefined; `start()` of one is NOT_FOUND", async () => {
+    const unknown = "0".repeat(64);
+    expect(await kubelet.status(unknown)).toBeUndefined();
+    expect(await kubelet.inspect(unknown)).toBeUndefined();
+    expect(await kubelet.inspect(`${RUN}-nobody`)).toBeUndefined();
+    expect((await codeOf(kubelet.start(unknown))).code).toBe("NOT_FOUND");
+  });
+
+  test("`list()` returns the containers carrying every given label", async () => {
+    const a = await create(kubelet, "list-a", {}, { group: "a" });
+    await create(kubelet, "list-b", {}, { group: "b" });
+    const found = await kubelet.list({ [RUN_LABEL]: RUN, group: "a" });
+    expect(found.map((c) => c.id)).toEqual([a]);
+    expect(found[0]).toMatchObject({ name: `${RUN}-list-a`, status: "created", image: cri.image });
+    expect(await kubelet.list({ [RUN_LABEL]: RUN, group: "none" })).toEqual([]);
+  });
+
+  test("`create()` refuses a taken name with CONFLICT", async () => {
+    await create(kubelet, "taken");
+    expect((await codeOf(create(kubelet, "taken"))).code).toBe("CONFLICT");
+  });
+
+  test("`create()` passes env, command, args, user, group, mounts and namespaces to the container", async () => {
+    const id = await create(kubelet, "options", {
+      entrypoint: ["sh", "-c"],
+      args: ['echo "$ALPHA $ZED $(id -u):$(id -g)" > /data/out; trap "exit 0" TERM; while :; do sleep 1; done'],
+      env: { ZED: "last", ALPHA: "first" },
+      user: "1000",
+      group: "1001",
+      mounts: [{ source: `${dir}/`, target: "/data", propagation: "rprivate" }],
+      pidMode: "host",
+      ipcMode: "host",
+      privileged: true,
+    });
+    execFileSync("chmod", ["0777", dir]);
+    await kubelet.start(id);
+    const container = (await raw.listContainers({ podSandboxId: id }))[0];
+    const status = await raw.containerStatus(container?.id as string);
+    expect(status?.mounts.map((m) => [m.hostPath, m.containerPath, m.propagation])).toEqual([[dir, "/data", "PROPAGATION_PRIVATE"]]);
+    for (let i = 0; i < 50 && !existsNonEmpty(join(dir, "out")); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(join(dir, "out"), "utf8")).toBe("first last 1000:1001\n");
+    // Host PID namespace: the host's PID 1 is visible.
+    const ps = await raw.execSync(container?.id as string, ["sh", "-c", "cat /proc/1/comm"], 10);
+    expect(new TextDecoder().decode(ps.stdout).trim()).not.toBe("sh");
+  }, 30_000);
+
+  test("`create()` refuses what CRI cannot honour, before creating anything", async () => {
+    const cases: Array<[Partial<ContainerConfig>, string]> = [
+      [{ networkMode: "none" }, 'networkMode "none" needs a pod network (CNI)'],
+      [{ networkMode: "bridge" }, "needs a pod network"],
+      [{ ports: [{ port: 8080 }] }, "ports need a pod network"],
+      [{ init: true }, "CRI has no init option"],
+      [{ group: "wheel" }, 'group "wheel" must be numeric'],
+      [{ pidMode: "container:x" }, 'pidMode "container:x" is not supported'],
+    ];
+    for (const [extra, message] of cases) {
+      const result = await codeOf(create(kubelet, "refused", extra));
+      expect(result.code).toBe("VALIDATION");
+      expect(result.message).toContain(message);
+    }
+    expect(await kubelet.inspect(`${RUN}-refused`)).toBeUndefined();
+  });
+
+  test("`create()` of a missing image fails with the runtime's reason and leaves no sandbox", async () => {
+    const result = await codeOf(create(kubelet, "noimage", { image: "berth-missing-image:1" }));
+    expect(result.code).not.toBe("resolved");
+    expect(result.message).toContain(`creating container "${RUN}-noimage"`);
+    expect(await kubelet.inspect(`${RUN}-noimage`)).toBeUndefined();
+  });
+
+  test("`ensureImage()` finds a present image, and reports IMAGE_PULL for one no registry has", async () => {
+    await kubelet.ensureImage(cri.image);
+    const result = await codeOf(kubelet.ensureImage("127.0.0.1:1/berth/none:latest"));
+    expect(result.code).toBe("IMAGE_PULL");
+    expect(result.message).toContain('pulling image "127.0.0.1:1/berth/none:latest" on host local');
+  }, 60_000);
+
+  test("`loadRuntime()` picks the kubelet plugin from the runtime config", async () => {
+    const runtime = await loadRuntime({ kubelet: { address } }, { transport, hostLabel: "local" });
+    expect(runtime.filesNeedRunningContainer).toBe(true);
+    expect(await runtime.status("0".repeat(64))).toBeUndefined();
+    await runtime.close();
+  });
+});
+
+function existsNonEmpty(path: string): boolean {
+  try {
+    return statSync(path).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The file operations, through one runtime, on a helper that mounts the host at /mnt/host. */
+function fileSuite(title: string, runtime: () => Runtime, suffix: string): void {
+  describe(`kubeletRuntime() files ${title}`, () => {
+    const base = join(dir, suffix);
+    let id = "";
+
+    test("`writeFiles()` needs a running container", async () => {
+      id = await create(runtime(), `files-${suffix}`, { mounts: [{ source: "/", target: "/mnt/host" }] });
+      const result = await codeOf(runtime().writeFiles(id, [{ path: `/mnt/host${base}/x`, content: "x" }]));
+      expect(result.code).toBe("CONFLICT");
+      expect(result.message).toContain("not running");
+      await runtime().start(id);
+    }, 30_000);
+
+    test("`writeFiles()` and `readFiles()` round-trip bytes 0..255 and 5 MiB, with mode and owner", async () => {
+      const bytes = new Uint8Array(256).map((_, i) => i);
+      const big = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 7919) % 256);
+      await runtime().writeFiles(id, [
+        { path: `/mnt/host${base}/deep/bytes.bin`, content: bytes, mode: 0o640, uid: 1000, gid: 1001 },
+        { path: `/mnt/host${base}/big.bin`, content: big },
+        { path: `/mnt/host${base}/text.conf`, content: "héllo\n" },
+      ]);
+      expect(Buffer.compare(readFileSync(`${base}/deep/bytes.bin`), Buffer.from(bytes))).toBe(0);
+      expect(statSync(`${base}/deep/bytes.bin`).mode & 0o777).toBe(0o640);
+      expect(statSync(`${base}/deep/bytes.bin`).uid).toBe(1000);
+      expect(statSync(`${base}/big.bin`).mode & 0o777).toBe(0o600);
+      const read = await runtime().readFiles(id, [`/mnt/host${base}/deep/bytes.bin`, `/mnt/host${base}/missing`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/text.conf`]);
+      expect(read.map((f) => f.path)).toEqual([`/mnt/host${base}/deep/bytes.bin`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/text.conf`]);
+      expect(Buffer.compare(Buffer.from(read[0]?.content ?? []), Buffer.from(bytes))).toBe(0);
+      expect(read[0]).toMatchObject({ mode: 0o640, uid: 1000, gid: 1001 });
+      expect(Buffer.compare(Buffer.from(read[1]?.content ?? []), Buffer.from(big))).toBe(0);
+      expect(new TextDecoder().decode(read[2]?.content)).toBe("héllo\n");
+      expect(await runtime().readFiles(id, [`/mnt/host${base}/missing`])).toEqual([]);
+    }, 60_000);
+
+    test("`readFiles()` refuses a symlink with UNSAFE_PATH and a directory with BAD_PARAMETER", async () => {
+      execFileSync("ln", ["-sf", "/etc/hostname", `${base}/link`]);
+      expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/link`]))).code).toBe("UNSAFE_PATH");
+      expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/deep`]))).code).toBe("BAD_PARAMETER");
+      expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/../etc/passwd`]))).code).toBe("UNSAFE_PATH");
+    }, 30_000);
+
+    test("`stat()` and `mkdir()` report and create directories", async () => {
+      await runtime().mkdir(id, [`/mnt/host${base}/made/a/b`], { mode: 0o750 });
+      expect(statSync(`${base}/made/a/b`).mode & 0o777).toBe(0o750);
+      const info = await runtime().stat(id, [`/mnt/host${base}/made/a/b`, `/mnt/host${base}/link`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/none`]);
+      expect(info).toEqual([
+        { path: `/mnt/host${base}/made/a/b`, mode: 0o750, isDirectory: true, isSymlink: false, size: 4096 },
+        { path: `/mnt/host${base}/link`, mode: 0o777, isDirectory: false, isSymlink: true, size: "/etc/hostname".length },
+        { path: `/mnt/host${base}/big.bin`, mode: 0o600, isDirectory: false, isSymlink: false, size: 5 * 1024 * 1024 },
+      ]);
+      expect((await codeOf(runtime().mkdir(id, [`/mnt/host${base}/big.bin`]))).code).toBe("CONFLICT");
+      await runtime().remove(id, { force: true });
+    }, 30_000);
+  });
+}
+
+fileSuite("locally", () => kubelet, "local");
+
+if (cri.h1 !== null) {
+  const env = loadTestEnv();
+  const h1 = testHost(env, "h1");
+  const ssh = sshTransport(
+    { address: h1.address, port: h1.port, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile },
+    { env: {} },
+  );
+  const overSsh = kubeletRuntime({ address: `unix://${cri.h1.socket}` }, { transport: ssh, hostLabel: "h1" });
+  afterAll(async () => {
+    for (const c of await overSsh.list({ [RUN_LABEL]: RUN })) await overSsh.remove(c.id, { force: true });
+    await overSsh.close();
+    await ssh.close();
+  });
+  fileSuite("through SSH (exec stream reached with direct-tcpip)", () => overSsh, "ssh");
+}
+
+describe("kubeletRuntime() helper images", () => {
+  test("a container without the file tools is refused, naming them and configImage", async () => {
+    // An image without tar: a container of the test image whose PATH hides the tools is close enough.
+    const id = await create(kubelet, "notools", { env: { PATH: "/nowhere" }, entrypoint: ["/bin/sleep"], args: ["600"] });
+    await kubelet.start(id);
+    const result = await codeOf(kubelet.stat(id, ["/etc"]));
+    expect(result.code).toBe("VALIDATION");
+    expect(result.message).toContain('lacks "sh"');
+    expect(result.message).toContain("configImage");
+    await kubelet.remove(id, { force: true });
+  }, 30_000);
+
+  test("`create()` of a file helper runs `configImage` when it is set", async () => {
+    const withHelperImage = kubeletRuntime({ address, configImage: cri.image }, { transport, hostLabel: "local" });
+    try {
+      const id = await withHelperImage.create(
+        { name: `${RUN}-helper`, image: "berth-missing-image:1", entrypoint: ["sleep"], args: ["600"] },
+        { labels: { [RUN_LABEL]: RUN, "berth.helper": "true" } },
+      );
+      expect((await withHelperImage.inspect(id))?.image).toBe(cri.image);
+      await withHelperImage.remove(id, { force: true });
+    } finally {
+      await withHelperImage.close();
+    }
+  }, 30_000);
+});
