@@ -73,3 +73,32 @@ describe("ContainersResource with two runtimes", () => {
     }
   }, 90_000);
 });
+
+describe("berth CLI with two runtimes", () => {
+  test("a config.yaml naming Docker for one container and containerd for another converges and plans nothing after", async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { runCli } = await import("../support/cli.ts");
+    const work = mkdtempSync(join(tmpdir(), "berth-kmixed-cli-"));
+    try {
+      writeFileSync(join(work, "config.yaml"), [
+        `ssh: { privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile} }`,
+        `hosts: { h1: { ssh: { address: ${h1.address} } }, h2: { ssh: { address: ${h2.address} } } }`,
+        "containers:",
+        `  cli-api: { name: ${prefix}-cli-api, host: h1, image: ${cri.image}, networkMode: host, args: [sleep, "100000"], runtime: { kubelet: { address: "${kubeletConfig.address}" } } }`,
+        `  cli-db: { name: ${prefix}-cli-db, host: h2, image: ${cri.image}, networkMode: none, init: true, args: [sleep, "100000"] }`,
+      ].join("\n"));
+      const apply = await runCli(["apply", "--yes"], work);
+      expect(apply.stderr).toBe("");
+      expect(apply.code).toBe(0);
+      expect(apply.stdout).toContain("2 created");
+      expect((await runCli(["plan"], work)).code).toBe(0);
+      const destroy = await runCli(["destroy", "--yes"], work);
+      expect(destroy.code).toBe(0);
+      expect(destroy.stdout).toContain("2 removed");
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
