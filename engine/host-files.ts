@@ -8,7 +8,8 @@
  */
 import { BerthError, withContext } from "../core/errors.ts";
 import type { FileRead, FileToWrite, PathInfo, Runtime } from "../runtimes/runtime.ts";
-import { LABEL_HELPER, LABEL_MANAGED } from "../runtimes/runtime.ts";
+import { ownerIsGone, processOwner } from "../platform/process.ts";
+import { LABEL_HELPER, LABEL_HELPER_OWNER, LABEL_MANAGED } from "../runtimes/runtime.ts";
 
 /** Where the host's file system is mounted in the helper container. */
 export const CONFIG_MOUNTPOINT = "/mnt/host";
@@ -100,6 +101,13 @@ export class HostFiles {
     return this.#helper;
   }
 
+  /** Helpers left by a run that was killed (its process is gone) are removed; others are in use. */
+  async #removeAbandonedHelpers(signal?: AbortSignal): Promise<void> {
+    for (const helper of await this.#runtime.list({ [LABEL_HELPER]: "true" }, opts(signal))) {
+      if (ownerIsGone(helper.labels[LABEL_HELPER_OWNER])) await this.#runtime.remove(helper.id, { force: true, ...opts(signal) });
+    }
+  }
+
   async #createHelper(signal?: AbortSignal): Promise<string> {
     const config = {
       name: this.#helperName,
@@ -109,20 +117,24 @@ export class HostFiles {
       args: ["3600"],
       mounts: [{ source: "/", target: CONFIG_MOUNTPOINT }],
     };
-    const options = { labels: { [LABEL_MANAGED]: "true", [LABEL_HELPER]: "true" }, restartPolicy: "no" as const, ...opts(signal) };
+    const labels = { [LABEL_MANAGED]: "true", [LABEL_HELPER]: "true", [LABEL_HELPER_OWNER]: processOwner() };
+    const options = { labels, restartPolicy: "no" as const, ...opts(signal) };
     const doing = `creating helper container "${this.#helperName}" on host ${this.#hostLabel}`;
     try {
       await this.#runtime.ensureImage(this.#image, opts(signal));
+      await this.#removeAbandonedHelpers(signal);
       let id: string;
       try {
         id = await this.#runtime.create(config, options);
       } catch (err) {
-        // A helper left behind by a killed run: remove it and try once more.
         if (!(err instanceof BerthError && err.code === "CONFLICT")) throw err;
-        const stale = await this.#runtime.inspect(this.#helperName, opts(signal));
-        if (stale?.labels[LABEL_HELPER] !== "true") throw err;
-        await this.#runtime.remove(stale.id, { force: true, ...opts(signal) });
-        id = await this.#runtime.create(config, options);
+        const holder = await this.#runtime.inspect(this.#helperName, opts(signal));
+        if (holder?.labels[LABEL_HELPER] !== "true") throw err;
+        throw new BerthError(
+          "CONFLICT",
+          `another berth run (${holder.labels[LABEL_HELPER_OWNER] ?? "unknown"}) is using the helper container "${this.#helperName}": wait for it to finish`,
+          { cause: err },
+        );
       }
       if (this.#runtime.filesNeedRunningContainer) await this.#runtime.start(id, opts(signal));
       return id;

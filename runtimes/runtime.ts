@@ -17,6 +17,7 @@ export const LABEL_MANAGED = "berth.managed"; // value "true"
 export const LABEL_NAME = "berth.name"; // the berth container name
 export const LABEL_CONFIG_HASH = "berth.config-hash"; // hash of the ContainerConfig (see core/hash.ts)
 export const LABEL_HELPER = "berth.helper"; // "true" on -config helper containers
+export const LABEL_HELPER_OWNER = "berth.helper-owner"; // "hostname:pid" of the run that made the helper
 
 /** A file to write. Paths are absolute inside the container. */
 export interface FileToWrite {

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { BerthError } from "../core/errors.ts";
+import { ownerIsGone } from "../platform/process.ts";
 
 interface LockOwner {
   pid: number;
@@ -63,7 +64,7 @@ export async function lockState(statePath: string, options: LockOptions): Promis
       }
     }
     const holder = readOwner(path);
-    if (holder !== undefined && holder.hostname === hostname() && !alive(holder.pid)) {
+    if (holder !== undefined && ownerIsGone(`${holder.hostname}:${holder.pid}`)) {
       options.warn?.(`Lock file "${path}" was left by process ${holder.pid} (${holder.command}, started ${holder.startedAt}), which no longer runs: taking it over`);
       rmSync(path, { force: true });
       continue;
@@ -82,14 +83,5 @@ function readOwner(path: string): LockOwner | undefined {
     return typeof owner.pid === "number" && typeof owner.hostname === "string" ? owner as LockOwner : undefined;
   } catch {
     return undefined; // being written right now, or garbage: treated as held
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }

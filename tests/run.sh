@@ -67,11 +67,11 @@ build() {
   if [[ -f cli.ts ]]; then "$BIN/bun" build --compile cli.ts --outfile build/berth; fi
 }
 
-test_files() { find tests/unit tests/integration -name '*.test.ts' 2>/dev/null | sort; }
+test_files() { find tests/unit tests/integration tests/reliability -name '*.test.ts' 2>/dev/null | sort; }
 
 bun_tests() {
   local rc=0
-  "$BIN/bun" test --timeout 60000 tests/unit tests/integration 2>&1 | tee "$LOGS/bun.log" || rc=$?
+  "$BIN/bun" test --timeout 60000 tests/unit tests/integration tests/reliability 2>&1 | tee "$LOGS/bun.log" || rc=$?
   count "$LOGS/bun.log" '^ *[0-9]+ pass$' '^ *[0-9]+ fail$' '^ *[0-9]+ skip$'
   return "$rc"
 }
@@ -136,3 +136,4 @@ stage "build" build
 stage "bun" bun_tests
 stage "node" node_tests
 stage "smoke" smoke_tests
+stage "reliability summary" node --import tsx tests/reliability/summary.ts

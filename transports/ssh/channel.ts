@@ -49,7 +49,7 @@ export function openChannel(client: Client, target: ChannelTarget, options: Chan
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const done = (err: Error | undefined, stream: ClientChannel) =>
-      settle(err ? new BerthError("CONNECT", `${doing}: ${err.message}`, { cause: err }) : undefined, stream);
+      settle(err ? new BerthError("CONNECT", `${doing}: ${err.message}${/open failed/i.test(err.message) ? refusalHint(target) : ""}`, { cause: err }) : undefined, stream);
     try {
       if ("path" in target) client.openssh_forwardOutStreamLocal(target.path, done);
       else client.forwardOut("127.0.0.1", 0, target.host, target.port, done);
@@ -57,6 +57,13 @@ export function openChannel(client: Client, target: ChannelTarget, options: Chan
       settle(new BerthError("CONNECT", `${doing}: ${(err as Error).message}`, { cause: err }));
     }
   });
+}
+
+/** sshd says only "open failed" when nothing listens there: say what that usually means. */
+function refusalHint(target: ChannelTarget): string {
+  return "path" in target
+    ? ` (nothing accepts connections on "${target.path}" on that host: is its container engine running, and is the socket path right?)`
+    : ` (nothing accepts connections on ${target.host}:${target.port} as seen from that host)`;
 }
 
 /**
