@@ -29,7 +29,7 @@ const WHAT: Record<string, string> = {
  * @returns The exit code.
  * @throws {BerthError} `STATE` when the state file exists (without `force`) or is locked; the code of a host failure.
  */
-export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: boolean }): Promise<number> {
+export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: boolean; namePrefix?: string }): Promise<number> {
   const warn = (m: string) => io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${m}`)}\n`);
   const configPath = resolve(io.cwd, opts.config);
   const statePath = resolve(io.cwd, opts.state);
@@ -50,7 +50,11 @@ export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: 
     if (existing.existed && opts.force !== true) {
       throw new BerthError("STATE", `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`);
     }
-    const { state, found } = await recoverState(desiredState, { env: io.env, log: warn });
+    const { state, found } = await recoverState(desiredState, {
+      env: io.env,
+      log: warn,
+      ...(opts.namePrefix === undefined ? {} : { claim: (name: string) => name.startsWith(opts.namePrefix as string) }),
+    });
     writeStateFile(statePath, state);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ state: opts.state, recovered: found }, null, 2)}\n`);

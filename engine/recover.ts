@@ -22,6 +22,12 @@ export interface RecoverOptions {
   log?: (message: string) => void;
   /** Hosts asked at once; default 16. */
   concurrency?: number;
+  /**
+   * Which berth containers not in the config are claimed (recorded, so the
+   * next apply removes them); default all. Containers of other configs on
+   * the same hosts carry the same labels: exclude them here.
+   */
+  claim?: (name: string) => boolean;
 }
 
 /** How a container found on a host was recorded. */
@@ -108,7 +114,8 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
         { cause: failures[0] },
       );
     }
-    return record(desired, listed);
+    const claim = options.claim ?? (() => true);
+    return record(desired, listed.filter(({ found }) => claim(nameOf(found)) || isDesired(desired, found)));
   } finally {
     await session.close();
   }
@@ -149,6 +156,10 @@ function record(desired: ContainersState, listed: Array<{ via: HostConfiguredCon
   }
   found.sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
   return { state, found };
+}
+
+function isDesired(desired: ContainersState, c: ObservedContainer): boolean {
+  return Object.values(desired).some((want) => want.container.config.name === nameOf(c));
 }
 
 /** The berth name of a container: its label, else its engine name. */

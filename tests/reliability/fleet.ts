@@ -1,0 +1,166 @@
+/**
+ * Shared pieces of the reliability suite: berth as a child process (so it
+ * can be killed), configs over the local engine and the SSH fleet, and an
+ * independent count of berth's containers on every engine.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { detectRuntime } from "../../platform/runtime.ts";
+import { dockerLocal, type TestEnv, type TestHost } from "../support/env.ts";
+import { tally } from "./tally.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** A berth CLI running as a child process. */
+export interface CliChild {
+  child: ChildProcess;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Resolves when stdout matches (rejects when the process ends first or after `timeoutMs`). */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Exit code, or the signal that ended it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Starts `berth ARGS` on the runtime running the tests (bun, or node with tsx). */
+export function spawnCli(args: string[], env: Record<string, string> = {}): CliChild {
+  const runtimeArgs = detectRuntime() === "bun" ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...runtimeArgs, "cli.ts", ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  const listeners = new Set<() => void>();
+  child.stdout?.on("data", (b: Buffer) => {
+    stdout += b.toString("utf8");
+    for (const l of listeners) l();
+  });
+  child.stderr?.on("data", (b: Buffer) => (stderr += b.toString("utf8")));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("close", (code, signal) => {
+      resolve({ code, signal });
+      for (const l of listeners) l();
+    });
+  });
+  let ended = false;
+  void exited.then(() => (ended = true));
+  return {
+    child,
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    exited,
+    waitFor(pattern, timeoutMs = 60_000) {
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => done(new Error(`no ${pattern} in berth's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+        const check = () => {
+          if (pattern.test(stdout)) done();
+          else if (ended) done(new Error(`berth ended without ${pattern}:\n${stdout}\n${stderr}`));
+        };
+        const done = (err?: Error) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (err === undefined) resolve();
+          else reject(err);
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** A container berth manages, as the engine lists it. */
+export interface ManagedContainer {
+  id: string;
+  name: string;
+  state: string;
+  labels: Record<string, string>;
+}
+
+/** berth's containers (label berth.managed=true, helpers included) on an engine whose names start with `prefix`. */
+export async function managedContainers(socket: string, prefix: string): Promise<ManagedContainer[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: ["berth.managed=true"] }));
+  const { status, body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket });
+  if (status !== 200) throw new Error(`listing containers on ${socket}: HTTP ${status} ${JSON.stringify(body)}`);
+  return (body as Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> }>)
+    .map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }))
+    .filter((c) => c.name.startsWith(prefix));
+}
+
+/** What differs between an engine and the containers it should hold. */
+export interface Census {
+  /** Desired but absent. */
+  lost: string[];
+  /** Present more than once (by berth name). */
+  duplicated: string[];
+  /** Present but not desired (helpers included: they must be gone after a run). */
+  orphans: string[];
+}
+
+/**
+ * Counts berth's containers by berth name on one engine and compares with
+ * `expected`; lost and duplicated ones are added to the suite's tally.
+ */
+export async function census(socket: string, prefix: string, expected: string[]): Promise<Census> {
+  const byName = new Map<string, number>();
+  for (const c of await managedContainers(socket, prefix)) {
+    const name = c.labels["berth.name"] ?? c.name;
+    byName.set(name, (byName.get(name) ?? 0) + 1);
+  }
+  const result: Census = {
+    lost: expected.filter((n) => !byName.has(n)),
+    duplicated: [...byName.entries()].filter(([, n]) => n > 1).map(([name]) => name),
+    orphans: [...byName.keys()].filter((n) => !expected.includes(n)),
+  };
+  tally("lostOrDuplicated", result.lost.length + result.duplicated.length + result.orphans.length);
+  return result;
+}
+
+/** Removes every container on an engine whose name starts with `prefix`. */
+export async function removeByPrefix(socket: string, prefix: string): Promise<void> {
+  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
+  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket });
+  if (!Array.isArray(body)) return;
+  for (const c of body as Array<{ Id: string; Names: string[] }>) {
+    if ((c.Names[0] ?? "").replace(/^\//, "").startsWith(prefix)) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE", socket });
+  }
+}
+
+/** `ssh:` defaults and `hosts:` for the local engine and the fleet, with quick SSH timeouts. */
+export function fleetHosts(env: TestEnv, extraSsh = ""): string {
+  const host = (h: TestHost) =>
+    h.viaBastion
+      ? `  ${h.name}: { ssh: { address: ${h.address}, port: ${h.port}, jump: [ { address: ${env.bastion.address}, port: ${env.bastion.port} } ] } }`
+      : `  ${h.name}: { ssh: { address: ${h.address}, port: ${h.port} } }`;
+  return `ssh:
+  user: ${env.ssh.user}
+  privateKeyPath: ${env.ssh.privateKeyPath}
+  knownHostsFile: ${env.ssh.knownHostsFile}
+  connectionTimeout: 3s
+  retryTimeout: 2s
+  retryInterval: 500ms
+${extraSsh}hosts:
+  local: { direct: {} }
+${env.hosts.map(host).join("\n")}
+`;
+}
+
+/** One container entry of a config: quick to stop (init), no network. */
+export function containerYaml(env: TestEnv, key: string, name: string, host: string, extra = ""): string {
+  const runtime = host === "local" ? `, runtime: { docker: { host: "unix://${env.local.socket}" } }` : "";
+  return `  ${key}: { host: ${host}, name: ${name}, image: "${env.image}", init: true, networkMode: none, args: [sleep, "100000"]${runtime}${extra} }\n`;
+}
+
+/** The engine socket of a host name (`local` or `hN`), reachable from the test process. */
+export function socketOf(env: TestEnv, host: string): string {
+  return host === "local" ? env.local.socket : (env.hosts.find((h) => h.name === host) as TestHost).dockerSocket;
+}
+
+/** Sleeps. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
