@@ -156,7 +156,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  * Config + state -> resource. For destroy the desired state is empty and the
  * config (when there is one) only says how to reach the hosts.
  */
-async function openResource(io: CliIO, opts: GlobalOptions, destroy = false): Promise<ContainersResource> {
+export async function openResource(io: CliIO, opts: GlobalOptions, destroy = false): Promise<ContainersResource> {
   const config: BerthConfig = destroy ? await loadConfig(io, opts).catch(() => ({ desiredState: {} })) : await loadConfig(io, opts);
   const desired = destroy ? {} : config.desiredState;
   const loaded = await readStateFile(path(io, opts.state));
@@ -200,7 +200,8 @@ async function readSavedPlan(file: string): Promise<SavedPlan> {
   return saved as SavedPlan;
 }
 
-async function closeResource(io: CliIO, resource: ContainersResource, opts: GlobalOptions): Promise<void> {
+/** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */
+export async function closeResource(io: CliIO, resource: ContainersResource, opts: GlobalOptions): Promise<void> {
   if (opts.verbose) {
     for (const c of await resource.connections()) {
       io.stderr.write(`connection ${c.host} via ${c.via}${c.handshakes === undefined ? "" : `: ${c.handshakes} SSH handshake${c.handshakes === 1 ? "" : "s"}`}\n`);

@@ -9,6 +9,7 @@ import { BerthError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import { applyCommand, EXIT_ERROR, type GlobalOptions, planCommand, statusCommand, validateCommand } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { logsCommand, parseTail } from "./logs.ts";
 import { recoverCommand } from "./recover.ts";
 
 /**
@@ -50,10 +51,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());
   });
+  program.command("logs").description("what a container has printed (stdout to stdout, stderr to stderr), also after it exited")
+    .argument("<name>", "the container's name")
+    .option("-n, --tail <lines>", "only the last LINES lines", parseTail)
+    .action(async (name: string, o: { tail?: number }) => {
+      code = await logsCommand(io, { ...global(), ...o, name });
+    });
   program.command("state").description("manage the state file")
     .command("recover").description("rebuild a lost state file from what the hosts of the config report")
     .option("-f, --force", "overwrite an existing state file")
-    .action(async (o: { force?: boolean }) => {
+    .option("--name-prefix <prefix>", "claim only berth containers not in the config whose name starts with PREFIX (others on the hosts belong to other configs)")
+    .action(async (o: { force?: boolean; namePrefix?: string }) => {
       code = await recoverCommand(io, { ...global(), ...o });
     });
 

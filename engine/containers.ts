@@ -4,13 +4,14 @@
  *
  * @module
  */
-import { BerthError } from "../core/errors.ts";
+import { BerthError, withContext } from "../core/errors.ts";
 import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHConfig } from "../core/model.ts";
 import { stateToYaml } from "../core/serialize.ts";
 import { ValidationError, validateContainers } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
-import { hostKey } from "../core/host.ts";
+import { hostKey, hostLabel } from "../core/host.ts";
+import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { Session } from "./session.ts";
@@ -165,6 +166,40 @@ export class ContainersResource {
   /** The state that is true on the hosts now (after a check or an apply). */
   currentState(): ContainersState {
     return this.#current ?? this.#previous;
+  }
+
+  /**
+   * What a container of the state has printed so far, read from its runtime
+   * (also after it exited).
+   *
+   * @param name The container's name in the state.
+   * @param options `tail`: only the last lines (counted over both streams).
+   * @returns Its stdout and stderr text.
+   * @throws {BerthError} `NOT_FOUND` when the name is not in the state or the container was not created;
+   *   `VALIDATION` when its runtime cannot read logs; the runtime's error otherwise.
+   */
+  async logs(name: string, options: { tail?: number; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string }> {
+    const state = this.currentState();
+    const hcc = state[name];
+    if (hcc === undefined) {
+      const known = [...new Set([...Object.keys(state), ...Object.keys(this.#desired)])];
+      const close = suggest(name, known);
+      const hint = name in this.#desired ? ": it is configured but not created yet (run apply)" : close === undefined ? "" : `: did you mean "${close}"?`;
+      throw new BerthError("NOT_FOUND", `No container "${name}" in the state${hint}`, { container: name });
+    }
+    const id = hcc.container.status?.id;
+    const host = hostLabel(hcc.host);
+    if (id === undefined) throw new BerthError("NOT_FOUND", `Container "${name}" on host ${host} was not created: run apply`, { container: name, host });
+    const runtime = await this.#session.runtime(hcc, options.signal);
+    if (runtime.logs === undefined) {
+      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, { container: name, host });
+    }
+    const { signal, tail } = options;
+    try {
+      return await runtime.logs(id, { ...(signal === undefined ? {} : { signal }), ...(tail === undefined ? {} : { tail }) });
+    } catch (err) {
+      throw withContext(err, `container "${name}"`);
+    }
   }
 
   /** The current state as YAML, without secrets, ready to be persisted. */

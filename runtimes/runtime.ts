@@ -93,7 +93,7 @@ export interface Runtime {
    * (false for Docker's archive API, true for exec-based runtimes).
    */
   readonly filesNeedRunningContainer: boolean;
-  /** The container's output so far (the last `tail` lines of each stream when given). Optional. */
+  /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
   logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
   /** Releases connections. */
   close(): Promise<void>;

@@ -50,6 +50,8 @@ export interface ContainerConfig {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   logPath?: string;
+  /** Keeps stdin open (nothing is ever sent). */
+  stdin?: boolean;
   linux?: {
     securityContext?: {
       privileged?: boolean;

@@ -20,7 +20,8 @@ import { type ContainerExec, makeDirectories, missingTools, readFiles, REQUIRED_
 import { type Container, type ContainerState, criClient, type PodSandbox } from "./cri-client.ts";
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
-import { checkSupported, CONFIG_ANNOTATION, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
+import { type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
+import { checkSupported, CONFIG_ANNOTATION, containerLogPath, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
 
 /** Settings of {@link kubeletRuntime} besides the runtime config. */
 export interface KubeletRuntimeOptions {
@@ -92,9 +93,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     return all.find((s) => s.metadata?.namespace === POD_NAMESPACE && s.metadata.name === name);
   }
 
-  /** The sandbox's current container: the latest attempt. */
+  /** The sandbox's current container: the latest attempt (log readers aside). */
   async function containerIn(sandboxId: string, o?: CallOptions): Promise<Container | undefined> {
-    const containers = await cri.listContainers({ podSandboxId: sandboxId }, call(o));
+    const containers = (await cri.listContainers({ podSandboxId: sandboxId }, call(o))).filter((c) => c.labels[READER_LABEL] === undefined);
     return containers.sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0))[0];
   }
 
@@ -183,9 +184,47 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
     const spec = podSpec(stored, sandbox.labels);
     spec.container.metadata.attempt = (previous?.metadata?.attempt ?? 0) + 1;
+    spec.container.logPath = containerLogPath(sandbox.id);
     const containerId = await cri.createContainer(sandbox.id, spec.container, spec.sandbox, call(o));
     await cri.startContainer(containerId, call(o));
     return containerId;
+  }
+
+  /** Reads the container's log file through a reader container started in its sandbox. */
+  async function readLogs(id: string, tail: number | undefined, o?: CallOptions): Promise<ContainerOutput> {
+    const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
+    if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
+    if (container === undefined || container.state === "CONTAINER_CREATED") return { stdout: "", stderr: "" };
+    const logPath = (await cri.containerStatus(container.id, call(o)))?.logPath ?? "";
+    if (logPath === "") {
+      throw new BerthError("NOT_FOUND", "the container has no log file (it was created by a berth that did not keep CRI logs): recreate it to keep its output");
+    }
+    const stored = storedConfig(sandbox);
+    const image = config.configImage ?? stored?.image ?? container.image?.image ?? "";
+    if (config.configImage !== undefined) await ensureImage(config.configImage, o);
+    const reader = readerConfig(image, logPath);
+    const sandboxConfig = podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox;
+    const readerId = await cri.createContainer(sandbox.id, reader.config, sandboxConfig, call(o));
+    const exec = execIn(readerId);
+    try {
+      await cri.startContainer(readerId, call(o));
+      const [file] = await readFiles(exec, [reader.path], o?.signal);
+      return parseCriLog(new TextDecoder().decode(file?.content ?? new Uint8Array()), tail);
+    } catch (err) {
+      // The reader runs `head` and reads with `sh` and `tar`: say which the image lacks.
+      if (!(err instanceof BerthError) || err.code !== "ENGINE") throw err;
+      const missing = /executable file not found/i.test(err.message) ? ["head"] : await missingTools(exec, o?.signal).catch(() => []);
+      if (missing.length === 0) throw err;
+      throw new BerthError(
+        "VALIDATION",
+        `the image "${image}" lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth reads logs with ${REQUIRED_TOOLS.join(", ")}: ` +
+          "set `runtime.kubelet.configImage` to an image that has them (busybox will do)",
+        { cause: err },
+      );
+    } finally {
+      // Removing a running container kills it; not tied to the caller's signal, so an abort leaves nothing behind.
+      await cri.removeContainer(readerId, call()).catch(() => {});
+    }
   }
 
   return {
@@ -205,6 +244,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         if ((await sandboxNamed(name, o)) !== undefined) throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
         const spec = podSpec(effective, labels);
         const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
+        spec.container.logPath = containerLogPath(sandboxId);
         try {
           await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
         } catch (err) {
@@ -291,6 +331,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         ]);
         const latest = new Map<string, Container>();
         for (const c of containers) {
+          if (c.labels[READER_LABEL] !== undefined) continue;
           const seen = latest.get(c.podSandboxId);
           if (seen === undefined || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) latest.set(c.podSandboxId, c);
         }
@@ -337,6 +378,14 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         await makeDirectories(await files(id, o), paths, o?.mode ?? 0o700, o?.signal);
       } catch (err) {
         throw fail(err, doing, id);
+      }
+    },
+
+    async logs(id, o) {
+      try {
+        return await readLogs(id, o?.tail, o);
+      } catch (err) {
+        throw fail(err, `reading the logs of container "${short(id)}"`, id);
       }
     },
 

@@ -13,6 +13,8 @@ import type { ContainerConfig as CriContainerConfig, MountPropagation, Namespace
 export const POD_NAMESPACE = "berth";
 /** Sandbox annotation holding the berth config, to re-create the container on start and to report the image name. */
 export const CONFIG_ANNOTATION = "berth.config";
+/** Host directory of the sandboxes' log directories (the runtime creates them). */
+export const LOG_ROOT = "/var/log/berth";
 
 /** What RunPodSandbox and CreateContainer receive. */
 export interface PodSpec {
@@ -81,6 +83,7 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
     metadata: { name: config.name, uid: config.name, namespace: POD_NAMESPACE, attempt: 0 },
     // A host-network sandbox must leave the hostname empty.
     hostname: "",
+    logDirectory: `${LOG_ROOT}/${config.name}`,
     labels: { ...labels },
     annotations: { [CONFIG_ANNOTATION]: JSON.stringify(config) },
     linux: { securityContext: { namespaceOptions: namespaces, privileged } },
@@ -111,6 +114,15 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
     }));
   }
   return { sandbox, container };
+}
+
+/**
+ * The container's log file, relative to the sandbox's log directory: one per
+ * sandbox, so the output of a container started again (a new CRI container
+ * in the same sandbox) follows the earlier output, as on Docker.
+ */
+export function containerLogPath(sandboxId: string): string {
+  return `${sandboxId}.log`;
 }
 
 /** Docker-style namespace mode -> CRI mode; undefined when unsupported. */

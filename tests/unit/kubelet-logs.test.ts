@@ -1,0 +1,50 @@
+import { parseCriLog, READER_LABEL, readerConfig } from "../../runtimes/kubelet/logs.ts";
+import { containerLogPath, LOG_ROOT, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { describe, expect, test } from "../support/harness.ts";
+
+const T = "2024-05-01T10:00:00.123456789Z";
+
+describe("kubelet runtime logs", () => {
+  test("`parseCriLog()` splits full lines by stream, in order", () => {
+    const log = `${T} stdout F one\n${T} stderr F oops\n${T} stdout F two\n`;
+    expect(parseCriLog(log)).toEqual({ stdout: "one\ntwo\n", stderr: "oops\n" });
+  });
+
+  test("`parseCriLog()` joins partial entries with the rest of their line, per stream", () => {
+    const log = `${T} stdout P a long \n${T} stderr F err\n${T} stdout P line \n${T} stdout F ends here\n`;
+    expect(parseCriLog(log)).toEqual({ stdout: "a long line ends here\n", stderr: "err\n" });
+  });
+
+  test("`parseCriLog()` keeps empty lines, spaces in the text, and tags with extra fields", () => {
+    const log = `${T} stdout F \n${T} stdout F  two  spaces \n${T} stdout F:x third\n`;
+    expect(parseCriLog(log).stdout).toBe("\n two  spaces \nthird\n");
+  });
+
+  test("`parseCriLog()` keeps a line still being written and skips unreadable lines", () => {
+    const log = `garbage\n${T} stdout F done\n${T} stderr P half`;
+    expect(parseCriLog(log)).toEqual({ stdout: "done\n", stderr: "half" });
+    expect(parseCriLog("")).toEqual({ stdout: "", stderr: "" });
+  });
+
+  test("`parseCriLog()` with `tail` keeps the last lines counted over both streams", () => {
+    const log = `${T} stdout F 1\n${T} stderr F 2\n${T} stdout P 3\n${T} stdout F a\n`;
+    expect(parseCriLog(log, 2)).toEqual({ stdout: "3a\n", stderr: "2\n" });
+    expect(parseCriLog(log, 1)).toEqual({ stdout: "3a\n", stderr: "" });
+    expect(parseCriLog(log, 0)).toEqual({ stdout: "", stderr: "" });
+    expect(parseCriLog(log, 10)).toEqual({ stdout: "1\n3a\n", stderr: "2\n" });
+  });
+
+  test("`readerConfig()` mounts the log directory read-only and runs as root, labelled as a reader", () => {
+    const { config, path } = readerConfig("busybox", "/var/log/berth/web/abc.log");
+    expect(path).toBe("/berth-logs/abc.log");
+    expect(config.mounts).toEqual([{ hostPath: "/var/log/berth/web", containerPath: "/berth-logs", readonly: true }]);
+    expect(config.labels).toEqual({ [READER_LABEL]: "true" });
+    expect(config.linux?.securityContext?.runAsUser).toEqual({ value: 0 });
+    expect(config.stdin).toBe(true);
+  });
+
+  test("`podSpec()` gives the sandbox a log directory and `containerLogPath()` one file per sandbox", () => {
+    expect(podSpec({ name: "web", image: "i" }, {}).sandbox.logDirectory).toBe(`${LOG_ROOT}/web`);
+    expect(containerLogPath("abc")).toBe("abc.log");
+  });
+});
