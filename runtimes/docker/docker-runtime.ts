@@ -9,12 +9,14 @@ import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { CallOptions, CreateOptions, FileRead, FileToWrite, ObservedContainer, PathInfo, Runtime } from "../runtime.ts";
-import { decodePathStat, type DirectoryToCreate, packEntries, readSingleFile } from "./archive.ts";
+import { type DirectoryToCreate, packEntries } from "../tar.ts";
+import { decodePathStat, readSingleFile } from "./archive.ts";
 import { createBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { contextError, type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "./http-client.ts";
-import { consumePullStream, explainPullError, parseImageReference, type PullProgress, registryAuthHeader } from "./image.ts";
+import { parseImageReference } from "../image-reference.ts";
+import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";
 
 /** Settings of {@link dockerRuntime} besides the runtime config. */

@@ -9,7 +9,7 @@
 import * as tar from "tar-stream";
 import { BerthError } from "../../core/errors.ts";
 import type { FileRead, FileToWrite, PathInfo } from "../runtime.ts";
-import { packEntries, relativeToRoot } from "../docker/archive.ts";
+import { packEntries, readFileEntry, relativeToRoot } from "../tar.ts";
 import type { ExecResult } from "./exec-stream.ts";
 
 /** How commands reach the container. */
@@ -117,25 +117,8 @@ async function readArchive(bytes: Uint8Array): Promise<FileRead[]> {
   for await (const entry of extract) {
     const header = entry.header;
     const name = header.name.replace(/^\.\//, "");
-    const path = `/${name}`;
-    if (header.name.startsWith("/") || name.split("/").includes("..")) {
-      throw new BerthError("UNSAFE_PATH", `reading files: archive entry "${header.name}" escapes the target`);
-    }
-    if (header.type === "symlink" || header.type === "link") {
-      throw new BerthError("UNSAFE_PATH", `reading "${path}": it is a link to "${header.linkname ?? ""}"; berth reads regular files only`);
-    }
-    if (header.type === "directory") throw new BerthError("BAD_PARAMETER", `reading "${path.replace(/\/$/, "")}": it is a directory`);
-    if (header.type !== "file" && header.type !== "contiguous-file") {
-      throw new BerthError("BAD_PARAMETER", `reading "${path}": unexpected archive entry (${header.type ?? "unknown"})`);
-    }
-    const content = new Uint8Array(header.size ?? 0);
-    let offset = 0;
-    for await (const chunk of entry as AsyncIterable<Uint8Array>) {
-      if (offset + chunk.length > content.length) throw new BerthError("ENGINE", `reading "${path}": archive entry larger than announced`);
-      content.set(chunk, offset);
-      offset += chunk.length;
-    }
-    files.push({ path, content, mode: (header.mode ?? 0) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0 });
+    const path = `/${name}`.replace(/\/$/, "");
+    files.push({ path, ...(await readFileEntry(path, header.name, entry)) });
   }
   return files;
 }

@@ -14,7 +14,7 @@ import type { Duplex } from "node:stream";
 import { BerthError, withContext } from "../../core/errors.ts";
 import { type ContainerConfig, type ContainerStatus, DEFAULT_CRI_ADDRESS, type KubeletRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
-import { parseImageReference } from "../docker/image.ts";
+import { parseImageReference } from "../image-reference.ts";
 import { type CallOptions, type CreateOptions, LABEL_HELPER, type ObservedContainer, type Runtime } from "../runtime.ts";
 import { type ContainerExec, makeDirectories, missingTools, readFiles, REQUIRED_TOOLS, statPaths, writeFiles } from "./container-files.ts";
 import { type Container, type ContainerState, criClient, type PodSandbox } from "./cri-client.ts";

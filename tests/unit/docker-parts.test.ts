@@ -1,8 +1,10 @@
 import { BerthError } from "../../core/errors.ts";
-import { decodePathStat, packEntries, readSingleFile, relativeToRoot } from "../../runtimes/docker/archive.ts";
+import { decodePathStat, readSingleFile } from "../../runtimes/docker/archive.ts";
+import { packEntries, relativeToRoot } from "../../runtimes/tar.ts";
 import { createBody } from "../../runtimes/docker/create-body.ts";
 import { resolveEndpoint } from "../../runtimes/docker/endpoint.ts";
-import { consumePullStream, parseImageReference, registryAuthHeader } from "../../runtimes/docker/image.ts";
+import { consumePullStream, registryAuthHeader } from "../../runtimes/docker/image.ts";
+import { parseImageReference } from "../../runtimes/image-reference.ts";
 import { demultiplexLogs } from "../../runtimes/docker/logs.ts";
 import * as tar from "tar-stream";
 import { describe, expect, test } from "../support/harness.ts";
