@@ -1,0 +1,224 @@
+/**
+ * The bench harness (run by bench/run.sh, which brings the fleet up and
+ * down): every scenario with every tool, R times, then the table.
+ *
+ * Usage: node --import tsx bench/bench.ts --env ENV.json --work DIR
+ *          [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale] [--startup-only]
+ *
+ * @module
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { cleanFleet, type FleetHost, verifyFleet } from "./engines.ts";
+import type { Scenario } from "./inputs.ts";
+import { measure, type Sample, stats } from "./measure.ts";
+import { ansibleTool, berthTool, dockerTool, floorTool, type Tool } from "./tools.ts";
+import { scaleBench } from "./scale.ts";
+import { startupBench } from "./startup.ts";
+import type { Workload } from "./workload.ts";
+
+const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const SCENARIOS: Array<{ id: Scenario; label: string }> = [
+  { id: "converge", label: "(a) first converge" },
+  { id: "noop", label: "(b) no-op" },
+  { id: "env", label: "(c) one env var changed" },
+  { id: "file", label: "(d) config file changed" },
+  { id: "remove", label: "(e) remove everything" },
+];
+
+const { values: args } = parseArgs({
+  options: {
+    env: { type: "string" },
+    work: { type: "string" },
+    hosts: { type: "string", default: "3" },
+    "per-host": { type: "string", default: "10" },
+    runs: { type: "string", default: "3" },
+    tools: { type: "string" },
+    scale: { type: "boolean", default: false },
+    out: { type: "string", default: join(ROOT, "bench", "results") },
+  },
+});
+
+interface FleetEnv {
+  image: string;
+  ssh: { privateKeyPath: string; knownHostsFile: string };
+  hosts: FleetHost[];
+}
+
+/** The base workload on the first `h` hosts of the fleet. */
+export function baseWorkload(fleet: FleetEnv, work: string, h: number, k: number): Workload {
+  return {
+    image: fleet.image,
+    command: ["sleep", "100000"],
+    perHost: k,
+    privateKeyPath: fleet.ssh.privateKeyPath,
+    knownHostsFile: fleet.ssh.knownHostsFile,
+    hosts: fleet.hosts.slice(0, h).map((x) => ({
+      name: x.name,
+      address: x.address,
+      configDir: join(work, "srv", x.name),
+      configFile: join(work, "srv", x.name, "app.conf"),
+      config: `# bench config of ${x.name}\nlevel = 1\n`,
+    })),
+    envOverrides: {},
+  };
+}
+
+/** Workload after each scenario, and the one before it. */
+function scenarioWorkloads(w0: Workload): Record<Scenario, { want: Workload; before: Workload; after: Workload | undefined }> {
+  const first = w0.hosts[0]?.name as string;
+  const wEnv: Workload = { ...w0, envOverrides: { [`bench-${first}-1`]: "v2" } };
+  const wFile: Workload = { ...wEnv, hosts: wEnv.hosts.map((h, i) => (i === 0 ? { ...h, config: `${h.config}level = 2\n` } : h)) };
+  const none: Workload = { ...w0, perHost: 0 };
+  return {
+    converge: { want: w0, before: none, after: w0 },
+    noop: { want: w0, before: w0, after: w0 },
+    env: { want: wEnv, before: w0, after: wEnv },
+    file: { want: wFile, before: wEnv, after: wFile },
+    remove: { want: wFile, before: wFile, after: undefined },
+  };
+}
+
+/** Runs the scenarios in order with one tool, from a clean fleet; returns seconds per scenario. */
+export async function runScenarios(tool: Tool, fleet: FleetHost[], w0: Workload, work: string, log: string, only?: Scenario[]): Promise<Partial<Record<Scenario, Sample>>> {
+  await cleanFleet(fleet);
+  rmSync(join(work, "srv"), { recursive: true, force: true });
+  const dir = join(work, "tools", tool.name.replace(/[^a-z0-9]+/gi, "-"));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  tool.prepare(dir, w0);
+  const ws = scenarioWorkloads(w0);
+  const out: Partial<Record<Scenario, Sample>> = {};
+  for (const { id } of SCENARIOS) {
+    const { want, before, after } = ws[id];
+    tool.reset?.(dir);
+    const cmd = tool.command(dir, id, want, before);
+    const sample = await measure(cmd, log);
+    tool.reset?.(dir);
+    await verifyFleet(fleet, after).catch((err: Error) => {
+      throw new Error(`${tool.name}, ${id}: the hosts are not as expected: ${err.message} (log: ${log})`);
+    });
+    if (only === undefined || only.includes(id)) out[id] = sample;
+    if (only !== undefined && !only.includes("remove") && id === only[only.length - 1]) break;
+  }
+  return out;
+}
+
+function toolsFor(floorJs: string): Tool[] {
+  const bun = join(ROOT, "node_modules", ".bin", "bun");
+  return [
+    berthTool("berth (node)", ["node", join(ROOT, "dist", "cli.js")]),
+    berthTool("berth (bun)", [bun, join(ROOT, "cli.ts")]),
+    berthTool("berth (binary)", [join(ROOT, "build", "berth")]),
+    floorTool(floorJs),
+    dockerTool(false),
+    dockerTool(true),
+    ansibleTool(),
+  ];
+}
+
+const f2 = (n: number): string => n.toFixed(2);
+
+/** The machine the figures come from. */
+export function machine(): string {
+  return `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}`;
+}
+
+async function main(): Promise<void> {
+  if (args.env === undefined || args.work === undefined) throw new Error("usage: bench.ts --env ENV.json --work DIR [--hosts H] [--per-host K] [--runs R]");
+  const fleet = JSON.parse(readFileSync(args.env, "utf8")) as FleetEnv;
+  const work = args.work;
+  const floorJs = join(ROOT, "bench", ".build", "floor.mjs");
+  mkdirSync(args.out, { recursive: true });
+  if (args.scale) {
+    const md = await scaleBench({ fleet: fleet.hosts, base: (h, k) => baseWorkload(fleet, work, h, k), work, runs: Number(args.runs), floorJs, root: ROOT, runScenarios });
+    writeFileSync(join(args.out, "scale.md"), `# berth at scale\n\nMachine: ${machine()}\n\n${md}`);
+    process.stdout.write(`${md}\nwritten to ${join(args.out, "scale.md")}\n`);
+    return;
+  }
+  const h = Number(args.hosts);
+  const k = Number(args["per-host"]);
+  const runs = Number(args.runs);
+  if (h > fleet.hosts.length) throw new Error(`--hosts ${h}: the fleet has ${fleet.hosts.length} hosts`);
+  const w0 = baseWorkload(fleet, work, h, k);
+  const hosts = fleet.hosts.slice(0, h);
+  const wanted = args.tools?.split(",");
+  const tools = toolsFor(floorJs).filter((t) => wanted === undefined || wanted.some((x) => t.name.startsWith(x)));
+  const log = join(work, "bench.log");
+  const samples = new Map<string, Record<Scenario, number[]>>(tools.map((t) => [t.name, { converge: [], noop: [], env: [], file: [], remove: [] }]));
+  for (let r = 1; r <= runs; r++) {
+    for (const tool of tools) {
+      const got = await runScenarios(tool, hosts, w0, work, log);
+      const line = SCENARIOS.map(({ id }) => `${id} ${f2(got[id]?.seconds ?? NaN)}`).join("  ");
+      process.stdout.write(`run ${r}/${runs} ${tool.name.padEnd(18)} ${line}\n`);
+      for (const { id } of SCENARIOS) samples.get(tool.name)?.[id].push(got[id]?.seconds ?? NaN);
+    }
+  }
+  await cleanFleet(hosts);
+  const md = report(tools, samples, h, k, runs);
+  // A run of some tools only (--tools) leaves latest.md alone and skips start-up.
+  const startup = wanted === undefined ? await startupBench({ root: ROOT, work, fleet: fleet.hosts, base: (hh, kk) => baseWorkload(fleet, work, hh, kk) }) : "";
+  const file = join(args.out, wanted === undefined ? "latest.md" : "partial.md");
+  writeFileSync(file, `# berth benchmarks\n\nMachine: ${machine()}\n\n${md}\n${startup}`);
+  process.stdout.write(`\n${md}\n${startup}\nwritten to ${file}\n`);
+}
+
+function report(tools: Tool[], samples: Map<string, Record<Scenario, number[]>>, h: number, k: number, runs: number): string {
+  const med = (tool: string, s: Scenario) => stats(samples.get(tool)?.[s] ?? [NaN]).median;
+  const lines = [
+    `## ${h} hosts x ${k} containers, ${runs} runs: seconds, median (min-max)`,
+    "",
+    `| scenario | ${tools.map((t) => t.name).join(" | ")} |`,
+    `| --- | ${tools.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const { id, label } of SCENARIOS) {
+    const cells = tools.map((t) => {
+      const st = stats(samples.get(t.name)?.[id] ?? [NaN]);
+      return `${f2(st.median)} (${f2(st.min)}-${f2(st.max)})`;
+    });
+    lines.push(`| ${label} | ${cells.join(" | ")} |`);
+  }
+  const berths = tools.filter((t) => t.name.startsWith("berth"));
+  const peers = tools.filter((t) => t.peer);
+  if (berths.length > 0 && tools.some((t) => t.name === "floor")) {
+    lines.push("", "Ratios of the medians: berth / floor, and berth / best peer (the fastest of the docker CLI runs and Ansible; below 1 is faster).", "");
+    lines.push(`| scenario | ${berths.map((t) => `${t.name} / floor`).join(" | ")} | ${peers.length > 0 ? berths.map((t) => `${t.name} / best peer`).join(" | ") : ""} |`);
+    lines.push(`| --- | ${berths.map(() => "---:").join(" | ")} | ${peers.length > 0 ? berths.map(() => "---:").join(" | ") : ""} |`);
+    for (const { id, label } of SCENARIOS) {
+      const floor = med("floor", id);
+      const best = Math.min(...peers.map((p) => med(p.name, id)));
+      const bestName = peers.find((p) => med(p.name, id) === best)?.name ?? "";
+      const vsFloor = berths.map((t) => `${f2(med(t.name, id) / floor)}x`);
+      const vsPeer = peers.length > 0 ? berths.map((t) => `${f2(med(t.name, id) / best)}x (${bestName})`) : [];
+      lines.push(`| ${label} | ${vsFloor.join(" | ")} | ${vsPeer.join(" | ")} |`);
+    }
+    lines.push("", ...targets(berths, tools, med));
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function targets(berths: Tool[], tools: Tool[], med: (tool: string, s: Scenario) => number): string[] {
+  const out = ["Targets (issue \"Benchmarks\"):", ""];
+  const ansible = tools.some((t) => t.name === "ansible");
+  for (const t of berths) {
+    const checks: string[] = [];
+    for (const s of ["converge", "remove"] as Scenario[]) {
+      const r = med(t.name, s) / med("floor", s);
+      checks.push(`${s} ${f2(r)}x floor ${r <= 1.25 ? "met" : "MISSED"} (<= 1.25x)`);
+    }
+    for (const s of ["noop", "env", "file"] as Scenario[]) {
+      const r = med(t.name, s) / med("floor", s);
+      checks.push(`${s} ${f2(r)}x floor ${r <= 2 ? "met" : "MISSED"} (<= 2x)`);
+      if (ansible) {
+        const a = med("ansible", s) / med(t.name, s);
+        checks.push(`${s} ${f2(a)}x faster than Ansible ${a >= 10 ? "met" : "MISSED"} (>= 10x)`);
+      }
+    }
+    out.push(`- ${t.name}: ${checks.join("; ")}`);
+  }
+  return out;
+}
+
+await main();

@@ -1,0 +1,60 @@
+/**
+ * Running one measured command: wall time and peak RSS of the process tree's
+ * largest process (GNU time's %M), output kept in a log file.
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { appendFileSync, readFileSync } from "node:fs";
+
+/** A command to measure. */
+export interface Command {
+  argv: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
+/** What one measured run gave. */
+export interface Sample {
+  seconds: number;
+  /** Peak resident set size in MB, of the largest process GNU time saw. */
+  rssMb: number;
+}
+
+/**
+ * Runs `cmd` under `/usr/bin/time`, appending its output to `log`.
+ *
+ * @param okCodes Exit codes that count as success (berth plan exits 2 on changes).
+ * @throws {Error} When it exits with another code, with the end of the log.
+ */
+export async function measure(cmd: Command, log: string, okCodes: number[] = [0]): Promise<Sample> {
+  const timeFile = `${log}.time`;
+  appendFileSync(log, `\n$ ${cmd.argv.join(" ")}   (in ${cmd.cwd})\n`);
+  const started = performance.now();
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn("/usr/bin/time", ["-f", "%M", "-o", timeFile, ...cmd.argv], {
+      cwd: cmd.cwd,
+      env: { ...process.env, ...cmd.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.on("data", (d: Buffer) => appendFileSync(log, d));
+    child.stderr.on("data", (d: Buffer) => appendFileSync(log, d));
+    child.on("error", reject);
+    child.on("close", (c) => resolve(c ?? 1));
+  });
+  const seconds = (performance.now() - started) / 1000;
+  if (!okCodes.includes(code)) {
+    const tail = readFileSync(log, "utf8").split("\n").slice(-25).join("\n");
+    throw new Error(`${cmd.argv.join(" ")} exited ${code}:\n${tail}`);
+  }
+  const kb = Number(readFileSync(timeFile, "utf8").trim().split("\n").pop());
+  return { seconds, rssMb: kb / 1024 };
+}
+
+/** Median, min and max of a non-empty list. */
+export function stats(values: number[]): { median: number; min: number; max: number } {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return { median, min: s[0] as number, max: s[s.length - 1] as number };
+}
