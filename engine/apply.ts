@@ -58,7 +58,8 @@ export interface ApplyOptions {
   concurrency?: number;
   /**
    * Containers of one host worked on at once; default 4. They are started in
-   * name order (removals first); 1 works through them strictly one by one.
+   * name order, removals (on every host) before the rest; 1 works through
+   * them strictly one by one.
    */
   perHostConcurrency?: number;
   /** Seconds a container gets to stop before it is killed; default 10. */
@@ -91,9 +92,9 @@ export async function apply(
   await record(() => {});
 
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
-  // A move removes on the old host first; the create on the new host waits for it.
-  const removals = new Map<string, Promise<boolean>>();
-  // Per host: removals first, then everything else.
+  // Every host's removals run first (also the old side of a move), then everything else,
+  // so a move's create never waits on a host that has not had its turn yet.
+  const removed = new Map<string, boolean>();
   const queues = new Map<string, { removals: Array<() => Promise<void>>; others: Array<() => Promise<void>> }>();
   const enqueue = (key: string, step: () => Promise<void>, removal = false) => {
     const queue = queues.get(key) ?? { removals: [], others: [] };
@@ -133,13 +134,11 @@ export async function apply(
     if (c.action === "remove") {
       enqueue(hostKey((prev as HostConfiguredContainer).host), () => run(c, () => removeStep(ctx, c.name, prev as HostConfiguredContainer, c.replaces as string)).then(() => {}), true);
     } else if (c.action === "recreate" && c.fromHost !== undefined) {
-      let removed!: (ok: boolean) => void;
-      removals.set(c.name, new Promise((resolve) => (removed = resolve)));
       const from = prev as HostConfiguredContainer;
       const removal: PlannedChange = { ...c, action: "remove", host: c.fromHost, reasons: [`moves to host ${c.host}`] };
-      enqueue(hostKey(from.host), () => run(removal, () => removeStep(ctx, c.name, from, c.replaces as string)).then(removed), true);
+      enqueue(hostKey(from.host), async () => void removed.set(c.name, await run(removal, () => removeStep(ctx, c.name, from, c.replaces as string))), true);
       enqueue(hostKey((want as HostConfiguredContainer).host), async () => {
-        if (!(await removals.get(c.name))) {
+        if (removed.get(c.name) !== true) {
           const error = new BerthError("CONFLICT", `not created on host ${c.host}: removing it from host ${c.fromHost} failed first`, { container: c.name });
           results.push({ name: c.name, action: c.action, host: c.host, ok: false, durationMs: 0, error });
           options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
@@ -154,10 +153,9 @@ export async function apply(
   }
 
   const perHost = options.perHostConcurrency ?? 4;
-  await mapLimit([...queues.values()], options.concurrency ?? 16, async (queue) => {
-    await mapLimit(queue.removals, perHost, (step) => step());
-    await mapLimit(queue.others, perHost, (step) => step());
-  });
+  const hosts = [...queues.values()];
+  await mapLimit(hosts, options.concurrency ?? 16, (queue) => mapLimit(queue.removals, perHost, (step) => step()));
+  await mapLimit(hosts, options.concurrency ?? 16, (queue) => mapLimit(queue.others, perHost, (step) => step()));
   await record(() => {});
   const failed = results.filter((r) => !r.ok).length;
   return { results, state: { ...state }, failed, interrupted };

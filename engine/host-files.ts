@@ -3,6 +3,8 @@
  * short-lived helper container bind-mounts the host's `/` at `/mnt/host`
  * and the runtime's file operations act on it. One helper per host and
  * runtime per run, created on first use and always removed by `close()`.
+ * What a run has asked of or written to the host is remembered for that
+ * run, so containers sharing a file cost one request, not one each.
  *
  * @module
  */
@@ -21,6 +23,12 @@ export class HostFiles {
   readonly #helperName: string;
   readonly #image: string;
   #helper: Promise<string> | undefined;
+  /** What this run has read from the host, per path (undefined: missing). */
+  readonly #contents = new Map<string, Promise<FileRead | undefined>>();
+  /** What this run has found at paths on the host (undefined: missing). */
+  readonly #infos = new Map<string, Promise<PathInfo | undefined>>();
+  /** Writes of this run, by path and content: containers sharing a file write it once. */
+  readonly #writes = new Map<string, Promise<void>>();
 
   /**
    * @param runtime The runtime of the host.
@@ -33,9 +41,62 @@ export class HostFiles {
     this.#image = helper.image;
   }
 
-  /** Writes files (host paths) in one batch. */
+  /** Writes files (host paths) in one batch. A file already written with the same content in this run is not sent again. */
   async write(files: FileToWrite[], signal?: AbortSignal): Promise<void> {
-    if (files.length === 0) return;
+    const todo = files.filter((f) => !this.#writes.has(writeKey(f)));
+    if (todo.length > 0) {
+      const done = this.#writeNow(todo, signal);
+      for (const f of todo) this.#writes.set(writeKey(f), done);
+      done.catch(() => todo.forEach((f) => this.#writes.delete(writeKey(f))));
+      // What the host holds there changed (parents may have been created too).
+      for (const f of todo) this.#contents.delete(f.path);
+      this.#infos.clear();
+    }
+    await Promise.all(files.map((f) => this.#writes.get(writeKey(f))));
+  }
+
+  /** Reads files (host paths); a missing file is absent from the map. Each path is asked of the host once per run. */
+  read(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
+    return this.#memo(this.#contents, paths, (missing) => this.#readNow(missing, signal));
+  }
+
+  /** Stats host paths; a missing path is absent from the map. Each path is asked of the host once per run. */
+  stat(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
+    return this.#memo(this.#infos, paths, (missing) => this.#statNow(missing, signal));
+  }
+
+  /** Creates directories (mode 0700) with their parents. */
+  async mkdir(paths: string[], signal?: AbortSignal): Promise<void> {
+    if (paths.length === 0) return;
+    const id = await this.#helperId(signal);
+    this.#infos.clear();
+    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...opts(signal) }).catch((err) => {
+      throw withContext(err, `creating directories ${paths.map((p) => `"${p}"`).join(", ")} on host ${this.#hostLabel}`);
+    });
+  }
+
+  /** Answers from what this run already asked; the paths not asked yet go to the host in one call. */
+  async #memo<T>(known: Map<string, Promise<T | undefined>>, paths: string[], ask: (paths: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
+    const missing = paths.filter((p) => !known.has(p));
+    if (missing.length > 0) {
+      const answer = ask(missing);
+      for (const path of missing) {
+        const one = answer.then((found) => found.get(path));
+        one.catch(() => known.delete(path)); // a failure is not remembered
+        known.set(path, one);
+      }
+    }
+    // Taken now: a failed answer is dropped from `known` while we wait, and must still throw here.
+    const pending = paths.map((path) => [path, known.get(path)] as const);
+    const result = new Map<string, T>();
+    for (const [path, answer] of pending) {
+      const value = await answer;
+      if (value !== undefined) result.set(path, value);
+    }
+    return result;
+  }
+
+  async #writeNow(files: FileToWrite[], signal?: AbortSignal): Promise<void> {
     const id = await this.#helperId(signal);
     const inHelper = files.map((f) => ({ ...f, path: CONFIG_MOUNTPOINT + f.path }));
     await this.#runtime.writeFiles(id, inHelper, opts(signal)).catch((err) => {
@@ -43,9 +104,7 @@ export class HostFiles {
     });
   }
 
-  /** Reads files (host paths); a missing file is absent from the map. */
-  async read(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
-    if (paths.length === 0) return new Map();
+  async #readNow(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
     const id = await this.#helperId(signal);
     const found = await this.#runtime.readFiles(id, paths.map((p) => CONFIG_MOUNTPOINT + p), opts(signal)).catch((err) => {
       throw withContext(err, `reading files on host ${this.#hostLabel}`);
@@ -56,9 +115,7 @@ export class HostFiles {
     }));
   }
 
-  /** Stats host paths; a missing path is absent from the map. */
-  async stat(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
-    if (paths.length === 0) return new Map();
+  async #statNow(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
     const id = await this.#helperId(signal);
     const found = await this.#runtime.stat(id, paths.map((p) => CONFIG_MOUNTPOINT + p), opts(signal)).catch((err) => {
       throw withContext(err, `checking paths on host ${this.#hostLabel}`);
@@ -67,15 +124,6 @@ export class HostFiles {
       const path = info.path.slice(CONFIG_MOUNTPOINT.length);
       return [path, { ...info, path }];
     }));
-  }
-
-  /** Creates directories (mode 0700) with their parents. */
-  async mkdir(paths: string[], signal?: AbortSignal): Promise<void> {
-    if (paths.length === 0) return;
-    const id = await this.#helperId(signal);
-    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...opts(signal) }).catch((err) => {
-      throw withContext(err, `creating directories ${paths.map((p) => `"${p}"`).join(", ")} on host ${this.#hostLabel}`);
-    });
   }
 
   /** Removes the helper container if one was created. Never throws; returns the error, if any. */
@@ -142,6 +190,11 @@ export class HostFiles {
       throw withContext(err, doing);
     }
   }
+}
+
+function writeKey(file: FileToWrite): string {
+  const content = typeof file.content === "string" ? file.content : Buffer.from(file.content).toString("base64");
+  return JSON.stringify([file.path, content, file.mode, file.uid, file.gid]);
 }
 
 function opts(signal: AbortSignal | undefined): { signal?: AbortSignal } {

@@ -107,9 +107,9 @@ async function observeOne(
       }
     }
     // Files and mounts matter only where the container exists and stays.
-    if (found !== undefined && recorded !== undefined && (want === undefined || hostKey(want.host) === hostKey(recorded.host))) {
-      const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want?.configFiles ?? {})])].sort();
-      const dirs = (want?.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) => m.source.slice(0, -1));
+    if (found !== undefined && recorded !== undefined && want !== undefined && hostKey(want.host) === hostKey(recorded.host)) {
+      const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])].sort();
+      const dirs = (want.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) => m.source.slice(0, -1));
       if (paths.length > 0 || dirs.length > 0) {
         const files = await session.files(recorded, signal);
         const contents = await files.read(paths, signal);

@@ -11,14 +11,28 @@
 #   keys/, known_hosts, secrets.env, env.json
 
 DIR=${BERTH_TEST_DIR:-/tmp/berth-test}
+# A second fleet (the benchmarks') coexists with its own names and addresses:
+# PREFIX names its namespaces, bridges and veths, NET is the first two octets.
+PREFIX=${BERTH_TEST_NS_PREFIX:-berth}
+NET=${BERTH_TEST_NET:-198.18}
+[[ $PREFIX =~ ^[a-z][a-z0-9]{1,3}$ || $PREFIX == berth ]] || {
+  printf '[berth-test] error: BERTH_TEST_NS_PREFIX must be 2-4 of [a-z0-9] (veth names fit 15 chars)\n' >&2
+  exit 1
+}
+[[ $NET =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || {
+  printf '[berth-test] error: BERTH_TEST_NET must be two octets like 198.19\n' >&2
+  exit 1
+}
+VETH=bv # root-side veth names: bv-hX, bv-bastion0/1 (PREFIXv-... for another prefix)
+[[ $PREFIX == berth ]] || VETH=${PREFIX}v
 DOCKER=/usr/bin/docker # Debian's CLI, matching its dockerd (not whatever is first on PATH)
 IMAGE=berth-test:latest
-BR0=berth-br0 # 198.18.0.0/24, root namespace at .1
-BR1=berth-br1 # 198.18.1.0/24, no address in the root namespace
-INNER_NET=198.18.1.0/24
-BASTION_NS=berth-bastion
-BASTION_ADDR=198.18.0.10
-BASTION_INNER_ADDR=198.18.1.10
+BR0=$PREFIX-br0 # $NET.0.0/24, root namespace at .1
+BR1=$PREFIX-br1 # $NET.1.0/24, no address in the root namespace
+INNER_NET=$NET.1.0/24
+BASTION_NS=$PREFIX-bastion
+BASTION_ADDR=$NET.0.10
+BASTION_INNER_ADDR=$NET.1.10
 PASSWORD_HOST=h1
 PASSWORD_USER=berthpw
 
@@ -29,8 +43,8 @@ die() {
 }
 
 host_dir() { printf '%s/hosts/%s' "$DIR" "$1"; }
-host_ns() { printf 'berth-%s' "$1"; }
-host_veth() { printf 'bv-%s' "$1"; } # root-side end of the host's link
+host_ns() { printf '%s-%s' "$PREFIX" "$1"; }
+host_veth() { printf '%s-%s' "$VETH" "$1"; } # root-side end of the host's link
 
 # alive PID: the process exists and is not a zombie waiting to be reaped.
 alive() {
@@ -120,6 +134,11 @@ start_engine() {
   [[ -n $group ]] && cmd+=(-G "$group")
   # `ip netns exec` would remount /sys and lose the cgroup v1 mounts dockerd needs.
   [[ -n $ns ]] && cmd=(nsenter "--net=/run/netns/$ns" "${cmd[@]}")
+  # Each host engine in its own mount namespace, as on a machine of its own, so
+  # that engines' recursive bind mounts of "/" (berth's file helper) do not copy
+  # each other's mounts (concurrent ones multiply until mount(2) fails ENOSPC).
+  # BERTH_TEST_PRIVATE_MOUNTS=0 shares the machine's mount namespace instead.
+  [[ -n $ns && ${BERTH_TEST_PRIVATE_MOUNTS:-1} == 1 ]] && cmd=(unshare --mount --propagation private "${cmd[@]}")
   setsid "${cmd[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 }
 
