@@ -9,7 +9,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
 
-our_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^berth-(h[0-9]+|bastion)$' || true; }
+our_namespaces() { ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$PREFIX-(h[0-9]+|bastion)\$" || true; }
 
 stop_recorded() {
   local d jobs=()
@@ -70,7 +70,7 @@ unmount_all() {
 delete_network() {
   local ns link
   for ns in $(our_namespaces); do ip netns del "$ns"; done
-  for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E '^(bv-.+|berth-br[01])$' || true); do
+  for link in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^($VETH-.+|$PREFIX-br[01])\$" || true); do
     ip link del "$link" 2>/dev/null || true
   done
   ip route del unreachable "$INNER_NET" 2>/dev/null || true

@@ -88,20 +88,20 @@ ensure_leg() {
 }
 
 host_address() { # the last host sits on the inner network only
-  if (($1 < N)); then printf '198.18.0.%d' $((10 + $1)); else printf '198.18.1.%d' $((10 + $1)); fi
+  if (($1 < N)); then printf '%s.0.%d' "$NET" $((10 + $1)); else printf '%s.1.%d' "$NET" $((10 + $1)); fi
 }
 
 make_network() {
   local i name
   ensure_bridge "$BR0"
   ensure_bridge "$BR1"
-  ip addr replace 198.18.0.1/24 dev "$BR0"
+  ip addr replace "$NET.0.1/24" dev "$BR0"
   # Without this the root namespace would send inner-network packets out of
   # its default route instead of failing at once.
   ip route replace unreachable "$INNER_NET"
   ensure_netns "$BASTION_NS"
-  ensure_leg "$BASTION_NS" eth0 bv-bastion0 "$BR0" "$BASTION_ADDR/24"
-  ensure_leg "$BASTION_NS" eth1 bv-bastion1 "$BR1" "$BASTION_INNER_ADDR/24"
+  ensure_leg "$BASTION_NS" eth0 "$VETH-bastion0" "$BR0" "$BASTION_ADDR/24"
+  ensure_leg "$BASTION_NS" eth1 "$VETH-bastion1" "$BR1" "$BASTION_INNER_ADDR/24"
   for ((i = 1; i <= N; i++)); do
     name=h$i
     ensure_netns "$(host_ns "$name")"
