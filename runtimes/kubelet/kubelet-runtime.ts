@@ -17,10 +17,10 @@ import type { Transport } from "../../transports/transport.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { type CallOptions, type CreateOptions, LABEL_HELPER, type ObservedContainer, type Runtime } from "../runtime.ts";
 import { type ContainerExec, makeDirectories, missingTools, readFiles, REQUIRED_TOOLS, statPaths, writeFiles } from "./container-files.ts";
-import { type Container, type ContainerState, criClient, type PodSandbox } from "./cri-client.ts";
+import { type Container, type ContainerState, criClient, type PodSandbox, type PodSandboxConfig } from "./cri-client.ts";
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
-import { type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
+import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
 import { checkSupported, CONFIG_ANNOTATION, containerLogPath, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
 
 /** Settings of {@link kubeletRuntime} besides the runtime config. */
@@ -35,6 +35,8 @@ export interface KubeletRuntimeOptions {
 const PULL_TIMEOUT_MS = 10 * 60_000;
 const CALL_TIMEOUT_MS = 60_000;
 const EXEC_TIMEOUT_S = 60;
+/** All of deleting a removed container's logs (a helper image pull included): never holds up the removal long. */
+const CLEANUP_TIMEOUT_MS = 15_000;
 
 const STATES: Record<ContainerState, string> = {
   CONTAINER_CREATED: "created",
@@ -161,12 +163,20 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   async function pull(image: string, o?: CallOptions): Promise<void> {
     const registry = parseImageReference(image).registry;
     const credentials = config.registryAuth?.[registry];
-    const auth = credentials === undefined ? undefined : { username: credentials.username, password: credentials.password, serverAddress: registry };
+    // No serverAddress: containerd wants a URL there and then matches its host against the
+    // host it pulls from (registry-1.docker.io for docker.io); these credentials are this pull's.
+    const auth = credentials === undefined ? undefined : { username: credentials.username, password: credentials.password };
     try {
       await cri.pullImage(image, auth, call(o, PULL_TIMEOUT_MS));
     } catch (err) {
       if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
-      throw new BerthError("IMAGE_PULL", `pulling image "${image}" on host ${hostLabel}: ${(err as Error).message}`, { host: hostLabel, cause: err });
+      const message = (err as Error).message;
+      const hint = !/unauthorized|authentication required|denied/i.test(message)
+        ? ""
+        : credentials === undefined
+          ? ` (no credentials for ${registry} in registryAuth)`
+          : ` (the registry refused the credentials in registryAuth for ${registry})`;
+      throw new BerthError("IMAGE_PULL", `pulling image "${image}" on host ${hostLabel}: ${message}${hint}`, { host: hostLabel, cause: err });
     }
   }
 
@@ -190,6 +200,28 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     return containerId;
   }
 
+  /** The image of a log reader or cleaner in `sandbox` (the helper image, else the container's), and the sandbox's config. */
+  async function logHelper(sandbox: PodSandbox, container: Container | undefined, o?: CallOptions): Promise<{ image: string; sandboxConfig: PodSandboxConfig }> {
+    const stored = storedConfig(sandbox);
+    const image = config.configImage ?? stored?.image ?? container?.image?.image ?? "";
+    if (config.configImage !== undefined) await ensureImage(config.configImage, o);
+    return { image, sandboxConfig: podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox };
+  }
+
+  /**
+   * Deletes the sandbox's log directory, which the runtime leaves behind, with
+   * a cleaner container in the (running) sandbox; removing the sandbox removes it.
+   */
+  async function deleteLogs(sandbox: PodSandbox, container: Container | undefined, o?: CallOptions): Promise<void> {
+    const deadline = AbortSignal.timeout(CLEANUP_TIMEOUT_MS);
+    const within = { signal: o?.signal === undefined ? deadline : AbortSignal.any([o.signal, deadline]) };
+    const { image, sandboxConfig } = await logHelper(sandbox, container, within);
+    const cleaner = cleanerConfig(image, sandboxConfig.logDirectory ?? "");
+    const cleanerId = await cri.createContainer(sandbox.id, cleaner.config, sandboxConfig, call(within));
+    await cri.startContainer(cleanerId, call(within));
+    await cri.execSync(cleanerId, ["rm", "-rf", cleaner.path], CLEANUP_TIMEOUT_MS / 1000, call(within));
+  }
+
   /** Reads the container's log file through a reader container started in its sandbox. */
   async function readLogs(id: string, tail: number | undefined, o?: CallOptions): Promise<ContainerOutput> {
     const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
@@ -199,11 +231,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     if (logPath === "") {
       throw new BerthError("NOT_FOUND", "the container has no log file (it was created by a berth that did not keep CRI logs): recreate it to keep its output");
     }
-    const stored = storedConfig(sandbox);
-    const image = config.configImage ?? stored?.image ?? container.image?.image ?? "";
-    if (config.configImage !== undefined) await ensureImage(config.configImage, o);
+    const { image, sandboxConfig } = await logHelper(sandbox, container, o);
     const reader = readerConfig(image, logPath);
-    const sandboxConfig = podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox;
     const readerId = await cri.createContainer(sandbox.id, reader.config, sandboxConfig, call(o));
     const exec = execIn(readerId);
     try {
@@ -294,9 +323,14 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       try {
         const sandbox = await sandboxOf(id, o);
         if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
-        if (o?.force !== true && (await containerIn(id, o))?.state === "CONTAINER_RUNNING") {
+        const container = await containerIn(id, o);
+        if (o?.force !== true && container?.state === "CONTAINER_RUNNING") {
           throw new BerthError("CONFLICT", "the container is running: stop it first, or remove with force");
         }
+        // The log file exists once a container started. Not deleting it (an image without
+        // `rm`, say) leaves a file behind: no reason to keep the container.
+        const started = container === undefined || container.state !== "CONTAINER_CREATED" || (container.metadata?.attempt ?? 0) > 0;
+        if (started && sandbox.state === "SANDBOX_READY") await deleteLogs(sandbox, container, o).catch(() => {});
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
         await cri.removePodSandbox(id, call(o));

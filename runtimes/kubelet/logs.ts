@@ -5,15 +5,17 @@
  * the pieces of a line too long for one entry. berth reads that file through
  * the runtime only: a short-lived reader container in the same sandbox, with
  * the log directory bind-mounted read-only, hands it out with `tar` over exec.
+ * The runtime never deletes log files: a cleaner container, alike, deletes
+ * the directory when berth removes the container.
  *
  * @module
  */
 import type { ContainerConfig as CriContainerConfig } from "./cri-client.ts";
 
-/** Label of reader containers, so they are never taken for the sandbox's own container. */
+/** Label of the reader and cleaner containers, so they are never taken for the sandbox's own container. */
 export const READER_LABEL = "berth.logs-reader";
 
-/** Where the log directory appears inside the reader. */
+/** Where the mounted directory appears inside the reader or cleaner. */
 const READER_MOUNT = "/berth-logs";
 
 /** The output of a container, split by stream. */
@@ -38,18 +40,48 @@ export interface ContainerOutput {
  * ```
  */
 export function readerConfig(image: string, logPath: string): { config: CriContainerConfig; path: string } {
-  const slash = logPath.lastIndexOf("/");
-  const config: CriContainerConfig = {
-    // A random attempt: concurrent readers (and one left by a crash) never share a name.
+  const { parent, base } = splitPath(logPath);
+  return { config: helperConfig(image, parent, true), path: `${READER_MOUNT}/${base}` };
+}
+
+/**
+ * The cleaner container for the log directory `logDirectory` (absolute, on
+ * the host), which the runtime never deletes: the reader's container with the
+ * directory's parent mounted read-write, so that `rm -rf path` exec'd in it
+ * deletes the directory itself.
+ *
+ * @returns The CRI container config, and the directory's path inside the cleaner.
+ * @throws {Error} When the directory is `/` or ends in `.` or `..`.
+ *
+ * @example
+ * ```ts
+ * import { cleanerConfig } from "./logs.ts";
+ * const { config, path } = cleanerConfig("busybox", "/var/log/berth/web");
+ * if (path !== "/berth-logs/web" || config.mounts?.[0]?.hostPath !== "/var/log/berth" || config.mounts[0].readonly) throw new Error("wrong");
+ * ```
+ */
+export function cleanerConfig(image: string, logDirectory: string): { config: CriContainerConfig; path: string } {
+  const { parent, base } = splitPath(logDirectory.replace(/\/+$/, ""));
+  if (base === "" || base === "." || base === "..") throw new Error(`refusing to delete the log directory "${logDirectory}"`);
+  return { config: helperConfig(image, parent, false), path: `${READER_MOUNT}/${base}` };
+}
+
+function helperConfig(image: string, hostDirectory: string, readonly: boolean): CriContainerConfig {
+  return {
+    // A random attempt: concurrent helpers (and one left by a crash) never share a name.
     metadata: { name: "berth-logs", attempt: Math.floor(Math.random() * 2 ** 31) },
     image: { image },
     command: ["head", "-c", "1"],
     stdin: true,
     labels: { [READER_LABEL]: "true" },
-    mounts: [{ hostPath: logPath.slice(0, slash) || "/", containerPath: READER_MOUNT, readonly: true }],
+    mounts: [{ hostPath: hostDirectory, containerPath: READER_MOUNT, readonly }],
     linux: { securityContext: { runAsUser: { value: 0 } } },
   };
-  return { config, path: `${READER_MOUNT}/${logPath.slice(slash + 1)}` };
+}
+
+function splitPath(path: string): { parent: string; base: string } {
+  const slash = path.lastIndexOf("/");
+  return { parent: path.slice(0, slash) || "/", base: path.slice(slash + 1) };
 }
 
 const LINE = /^(\S+) (stdout|stderr) (\S+)(?: (.*))?$/;

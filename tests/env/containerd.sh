@@ -8,8 +8,12 @@
 #           the exec stream URL (127.0.0.1:<port>) is reachable through h1's SSH.
 # Each gets the busybox image `berth-test:latest` from an OCI archive made
 # here (also the sandbox image: its CMD never exits). Writes env.json.
+# Both pull from the test registries (tests/env/up.sh's env.json, read at
+# every `up`) over plain HTTP; only `local` reaches them: h1's 127.0.0.1 is
+# its own loopback. A daemon whose config changed is restarted.
 set -euo pipefail
 DIR=${BERTH_CRI_DIR:-/tmp/berth-cri}
+TEST_ENV=${BERTH_TEST_DIR:-/tmp/berth-test}/env.json
 IMAGE=berth-test:latest
 APPLETS=(sh tar sleep cat ls mkdir head stat echo env id true false printf rm touch chmod chown ln wc test mv cp find grep sed)
 
@@ -62,10 +66,23 @@ make_image_archive() {
   rm -rf "$work"
 }
 
+# One hosts.toml per test registry: plain HTTP. containerd reads them at each
+# pull, so new registry ports need no restart.
+write_registry_hosts() {
+  local hosts=$DIR/registry-hosts address
+  rm -rf "$hosts" && mkdir -p "$hosts"
+  [[ -s $TEST_ENV ]] || return 0
+  for address in $(node -p 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).registry; r ? r.address + " " + r.authAddress : ""' "$TEST_ENV"); do
+    mkdir -p "$hosts/$address"
+    printf 'server = "http://%s"\n\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$address" "$address" >"$hosts/$address/hosts.toml"
+  done
+}
+
+# write_config DIR: the daemon's config at DIR/config.toml.new
 write_config() {
   local d=$1
   mkdir -p "$d/root" "$d/state" "$d/runc" "$d/cni/bin" "$d/cni/conf"
-  cat >"$d/config.toml" <<EOF
+  cat >"$d/config.toml.new" <<EOF
 version = 2
 root = "$d/root"
 state = "$d/state"
@@ -86,6 +103,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri.disabled", "io.containerd.snapsho
   stream_server_port = "0"
   netns_mounts_under_state_dir = true
   enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$DIR/registry-hosts"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "$d/cni/bin"
     conf_dir = "$d/cni/conf"
@@ -105,8 +124,13 @@ running() { [[ -s $1/containerd.pid ]] && kill -0 "$(cat "$1/containerd.pid")" 2
 # start NAME [NETNS]
 start() {
   local d=$DIR/$1 netns=${2:-} i
-  if running "$d"; then return 0; fi
   write_config "$d"
+  if running "$d"; then
+    if cmp -s "$d/config.toml.new" "$d/config.toml"; then rm -f "$d/config.toml.new" && return 0; fi
+    log "containerd $1: config changed, restarting (its sandboxes are killed)"
+    stop "$1"
+  fi
+  mv "$d/config.toml.new" "$d/config.toml"
   rm -f "$d/containerd.sock" "$d/containerd.sock.ttrpc"
   local cmd=(containerd --config "$d/config.toml" --log-level warn)
   [[ -z $netns ]] || cmd=(nsenter "--net=/run/netns/$netns" "${cmd[@]}")
@@ -162,6 +186,7 @@ up)
   install_missing
   mkdir -p "$DIR"
   make_image_archive
+  write_registry_hosts
   start local
   if [[ -e /run/netns/berth-h1 ]]; then start h1 berth-h1; fi
   write_env

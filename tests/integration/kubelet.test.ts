@@ -4,13 +4,14 @@
  * refusals, labels, and files copied with tar through exec.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
 import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
+import { LOG_ROOT } from "../../runtimes/kubelet/pod-spec.ts";
 import { loadRuntime } from "../../runtimes/registry.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { directTransport } from "../../transports/direct.ts";
@@ -53,6 +54,7 @@ afterAll(async () => {
   for (const s of await raw.listPodSandbox({ labelSelector: { [RUN_LABEL]: RUN } })) {
     await raw.stopPodSandbox(s.id);
     await raw.removePodSandbox(s.id);
+    rmSync(`${LOG_ROOT}/${s.metadata?.name ?? ""}`, { recursive: true, force: true });
   }
   await kubelet.close();
   await rawGrpc.close();
@@ -159,6 +161,44 @@ describe("kubeletRuntime() containers", () => {
     expect(result.message).toContain('pulling image "127.0.0.1:1/berth/none:latest" on host local');
   }, 60_000);
 
+  test("`remove()` deletes the container's log directory; a never-started container has none to delete", async () => {
+    const name = `${RUN}-logdir`;
+    const logDir = `${LOG_ROOT}/${name}`;
+    const id = await create(kubelet, "logdir", { args: ["echo hello; trap 'exit 0' TERM; while :; do sleep 1; done"] });
+    await kubelet.start(id);
+    for (const deadline = Date.now() + 10_000; !existsNonEmpty(`${logDir}/${id}.log`); ) {
+      if (Date.now() > deadline) throw new Error("the container printed nothing within 10 s");
+      await new Promise((done) => setTimeout(done, 100));
+    }
+    expect(existsSync(logDir)).toBe(true);
+    await kubelet.remove(id, { force: true });
+    expect(existsSync(logDir)).toBe(false);
+    expect(await raw.listPodSandbox({ id })).toEqual([]);
+
+    const never = await create(kubelet, "logdir-never");
+    await kubelet.remove(never);
+    expect(existsSync(`${LOG_ROOT}/${RUN}-logdir-never`)).toBe(false);
+    expect(await raw.listPodSandbox({ id: never })).toEqual([]);
+  }, 60_000);
+
+  test("`remove()` removes the container when its log directory cannot be deleted", async () => {
+    // The cleaner runs configImage, which no registry has here.
+    const failing = kubeletRuntime({ address, configImage: "127.0.0.1:1/berth/none:latest" }, { transport, hostLabel: "local" });
+    const logDir = `${LOG_ROOT}/${RUN}-logkept`;
+    try {
+      const id = await create(failing, "logkept");
+      await failing.start(id);
+      await failing.stop(id, { timeoutSeconds: 5 });
+      expect(existsSync(logDir)).toBe(true);
+      await failing.remove(id);
+      expect(await raw.listPodSandbox({ id })).toEqual([]);
+      expect(existsSync(logDir)).toBe(true);
+    } finally {
+      await failing.close();
+      rmSync(logDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   test("`loadRuntime()` picks the kubelet plugin from the runtime config", async () => {
     const runtime = await loadRuntime({ kubelet: { address } }, { transport, hostLabel: "local" });
     expect(runtime.filesNeedRunningContainer).toBe(true);
@@ -174,6 +214,63 @@ function existsNonEmpty(path: string): boolean {
     return false;
   }
 }
+
+// Only the local containerd can pull: the registries listen on this namespace's loopback, h1's 127.0.0.1 is its own.
+describe("kubeletRuntime() image pulls", () => {
+  const registry = loadTestEnv().registry;
+  const withAuth = (password: string) =>
+    kubeletRuntime({ address, registryAuth: { [registry.authAddress]: { username: registry.username, password } } }, { transport, hostLabel: "local" });
+
+  /** Removes every reference of `image` (tag, digest, id) from containerd, and waits until CRI sees it gone. */
+  async function removeImage(image: string): Promise<void> {
+    const ctr = (...args: string[]) => execFileSync("ctr", ["-a", cri.local.socket, "-n", "k8s.io", "images", ...args], { encoding: "utf8", timeout: 30_000 });
+    const rows = ctr("ls").split("\n").slice(1).map((line) => line.split(/\s+/));
+    const digest = rows.find((row) => row[0] === image)?.[2];
+    const refs = rows.filter((row) => digest !== undefined && row[2] === digest).map((row) => row[0] as string);
+    if (refs.length > 0) ctr("rm", ...refs);
+    for (const deadline = Date.now() + 10_000; (await raw.imageStatus(image)) !== undefined; ) {
+      if (Date.now() > deadline) throw new Error(`CRI still lists ${image} 10 s after its removal`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
+  test("`ensureImage()` pulls an image that is not present", async () => {
+    await removeImage(registry.image);
+    await kubelet.ensureImage(registry.image);
+    expect(await raw.imageStatus(registry.image)).toMatch(/^sha256:/);
+  }, 120_000);
+
+  test("`ensureImage()` pulls with the registry's credentials from `registryAuth`", async () => {
+    await removeImage(registry.authImage);
+    const runtime = withAuth(registry.password);
+    try {
+      await runtime.ensureImage(registry.authImage);
+    } finally {
+      await runtime.close();
+    }
+    expect(await raw.imageStatus(registry.authImage)).toMatch(/^sha256:/);
+  }, 120_000);
+
+  test("`ensureImage()` without credentials or with a wrong password is IMAGE_PULL, naming registryAuth, never the password", async () => {
+    await removeImage(registry.authImage);
+    const anonymous = await codeOf(kubelet.ensureImage(registry.authImage));
+    expect(anonymous.code).toBe("IMAGE_PULL");
+    expect(anonymous.message).toContain(`pulling image "${registry.authImage}" on host local`);
+    expect(anonymous.message).toContain(`no credentials for ${registry.authAddress} in registryAuth`);
+    const wrongPassword = `wrong-${registry.password}`;
+    const runtime = withAuth(wrongPassword);
+    try {
+      const refused = await codeOf(runtime.ensureImage(registry.authImage));
+      expect(refused.code).toBe("IMAGE_PULL");
+      expect(refused.message).toContain(`the registry refused the credentials in registryAuth for ${registry.authAddress}`);
+      expect(refused.message).not.toContain(wrongPassword);
+      expect(refused.message).not.toContain(registry.password);
+    } finally {
+      await runtime.close();
+    }
+    expect(await raw.imageStatus(registry.authImage)).toBeUndefined();
+  }, 120_000);
+});
 
 /** The file operations, through one runtime, on a helper that mounts the host at /mnt/host. */
 function fileSuite(title: string, runtime: () => Runtime, suffix: string): void {

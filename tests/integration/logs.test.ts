@@ -2,9 +2,10 @@
  * Container output through `berth logs NAME` and `ContainersResource.logs()`
  * on real engines: Docker (local engine) and containerd through CRI (local,
  * and on test host h1 through SSH): both streams, `--tail`, `--json`, the
- * output of an exited container, and unknown names.
+ * output of an exited container, unknown names, and the CRI log directories
+ * deleted by `berth destroy`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
@@ -84,7 +85,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await runCli(["destroy", "--yes"], dir);
   rmSync(dir, { recursive: true, force: true });
-  // The test hosts share this machine's disk: containerd's log directories are here.
+  // After a failure: the test hosts share this machine's disk, containerd's log directories are here.
   for (const name of names) rmSync(`${LOG_ROOT}/${prefix}-${name}`, { recursive: true, force: true });
 }, 60_000);
 
@@ -160,4 +161,12 @@ describe("berth logs", () => {
       await r.close();
     }
   });
+
+  test("`berth destroy` deletes the CRI containers' log directories, locally and through SSH", async () => {
+    const cris = names.filter((name) => name !== "docker");
+    expect(cris.filter((name) => existsSync(`${LOG_ROOT}/${prefix}-${name}`))).toEqual(cris);
+    const destroy = await runCli(["destroy", "--yes"], dir);
+    expect(destroy.code).toBe(0);
+    expect(cris.filter((name) => existsSync(`${LOG_ROOT}/${prefix}-${name}`))).toEqual([]);
+  }, 60_000);
 });

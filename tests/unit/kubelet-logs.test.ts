@@ -1,4 +1,4 @@
-import { parseCriLog, READER_LABEL, readerConfig } from "../../runtimes/kubelet/logs.ts";
+import { cleanerConfig, parseCriLog, READER_LABEL, readerConfig } from "../../runtimes/kubelet/logs.ts";
 import { containerLogPath, LOG_ROOT, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 import { describe, expect, test } from "../support/harness.ts";
 
@@ -41,6 +41,15 @@ describe("kubelet runtime logs", () => {
     expect(config.labels).toEqual({ [READER_LABEL]: "true" });
     expect(config.linux?.securityContext?.runAsUser).toEqual({ value: 0 });
     expect(config.stdin).toBe(true);
+  });
+
+  test("`cleanerConfig()` mounts the log directory's parent read-write, labelled as a reader, and refuses `/`, `.` and `..`", () => {
+    const { config, path } = cleanerConfig("busybox", "/var/log/berth/web/");
+    expect(path).toBe("/berth-logs/web");
+    expect(config.mounts).toEqual([{ hostPath: "/var/log/berth", containerPath: "/berth-logs", readonly: false }]);
+    expect(config.labels).toEqual({ [READER_LABEL]: "true" });
+    expect(config.linux?.securityContext?.runAsUser).toEqual({ value: 0 });
+    for (const bad of ["/", "", "/var/log/berth/..", "/var/log/berth/."]) expect(() => cleanerConfig("busybox", bad)).toThrow("refusing");
   });
 
   test("`podSpec()` gives the sandbox a log directory and `containerLogPath()` one file per sandbox", () => {
