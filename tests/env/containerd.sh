@@ -13,29 +13,13 @@
 # its own loopback. A daemon whose config changed is restarted.
 set -euo pipefail
 DIR=${BERTH_CRI_DIR:-/tmp/berth-cri}
+# shellcheck source-path=SCRIPTDIR source=apt.sh
+source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt.sh"
 TEST_ENV=${BERTH_TEST_DIR:-/tmp/berth-test}/env.json
 IMAGE=berth-test:latest
 APPLETS=(sh tar sleep cat ls mkdir head stat echo env id true false printf rm touch chmod chown ln wc test mv cp find grep sed)
 
 log() { printf 'containerd.sh: %s\n' "$*" >&2; }
-
-install_missing() {
-  local pkg missing=()
-  for pkg in containerd runc busybox-static; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]})) || return 0
-  log "installing ${missing[*]}"
-  # Keep the package's own containerd service from starting.
-  local policy=/usr/sbin/policy-rc.d own_policy=
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq </dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-  [[ -z $own_policy ]] || rm -f "$policy"
-}
 
 # An OCI image layout archive: one uncompressed layer with busybox and its applets.
 make_image_archive() {
@@ -183,7 +167,7 @@ EOF
 case ${1:-up} in
 up)
   ((EUID == 0)) || { log "needs root"; exit 1; }
-  install_missing
+  install_missing containerd runc busybox-static
   mkdir -p "$DIR"
   make_image_archive
   write_registry_hosts

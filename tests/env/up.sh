@@ -9,31 +9,14 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=apt.sh
+source "$HERE/apt.sh"
 
 N=${BERTH_TEST_HOSTS:-3}
 PACKAGES=(docker.io busybox-static openssh-server openssh-client docker-registry iproute2 apache2-utils curl)
 APPLETS=(sh tar sleep cat ls mkdir head stat echo env id true false printf rm touch chmod chown ln wc test mv cp find grep sed)
 
 rand_hex() { od -An -N"$1" -tx1 /dev/urandom | tr -d ' \n'; }
-
-install_missing() {
-  local pkg missing=()
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]})) || return 0
-  log "installing ${missing[*]}"
-  # Keep the packages' own services (system dockerd, sshd on :22, registry on
-  # :5000) from starting; only when no policy is in place already.
-  local policy=/usr/sbin/policy-rc.d own_policy=
-  if [[ ! -e $policy ]]; then
-    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && own_policy=1
-  fi
-  export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
-  apt-get update -qq </dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null >/dev/null
-  [[ -z $own_policy ]] || rm -f "$policy"
-}
 
 load_secrets() {
   if [[ ! -s $DIR/secrets.env ]]; then
@@ -297,7 +280,7 @@ main() {
   local start=$SECONDS i
   ((EUID == 0)) || die "run as root"
   ((N >= 2)) || die "BERTH_TEST_HOSTS must be at least 2"
-  install_missing
+  install_missing "${PACKAGES[@]}"
   mkdir -p "$DIR"
   if [[ -s $DIR/host-count && $(<"$DIR/host-count") != "$N" ]]; then
     die "$DIR is up with $(<"$DIR/host-count") hosts, not $N: run tests/env/down.sh first"

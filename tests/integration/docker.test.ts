@@ -14,6 +14,7 @@ import { directTransport } from "../../transports/direct.ts";
 import type { Transport } from "../../transports/transport.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
+import { codeOf } from "../support/errors.ts";
 
 const env = loadTestEnv();
 const RUN = `bdt-${Date.now().toString(36)}-${process.pid}`;
@@ -80,15 +81,6 @@ function create(suffix: string, extra: Partial<ContainerConfig> = {}, labels: Re
   return docker.create(config(suffix, extra), { labels: { [RUN_LABEL]: RUN, ...labels } });
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return { code: err.code, message: err.message };
-    return { code: "not a BerthError", message: String(err) };
-  }
-  return { code: "resolved", message: "" };
-}
 
 async function removeImage(name: string): Promise<void> {
   await dockerLocal(`/images/${name}?force=1`, { method: "DELETE" });

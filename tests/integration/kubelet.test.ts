@@ -18,6 +18,7 @@ import { directTransport } from "../../transports/direct.ts";
 import { sshTransport } from "../../transports/ssh.ts";
 import { loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { codeOf } from "../support/errors.ts";
 import { loadCriEnv } from "./kubelet-env.ts";
 
 const cri = loadCriEnv();
@@ -40,15 +41,6 @@ function create(runtime: Runtime, suffix: string, extra: Partial<ContainerConfig
   return runtime.create(config(suffix, extra), { labels: { [RUN_LABEL]: RUN, ...labels } });
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof BerthError) return { code: err.code, message: err.message };
-    return { code: "not a BerthError", message: String(err) };
-  }
-  return { code: "resolved", message: "" };
-}
 
 afterAll(async () => {
   for (const s of await raw.listPodSandbox({ labelSelector: { [RUN_LABEL]: RUN } })) {
