@@ -2,6 +2,7 @@
  * One desired state mixing runtimes: Docker on test host h2 and containerd
  * (kubelet runtime) on h1, both through SSH, converged in one run.
  */
+import { rmSync } from "node:fs";
 import type { ContainersState, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "../../core/model.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import { dockerRuntime } from "../../runtimes/docker/mod.ts";
@@ -39,6 +40,7 @@ afterAll(async () => {
   await rawKubelet.close();
   await rawDocker.close();
   await transport.close();
+  rmSync(`/tmp/${prefix}`, { recursive: true, force: true });
 });
 
 describe("ContainersResource with two runtimes", () => {
