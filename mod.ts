@@ -37,6 +37,7 @@ export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./c
 export { type Problem, ValidationError, validateContainers as validate } from "./core/validate.ts";
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
+export { type RecoveredContainer, type RecoveredKind, type RecoverOptions, type RecoveryResult, recoverState } from "./engine/recover.ts";
 export type { Action, Plan, PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
 export type { ApplyEvent, ApplyOptions, ApplyResult, ChangeResult } from "./engine/apply.ts";
