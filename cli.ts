@@ -5,7 +5,11 @@
  *
  * @module
  */
+import { finished, handleInterrupts } from "./cli/interrupt.ts";
 import { processIO } from "./cli/io.ts";
 import { main } from "./cli/main.ts";
 
-process.exitCode = await main(process.argv.slice(2), processIO());
+handleInterrupts();
+const code = await main(process.argv.slice(2), processIO());
+finished(code);
+process.exitCode = code;

@@ -15,6 +15,7 @@ import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts"
 import { hostLabel } from "../core/host.ts";
 import { lockState, type StateLock } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
+import { onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 
@@ -95,8 +96,7 @@ export async function applyCommand(
     io.stderr.write(`${errStyle.yellow("Interrupted: finishing the steps in flight, then saving the state (interrupt again to leave at once).")}\n`);
     stop.abort();
   };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigint);
+  const stopRouting = onInterrupt(onSigint);
   try {
     resource = await openResource(io, opts, opts.destroy === true);
     await resource.checkCurrentState();
@@ -126,10 +126,9 @@ export async function applyCommand(
     if ((result.failed > 0 || blocked.length > 0) && !opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
     return result.failed > 0 || blocked.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigint);
     if (resource !== undefined) await closeResource(io, resource, opts);
     lock.release();
+    stopRouting();
   }
 }
 

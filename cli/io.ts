@@ -24,7 +24,12 @@ export async function confirm(io: CliIO, question: string): Promise<boolean> {
   const { createInterface } = await import("node:readline");
   const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
   try {
-    const answer = await new Promise<string>((resolve) => rl.question(`${question} [y/N] `, resolve));
+    // Ctrl-C or end of input at the question is a "no".
+    const answer = await new Promise<string>((resolve) => {
+      rl.on("SIGINT", () => resolve(""));
+      rl.on("close", () => resolve(""));
+      rl.question(`${question} [y/N] `, resolve);
+    });
     return /^y(es)?$/i.test(answer.trim());
   } finally {
     rl.close();
