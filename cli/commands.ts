@@ -13,7 +13,7 @@ import { parseDocument } from "../core/serialize.ts";
 import type { ApplyResult } from "../engine/apply.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
-import { lockState, type StateLock } from "../store/lock.ts";
+import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
@@ -83,7 +83,7 @@ export async function applyCommand(
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError("VALIDATION", `Refusing to ${opts.destroy ? "destroy" : "apply"} without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`);
   }
-  const lock = await lockState(statePath, { command: opts.destroy ? "berth destroy" : "berth apply", warn: (m) => io.stderr.write(`${errStyle.yellow(m)}\n`) });
+  const lock = await lockState(statePath, { command: opts.destroy ? "berth destroy" : "berth apply", warn: (m) => warn(io, m) });
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
@@ -161,7 +161,7 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
   const loaded = await readStateFile(path(io, opts.state));
   // A flexkube document may carry its recorded state; state.yaml wins once it exists.
   const previous = loaded.existed ? loaded.state : config.previousState ?? {};
-  for (const w of loaded.warnings) io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${w}`)}\n`);
+  for (const w of loaded.warnings) warn(io, w);
   if (Object.keys(desired).length === 0 && Object.keys(previous).length === 0) {
     throw new BerthError("VALIDATION", destroy ? `Nothing to destroy: the state "${opts.state}" is empty` : `${opts.config}: no containers are declared and the state is empty: add containers to the config`);
   }
@@ -170,12 +170,18 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
-      log: (m) => io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${m}`)}\n`),
+      log: (m) => warn(io, m),
     },
   );
 }
 
-async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
+/** Prints a warning on stderr (yellow on a terminal). */
+export function warn(io: CliIO, message: string): void {
+  io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
+}
+
+/** Reads and parses the config file named by `--config`. */
+export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
   let text: string;
   try {

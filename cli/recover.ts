@@ -4,18 +4,15 @@
  *
  * @module
  */
-import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { configFromDocument } from "../core/config.ts";
+import { resolve } from "node:path";
 import { BerthError } from "../core/errors.ts";
-import { parseDocument } from "../core/serialize.ts";
 import { ValidationError, validateContainers } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
 import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { EXIT_OK, type GlobalOptions } from "./commands.ts";
+import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
-import { formatTable, styleFor } from "./output.ts";
+import { formatTable } from "./output.ts";
 
 const WHAT: Record<string, string> = {
   desired: "as configured",
@@ -30,21 +27,13 @@ const WHAT: Record<string, string> = {
  * @throws {BerthError} `STATE` when the state file exists (without `force`) or is locked; the code of a host failure.
  */
 export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: boolean; namePrefix?: string }): Promise<number> {
-  const warn = (m: string) => io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${m}`)}\n`);
-  const configPath = resolve(io.cwd, opts.config);
   const statePath = resolve(io.cwd, opts.state);
-  let text: string;
-  try {
-    text = await readFile(configPath, "utf8");
-  } catch (err) {
-    throw new BerthError("VALIDATION", `Cannot read config file "${opts.config}": ${(err as Error).message}. Recovery asks the hosts of the config: pass --config PATH`, { cause: err });
-  }
-  const { desiredState } = configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(configPath) });
+  const { desiredState } = await loadConfig(io, opts);
   const problems = validateContainers({ desiredState });
   if (problems.length > 0) throw new ValidationError(problems);
   if (Object.keys(desiredState).length === 0) throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
 
-  const lock = await lockState(statePath, { command: "berth state recover", warn });
+  const lock = await lockState(statePath, { command: "berth state recover", warn: (m) => warn(io, m) });
   try {
     const existing = await readStateFile(statePath).catch(() => ({ existed: true }));
     if (existing.existed && opts.force !== true) {
@@ -52,7 +41,7 @@ export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: 
     }
     const { state, found } = await recoverState(desiredState, {
       env: io.env,
-      log: warn,
+      log: (m) => warn(io, m),
       ...(opts.namePrefix === undefined ? {} : { claim: (name: string) => name.startsWith(opts.namePrefix as string) }),
     });
     writeStateFile(statePath, state);

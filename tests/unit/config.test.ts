@@ -1,7 +1,7 @@
 import { describe, expect, test } from "../support/harness.ts";
+import { problemsOf } from "../support/errors.ts";
 import { configFromDocument } from "../../core/config.ts";
 import { parseDocument } from "../../core/serialize.ts";
-import { ValidationError } from "../../core/validate.ts";
 
 const CONFIG = `
 ssh:
@@ -44,15 +44,6 @@ function load(text: string, env: Record<string, string> = ENV) {
   return configFromDocument(parseDocument(text, "config.yaml"), "config.yaml", { env, baseDir: "/srv/berth" });
 }
 
-function problemsOf(fn: () => unknown): Array<{ path: string; message: string }> {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 describe("configFromDocument()", () => {
   test("configFromDocument() reads berth's format into host-configured containers", () => {

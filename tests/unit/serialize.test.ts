@@ -1,4 +1,5 @@
 import { describe, expect, test } from "../support/harness.ts";
+import { problemsOf } from "../support/errors.ts";
 import type { ContainersState } from "../../core/model.ts";
 import { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "../../core/serialize.ts";
 import { ValidationError } from "../../core/validate.ts";
@@ -34,15 +35,6 @@ function state(): ContainersState {
   };
 }
 
-function problemsOf(fn: () => unknown): Array<{ path: string; message: string }> {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ValidationError");
-}
 
 describe("parseDocument()", () => {
   test("parseDocument() reads YAML and JSON", () => {
