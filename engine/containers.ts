@@ -15,6 +15,7 @@ import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { Session } from "./session.ts";
+import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -196,7 +197,7 @@ export class ContainersResource {
     }
     const { signal, tail } = options;
     try {
-      return await runtime.logs(id, { ...(signal === undefined ? {} : { signal }), ...(tail === undefined ? {} : { tail }) });
+      return await runtime.logs(id, { ...signalOption(signal), ...(tail === undefined ? {} : { tail }) });
     } catch (err) {
       throw withContext(err, `container "${name}"`);
     }

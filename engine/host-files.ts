@@ -12,6 +12,7 @@ import { BerthError, withContext } from "../core/errors.ts";
 import type { FileRead, FileToWrite, PathInfo, Runtime } from "../runtimes/runtime.ts";
 import { ownerIsGone, processOwner } from "../platform/process.ts";
 import { LABEL_HELPER, LABEL_HELPER_OWNER, LABEL_MANAGED } from "../runtimes/runtime.ts";
+import { signalOption } from "../core/signal.ts";
 
 /** Where the host's file system is mounted in the helper container. */
 export const CONFIG_MOUNTPOINT = "/mnt/host";
@@ -70,7 +71,7 @@ export class HostFiles {
     if (paths.length === 0) return;
     const id = await this.#helperId(signal);
     this.#infos.clear();
-    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...opts(signal) }).catch((err) => {
+    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...signalOption(signal) }).catch((err) => {
       throw withContext(err, `creating directories ${paths.map((p) => `"${p}"`).join(", ")} on host ${this.#hostLabel}`);
     });
   }
@@ -99,14 +100,14 @@ export class HostFiles {
   async #writeNow(files: FileToWrite[], signal?: AbortSignal): Promise<void> {
     const id = await this.#helperId(signal);
     const inHelper = files.map((f) => ({ ...f, path: CONFIG_MOUNTPOINT + f.path }));
-    await this.#runtime.writeFiles(id, inHelper, opts(signal)).catch((err) => {
+    await this.#runtime.writeFiles(id, inHelper, signalOption(signal)).catch((err) => {
       throw withContext(err, `writing ${files.map((f) => `"${f.path}"`).join(", ")} on host ${this.#hostLabel}`);
     });
   }
 
   async #readNow(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
     const id = await this.#helperId(signal);
-    const found = await this.#runtime.readFiles(id, paths.map((p) => CONFIG_MOUNTPOINT + p), opts(signal)).catch((err) => {
+    const found = await this.#runtime.readFiles(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal)).catch((err) => {
       throw withContext(err, `reading files on host ${this.#hostLabel}`);
     });
     return new Map(found.map((f) => {
@@ -117,7 +118,7 @@ export class HostFiles {
 
   async #statNow(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
     const id = await this.#helperId(signal);
-    const found = await this.#runtime.stat(id, paths.map((p) => CONFIG_MOUNTPOINT + p), opts(signal)).catch((err) => {
+    const found = await this.#runtime.stat(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal)).catch((err) => {
       throw withContext(err, `checking paths on host ${this.#hostLabel}`);
     });
     return new Map(found.map((info) => {
@@ -151,8 +152,8 @@ export class HostFiles {
 
   /** Helpers left by a run that was killed (its process is gone) are removed; others are in use. */
   async #removeAbandonedHelpers(signal?: AbortSignal): Promise<void> {
-    for (const helper of await this.#runtime.list({ [LABEL_HELPER]: "true" }, opts(signal))) {
-      if (ownerIsGone(helper.labels[LABEL_HELPER_OWNER])) await this.#runtime.remove(helper.id, { force: true, ...opts(signal) });
+    for (const helper of await this.#runtime.list({ [LABEL_HELPER]: "true" }, signalOption(signal))) {
+      if (ownerIsGone(helper.labels[LABEL_HELPER_OWNER])) await this.#runtime.remove(helper.id, { force: true, ...signalOption(signal) });
     }
   }
 
@@ -166,17 +167,17 @@ export class HostFiles {
       mounts: [{ source: "/", target: CONFIG_MOUNTPOINT }],
     };
     const labels = { [LABEL_MANAGED]: "true", [LABEL_HELPER]: "true", [LABEL_HELPER_OWNER]: processOwner() };
-    const options = { labels, restartPolicy: "no" as const, ...opts(signal) };
+    const options = { labels, restartPolicy: "no" as const, ...signalOption(signal) };
     const doing = `creating helper container "${this.#helperName}" on host ${this.#hostLabel}`;
     try {
-      await this.#runtime.ensureImage(this.#image, opts(signal));
+      await this.#runtime.ensureImage(this.#image, signalOption(signal));
       await this.#removeAbandonedHelpers(signal);
       let id: string;
       try {
         id = await this.#runtime.create(config, options);
       } catch (err) {
         if (!(err instanceof BerthError && err.code === "CONFLICT")) throw err;
-        const holder = await this.#runtime.inspect(this.#helperName, opts(signal));
+        const holder = await this.#runtime.inspect(this.#helperName, signalOption(signal));
         if (holder?.labels[LABEL_HELPER] !== "true") throw err;
         throw new BerthError(
           "CONFLICT",
@@ -184,7 +185,7 @@ export class HostFiles {
           { cause: err },
         );
       }
-      if (this.#runtime.filesNeedRunningContainer) await this.#runtime.start(id, opts(signal));
+      if (this.#runtime.filesNeedRunningContainer) await this.#runtime.start(id, signalOption(signal));
       return id;
     } catch (err) {
       throw withContext(err, doing);
@@ -197,6 +198,3 @@ function writeKey(file: FileToWrite): string {
   return JSON.stringify([file.path, content, file.mode, file.uid, file.gid]);
 }
 
-function opts(signal: AbortSignal | undefined): { signal?: AbortSignal } {
-  return signal === undefined ? {} : { signal };
-}

@@ -10,6 +10,7 @@ import { LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NAME, type ObservedContainer } 
 import { hostKey } from "../core/host.ts";
 import { mapLimit } from "./limit.ts";
 import type { Session } from "./session.ts";
+import { signalOption } from "../core/signal.ts";
 
 /** A container found on a host under the desired name, not the recorded id. */
 export interface NameHolder {
@@ -84,7 +85,7 @@ async function observeOne(
   signal?: AbortSignal,
 ): Promise<Observation> {
   const result: Observation = { files: {}, mounts: {} };
-  const opts = signal === undefined ? {} : { signal };
+  const opts = signalOption(signal);
   try {
     const recorded = prev?.container.status?.id ? prev : undefined;
     let found: ObservedContainer | undefined;

@@ -12,6 +12,7 @@ import { LABEL_CONFIG_HASH, LABEL_HELPER, LABEL_MANAGED, LABEL_NAME, type Observ
 import { configHash } from "../core/hash.ts";
 import { mapLimit } from "./limit.ts";
 import { Session } from "./session.ts";
+import { signalOption } from "../core/signal.ts";
 
 /** Options of {@link recoverState}. */
 export interface RecoverOptions {
@@ -95,7 +96,7 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
     await mapLimit([...engines.values()], options.concurrency ?? 16, async (via) => {
       try {
         const runtime = await session.runtime(via, options.signal);
-        const found = await runtime.list({ [LABEL_MANAGED]: "true" }, options.signal === undefined ? {} : { signal: options.signal });
+        const found = await runtime.list({ [LABEL_MANAGED]: "true" }, signalOption(options.signal));
         for (const container of found) {
           // Two engine settings may name the same engine: count each container once.
           const key = `${hostKey(via.host)} ${container.id}`;

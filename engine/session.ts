@@ -13,6 +13,7 @@ import { openTransport, type OpenTransportOptions } from "../transports/registry
 import type { Transport } from "../transports/transport.ts";
 import { HostFiles } from "./host-files.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
+import { signalOption } from "../core/signal.ts";
 
 const DEFAULT_RUNTIME: RuntimeConfig = { docker: {} };
 
@@ -53,7 +54,7 @@ export class Session {
       const label = hostLabel(hcc.host);
       runtime = entry.transport.then(async (transport) => {
         try {
-          await transport.connect(signal === undefined ? {} : { signal });
+          await transport.connect(signalOption(signal));
         } catch (err) {
           throw withContext(err, `connecting to host ${label}`, "CONNECT");
         }
@@ -71,7 +72,7 @@ export class Session {
     const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${hcc.container.config.image}`;
     let present = entry.images.get(key);
     if (present === undefined) {
-      present = runtime.ensureImage(hcc.container.config.image, signal === undefined ? {} : { signal });
+      present = runtime.ensureImage(hcc.container.config.image, signalOption(signal));
       // A failure is not remembered: the next container tries again.
       present.catch(() => entry.images.delete(key));
       entry.images.set(key, present);

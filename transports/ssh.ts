@@ -15,6 +15,7 @@ import { type ChannelTarget, destroyChannel, openChannel } from "./ssh/channel.t
 import { connectChain } from "./ssh/jump.ts";
 import { retryConnect } from "./ssh/retry.ts";
 import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./ssh/settings.ts";
+import { signalOption } from "../core/signal.ts";
 
 /** Options of {@link sshTransport}. */
 export interface SSHTransportOptions {
@@ -111,7 +112,7 @@ class SSHConnection implements SSHTransport {
     const stream = await openChannel(client, target, {
       timeoutMs: this.#target.connectionTimeoutMs,
       via: this.description,
-      ...(signal === undefined ? {} : { signal }),
+      ...signalOption(signal),
     });
     if (this.#closing.signal.aborted) {
       destroyChannel(stream);

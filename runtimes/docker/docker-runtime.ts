@@ -18,6 +18,7 @@ import { httpClient } from "./http-client.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** Settings of {@link dockerRuntime} besides the runtime config. */
 export interface DockerRuntimeOptions {
@@ -63,11 +64,10 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     description: `the Docker engine at ${describeEndpoint(endpoint)} on host ${hostLabel}`,
   });
   const engine: EngineClient = engineClient(http, hostLabel);
-  const signalOf = (o: CallOptions | undefined) => (o?.signal === undefined ? {} : { signal: o.signal });
   const path = (id: string) => `/containers/${encodeURIComponent(id)}`;
 
   async function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
-    const res = await engine.request({ method: "GET", path: `${path(idOrName)}/json`, what, container: idOrName, accept: [404], ...signalOf(o) });
+    const res = await engine.request({ method: "GET", path: `${path(idOrName)}/json`, what, container: idOrName, accept: [404], ...signalOption(o?.signal) });
     if (res.status === 404) {
       await res.discard();
       return undefined;
@@ -81,7 +81,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
     const what = `checking "${target}" in container ${quote(id)}`;
-    const res = await engine.request({ method: "HEAD", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOf(o) });
+    const res = await engine.request({ method: "HEAD", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOption(o?.signal) });
     if (res.status === 404) {
       // A HEAD answer has no message telling a missing path from a missing container.
       if ((await inspectRaw(id, what, o)) === undefined) throw noSuchContainer(id, what);
@@ -105,7 +105,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       body,
       what,
       container: id,
-      ...signalOf(o),
+      ...signalOption(o?.signal),
     });
     await res.discard();
   }
@@ -124,7 +124,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         what: `pulling image "${image}"`,
         idleTimeoutMs: PULL_IDLE_TIMEOUT_MS,
         headersTimeoutMs: PULL_IDLE_TIMEOUT_MS,
-        ...signalOf(o),
+        ...signalOption(o?.signal),
       });
     } catch (err) {
       if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
@@ -139,7 +139,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     filesNeedRunningContainer: false,
 
     async ensureImage(image, o) {
-      const res = await engine.request({ method: "GET", path: `/images/${encodeURI(image)}/json`, what: `looking up image "${image}"`, accept: [404], ...signalOf(o) });
+      const res = await engine.request({ method: "GET", path: `/images/${encodeURI(image)}/json`, what: `looking up image "${image}"`, accept: [404], ...signalOption(o?.signal) });
       await res.discard();
       if (res.status === 404) await pull(image, o);
     },
@@ -153,13 +153,13 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         json: createBody(containerConfig, o ?? {}),
         what: `creating container "${name}"`,
         container: name,
-        ...signalOf(o),
+        ...signalOption(o?.signal),
       });
       return created.Id;
     },
 
     async start(id, o) {
-      const res = await engine.request({ method: "POST", path: `${path(id)}/start`, what: `starting container ${quote(id)}`, container: id, accept: [304], ...signalOf(o) });
+      const res = await engine.request({ method: "POST", path: `${path(id)}/start`, what: `starting container ${quote(id)}`, container: id, accept: [304], ...signalOption(o?.signal) });
       await res.discard();
     },
 
@@ -173,7 +173,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         container: id,
         accept: [304],
         headersTimeoutMs: seconds * 1000 + CALL_TIMEOUT_MS,
-        ...signalOf(o),
+        ...signalOption(o?.signal),
       });
       await res.discard();
     },
@@ -185,7 +185,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         query: { force: o?.force === true },
         what: `removing container ${quote(id)}`,
         container: id,
-        ...signalOf(o),
+        ...signalOption(o?.signal),
       });
       await res.discard();
     },
@@ -202,7 +202,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
     async list(labels, o) {
       const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-      const rows = await engine.json<ListRow[]>({ method: "GET", path: "/containers/json", query: { all: 1, filters }, what: "listing containers", ...signalOf(o) });
+      const rows = await engine.json<ListRow[]>({ method: "GET", path: "/containers/json", query: { all: 1, filters }, what: "listing containers", ...signalOption(o?.signal) });
       return rows.map(observedFromList);
     },
 
@@ -216,7 +216,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       const result: FileRead[] = [];
       for (const target of paths) {
         const what = `reading "${target}" from container ${quote(id)}`;
-        const res = await engine.request({ method: "GET", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOf(o) });
+        const res = await engine.request({ method: "GET", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOption(o?.signal) });
         if (res.status === 404) {
           if (/no such container/i.test(await res.text())) throw noSuchContainer(id, what);
           continue;
@@ -263,7 +263,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         query: { stdout: 1, stderr: 1, tail: o?.tail ?? "all" },
         what: `reading the logs of container ${quote(id)}`,
         container: id,
-        ...signalOf(o),
+        ...signalOption(o?.signal),
       });
       return demultiplexLogs(await res.bytes());
     },

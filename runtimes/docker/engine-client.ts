@@ -6,6 +6,7 @@
  */
 import { BerthError, type ErrorCode, type ErrorContext } from "../../core/errors.ts";
 import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** Highest Engine API version berth speaks. */
 export const MAX_API_VERSION = "1.45";
@@ -94,7 +95,7 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
     const context = { host: hostLabel, ...(req.container !== undefined && { container: req.container }) };
     let res: HttpResponse;
     try {
-      const version = await apiVersion(req.signal === undefined ? {} : { signal: req.signal });
+      const version = await apiVersion(signalOption(req.signal));
       const { path, query, json, what: _what, accept: _accept, container: _container, ...rest } = req;
       const headers = { ...req.headers, ...(json !== undefined && { "Content-Type": "application/json" }) };
       const { body, ...others } = rest;

@@ -22,6 +22,7 @@ import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
 import { checkSupported, CONFIG_ANNOTATION, containerLogPath, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** Settings of {@link kubeletRuntime} besides the runtime config. */
 export interface KubeletRuntimeOptions {
@@ -73,7 +74,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   }
   const socketPath = address.slice("unix://".length);
   const grpc = grpcClient({
-    open: (signal) => transport.openUnixSocket(socketPath, signal === undefined ? {} : { signal }),
+    open: (signal) => transport.openUnixSocket(socketPath, signalOption(signal)),
     description: `the CRI runtime at ${address} on host ${hostLabel}`,
   });
   const cri = criClient(grpc);
@@ -127,15 +128,15 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   function execIn(containerId: string): ContainerExec {
     return {
       async run(cmd, signal) {
-        const o = signal === undefined ? {} : { signal };
+        const o = signalOption(signal);
         return cri.execSync(containerId, cmd, EXEC_TIMEOUT_S, { ...o, timeoutMs: (EXEC_TIMEOUT_S + 30) * 1000 });
       },
       async stream(cmd, stdin, signal) {
-        const url = await cri.exec(containerId, cmd, signal === undefined ? {} : { signal });
+        const url = await cri.exec(containerId, cmd, signalOption(signal));
         return runExecStream(url, {
           ...(stdin === undefined ? {} : { stdin }),
-          ...(signal === undefined ? {} : { signal }),
-          openTcp: (host: string, port: number, s?: AbortSignal): Promise<Duplex> => transport.openTcp(host, port, s === undefined ? {} : { signal: s }),
+          ...signalOption(signal),
+          openTcp: (host: string, port: number, s?: AbortSignal): Promise<Duplex> => transport.openTcp(host, port, signalOption(s)),
           doing: `exec ${cmd[0] ?? ""}`,
         });
       },

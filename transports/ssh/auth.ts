@@ -10,6 +10,7 @@ import ssh2 from "ssh2";
 import type { AnyAuthMethod, AuthenticationType, AuthHandlerMiddleware, ParsedKey } from "ssh2";
 import { BerthError } from "../../core/errors.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** An authentication attempt with a secret-free label for messages. */
 export interface LabelledMethod {
@@ -70,7 +71,7 @@ function wireType(type: AuthenticationType): AuthenticationType {
 async function loadKey(hop: HopSettings, path: string, signal: AbortSignal | undefined): Promise<ParsedKey> {
   let data: Buffer;
   try {
-    data = await readFile(path, signal === undefined ? {} : { signal });
+    data = await readFile(path, signalOption(signal));
   } catch (err) {
     throw new BerthError("AUTH", `Cannot read private key "${path}" for ${describeHop(hop)}: ${(err as Error).message}`, {
       host: hop.address,

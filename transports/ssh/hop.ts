@@ -13,6 +13,7 @@ import { abortedError } from "./abort.ts";
 import { authHandler, authMethods } from "./auth.ts";
 import { hostKeyVerifier } from "./host_key.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** SSH keepalive: a probe every 10s, the connection is dropped after 3 unanswered. */
 const KEEPALIVE_INTERVAL_MS = 10_000;
@@ -36,7 +37,7 @@ export interface HopOptions {
 export async function connectHop(hop: HopSettings, options: HopOptions): Promise<Client> {
   const who = describeHop(hop);
   const verifier = await hostKeyVerifier(hop, options.log);
-  const methods = await authMethods(hop, options.signal === undefined ? {} : { signal: options.signal });
+  const methods = await authMethods(hop, signalOption(options.signal));
   const tried: string[] = [];
   const agentProblems: string[] = [];
   const client = new ssh2.Client();

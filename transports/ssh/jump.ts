@@ -9,6 +9,7 @@ import type { Client } from "ssh2";
 import { openChannel } from "./channel.ts";
 import { connectHop } from "./hop.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** Options of {@link connectChain}. */
 export interface ChainOptions {
@@ -25,7 +26,7 @@ export interface ChainOptions {
  */
 export async function connectChain(hops: HopSettings[], options: ChainOptions): Promise<Client[]> {
   const clients: Client[] = [];
-  const signal = options.signal === undefined ? {} : { signal: options.signal };
+  const signal = signalOption(options.signal);
   try {
     for (const [index, hop] of hops.entries()) {
       const previous = clients[index - 1];
