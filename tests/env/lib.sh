@@ -15,6 +15,9 @@ DIR=${BERTH_TEST_DIR:-/tmp/berth-test}
 # PREFIX names its namespaces, bridges and veths, NET is the first two octets.
 PREFIX=${BERTH_TEST_NS_PREFIX:-berth}
 NET=${BERTH_TEST_NET:-198.18}
+# BASE picks the third octet: the outer network is NET.BASE.0/24, the inner one
+# NET.(BASE+1).0/24, so fleets in one /16 stand side by side (even BASE values).
+BASE=${BERTH_TEST_NET_BASE:-0}
 [[ $PREFIX =~ ^[a-z][a-z0-9]{1,3}$ || $PREFIX == berth ]] || {
   printf '[berth-test] error: BERTH_TEST_NS_PREFIX must be 2-4 of [a-z0-9] (veth names fit 15 chars)\n' >&2
   exit 1
@@ -23,18 +26,24 @@ NET=${BERTH_TEST_NET:-198.18}
   printf '[berth-test] error: BERTH_TEST_NET must be two octets like 198.19\n' >&2
   exit 1
 }
+[[ $BASE =~ ^[0-9]{1,3}$ ]] && ((BASE < 255)) || {
+  printf '[berth-test] error: BERTH_TEST_NET_BASE must be a third octet below 255\n' >&2
+  exit 1
+}
+OUTER=$NET.$BASE
+INNER=$NET.$((BASE + 1))
 VETH=bv # root-side veth names: bv-hX, bv-bastion0/1 (PREFIXv-... for another prefix)
 [[ $PREFIX == berth ]] || VETH=${PREFIX}v
 DOCKER=/usr/bin/docker # Debian's CLI, matching its dockerd (not whatever is first on PATH)
 IMAGE=berth-test:latest
-BR0=$PREFIX-br0 # $NET.0.0/24, root namespace at .1
-BR1=$PREFIX-br1 # $NET.1.0/24, no address in the root namespace
-INNER_NET=$NET.1.0/24
+BR0=$PREFIX-br0 # $OUTER.0/24, root namespace at .1
+BR1=$PREFIX-br1 # $INNER.0/24, no address in the root namespace
+INNER_NET=$INNER.0/24
 BASTION_NS=$PREFIX-bastion
-BASTION_ADDR=$NET.0.10
-BASTION_INNER_ADDR=$NET.1.10
+BASTION_ADDR=$OUTER.10
+BASTION_INNER_ADDR=$INNER.10
 PASSWORD_HOST=h1
-PASSWORD_USER=berthpw
+PASSWORD_USER=${PREFIX}pw # per fleet: each fleet sets its own password
 
 log() { printf '[berth-test] %s\n' "$*" >&2; }
 die() {

@@ -71,14 +71,14 @@ ensure_leg() {
 }
 
 host_address() { # the last host sits on the inner network only
-  if (($1 < N)); then printf '%s.0.%d' "$NET" $((10 + $1)); else printf '%s.1.%d' "$NET" $((10 + $1)); fi
+  if (($1 < N)); then printf '%s.%d' "$OUTER" $((10 + $1)); else printf '%s.%d' "$INNER" $((10 + $1)); fi
 }
 
 make_network() {
   local i name
   ensure_bridge "$BR0"
   ensure_bridge "$BR1"
-  ip addr replace "$NET.0.1/24" dev "$BR0"
+  ip addr replace "$OUTER.1/24" dev "$BR0"
   # Without this the root namespace would send inner-network packets out of
   # its default route instead of failing at once.
   ip route replace unreachable "$INNER_NET"
