@@ -66,9 +66,9 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
-import { copyData } from "./document_to_model.ts";
-import { type Environment, resolveEnvReferences } from "./env_reference.ts";
-import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube_document.ts";
+import { copyData } from "./document-to-model.ts";
+import { type Environment, resolveEnvReferences } from "./env-reference.ts";
+import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type { ContainerConfig, ContainersState, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
 import { type Problem, throwIfProblems } from "./problem.ts";
 import { at, checkFields, describe, type Fields, isMapping, mapOf, mapping, own, quote, report, string } from "./shape.ts";

@@ -22,8 +22,8 @@
  * @module
  */
 import { parseDocument as parseYaml, stringify } from "yaml";
-import { containersStateFromDocument } from "./document_to_model.ts";
-import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube_document.ts";
+import { containersStateFromDocument } from "./document-to-model.ts";
+import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type { Container, ContainerConfig, ContainersState, DockerRuntimeConfig, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
 import { checkFields, describe, isMapping, own, report } from "./shape.ts";

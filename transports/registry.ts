@@ -22,7 +22,7 @@ export interface OpenTransportOptions {
  */
 export async function openTransport(host: Host, options: OpenTransportOptions = {}): Promise<Transport> {
   if (host.sshConfig !== undefined) {
-    const { sshTransport } = await import("./ssh.ts");
+    const { sshTransport } = await import("./ssh/mod.ts");
     return sshTransport(host.sshConfig, options);
   }
   const { directTransport } = await import("./direct.ts");

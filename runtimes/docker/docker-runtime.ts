@@ -14,7 +14,7 @@ import { decodePathStat, readSingleFile } from "./archive.ts";
 import { createBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { contextError, type EngineClient, engineClient } from "./engine-client.ts";
-import { httpClient } from "./http-client.ts";
+import { httpClient } from "../../transports/http/http-client.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";

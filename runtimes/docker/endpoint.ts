@@ -14,7 +14,7 @@ import { connect as tlsConnect } from "node:tls";
 import { BerthError } from "../../core/errors.ts";
 import { DEFAULT_DOCKER_HOST, type DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
-import type { Connect } from "./http-client.ts";
+import type { Connect } from "../../transports/http/http-client.ts";
 
 /** TLS settings as PEM file paths. */
 export interface TlsFiles {

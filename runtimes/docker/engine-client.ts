@@ -5,7 +5,7 @@
  * @module
  */
 import { BerthError, type ErrorCode, type ErrorContext } from "../../core/errors.ts";
-import type { HttpClient, HttpRequest, HttpResponse } from "./http-client.ts";
+import type { HttpClient, HttpRequest, HttpResponse } from "../../transports/http/http-client.ts";
 import { signalOption } from "../../core/signal.ts";
 
 /** Highest Engine API version berth speaks. */

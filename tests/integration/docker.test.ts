@@ -7,7 +7,7 @@ import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { dockerRuntime } from "../../runtimes/docker/mod.ts";
 import { engineClient } from "../../runtimes/docker/engine-client.ts";
-import { httpClient } from "../../runtimes/docker/http-client.ts";
+import { httpClient } from "../../transports/http/http-client.ts";
 import { loadRuntime } from "../../runtimes/registry.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { directTransport } from "../../transports/direct.ts";

@@ -15,7 +15,7 @@ import { LOG_ROOT } from "../../runtimes/kubelet/pod-spec.ts";
 import { loadRuntime } from "../../runtimes/registry.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { directTransport } from "../../transports/direct.ts";
-import { sshTransport } from "../../transports/ssh.ts";
+import { sshTransport } from "../../transports/ssh/mod.ts";
 import { loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { codeOf } from "../support/errors.ts";

@@ -14,8 +14,8 @@ import type { Duplex } from "node:stream";
 import { BerthError } from "../../core/errors.ts";
 import type { SSHConfig } from "../../core/model.ts";
 import { fingerprint } from "../../transports/ssh/fingerprint.ts";
-import { parseKnownHosts, matchesHost } from "../../transports/ssh/known_hosts.ts";
-import { sshTransport, type SSHTransport } from "../../transports/ssh.ts";
+import { parseKnownHosts, matchesHost } from "../../transports/ssh/known-hosts.ts";
+import { sshTransport, type SSHTransport } from "../../transports/ssh/mod.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { loadTestEnv, type TestHost } from "../support/env.ts";
 

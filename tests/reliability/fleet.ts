@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { detectRuntime } from "../../platform/runtime.ts";
+import { detectRuntime } from "../support/js-runtime.ts";
 import { dockerLocal, type TestEnv, type TestHost } from "../support/env.ts";
 import { tally } from "./tally.ts";
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { detectRuntime } from "../../platform/runtime.ts";
+import { detectRuntime } from "../support/js-runtime.ts";
 
 /** What the suite counts. */
 export type Category = "faults" | "badInputs" | "secretsChecks" | "lostOrDuplicated";

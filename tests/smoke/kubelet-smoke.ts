@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { Transport } from "../../transports/transport.ts";
 import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
 import { directTransport } from "../../transports/direct.ts";
-import { sshTransport } from "../../transports/ssh.ts";
+import { sshTransport } from "../../transports/ssh/mod.ts";
 import { loadTestEnv } from "../support/env.ts";
 
 const dir = process.env["BERTH_CRI_DIR"] ?? "/tmp/berth-cri";

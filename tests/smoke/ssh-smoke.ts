@@ -4,7 +4,7 @@
  * an SSH channel to /var/run/docker.sock, print `OK`.
  */
 import { request } from "node:http";
-import { sshTransport } from "../../transports/ssh.ts";
+import { sshTransport } from "../../transports/ssh/mod.ts";
 import { loadTestEnv } from "../support/env.ts";
 
 const env = loadTestEnv();

@@ -8,7 +8,7 @@ import {
   knownKeyTypes,
   matchesHost,
   parseKnownHosts,
-} from "../../transports/ssh/known_hosts.ts";
+} from "../../transports/ssh/known-hosts.ts";
 
 // A real host key and what OpenSSH says about it (`ssh-keygen -lf`, `ssh-keygen -H`).
 const ED25519 = "AAAAC3NzaC1lZDI1NTE5AAAAIAYJZLwlWwOrThD3zyLG8kS00R716RDcE1awGL1Lhx9k";

@@ -11,7 +11,7 @@ import type { Client, ConnectConfig } from "ssh2";
 import { BerthError } from "../../core/errors.ts";
 import { abortedError } from "./abort.ts";
 import { authHandler, authMethods } from "./auth.ts";
-import { hostKeyVerifier } from "./host_key.ts";
+import { hostKeyVerifier } from "./host-key.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
 import { signalOption } from "../../core/signal.ts";
 

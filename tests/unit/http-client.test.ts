@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { BerthError } from "../../core/errors.ts";
 import { compareApiVersions, engineClient } from "../../runtimes/docker/engine-client.ts";
-import { httpClient, type HttpClient } from "../../runtimes/docker/http-client.ts";
+import { httpClient, type HttpClient } from "../../transports/http/http-client.ts";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
 
 /** A raw HTTP/1.1 server: `respond` gets each request head (and body) and writes raw bytes back. */

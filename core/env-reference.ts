@@ -37,7 +37,7 @@ function resolveString(text: string, path: string, env: Environment, problems: P
  *
  * @example
  * ```ts
- * import { resolveEnvReferences } from "./env_reference.ts";
+ * import { resolveEnvReferences } from "./env-reference.ts";
  * const problems: { path: string; message: string }[] = [];
  * const out = resolveEnvReferences({ password: "${env:PW}" }, "", { PW: "s3cret" }, problems) as { password: string };
  * if (out.password !== "s3cret" || problems.length !== 0) throw new Error("wrong");

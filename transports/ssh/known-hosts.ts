@@ -40,7 +40,7 @@ export type HostKeyStatus =
  *
  * @example
  * ```ts
- * import { parseKnownHosts } from "./known_hosts.ts";
+ * import { parseKnownHosts } from "./known-hosts.ts";
  * const [entry] = parseKnownHosts("[10.0.0.2]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAYJZLwlWwOrThD3zyLG8kS00R716RDcE1awGL1Lhx9k\n");
  * if (entry?.keyType !== "ssh-ed25519") throw new Error("not parsed");
  * ```
@@ -71,7 +71,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
  *
  * @example
  * ```ts
- * import { hostName } from "./known_hosts.ts";
+ * import { hostName } from "./known-hosts.ts";
  * if (hostName("10.0.0.2", 2222) !== "[10.0.0.2]:2222") throw new Error("wrong");
  * ```
  */
@@ -139,7 +139,7 @@ export function knownKeyTypes(entries: KnownHostEntry[], address: string, port: 
  *
  * @example
  * ```ts
- * import { knownHostsLine } from "./known_hosts.ts";
+ * import { knownHostsLine } from "./known-hosts.ts";
  * const key = Buffer.from("AAAAC3NzaC1lZDI1NTE5AAAAIAYJZLwlWwOrThD3zyLG8kS00R716RDcE1awGL1Lhx9k", "base64");
  * if (!knownHostsLine("h", 22, key).startsWith("h ssh-ed25519 AAAA")) throw new Error("wrong");
  * ```

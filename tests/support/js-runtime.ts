@@ -1,6 +1,6 @@
 /**
- * The one place that knows which JavaScript runtime berth runs on. Everything
- * else uses `node:` built-ins, which Node 20+, Bun and Deno all provide.
+ * Which JavaScript runtime the tests run on (berth itself uses only `node:`
+ * built-ins, which Node 20+, Bun and Deno all provide).
  *
  * @module
  */

@@ -7,15 +7,15 @@
  */
 import type { Duplex } from "node:stream";
 import type { Client } from "ssh2";
-import { BerthError, withContext } from "../core/errors.ts";
-import type { SSHConfig } from "../core/model.ts";
-import type { OpenOptions, Transport } from "./transport.ts";
-import { abortable, abortedError } from "./ssh/abort.ts";
-import { type ChannelTarget, destroyChannel, openChannel } from "./ssh/channel.ts";
-import { connectChain } from "./ssh/jump.ts";
-import { retryConnect } from "./ssh/retry.ts";
-import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./ssh/settings.ts";
-import { signalOption } from "../core/signal.ts";
+import { BerthError, withContext } from "../../core/errors.ts";
+import type { SSHConfig } from "../../core/model.ts";
+import type { OpenOptions, Transport } from "../transport.ts";
+import { abortable, abortedError } from "./abort.ts";
+import { type ChannelTarget, destroyChannel, openChannel } from "./channel.ts";
+import { connectChain } from "./jump.ts";
+import { retryConnect } from "./retry.ts";
+import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./settings.ts";
+import { signalOption } from "../../core/signal.ts";
 
 /** Options of {@link sshTransport}. */
 export interface SSHTransportOptions {
@@ -43,7 +43,7 @@ export interface SSHTransport extends Transport {
  *
  * @example
  * ```ts ignore
- * import { sshTransport } from "./ssh.ts";
+ * import { sshTransport } from "./mod.ts";
  * const ssh = sshTransport({ address: "10.0.0.2", privateKeyPath: "~/.ssh/id_ed25519" });
  * const socket = await ssh.openUnixSocket("/var/run/docker.sock");
  * socket.end("GET /_ping HTTP/1.0\r\n\r\n");

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { containersStateFromDocument } from "./document_to_model.ts";
+import { containersStateFromDocument } from "./document-to-model.ts";
 import type { Containers } from "./model.ts";
 import type { Problem } from "./problem.ts";
 import { at, type Check, checkFields, describe, isMapping, mapping, own, quote, report } from "./shape.ts";

@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import type { ServerHostKeyAlgorithm } from "ssh2";
 import { BerthError } from "../../core/errors.ts";
 import { fingerprint, keyType } from "./fingerprint.ts";
-import { checkHostKey, hostName, knownHostsLine, knownKeyTypes, parseKnownHosts } from "./known_hosts.ts";
+import { checkHostKey, hostName, knownHostsLine, knownKeyTypes, parseKnownHosts } from "./known-hosts.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
 
 /** ssh2's default host key algorithms, strongest first. */
