@@ -32,18 +32,24 @@ export * from "./core/model.ts";
 export { parseDuration } from "./core/duration.ts";
 export { configHash } from "./core/hash.ts";
 export { hostKey, hostLabel } from "./core/host.ts";
-export { type BerthConfig, type ConfigOptions, configFromDocument } from "./core/config.ts";
+export { type BerthConfig, configFromDocument, type ConfigOptions } from "./core/config.ts";
 export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./core/serialize.ts";
-export { type Problem, ValidationError, validateContainers as validate } from "./core/validate.ts";
+export { type Problem, validateContainers as validate, ValidationError } from "./core/validate.ts";
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
-export { type RecoveredContainer, type RecoveredKind, type RecoverOptions, type RecoveryResult, recoverState } from "./engine/recover.ts";
+export {
+  type RecoveredContainer,
+  type RecoveredKind,
+  type RecoverOptions,
+  recoverState,
+  type RecoveryResult,
+} from "./engine/recover.ts";
 export type { Action, Plan, PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
 export type { ApplyEvent, ApplyOptions, ApplyResult, ChangeResult } from "./engine/apply.ts";
 export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
-export { readStateFile, writeStateFile, type LoadedState } from "./store/state-file.ts";
-export { lockState, type LockOptions, type StateLock } from "./store/lock.ts";
+export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
+export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";

@@ -67,10 +67,15 @@ export function baseWorkload(fleet: FleetEnv, work: string, h: number, k: number
 }
 
 /** Workload after each scenario, and the one before it. */
-function scenarioWorkloads(w0: Workload): Record<Scenario, { want: Workload; before: Workload; after: Workload | undefined }> {
+function scenarioWorkloads(
+  w0: Workload,
+): Record<Scenario, { want: Workload; before: Workload; after: Workload | undefined }> {
   const first = w0.hosts[0]?.name as string;
   const wEnv: Workload = { ...w0, envOverrides: { [`bench-${first}-1`]: "v2" } };
-  const wFile: Workload = { ...wEnv, hosts: wEnv.hosts.map((h, i) => (i === 0 ? { ...h, config: `${h.config}level = 2\n` } : h)) };
+  const wFile: Workload = {
+    ...wEnv,
+    hosts: wEnv.hosts.map((h, i) => (i === 0 ? { ...h, config: `${h.config}level = 2\n` } : h)),
+  };
   const none: Workload = { ...w0, perHost: 0 };
   return {
     converge: { want: w0, before: none, after: w0 },
@@ -82,7 +87,14 @@ function scenarioWorkloads(w0: Workload): Record<Scenario, { want: Workload; bef
 }
 
 /** Runs the scenarios in order with one tool, from a clean fleet; returns seconds per scenario. */
-export async function runScenarios(tool: Tool, fleet: FleetHost[], w0: Workload, work: string, log: string, only?: Scenario[]): Promise<Partial<Record<Scenario, Sample>>> {
+export async function runScenarios(
+  tool: Tool,
+  fleet: FleetHost[],
+  w0: Workload,
+  work: string,
+  log: string,
+  only?: Scenario[],
+): Promise<Partial<Record<Scenario, Sample>>> {
   await cleanFleet(fleet);
   rmSync(join(work, "srv"), { recursive: true, force: true });
   const dir = join(work, "tools", tool.name.replace(/[^a-z0-9]+/gi, "-"));
@@ -123,17 +135,29 @@ const f2 = (n: number): string => n.toFixed(2);
 
 /** The machine the figures come from. */
 export function machine(): string {
-  return `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}`;
+  return `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${
+    (totalmem() / 2 ** 30).toFixed(1)
+  } GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}`;
 }
 
 async function main(): Promise<void> {
-  if (args.env === undefined || args.work === undefined) throw new Error("usage: bench.ts --env ENV.json --work DIR [--hosts H] [--per-host K] [--runs R]");
+  if (args.env === undefined || args.work === undefined) {
+    throw new Error("usage: bench.ts --env ENV.json --work DIR [--hosts H] [--per-host K] [--runs R]");
+  }
   const fleet = JSON.parse(readFileSync(args.env, "utf8")) as FleetEnv;
   const work = args.work;
   const floorJs = join(ROOT, "bench", ".build", "floor.mjs");
   mkdirSync(args.out, { recursive: true });
   if (args.scale) {
-    const md = await scaleBench({ fleet: fleet.hosts, base: (h, k) => baseWorkload(fleet, work, h, k), work, runs: Number(args.runs), floorJs, root: ROOT, runScenarios });
+    const md = await scaleBench({
+      fleet: fleet.hosts,
+      base: (h, k) => baseWorkload(fleet, work, h, k),
+      work,
+      runs: Number(args.runs),
+      floorJs,
+      root: ROOT,
+      runScenarios,
+    });
     writeFileSync(join(args.out, "scale.md"), `# berth at scale\n\nMachine: ${machine()}\n\n${md}`);
     process.stdout.write(`${md}\nwritten to ${join(args.out, "scale.md")}\n`);
     return;
@@ -147,7 +171,9 @@ async function main(): Promise<void> {
   const wanted = args.tools?.split(",");
   const tools = toolsFor(floorJs).filter((t) => wanted === undefined || wanted.some((x) => t.name.startsWith(x)));
   const log = join(work, "bench.log");
-  const samples = new Map<string, Record<Scenario, number[]>>(tools.map((t) => [t.name, { converge: [], noop: [], env: [], file: [], remove: [] }]));
+  const samples = new Map<string, Record<Scenario, number[]>>(
+    tools.map((t) => [t.name, { converge: [], noop: [], env: [], file: [], remove: [] }]),
+  );
   for (let r = 1; r <= runs; r++) {
     for (const tool of tools) {
       const got = await runScenarios(tool, hosts, w0, work, log);
@@ -159,13 +185,21 @@ async function main(): Promise<void> {
   await cleanFleet(hosts);
   const md = report(tools, samples, h, k, runs);
   // A run of some tools only (--tools) leaves latest.md alone and skips start-up.
-  const startup = wanted === undefined ? await startupBench({ root: ROOT, work, fleet: fleet.hosts, base: (hh, kk) => baseWorkload(fleet, work, hh, kk) }) : "";
+  const startup = wanted === undefined
+    ? await startupBench({ root: ROOT, work, fleet: fleet.hosts, base: (hh, kk) => baseWorkload(fleet, work, hh, kk) })
+    : "";
   const file = join(args.out, wanted === undefined ? "latest.md" : "partial.md");
   writeFileSync(file, `# berth benchmarks\n\nMachine: ${machine()}\n\n${md}\n${startup}`);
   process.stdout.write(`\n${md}\n${startup}\nwritten to ${file}\n`);
 }
 
-function report(tools: Tool[], samples: Map<string, Record<Scenario, number[]>>, h: number, k: number, runs: number): string {
+function report(
+  tools: Tool[],
+  samples: Map<string, Record<Scenario, number[]>>,
+  h: number,
+  k: number,
+  runs: number,
+): string {
   const med = (tool: string, s: Scenario) => stats(samples.get(tool)?.[s] ?? [NaN]).median;
   const lines = [
     `## ${h} hosts x ${k} containers, ${runs} runs: seconds, median (min-max)`,
@@ -183,9 +217,21 @@ function report(tools: Tool[], samples: Map<string, Record<Scenario, number[]>>,
   const berths = tools.filter((t) => t.name.startsWith("berth"));
   const peers = tools.filter((t) => t.peer);
   if (berths.length > 0 && tools.some((t) => t.name === "floor")) {
-    lines.push("", "Ratios of the medians: berth / floor, and berth / best peer (the fastest of the docker CLI runs and Ansible; below 1 is faster).", "");
-    lines.push(`| scenario | ${berths.map((t) => `${t.name} / floor`).join(" | ")} | ${peers.length > 0 ? berths.map((t) => `${t.name} / best peer`).join(" | ") : ""} |`);
-    lines.push(`| --- | ${berths.map(() => "---:").join(" | ")} | ${peers.length > 0 ? berths.map(() => "---:").join(" | ") : ""} |`);
+    lines.push(
+      "",
+      "Ratios of the medians: berth / floor, and berth / best peer (the fastest of the docker CLI runs and Ansible; below 1 is faster).",
+      "",
+    );
+    lines.push(
+      `| scenario | ${berths.map((t) => `${t.name} / floor`).join(" | ")} | ${
+        peers.length > 0 ? berths.map((t) => `${t.name} / best peer`).join(" | ") : ""
+      } |`,
+    );
+    lines.push(
+      `| --- | ${berths.map(() => "---:").join(" | ")} | ${
+        peers.length > 0 ? berths.map(() => "---:").join(" | ") : ""
+      } |`,
+    );
     for (const { id, label } of SCENARIOS) {
       const floor = med("floor", id);
       const best = Math.min(...peers.map((p) => med(p.name, id)));
@@ -200,7 +246,7 @@ function report(tools: Tool[], samples: Map<string, Record<Scenario, number[]>>,
 }
 
 function targets(berths: Tool[], tools: Tool[], med: (tool: string, s: Scenario) => number): string[] {
-  const out = ["Targets (issue \"Benchmarks\"):", ""];
+  const out = ['Targets (issue "Benchmarks"):', ""];
   const ansible = tools.some((t) => t.name === "ansible");
   for (const t of berths) {
     const checks: string[] = [];

@@ -24,7 +24,15 @@ function curl(method: string, path: string, body?: string): Promise<string> {
   const args = ["-sS", "--fail-with-body", "--unix-socket", socket, "-X", method, `http://docker/v1.41${path}`];
   if (body !== undefined) args.push("-H", "Content-Type: application/json", "-d", body);
   return new Promise((resolve, reject) => {
-    execFile("curl", args, (err, stdout, stderr) => (err ? reject(new Error(`curl ${method} ${path}: ${stderr || stdout}`)) : resolve(stdout)));
+    execFile(
+      "curl",
+      args,
+      (
+        err,
+        stdout,
+        stderr,
+      ) => (err ? reject(new Error(`curl ${method} ${path}: ${stderr || stdout}`)) : resolve(stdout)),
+    );
   });
 }
 
@@ -51,7 +59,10 @@ try {
   for (let i = 0; i < n; i++) {
     const name = `${prefix}-p${i}`;
     const t0 = performance.now();
-    const id = await timed(plugin.create, () => docker.create({ name, image, init: true, networkMode: "none" }, { restartPolicy: "no" }));
+    const id = await timed(
+      plugin.create,
+      () => docker.create({ name, image, init: true, networkMode: "none" }, { restartPolicy: "no" }),
+    );
     await timed(plugin.start, () => docker.start(id));
     await timed(plugin.inspect, () => docker.inspect(id));
     await timed(plugin.remove, () => docker.remove(id, { force: true }));
@@ -59,7 +70,10 @@ try {
   }
   for (let i = 0; i < n; i++) {
     const name = `${prefix}-c${i}`;
-    const body = JSON.stringify({ Image: image, HostConfig: { Init: true, NetworkMode: "none", RestartPolicy: { Name: "no" } } });
+    const body = JSON.stringify({
+      Image: image,
+      HostConfig: { Init: true, NetworkMode: "none", RestartPolicy: { Name: "no" } },
+    });
     const t0 = performance.now();
     const created = await timed(raw.create, () => curl("POST", `/containers/create?name=${name}`, body));
     const id = (JSON.parse(created) as { Id: string }).Id;
@@ -79,5 +93,7 @@ console.log("op        plugin      curl   plugin/curl");
 for (const op of rows) {
   const p = median(plugin[op]);
   const c = median(raw[op]);
-  console.log(`${op.padEnd(8)} ${p.toFixed(1).padStart(7)} ${c.toFixed(1).padStart(9)} ${(p / c).toFixed(2).padStart(13)}`);
+  console.log(
+    `${op.padEnd(8)} ${p.toFixed(1).padStart(7)} ${c.toFixed(1).padStart(9)} ${(p / c).toFixed(2).padStart(13)}`,
+  );
 }

@@ -23,8 +23,9 @@ function call(socket: string, method: string, path: string): Promise<unknown> {
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString();
-        if ((res.statusCode ?? 500) >= 400 && res.statusCode !== 404) reject(new Error(`${method} ${path} on ${socket}: ${res.statusCode} ${text}`));
-        else resolve(text === "" ? undefined : JSON.parse(text));
+        if ((res.statusCode ?? 500) >= 400 && res.statusCode !== 404) {
+          reject(new Error(`${method} ${path} on ${socket}: ${res.statusCode} ${text}`));
+        } else resolve(text === "" ? undefined : JSON.parse(text));
       });
     });
     req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${path} on ${socket}: timed out`)));
@@ -62,16 +63,25 @@ export async function verifyFleet(hosts: FleetHost[], w: Workload | undefined): 
     const list = (await call(h.dockerSocket, "GET", "/containers/json?all=1")) as Listed[];
     const ours = list.filter((c) => c.Names.some((n) => n.startsWith("/bench-")));
     const expected = [...want.values()].filter((c) => c.host.name === h.name);
-    if (ours.length !== expected.length) throw new Error(`host ${h.name}: ${ours.length} bench containers, expected ${expected.length}`);
+    if (ours.length !== expected.length) {
+      throw new Error(`host ${h.name}: ${ours.length} bench containers, expected ${expected.length}`);
+    }
     for (const c of ours) {
       const name = (c.Names[0] ?? "").slice(1);
       const spec = want.get(name);
       if (spec === undefined) throw new Error(`host ${h.name}: unexpected container ${name}`);
-      const info = (await call(h.dockerSocket, "GET", `/containers/${c.Id}/json`)) as { State: { Running: boolean }; Config: { Env: string[] } };
+      const info = (await call(h.dockerSocket, "GET", `/containers/${c.Id}/json`)) as {
+        State: { Running: boolean };
+        Config: { Env: string[] };
+      };
       if (!info.State.Running) throw new Error(`${name} is not running`);
-      if (!info.Config.Env.includes(`BENCH_VALUE=${spec.env}`)) throw new Error(`${name}: env ${info.Config.Env.join(" ")}, expected BENCH_VALUE=${spec.env}`);
+      if (!info.Config.Env.includes(`BENCH_VALUE=${spec.env}`)) {
+        throw new Error(`${name}: env ${info.Config.Env.join(" ")}, expected BENCH_VALUE=${spec.env}`);
+      }
     }
     const host = w?.hosts.find((x) => x.name === h.name);
-    if (host !== undefined && readFileSync(host.configFile, "utf8") !== host.config) throw new Error(`${host.configFile} has the wrong content`);
+    if (host !== undefined && readFileSync(host.configFile, "utf8") !== host.config) {
+      throw new Error(`${host.configFile} has the wrong content`);
+    }
   }
 }

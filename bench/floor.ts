@@ -37,10 +37,16 @@ class Engine {
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     // node:http accepts an asynchronous createConnection through its callback;
     // a kept-alive socket gets socket-only calls, which a channel does without.
-    (agent as unknown as { createConnection: unknown }).createConnection = (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
+    (agent as unknown as { createConnection: unknown }).createConnection = (
+      _opts: unknown,
+      cb: (err: Error | null, s?: Duplex) => void,
+    ) => {
       client.openssh_forwardOutStreamLocal(SOCKET, (err, stream) => {
         const self = () => stream;
-        cb(err ?? null, Object.assign(stream, { setKeepAlive: self, setNoDelay: self, setTimeout: self, ref: self, unref: self }));
+        cb(
+          err ?? null,
+          Object.assign(stream, { setKeepAlive: self, setNoDelay: self, setTimeout: self, ref: self, unref: self }),
+        );
       });
     };
     this.#agent = agent;
@@ -73,7 +79,9 @@ class Engine {
         path: `/v1.41${path}`,
         headers: {
           Host: "docker",
-          ...(payload === undefined ? {} : { "Content-Length": payload.length, "Content-Type": raw ? "application/x-tar" : "application/json" }),
+          ...(payload === undefined
+            ? {}
+            : { "Content-Length": payload.length, "Content-Type": raw ? "application/x-tar" : "application/json" }),
         },
       }, (res) => {
         const chunks: Buffer[] = [];
@@ -154,7 +162,10 @@ async function writeConfig(e: Engine, w: Workload, host: BenchHost, helper: stri
 }
 
 async function readConfig(e: Engine, host: BenchHost, helper: string): Promise<string> {
-  const { body } = await e.call("GET", `/containers/${helper}/archive?path=${encodeURIComponent(`/mnt/host${host.configFile}`)}`);
+  const { body } = await e.call(
+    "GET",
+    `/containers/${helper}/archive?path=${encodeURIComponent(`/mnt/host${host.configFile}`)}`,
+  );
   const extract = tar.extract();
   let text = "";
   const done = (async () => {
@@ -184,7 +195,9 @@ async function onHost(scenario: string, w: Workload, host: BenchHost, recorded: 
         for (const c of containers) {
           const { body } = await e.call("GET", `/containers/${ids[c.name]?.id}/json`);
           const info = JSON.parse(body.toString()) as { State: { Running: boolean }; Config: { Env: string[] } };
-          if (!info.State.Running || !info.Config.Env.includes(`BENCH_VALUE=${c.env}`)) throw new Error(`${c.name} drifted`);
+          if (!info.State.Running || !info.Config.Env.includes(`BENCH_VALUE=${c.env}`)) {
+            throw new Error(`${c.name} drifted`);
+          }
         }
         const text = await withHelper(e, w, host, (helper) => readConfig(e, host, helper));
         if (text !== host.config) throw new Error(`${host.configFile} drifted`);
@@ -231,7 +244,7 @@ async function main(): Promise<void> {
   } catch {
     // no state yet: first converge
   }
-  await Promise.all(w.hosts.map((h) => onHost(scenario, w, h, (state[h.name] ??= { containers: {} }))));
+  await Promise.all(w.hosts.map((h) => onHost(scenario, w, h, state[h.name] ??= { containers: {} })));
   writeFileSync(stateFile, JSON.stringify(state));
 }
 

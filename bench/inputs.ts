@@ -45,7 +45,12 @@ export function berthConfig(w: Workload): string {
  * a local file holding that host's config. Like the floor, the script knows
  * what changed and touches only that.
  */
-export function dockerScript(w: Workload, scenario: Scenario, previous: Workload, contentFile: (h: BenchHost) => string): string {
+export function dockerScript(
+  w: Workload,
+  scenario: Scenario,
+  previous: Workload,
+  contentFile: (h: BenchHost) => string,
+): string {
   const out = ["set -euo pipefail", "pids=()"];
   for (const h of w.hosts) {
     const cs = containersOf(w, h);
@@ -54,7 +59,9 @@ export function dockerScript(w: Workload, scenario: Scenario, previous: Workload
     const ssh = `ssh root@${h.address}`;
     const run = (name: string, env: string) =>
       `${docker} run -d --name ${name} --init --network host --restart unless-stopped -e BENCH_VALUE=${q(env)} ` +
-      `--mount type=bind,source=${q(h.configDir)},target=${MOUNT_TARGET} ${w.image} ${w.command.map(q).join(" ")} >/dev/null`;
+      `--mount type=bind,source=${q(h.configDir)},target=${MOUNT_TARGET} ${w.image} ${
+        w.command.map(q).join(" ")
+      } >/dev/null`;
     const writeFile = `${ssh} ${q(`mkdir -p ${q(h.configDir)} && cat > ${q(h.configFile)}`)} < ${q(contentFile(h))}`;
     const names = cs.map((c) => c.name).join(" ");
     const steps: string[] = [];
@@ -68,7 +75,9 @@ export function dockerScript(w: Workload, scenario: Scenario, previous: Workload
         steps.push(
           `got=$(${docker} inspect -f '{{slice .Name 1}} {{.State.Running}} {{range .Config.Env}}{{if eq (index (split . "=") 0) "BENCH_VALUE"}}{{.}}{{end}}{{end}}' ${names})`,
           `[[ $got == "$(printf '${want}')" ]] || { echo "drift on ${h.name}: $got" >&2; exit 1; }`,
-          `${ssh} cat ${q(h.configFile)} | cmp -s - ${q(contentFile(h))} || { echo "file drift on ${h.name}" >&2; exit 1; }`,
+          `${ssh} cat ${q(h.configFile)} | cmp -s - ${
+            q(contentFile(h))
+          } || { echo "file drift on ${h.name}" >&2; exit 1; }`,
         );
         break;
       }
@@ -78,7 +87,9 @@ export function dockerScript(w: Workload, scenario: Scenario, previous: Workload
         }
         break;
       case "file":
-        if (previous.hosts.find((p) => p.name === h.name)?.config !== h.config) steps.push(writeFile, `${docker} restart ${names} >/dev/null`);
+        if (previous.hosts.find((p) => p.name === h.name)?.config !== h.config) {
+          steps.push(writeFile, `${docker} restart ${names} >/dev/null`);
+        }
         break;
       case "remove":
         steps.push(`${docker} rm -f ${names} >/dev/null`);
@@ -101,7 +112,9 @@ export function sshConfig(w: Workload, controlDir: string | undefined): string {
     "  StrictHostKeyChecking yes",
     "  BatchMode yes",
   ];
-  if (controlDir !== undefined) lines.push("  ControlMaster auto", `  ControlPath ${controlDir}/%C`, "  ControlPersist 60");
+  if (controlDir !== undefined) {
+    lines.push("  ControlMaster auto", `  ControlPath ${controlDir}/%C`, "  ControlPersist 60");
+  }
   return `${lines.join("\n")}\n`;
 }
 
@@ -114,19 +127,24 @@ export function ansibleInventory(w: Workload): string {
     config: h.config,
     containers: containersOf(w, h).map((c) => ({ name: c.name, env: c.env })),
   }]));
-  return JSON.stringify({
-    all: {
-      vars: {
-        ansible_user: "root",
-        ansible_ssh_private_key_file: w.privateKeyPath,
-        ansible_ssh_common_args: `-o UserKnownHostsFile=${w.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
-        ansible_python_interpreter: "/usr/bin/python3",
-        bench_image: w.image,
-        bench_command: w.command,
+  return JSON.stringify(
+    {
+      all: {
+        vars: {
+          ansible_user: "root",
+          ansible_ssh_private_key_file: w.privateKeyPath,
+          ansible_ssh_common_args:
+            `-o UserKnownHostsFile=${w.knownHostsFile} -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes`,
+          ansible_python_interpreter: "/usr/bin/python3",
+          bench_image: w.image,
+          bench_command: w.command,
+        },
+        hosts,
       },
-      hosts,
     },
-  }, null, 1);
+    null,
+    1,
+  );
 }
 
 /** ansible.cfg: the defaults people run with, plus pipelining and one fork per host. */

@@ -26,8 +26,18 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "docker", runtime: { docker: { host: `unix://${docker.local.socket}` } }, image: docker.image, networkMode: "none" },
-  { name: "kubelet (CRI)", runtime: { kubelet: { address: `unix://${cri.local.socket}` } }, image: cri.image, networkMode: "host" },
+  {
+    name: "docker",
+    runtime: { docker: { host: `unix://${docker.local.socket}` } },
+    image: docker.image,
+    networkMode: "none",
+  },
+  {
+    name: "kubelet (CRI)",
+    runtime: { kubelet: { address: `unix://${cri.local.socket}` } },
+    image: cri.image,
+    networkMode: "host",
+  },
 ];
 
 function example(c: Case, dir: string, tag: string): ContainersState {
@@ -53,7 +63,11 @@ function example(c: Case, dir: string, tag: string): ContainersState {
 }
 
 /** One check + plan (+ apply); returns milliseconds and the new state. */
-async function run(previous: ContainersState, desired: ContainersState, applyIt: boolean): Promise<{ ms: number; state: ContainersState; changes: number }> {
+async function run(
+  previous: ContainersState,
+  desired: ContainersState,
+  applyIt: boolean,
+): Promise<{ ms: number; state: ContainersState; changes: number }> {
   const started = performance.now();
   const resource = new ContainersResource({ previousState: previous, desiredState: desired });
   try {

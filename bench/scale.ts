@@ -21,7 +21,14 @@ export interface ScaleOptions {
   runs: number;
   floorJs: string;
   root: string;
-  runScenarios: (tool: Tool, fleet: FleetHost[], w0: Workload, work: string, log: string, only?: Scenario[]) => Promise<Partial<Record<Scenario, Sample>>>;
+  runScenarios: (
+    tool: Tool,
+    fleet: FleetHost[],
+    w0: Workload,
+    work: string,
+    log: string,
+    only?: Scenario[],
+  ) => Promise<Partial<Record<Scenario, Sample>>>;
 }
 
 const f2 = (n: number): string => n.toFixed(2);
@@ -48,11 +55,20 @@ export async function scaleBench(o: ScaleOptions): Promise<string> {
         const s = await o.runScenarios(tool, o.fleet, w, o.work, log, ["converge", "noop"]);
         got["converge"]?.push(s.converge?.seconds ?? NaN);
         got["noop"]?.push(s.noop?.seconds ?? NaN);
-        process.stdout.write(`${hmax}x20 ${tool.name}: converge ${f2(s.converge?.seconds ?? NaN)} no-op ${f2(s.noop?.seconds ?? NaN)}\n`);
+        process.stdout.write(
+          `${hmax}x20 ${tool.name}: converge ${f2(s.converge?.seconds ?? NaN)} no-op ${f2(s.noop?.seconds ?? NaN)}\n`,
+        );
       }
       rows.push(`| ${tool.name} | ${cell(got["converge"] ?? [])} | ${cell(got["noop"] ?? [])} |`);
     }
-    out.push(`## ${hmax} hosts x 20 containers, ${o.runs} runs: seconds, median (min-max)`, "", "| tool | (a) first converge | (b) no-op |", "| --- | ---: | ---: |", ...rows, "");
+    out.push(
+      `## ${hmax} hosts x 20 containers, ${o.runs} runs: seconds, median (min-max)`,
+      "",
+      "| tool | (a) first converge | (b) no-op |",
+      "| --- | ---: | ---: |",
+      ...rows,
+      "",
+    );
   }
 
   // 2. A plan over 1,000 recorded containers, and its peak RSS.
@@ -68,9 +84,15 @@ export async function scaleBench(o: ScaleOptions): Promise<string> {
     const node = ["node", join(o.root, "dist", "cli.js")];
     const converge = await measure({ argv: [...node, "apply", "--yes"], cwd: dir, env: { NO_COLOR: "1" } }, log);
     await verifyFleet(o.fleet, w);
-    process.stdout.write(`${hmax * perHost} containers: first converge ${f2(converge.seconds)} s, peak RSS ${converge.rssMb.toFixed(0)} MB\n`);
+    process.stdout.write(
+      `${hmax * perHost} containers: first converge ${f2(converge.seconds)} s, peak RSS ${
+        converge.rssMb.toFixed(0)
+      } MB\n`,
+    );
     const plans: Sample[] = [];
-    for (let r = 0; r < o.runs; r++) plans.push(await measure({ argv: [...node, "plan"], cwd: dir, env: { NO_COLOR: "1" } }, log));
+    for (let r = 0; r < o.runs; r++) {
+      plans.push(await measure({ argv: [...node, "plan"], cwd: dir, env: { NO_COLOR: "1" } }, log));
+    }
     const destroy = await measure({ argv: [...node, "destroy", "--yes"], cwd: dir, env: { NO_COLOR: "1" } }, log);
     await verifyFleet(o.fleet, undefined);
     const rss = plans.map((p) => p.rssMb);
@@ -80,7 +102,9 @@ export async function scaleBench(o: ScaleOptions): Promise<string> {
       "| what | seconds | peak RSS (MB) |",
       "| --- | ---: | ---: |",
       `| first converge (apply) | ${f2(converge.seconds)} | ${converge.rssMb.toFixed(0)} |`,
-      `| no-op plan, ${o.runs} runs | ${cell(plans.map((p) => p.seconds))} | ${stats(rss).median.toFixed(0)} (max ${stats(rss).max.toFixed(0)}) |`,
+      `| no-op plan, ${o.runs} runs | ${cell(plans.map((p) => p.seconds))} | ${stats(rss).median.toFixed(0)} (max ${
+        stats(rss).max.toFixed(0)
+      }) |`,
       `| destroy | ${f2(destroy.seconds)} | ${destroy.rssMb.toFixed(0)} |`,
       "",
       `Target: peak RSS of the plan < 150 MB: ${stats(rss).max < 150 ? "met" : "MISSED"}.`,

@@ -52,7 +52,9 @@ export async function startupBench(o: StartupOptions): Promise<string> {
       medians.push(st.median);
       cells.push(`${st.median.toFixed(3)} (${st.min.toFixed(3)}-${st.max.toFixed(3)})`);
     }
-    const verdict = Number.isNaN(target) ? "none" : `< ${target * 1000} ms: ${(medians[0] as number) < target ? "met" : "MISSED"}`;
+    const verdict = Number.isNaN(target)
+      ? "none"
+      : `< ${target * 1000} ms: ${(medians[0] as number) < target ? "met" : "MISSED"}`;
     lines.push(`| ${name} | ${cells.join(" | ")} | ${verdict} |`);
   }
   return `${lines.join("\n")}\n`;

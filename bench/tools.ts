@@ -9,7 +9,16 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ANSIBLE_CONVERGE, ANSIBLE_REMOVE, ansibleCfg, ansibleInventory, berthConfig, dockerScript, type Scenario, sshConfig } from "./inputs.ts";
+import {
+  ANSIBLE_CONVERGE,
+  ANSIBLE_REMOVE,
+  ansibleCfg,
+  ansibleInventory,
+  berthConfig,
+  dockerScript,
+  type Scenario,
+  sshConfig,
+} from "./inputs.ts";
 import type { Command } from "./measure.ts";
 import type { BenchHost, Workload } from "./workload.ts";
 
@@ -34,7 +43,11 @@ export function berthTool(name: string, argv: string[]): Tool {
     prepare() {},
     command(dir, scenario, w) {
       writeFileSync(join(dir, "config.yaml"), berthConfig(w));
-      return { argv: [...argv, scenario === "remove" ? "destroy" : "apply", "--yes"], cwd: dir, env: { NO_COLOR: "1" } };
+      return {
+        argv: [...argv, scenario === "remove" ? "destroy" : "apply", "--yes"],
+        cwd: dir,
+        env: { NO_COLOR: "1" },
+      };
     },
   };
 }
@@ -56,7 +69,10 @@ export function floorTool(floorJs: string): Tool {
 function closeMasters(controlDir: string): void {
   if (!existsSync(controlDir)) return;
   for (const f of readdirSync(controlDir)) {
-    spawnSync("ssh", ["-o", `ControlPath=${join(controlDir, f)}`, "-O", "exit", "bench"], { stdio: "ignore", timeout: 10_000 });
+    spawnSync("ssh", ["-o", `ControlPath=${join(controlDir, f)}`, "-O", "exit", "bench"], {
+      stdio: "ignore",
+      timeout: 10_000,
+    });
   }
 }
 

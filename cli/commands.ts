@@ -47,8 +47,11 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
   const { state } = await readStateFile(path(io, opts.state));
   new ContainersResource({ desiredState: desired, previousState: state });
   const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
-  if (opts.json) io.stdout.write(`${JSON.stringify({ valid: true, containers: Object.keys(desired).length, hosts: hosts.size })}\n`);
-  else io.stdout.write(`${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`);
+  if (opts.json) {
+    io.stdout.write(`${JSON.stringify({ valid: true, containers: Object.keys(desired).length, hosts: hosts.size })}\n`);
+  } else {io.stdout.write(
+      `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`,
+    );}
   return EXIT_OK;
 }
 
@@ -64,7 +67,9 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
     }
     if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
     else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
-    if (opts.out !== undefined && !opts.json) io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
+    if (opts.out !== undefined && !opts.json) {
+      io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
+    }
     return plan.empty ? EXIT_OK : EXIT_CHANGES;
   } finally {
     await closeResource(io, resource, opts);
@@ -81,9 +86,17 @@ export async function applyCommand(
   const statePath = path(io, opts.state);
   const saved = opts.planFile === undefined ? undefined : await readSavedPlan(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
-    throw new BerthError("VALIDATION", `Refusing to ${opts.destroy ? "destroy" : "apply"} without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`);
+    throw new BerthError(
+      "VALIDATION",
+      `Refusing to ${
+        opts.destroy ? "destroy" : "apply"
+      } without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`,
+    );
   }
-  const lock = await lockState(statePath, { command: opts.destroy ? "berth destroy" : "berth apply", warn: (m) => warn(io, m) });
+  const lock = await lockState(statePath, {
+    command: opts.destroy ? "berth destroy" : "berth apply",
+    warn: (m) => warn(io, m),
+  });
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
@@ -93,7 +106,13 @@ export async function applyCommand(
       lock.release();
       process.exit(EXIT_INTERRUPTED);
     }
-    io.stderr.write(`${errStyle.yellow("Interrupted: finishing the steps in flight, then saving the state (interrupt again to leave at once).")}\n`);
+    io.stderr.write(
+      `${
+        errStyle.yellow(
+          "Interrupted: finishing the steps in flight, then saving the state (interrupt again to leave at once).",
+        )
+      }\n`,
+    );
     stop.abort();
   };
   const stopRouting = onInterrupt(onSigint);
@@ -119,11 +138,14 @@ export async function applyCommand(
       },
     });
     const seconds = (performance.now() - started) / 1000;
-    if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
-    else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
+    if (opts.json) {
+      io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
+    } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (result.interrupted) return EXIT_INTERRUPTED;
     const blocked = plan.changes.filter((c) => c.action === "blocked");
-    if ((result.failed > 0 || blocked.length > 0) && !opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    if ((result.failed > 0 || blocked.length > 0) && !opts.json) {
+      io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    }
     return result.failed > 0 || blocked.length > 0 ? EXIT_ERROR : EXIT_OK;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
@@ -138,13 +160,30 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
   try {
     const observed = await resource.checkCurrentState();
     const desired = resource.desiredState();
-    const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(([name, hcc]) => {
-      const o = observed[name];
-      const status = o?.error !== undefined ? `unreachable: ${o.error}` : o?.status?.status ?? (name in resource.previousState ? "not created" : "not deployed");
-      return { host: hostLabel(hcc.host), name, status, id: o?.status?.id.slice(0, 12) ?? "", image: hcc.container.config.image };
-    }).sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
+    const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(
+      ([name, hcc]) => {
+        const o = observed[name];
+        const status = o?.error !== undefined
+          ? `unreachable: ${o.error}`
+          : o?.status?.status ?? (name in resource.previousState ? "not created" : "not deployed");
+        return {
+          host: hostLabel(hcc.host),
+          name,
+          status,
+          id: o?.status?.id.slice(0, 12) ?? "",
+          image: hcc.container.config.image,
+        };
+      },
+    ).sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
     if (opts.json) io.stdout.write(`${JSON.stringify({ containers: rows }, null, 2)}\n`);
-    else io.stdout.write(`${formatTable(["HOST", "NAME", "STATUS", "ID", "IMAGE"], rows.map((r) => [r.host, r.name, r.status, r.id, r.image]))}\n`);
+    else {io.stdout.write(
+        `${
+          formatTable(
+            ["HOST", "NAME", "STATUS", "ID", "IMAGE"],
+            rows.map((r) => [r.host, r.name, r.status, r.id, r.image]),
+          )
+        }\n`,
+      );}
     return rows.some((r) => r.status.startsWith("unreachable")) ? EXIT_ERROR : EXIT_OK;
   } finally {
     await closeResource(io, resource, opts);
@@ -156,14 +195,21 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  * config (when there is one) only says how to reach the hosts.
  */
 export async function openResource(io: CliIO, opts: GlobalOptions, destroy = false): Promise<ContainersResource> {
-  const config: BerthConfig = destroy ? await loadConfig(io, opts).catch(() => ({ desiredState: {} })) : await loadConfig(io, opts);
+  const config: BerthConfig = destroy
+    ? await loadConfig(io, opts).catch(() => ({ desiredState: {} }))
+    : await loadConfig(io, opts);
   const desired = destroy ? {} : config.desiredState;
   const loaded = await readStateFile(path(io, opts.state));
   // A flexkube document may carry its recorded state; state.yaml wins once it exists.
   const previous = loaded.existed ? loaded.state : config.previousState ?? {};
   for (const w of loaded.warnings) warn(io, w);
   if (Object.keys(desired).length === 0 && Object.keys(previous).length === 0) {
-    throw new BerthError("VALIDATION", destroy ? `Nothing to destroy: the state "${opts.state}" is empty` : `${opts.config}: no containers are declared and the state is empty: add containers to the config`);
+    throw new BerthError(
+      "VALIDATION",
+      destroy
+        ? `Nothing to destroy: the state "${opts.state}" is empty`
+        : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
+    );
   }
   return new ContainersResource(
     { desiredState: desired, previousState: previous },
@@ -187,7 +233,11 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
   try {
     text = await readFile(file, "utf8");
   } catch (err) {
-    throw new BerthError("VALIDATION", `Cannot read config file "${opts.config}": ${(err as Error).message}. Create it, or pass --config PATH`, { cause: err });
+    throw new BerthError(
+      "VALIDATION",
+      `Cannot read config file "${opts.config}": ${(err as Error).message}. Create it, or pass --config PATH`,
+      { cause: err },
+    );
   }
   return configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(file) });
 }
@@ -209,7 +259,11 @@ async function readSavedPlan(file: string): Promise<SavedPlan> {
 export async function closeResource(io: CliIO, resource: ContainersResource, opts: GlobalOptions): Promise<void> {
   if (opts.verbose) {
     for (const c of await resource.connections()) {
-      io.stderr.write(`connection ${c.host} via ${c.via}${c.handshakes === undefined ? "" : `: ${c.handshakes} SSH handshake${c.handshakes === 1 ? "" : "s"}`}\n`);
+      io.stderr.write(
+        `connection ${c.host} via ${c.via}${
+          c.handshakes === undefined ? "" : `: ${c.handshakes} SSH handshake${c.handshakes === 1 ? "" : "s"}`
+        }\n`,
+      );
     }
   }
   for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
@@ -228,6 +282,9 @@ function publicResult(result: ApplyResult): unknown {
   return {
     failed: result.failed,
     interrupted: result.interrupted,
-    results: result.results.map((r) => ({ ...r, error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message } })),
+    results: result.results.map((r) => ({
+      ...r,
+      error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
+    })),
   };
 }

@@ -7,7 +7,14 @@
 import { Command, CommanderError, Option } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
-import { applyCommand, EXIT_ERROR, type GlobalOptions, planCommand, statusCommand, validateCommand } from "./commands.ts";
+import {
+  applyCommand,
+  EXIT_ERROR,
+  type GlobalOptions,
+  planCommand,
+  statusCommand,
+  validateCommand,
+} from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { recoverCommand } from "./recover.ts";
@@ -51,7 +58,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());
   });
-  program.command("logs").description("what a container has printed (stdout to stdout, stderr to stderr), also after it exited")
+  program.command("logs").description(
+    "what a container has printed (stdout to stdout, stderr to stderr), also after it exited",
+  )
     .argument("<name>", "the container's name")
     .option("-n, --tail <lines>", "only the last LINES lines", parseTail)
     .action(async (name: string, o: { tail?: number }) => {
@@ -60,7 +69,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   program.command("state").description("manage the state file")
     .command("recover").description("rebuild a lost state file from what the hosts of the config report")
     .option("-f, --force", "overwrite an existing state file")
-    .option("--name-prefix <prefix>", "claim only berth containers not in the config whose name starts with PREFIX (others on the hosts belong to other configs)")
+    .option(
+      "--name-prefix <prefix>",
+      "claim only berth containers not in the config whose name starts with PREFIX (others on the hosts belong to other configs)",
+    )
     .action(async (o: { force?: boolean; namePrefix?: string }) => {
       code = await recoverCommand(io, { ...global(), ...o });
     });
@@ -72,7 +84,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_ERROR;
     io.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
     if (io.env.BERTH_DEBUG && err instanceof Error) io.stderr.write(`${err.stack ?? ""}\n`);
-    if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) io.stderr.write("(unexpected error: run with BERTH_DEBUG=1 for details)\n");
+    if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) {
+      io.stderr.write("(unexpected error: run with BERTH_DEBUG=1 for details)\n");
+    }
     return EXIT_ERROR;
   }
 }

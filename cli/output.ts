@@ -21,7 +21,14 @@ export interface Style {
 export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): Style {
   const on = stream.isTTY === true && (env.NO_COLOR ?? "") === "";
   const wrap = (code: number, reset: number) => (s: string) => on ? `\x1b[${code}m${s}\x1b[${reset}m` : s;
-  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), cyan: wrap(36, 39), bold: wrap(1, 22), dim: wrap(2, 22) };
+  return {
+    red: wrap(31, 39),
+    green: wrap(32, 39),
+    yellow: wrap(33, 39),
+    cyan: wrap(36, 39),
+    bold: wrap(1, 22),
+    dim: wrap(2, 22),
+  };
 }
 
 const SYMBOL: Record<Action, string> = {
@@ -73,9 +80,13 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
     case "begin":
       return undefined;
     case "done":
-      return colourOf(style, c.action)(`${SYMBOL[c.action].padStart(3)} ${c.name} ${PAST[c.action]} on ${c.host}${took}`);
+      return colourOf(style, c.action)(
+        `${SYMBOL[c.action].padStart(3)} ${c.name} ${PAST[c.action]} on ${c.host}${took}`,
+      );
     case "failed":
-      return style.red(`  ! ${c.name} ${c.action} on ${c.host} failed${took}: ${event.error?.message ?? "unknown error"}`);
+      return style.red(
+        `  ! ${c.name} ${c.action} on ${c.host} failed${took}: ${event.error?.message ?? "unknown error"}`,
+      );
     case "skipped":
       return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (interrupted)`);
   }
@@ -110,7 +121,7 @@ export function formatHostSummary(plan: Plan, result: ApplyResult, style: Style)
   const hosts = new Map<string, { ok: number; failed: number; blocked: number; first?: string }>();
   const entry = (host: string) => {
     let e = hosts.get(host);
-    if (e === undefined) hosts.set(host, (e = { ok: 0, failed: 0, blocked: 0 }));
+    if (e === undefined) hosts.set(host, e = { ok: 0, failed: 0, blocked: 0 });
     return e;
   };
   for (const r of result.results) {
@@ -128,7 +139,11 @@ export function formatHostSummary(plan: Plan, result: ApplyResult, style: Style)
     e.first ??= c.reasons[0] ?? "blocked";
   }
   const lines = [...hosts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([host, e]) => {
-    const counts = [e.ok > 0 ? `${e.ok} done` : "", e.failed > 0 ? `${e.failed} failed` : "", e.blocked > 0 ? `${e.blocked} blocked` : ""].filter(Boolean).join(", ");
+    const counts = [
+      e.ok > 0 ? `${e.ok} done` : "",
+      e.failed > 0 ? `${e.failed} failed` : "",
+      e.blocked > 0 ? `${e.blocked} blocked` : "",
+    ].filter(Boolean).join(", ");
     const text = `  ${host}: ${counts}${e.first === undefined ? "" : `: ${e.first}`}`;
     return e.failed + e.blocked > 0 ? style.red(text) : style.green(text);
   });

@@ -6,7 +6,7 @@
  */
 import { resolve } from "node:path";
 import { BerthError } from "../core/errors.ts";
-import { ValidationError, validateContainers } from "../core/validate.ts";
+import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
 import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
@@ -26,18 +26,26 @@ const WHAT: Record<string, string> = {
  * @returns The exit code.
  * @throws {BerthError} `STATE` when the state file exists (without `force`) or is locked; the code of a host failure.
  */
-export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: boolean; namePrefix?: string }): Promise<number> {
+export async function recoverCommand(
+  io: CliIO,
+  opts: GlobalOptions & { force?: boolean; namePrefix?: string },
+): Promise<number> {
   const statePath = resolve(io.cwd, opts.state);
   const { desiredState } = await loadConfig(io, opts);
   const problems = validateContainers({ desiredState });
   if (problems.length > 0) throw new ValidationError(problems);
-  if (Object.keys(desiredState).length === 0) throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
+  if (Object.keys(desiredState).length === 0) {
+    throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
+  }
 
   const lock = await lockState(statePath, { command: "berth state recover", warn: (m) => warn(io, m) });
   try {
     const existing = await readStateFile(statePath).catch(() => ({ existed: true }));
     if (existing.existed && opts.force !== true) {
-      throw new BerthError("STATE", `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`);
+      throw new BerthError(
+        "STATE",
+        `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`,
+      );
     }
     const { state, found } = await recoverState(desiredState, {
       env: io.env,
@@ -50,12 +58,23 @@ export async function recoverCommand(io: CliIO, opts: GlobalOptions & { force?: 
       return EXIT_OK;
     }
     if (found.length > 0) {
-      io.stdout.write(`${formatTable(["HOST", "NAME", "STATUS", "ID", "RECORDED"], found.map((f) => [f.host, f.name, f.status, f.id.slice(0, 12), WHAT[f.kind] ?? f.kind]))}\n`);
+      io.stdout.write(
+        `${
+          formatTable(
+            ["HOST", "NAME", "STATUS", "ID", "RECORDED"],
+            found.map((f) => [f.host, f.name, f.status, f.id.slice(0, 12), WHAT[f.kind] ?? f.kind]),
+          )
+        }\n`,
+      );
     }
     const count = (kind: string) => found.filter((f) => f.kind === kind).length;
     const hosts = new Set(found.map((f) => f.host)).size;
     io.stdout.write(
-      `Recovered ${found.length} container(s) on ${hosts} host(s) into ${opts.state}: ${count("desired")} as configured, ${count("changed")} changed outside berth, ${count("orphan")} not in the config. Run "berth plan" to see what apply would change.\n`,
+      `Recovered ${found.length} container(s) on ${hosts} host(s) into ${opts.state}: ${
+        count("desired")
+      } as configured, ${count("changed")} changed outside berth, ${
+        count("orphan")
+      } not in the config. Run "berth plan" to see what apply would change.\n`,
     );
     return EXIT_OK;
   } finally {

@@ -69,9 +69,28 @@ import process from "node:process";
 import { copyData } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
-import type { ContainerConfig, ContainersState, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
+import type {
+  ContainerConfig,
+  ContainersState,
+  Host,
+  HostConfiguredContainer,
+  RuntimeConfig,
+  SSHConfig,
+} from "./model.ts";
 import { type Problem, throwIfProblems } from "./problem.ts";
-import { at, checkFields, describe, type Fields, isMapping, mapOf, mapping, own, quote, report, string } from "./shape.ts";
+import {
+  at,
+  checkFields,
+  describe,
+  type Fields,
+  isMapping,
+  mapOf,
+  mapping,
+  own,
+  quote,
+  report,
+  string,
+} from "./shape.ts";
 import { suggest } from "./suggest.ts";
 import {
   checkConfigFiles,
@@ -105,16 +124,28 @@ const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof Containe
 const CONTAINER_FIELDS: Fields = {
   ...CONTAINER_CONFIG_FIELDS,
   name: { check: (CONTAINER_CONFIG_FIELDS["name"] as Fields[string]).check },
-  host: { check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined)), required: "set host: to a name from hosts:" },
+  host: {
+    check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined)),
+    required: "set host: to a name from hosts:",
+  },
   configFiles: { check: checkConfigFiles },
   runtime: { check: checkRuntime },
 };
 
 const TOP_FIELDS: Fields = {
   ssh: { check: mapping(sshFields("defaults")) },
-  hosts: { check: mapOf(containerNameRule, hostCheck(["direct"], ["ssh"]), "hosts (name: {direct: {}} or {ssh: {address: ...}})") },
+  hosts: {
+    check: mapOf(
+      containerNameRule,
+      hostCheck(["direct"], ["ssh"]),
+      "hosts (name: {direct: {}} or {ssh: {address: ...}})",
+    ),
+  },
   runtime: { check: checkRuntime },
-  containers: { check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})"), required: "set containers: (name: {host, image, ...}), or {} for none" },
+  containers: {
+    check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})"),
+    required: "set containers: (name: {host, image, ...}), or {} for none",
+  },
 };
 
 type Raw = Record<string, unknown>;
@@ -128,7 +159,11 @@ function checkHostReferences(doc: Raw, problems: Problem[]): void {
     const host = isMapping(entry) ? own(entry, "host") : undefined;
     if (typeof host !== "string" || host === "" || known.includes(host)) continue;
     const guess = suggest(host, known);
-    const fix = guess !== undefined ? `did you mean \`${guess}\`?` : known.length > 0 ? `use one of ${known.join(", ")}` : "define it under hosts:";
+    const fix = guess !== undefined
+      ? `did you mean \`${guess}\`?`
+      : known.length > 0
+      ? `use one of ${known.join(", ")}`
+      : "define it under hosts:";
     report(problems, at(at("containers", name), "host"), `host ${quote(host)} is not defined under hosts:; ${fix}`);
   }
 }
@@ -144,7 +179,13 @@ function mergeSsh(defaults: SSHConfig | undefined, hostSsh: SSHConfig): SSHConfi
 /** A container's runtime: its own settings merged over the top-level ones of the same runtime; its own choice of runtime wins. */
 function mergeRuntime(top: RuntimeConfig | undefined, entry: RuntimeConfig | undefined): RuntimeConfig | undefined {
   if (top === undefined && entry === undefined) return undefined;
-  const kind = entry?.kubelet !== undefined ? "kubelet" : entry?.docker !== undefined ? "docker" : top?.kubelet !== undefined ? "kubelet" : "docker";
+  const kind = entry?.kubelet !== undefined
+    ? "kubelet"
+    : entry?.docker !== undefined
+    ? "docker"
+    : top?.kubelet !== undefined
+    ? "kubelet"
+    : "docker";
   return kind === "kubelet"
     ? { kubelet: { ...(top?.kubelet ?? {}), ...(entry?.kubelet ?? {}) } }
     : { docker: { ...(top?.docker ?? {}), ...(entry?.docker ?? {}) } };
@@ -155,7 +196,10 @@ function buildHosts(doc: Raw): Map<string, Host> {
   const hosts = new Map<string, Host>();
   for (const [name, spec] of Object.entries((own(doc, "hosts") ?? {}) as Record<string, Raw>)) {
     const ssh = own(spec, "ssh") as SSHConfig | undefined;
-    hosts.set(name, ssh === undefined ? { directConfig: {} } : { sshConfig: mergeSsh(copyData(defaults), copyData(ssh)) });
+    hosts.set(
+      name,
+      ssh === undefined ? { directConfig: {} } : { sshConfig: mergeSsh(copyData(defaults), copyData(ssh)) },
+    );
   }
   return hosts;
 }
@@ -175,7 +219,9 @@ function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
   const state: ContainersState = {};
   const named: NamedContainer[] = [];
   for (const [key, entry] of Object.entries(own(doc, "containers") as Record<string, Raw>)) {
-    const fields = CONFIG_KEYS.filter((k) => k !== "name" && own(entry, k) !== undefined).map((k) => [k, copyData(own(entry, k))]);
+    const fields = CONFIG_KEYS.filter((k) => k !== "name" && own(entry, k) !== undefined).map((
+      k,
+    ) => [k, copyData(own(entry, k))]);
     const config = { name: own(entry, "name") ?? key, ...Object.fromEntries(fields) };
     const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
     const configFiles = own(entry, "configFiles") as Record<string, string> | undefined;

@@ -23,7 +23,9 @@ type Raw = Record<string, unknown>;
 
 function runtimeFromDocument(raw: Raw): RuntimeConfig {
   const kubelet = own(raw, "kubelet");
-  if (kubelet !== undefined) return { kubelet: kubelet === null ? {} : copyData(kubelet as NonNullable<RuntimeConfig["kubelet"]>) };
+  if (kubelet !== undefined) {
+    return { kubelet: kubelet === null ? {} : copyData(kubelet as NonNullable<RuntimeConfig["kubelet"]>) };
+  }
   const docker = own(raw, "docker");
   return { docker: docker === null ? {} : copyData(docker as NonNullable<RuntimeConfig["docker"]>) };
 }
@@ -39,7 +41,9 @@ export function hccFromDocument(raw: Raw): HostConfiguredContainer {
   return {
     container: {
       config: copyData(own(container, "config") as HostConfiguredContainer["container"]["config"]),
-      ...(status === undefined ? {} : { status: { id: own(status, "id") as string, status: own(status, "status") as string } }),
+      ...(status === undefined
+        ? {}
+        : { status: { id: own(status, "id") as string, status: own(status, "status") as string } }),
       ...(runtime === undefined ? {} : { runtime: runtimeFromDocument(runtime) }),
     },
     host: ssh === undefined ? { directConfig: {} } : { sshConfig: copyData(ssh as SSHConfig) },

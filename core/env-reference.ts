@@ -19,7 +19,11 @@ function resolveString(text: string, path: string, env: Environment, problems: P
   return text.replace(REFERENCE, (whole, escape: string, name: string) => {
     if (escape === "$") return whole.slice(1);
     if (!VARIABLE_NAME.test(name)) {
-      report(problems, path, `${quote(whole)} is not a valid environment reference: use \${env:NAME} with a variable name`);
+      report(
+        problems,
+        path,
+        `${quote(whole)} is not a valid environment reference: use \${env:NAME} with a variable name`,
+      );
       return whole;
     }
     const value = env[name];
@@ -43,12 +47,24 @@ function resolveString(text: string, path: string, env: Environment, problems: P
  * if (out.password !== "s3cret" || problems.length !== 0) throw new Error("wrong");
  * ```
  */
-export function resolveEnvReferences(value: unknown, path: string, env: Environment, problems: Problem[], depth = 0): unknown {
+export function resolveEnvReferences(
+  value: unknown,
+  path: string,
+  env: Environment,
+  problems: Problem[],
+  depth = 0,
+): unknown {
   if (typeof value === "string") return value.includes("{env:") ? resolveString(value, path, env, problems) : value;
   if (depth >= DEEPEST) return value;
-  if (Array.isArray(value)) return value.map((item: unknown, i) => resolveEnvReferences(item, at(path, i), env, problems, depth + 1));
+  if (Array.isArray(value)) {
+    return value.map((item: unknown, i) => resolveEnvReferences(item, at(path, i), env, problems, depth + 1));
+  }
   if (isMapping(value)) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, resolveEnvReferences(item, at(path, key), env, problems, depth + 1)]));
+    return Object.fromEntries(
+      Object.entries(value).map((
+        [key, item],
+      ) => [key, resolveEnvReferences(item, at(path, key), env, problems, depth + 1)]),
+    );
   }
   return value;
 }

@@ -22,11 +22,13 @@ function isResource(value: unknown): value is Record<string, unknown> {
 }
 
 function isResourceGroup(value: unknown): boolean {
-  return isMapping(value) && Object.keys(value).length > 0 && Object.keys(value).every((key) => (STATE_KEYS as readonly string[]).includes(key));
+  return isMapping(value) && Object.keys(value).length > 0 &&
+    Object.keys(value).every((key) => (STATE_KEYS as readonly string[]).includes(key));
 }
 
 function isHccMapGroup(value: unknown): boolean {
-  return isMapping(value) && Object.keys(value).length > 0 && Object.values(value).every((hcc) => isMapping(hcc) && Object.hasOwn(hcc, "container"));
+  return isMapping(value) && Object.keys(value).length > 0 &&
+    Object.values(value).every((hcc) => isMapping(hcc) && Object.hasOwn(hcc, "container"));
 }
 
 /** True when a document is in one of flexkube's shapes rather than berth's. */
@@ -78,11 +80,20 @@ export function readFlexkubeDocument(doc: unknown, problems: Problem[], plainGro
         for (const [name, hcc] of Object.entries(state)) {
           const other = firstGroup.get(`${key} ${name}`);
           if (other !== undefined) {
-            report(found, at(statePath, name), `container ${quote(name)} is also in group ${quote(other)}; rename one of them`);
+            report(
+              found,
+              at(statePath, name),
+              `container ${quote(name)} is also in group ${quote(other)}; rename one of them`,
+            );
             continue;
           }
           firstGroup.set(`${key} ${name}`, group);
-          Object.defineProperty(merged[key], name, { value: hcc, enumerable: true, configurable: true, writable: true });
+          Object.defineProperty(merged[key], name, {
+            value: hcc,
+            enumerable: true,
+            configurable: true,
+            writable: true,
+          });
         }
       }
     }

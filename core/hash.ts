@@ -5,8 +5,14 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { type ContainerConfig, DEFAULT_CRI_ADDRESS, DEFAULT_DOCKER_HOST, type Mount, type PortMap, type RuntimeConfig } from "./model.ts";
-
+import {
+  type ContainerConfig,
+  DEFAULT_CRI_ADDRESS,
+  DEFAULT_DOCKER_HOST,
+  type Mount,
+  type PortMap,
+  type RuntimeConfig,
+} from "./model.ts";
 
 const DOCKER_HUB_PREFIXES = ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"];
 
@@ -31,7 +37,9 @@ function canonicalPort(port: PortMap): PortMap {
   return {
     port: port.port,
     ...(port.ip === undefined || port.ip === "" ? {} : { ip: port.ip }),
-    ...(port.protocol === undefined || port.protocol === "tcp" || (port.protocol as string) === "" ? {} : { protocol: port.protocol }),
+    ...(port.protocol === undefined || port.protocol === "tcp" || (port.protocol as string) === ""
+      ? {}
+      : { protocol: port.protocol }),
   };
 }
 
@@ -75,7 +83,9 @@ export function canonicalConfig(config: ContainerConfig): ContainerConfig {
   if (config.args !== undefined && config.args.length > 0) out.args = [...config.args];
   if (config.entrypoint !== undefined && config.entrypoint.length > 0) out.entrypoint = [...config.entrypoint];
   if (config.ports !== undefined && config.ports.length > 0) {
-    out.ports = config.ports.map(canonicalPort).sort(byKey((p) => JSON.stringify([p.port, p.protocol ?? "", p.ip ?? ""])));
+    out.ports = config.ports.map(canonicalPort).sort(
+      byKey((p) => JSON.stringify([p.port, p.protocol ?? "", p.ip ?? ""])),
+    );
   }
   if (config.mounts !== undefined && config.mounts.length > 0) {
     out.mounts = config.mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source])));

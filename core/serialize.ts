@@ -24,7 +24,16 @@
 import { parseDocument as parseYaml, stringify } from "yaml";
 import { containersStateFromDocument } from "./document-to-model.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
-import type { Container, ContainerConfig, ContainersState, DockerRuntimeConfig, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
+import type {
+  Container,
+  ContainerConfig,
+  ContainersState,
+  DockerRuntimeConfig,
+  Host,
+  HostConfiguredContainer,
+  RuntimeConfig,
+  SSHConfig,
+} from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
 import { checkFields, describe, isMapping, own, report } from "./shape.ts";
 import { checkContainersState } from "./validate.ts";
@@ -57,11 +66,19 @@ function firstLine(message: string): string {
 export function parseDocument(text: string, source: string): unknown {
   const problems: Problem[] = [];
   try {
-    const doc = parseYaml(text, { version: "1.2", schema: "core", uniqueKeys: true, prettyErrors: true, logLevel: "error" });
+    const doc = parseYaml(text, {
+      version: "1.2",
+      schema: "core",
+      uniqueKeys: true,
+      prettyErrors: true,
+      logLevel: "error",
+    });
     for (const error of doc.errors) {
       const position = error.linePos?.[0];
       const where = position === undefined ? source : `${source}:${position.line}:${position.col}`;
-      const message = error.code === "MULTIPLE_DOCS" ? 'expected one document; remove the "---" separator and what follows' : firstLine(error.message);
+      const message = error.code === "MULTIPLE_DOCS"
+        ? 'expected one document; remove the "---" separator and what follows'
+        : firstLine(error.message);
       problems.push({ path: where, message });
     }
     if (problems.length === 0) return doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
@@ -107,10 +124,14 @@ function containerWithoutSecrets(container: Container): Container {
  * ```
  */
 export function stripSecrets(state: ContainersState): ContainersState {
-  return Object.fromEntries(Object.entries(state).map(([name, hcc]) => {
-    const host: Host = hcc.host.sshConfig === undefined ? hcc.host : { ...hcc.host, sshConfig: sshWithoutSecrets(hcc.host.sshConfig) };
-    return [name, { ...hcc, container: containerWithoutSecrets(hcc.container), host }];
-  }));
+  return Object.fromEntries(
+    Object.entries(state).map(([name, hcc]) => {
+      const host: Host = hcc.host.sshConfig === undefined
+        ? hcc.host
+        : { ...hcc.host, sshConfig: sshWithoutSecrets(hcc.host.sshConfig) };
+      return [name, { ...hcc, container: containerWithoutSecrets(hcc.container), host }];
+    }),
+  );
 }
 
 // ---- writing ---------------------------------------------------------------------
@@ -127,8 +148,16 @@ function sorted<T>(map: Record<string, T>): Record<string, T> {
 }
 
 const SSH_KEYS = [
-  "address", "port", "user", "privateKeyPath", "agent", "connectionTimeout", "retryTimeout", "retryInterval",
-  "knownHostsFile", "hostKeyPolicy",
+  "address",
+  "port",
+  "user",
+  "privateKeyPath",
+  "agent",
+  "connectionTimeout",
+  "retryTimeout",
+  "retryInterval",
+  "knownHostsFile",
+  "hostKeyPolicy",
 ] as const;
 
 function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
@@ -139,7 +168,9 @@ function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
 function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
   const out = pick(config, ["name", "image", "args", "entrypoint"]);
   if (config.ports !== undefined) out.ports = config.ports.map((p) => pick(p, ["ip", "port", "protocol"]) as typeof p);
-  if (config.mounts !== undefined) out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  if (config.mounts !== undefined) {
+    out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  }
   Object.assign(out, pick(config, ["privileged", "networkMode", "pidMode", "ipcMode", "user", "group"]));
   if (config.env !== undefined) out.env = sorted(config.env);
   if (config.init !== undefined) out.init = config.init;
@@ -186,7 +217,10 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
  */
 export function stateToYaml(state: ContainersState): string {
   const containers = sorted(stripSecrets(state));
-  const doc = { version: STATE_VERSION, containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])) };
+  const doc = {
+    version: STATE_VERSION,
+    containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])),
+  };
   return stringify(doc, { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false });
 }
 
@@ -218,11 +252,22 @@ export function stateFromDocument(doc: unknown, source: string): ContainersState
   checkFields(doc, "", problems, {
     version: {
       check: (value, path, found) => {
-        if (value !== STATE_VERSION) report(found, path, `unsupported state version ${typeof value === "number" ? value : describe(value)}; this berth reads version ${STATE_VERSION}`);
+        if (value !== STATE_VERSION) {
+          report(
+            found,
+            path,
+            `unsupported state version ${
+              typeof value === "number" ? value : describe(value)
+            }; this berth reads version ${STATE_VERSION}`,
+          );
+        }
       },
       required: `set version: ${STATE_VERSION}`,
     },
-    containers: { check: (value, path, found) => void checkContainersState(value, path, found), required: "set containers: (name: {container, host}), or {} for none" },
+    containers: {
+      check: (value, path, found) => void checkContainersState(value, path, found),
+      required: "set containers: (name: {container, host}), or {} for none",
+    },
   });
   throwIfProblems(problems, source);
   return containersStateFromDocument(own(doc, "containers"));

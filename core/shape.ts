@@ -95,7 +95,12 @@ function scalarHint(value: unknown): string {
  *
  * @returns True when the value is a mapping (its fields were checked).
  */
-export function checkFields(value: unknown, path: string, problems: Problem[], fields: Fields): value is Record<string, unknown> {
+export function checkFields(
+  value: unknown,
+  path: string,
+  problems: Problem[],
+  fields: Fields,
+): value is Record<string, unknown> {
   if (!isMapping(value)) {
     report(problems, path, `expected a mapping, got ${describe(value)}`);
     return false;

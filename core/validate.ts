@@ -67,7 +67,10 @@ function isImageReference(image: string): boolean {
   if (rest.length === 0 || rest.length > 255) return false;
   const components = rest.split("/");
   const first = components[0] as string;
-  if (components.length > 1 && (first.includes(".") || first.includes(":") || first.startsWith("[") || first === "localhost")) {
+  if (
+    components.length > 1 &&
+    (first.includes(".") || first.includes(":") || first.startsWith("[") || first === "localhost")
+  ) {
     if (!DOMAIN.test(first) && !IPV6_DOMAIN.test(first)) return false;
     components.shift();
   }
@@ -80,7 +83,9 @@ const imageRule: Rule = (image) => {
   if (/\s/.test(image)) return `image ${quote(image)} contains whitespace; remove it`;
   return isImageReference(image)
     ? undefined
-    : `${quote(image)} is not a valid image reference: use [registry/]repository[:tag][@digest] with a lowercase repository`;
+    : `${
+      quote(image)
+    } is not a valid image reference: use [registry/]repository[:tag][@digest] with a lowercase repository`;
 };
 
 function hasDotSegments(path: string): boolean {
@@ -106,11 +111,14 @@ const configFilePathRule: Rule = (path) => {
   return undefined;
 };
 
-const mountTargetRule: Rule = (path) => absolutePathRule(path) ?? (path === "/" ? 'a mount target cannot be "/"' : undefined);
+const mountTargetRule: Rule = (path) =>
+  absolutePathRule(path) ?? (path === "/" ? 'a mount target cannot be "/"' : undefined);
 
 const envNameRule: Rule = (name) => {
   if (name === "") return "environment variable names cannot be empty";
-  if (name.includes("=")) return `environment variable name ${quote(name)} contains "="; put the value on the right-hand side`;
+  if (name.includes("=")) {
+    return `environment variable name ${quote(name)} contains "="; put the value on the right-hand side`;
+  }
   if (name.includes("\0")) return "environment variable names cannot contain NUL characters";
   return undefined;
 };
@@ -118,7 +126,9 @@ const envNameRule: Rule = (name) => {
 function oneOf(what: string, allowed: readonly string[], emptyAllowed: boolean): Rule {
   return (value) => {
     if (value === "" && emptyAllowed) return undefined;
-    return allowed.includes(value) ? undefined : `${quote(value)} is not a valid ${what}: use one of ${allowed.join(", ")}`;
+    return allowed.includes(value)
+      ? undefined
+      : `${quote(value)} is not a valid ${what}: use one of ${allowed.join(", ")}`;
   };
 }
 
@@ -189,7 +199,9 @@ const PORT_FIELDS: Fields = {
 const MOUNT_FIELDS: Fields = {
   source: { check: string(absolutePathRule), required: 'set the host path, such as "/var/lib/app/"' },
   target: { check: string(mountTargetRule), required: 'set the path in the container, such as "/data"' },
-  propagation: { check: string(oneOf("propagation", ["rprivate", "private", "rshared", "shared", "rslave", "slave"], true)) },
+  propagation: {
+    check: string(oneOf("propagation", ["rprivate", "private", "rshared", "shared", "rslave", "slave"], true)),
+  },
 };
 
 /** The fields of a container config (`name` and `image` required). */
@@ -232,10 +244,14 @@ const DOCKER_FIELDS: Fields = {
     }),
   },
   registryAuth: {
-    check: mapOf(nonEmptyRule("the registry host, such as docker.io"), mapping({
-      username: { check: string(), required: "set the registry user name" },
-      password: { check: string(), required: "set the registry password" },
-    }), "registry credentials"),
+    check: mapOf(
+      nonEmptyRule("the registry host, such as docker.io"),
+      mapping({
+        username: { check: string(), required: "set the registry user name" },
+        password: { check: string(), required: "set the registry password" },
+      }),
+      "registry credentials",
+    ),
   },
 };
 
@@ -253,7 +269,9 @@ function noSettings(what: string): Check {
       report(problems, path, `expected an empty mapping ({}), got ${describe(value)}`);
       return;
     }
-    for (const key of Object.keys(value)) report(problems, at(path, key), `unknown field ${quote(key)}; ${what} takes no settings`);
+    for (const key of Object.keys(value)) {
+      report(problems, at(path, key), `unknown field ${quote(key)}; ${what} takes no settings`);
+    }
   };
 }
 
@@ -261,10 +279,18 @@ function noSettings(what: string): Check {
 export const checkRuntime: Check = (value, path, problems) => {
   const fields: Fields = {
     docker: {
-      check: (docker, dockerPath, found) => (docker === null ? undefined : checkFields(docker, dockerPath, found, DOCKER_FIELDS)),
+      check: (
+        docker,
+        dockerPath,
+        found,
+      ) => (docker === null ? undefined : checkFields(docker, dockerPath, found, DOCKER_FIELDS)),
     },
     kubelet: {
-      check: (kubelet, kubeletPath, found) => (kubelet === null ? undefined : checkFields(kubelet, kubeletPath, found, KUBELET_FIELDS)),
+      check: (
+        kubelet,
+        kubeletPath,
+        found,
+      ) => (kubelet === null ? undefined : checkFields(kubelet, kubeletPath, found, KUBELET_FIELDS)),
     },
   };
   if (checkFields(value, path, problems, fields)) {
@@ -280,15 +306,25 @@ export type SshConfigKind = "host" | "defaults" | "jump";
 /** The fields of an SSH config; defaults have no address, bastions no jump. */
 export function sshFields(kind: SshConfigKind): Fields {
   const address: Check = kind === "defaults"
-    ? (_value, path, problems) => report(problems, path, "set address on each host under hosts:, not in the ssh defaults")
+    ? (_value, path, problems) =>
+      report(problems, path, "set address on each host under hosts:, not in the ssh defaults")
     : string(addressRule);
   const jump: Check = kind === "jump"
-    ? (_value, path, problems) => report(problems, path, "a bastion cannot have its own jump; list every bastion, outermost first, in the host's jump")
+    ? (_value, path, problems) =>
+      report(
+        problems,
+        path,
+        "a bastion cannot have its own jump; list every bastion, outermost first, in the host's jump",
+      )
     : listOf(mapping(sshFields("jump")), "bastion hosts");
   return {
-    address: kind === "defaults" ? { check: address } : { check: address, required: "set the host name or IP address to connect to" },
+    address: kind === "defaults"
+      ? { check: address }
+      : { check: address, required: "set the host name or IP address to connect to" },
     port: { check: integer(1, 65535, "a port number") },
-    user: { check: string((user) => (user === "" ? "set the user to log in as, such as root" : plainUserRule("user")(user))) },
+    user: {
+      check: string((user) => (user === "" ? "set the user to log in as, such as root" : plainUserRule("user")(user))),
+    },
     password: { check: string() },
     privateKey: { check: string() },
     privateKeyPath: { check: string(nonEmptyRule("the private key file path")) },
@@ -322,7 +358,9 @@ export function hostCheck(directKeys: readonly string[], sshKeys: readonly strin
 const HOOK_FIELDS: Fields = {
   postStart: {
     check: (value, path, problems) => {
-      if (typeof value !== "function") report(problems, path, `expected a function, got ${describe(value)}; hooks can only be set from code`);
+      if (typeof value !== "function") {
+        report(problems, path, `expected a function, got ${describe(value)}; hooks can only be set from code`);
+      }
     },
   },
 };
@@ -336,7 +374,10 @@ const HCC_FIELDS: Fields = {
     }),
     required: "set container: with its config",
   },
-  host: { check: hostCheck(["directConfig", "direct"], ["sshConfig", "ssh"]), required: "set host: with directConfig: {} or sshConfig:" },
+  host: {
+    check: hostCheck(["directConfig", "direct"], ["sshConfig", "ssh"]),
+    required: "set host: with directConfig: {} or sshConfig:",
+  },
   configFiles: { check: checkConfigFiles },
   hooks: { check: mapping(HOOK_FIELDS) },
 };
@@ -368,7 +409,13 @@ export function checkDuplicateNames(containers: readonly NamedContainer[], probl
       seen.set(key, entry);
       continue;
     }
-    report(problems, entry.path, `container name ${quote(hcc.container.config.name)} is also used by ${first.where} on the same host; give one of them another name`);
+    report(
+      problems,
+      entry.path,
+      `container name ${
+        quote(hcc.container.config.name)
+      } is also used by ${first.where} on the same host; give one of them another name`,
+    );
   }
 }
 
@@ -376,7 +423,10 @@ export function checkDuplicateNames(containers: readonly NamedContainer[], probl
 function asModelHost(hcc: Record<string, unknown>): HostConfiguredContainer {
   const host = own(hcc, "host") as Record<string, unknown>;
   const ssh = own(host, "sshConfig") ?? own(host, "ssh");
-  return { ...(hcc as unknown as HostConfiguredContainer), host: ssh === undefined ? { directConfig: {} } : { sshConfig: ssh as never } };
+  return {
+    ...(hcc as unknown as HostConfiguredContainer),
+    host: ssh === undefined ? { directConfig: {} } : { sshConfig: ssh as never },
+  };
 }
 
 /**
@@ -397,7 +447,11 @@ export function checkContainersState(value: unknown, path: string, problems: Pro
     checkHcc(hcc, hccPath, found);
     problems.push(...found);
     if (found.length === 0) {
-      valid.push({ path: at(at(at(hccPath, "container"), "config"), "name"), where: hccPath, hcc: asModelHost(hcc as Record<string, unknown>) });
+      valid.push({
+        path: at(at(at(hccPath, "container"), "config"), "name"),
+        where: hccPath,
+        hcc: asModelHost(hcc as Record<string, unknown>),
+      });
     }
   }
   return valid;
@@ -414,14 +468,21 @@ function isEmptyState(value: unknown): boolean {
  * Both states empty is a problem unless `allowEmpty` (a flexkube group
  * emptied to remove its containers).
  */
-export function checkContainers(value: unknown, path: string, problems: Problem[], options: { allowEmpty?: boolean } = {}): NamedContainer[] {
+export function checkContainers(
+  value: unknown,
+  path: string,
+  problems: Problem[],
+  options: { allowEmpty?: boolean } = {},
+): NamedContainer[] {
   let desired: NamedContainer[] = [];
   const fields: Fields = {
     previousState: { check: (v, p, found) => void checkContainersState(v, p, found) },
     desiredState: { check: (v, p, found) => void (desired = checkContainersState(v, p, found)) },
   };
   if (!checkFields(value, path, problems, fields)) return desired;
-  if (options.allowEmpty !== true && isEmptyState(own(value, "previousState")) && isEmptyState(own(value, "desiredState"))) {
+  if (
+    options.allowEmpty !== true && isEmptyState(own(value, "previousState")) && isEmptyState(own(value, "desiredState"))
+  ) {
     report(problems, at(path, "desiredState"), "set desiredState (or previousState); both are empty");
   }
   return desired;

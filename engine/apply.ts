@@ -86,7 +86,9 @@ export async function apply(
   // Changes that only touch the state ("nothing" with new host settings, "forget").
   for (const c of plan.changes) {
     const want = desired[c.name];
-    if (c.action === "nothing" && want !== undefined) state[c.name] = { ...want, container: { ...want.container, ...statusOf(state[c.name]) } };
+    if (c.action === "nothing" && want !== undefined) {
+      state[c.name] = { ...want, container: { ...want.container, ...statusOf(state[c.name]) } };
+    }
     if (c.action === "forget") delete state[c.name];
   }
   await record(() => {});
@@ -132,14 +134,28 @@ export async function apply(
     const want = desired[c.name];
     const prev = current[c.name];
     if (c.action === "remove") {
-      enqueue(hostKey((prev as HostConfiguredContainer).host), () => run(c, () => removeStep(ctx, c.name, prev as HostConfiguredContainer, c.replaces as string)).then(() => {}), true);
+      enqueue(
+        hostKey((prev as HostConfiguredContainer).host),
+        () =>
+          run(c, () => removeStep(ctx, c.name, prev as HostConfiguredContainer, c.replaces as string)).then(() => {}),
+        true,
+      );
     } else if (c.action === "recreate" && c.fromHost !== undefined) {
       const from = prev as HostConfiguredContainer;
       const removal: PlannedChange = { ...c, action: "remove", host: c.fromHost, reasons: [`moves to host ${c.host}`] };
-      enqueue(hostKey(from.host), async () => void removed.set(c.name, await run(removal, () => removeStep(ctx, c.name, from, c.replaces as string))), true);
+      enqueue(
+        hostKey(from.host),
+        async () =>
+          void removed.set(c.name, await run(removal, () => removeStep(ctx, c.name, from, c.replaces as string))),
+        true,
+      );
       enqueue(hostKey((want as HostConfiguredContainer).host), async () => {
         if (removed.get(c.name) !== true) {
-          const error = new BerthError("CONFLICT", `not created on host ${c.host}: removing it from host ${c.fromHost} failed first`, { container: c.name });
+          const error = new BerthError(
+            "CONFLICT",
+            `not created on host ${c.host}: removing it from host ${c.fromHost} failed first`,
+            { container: c.name },
+          );
           results.push({ name: c.name, action: c.action, host: c.host, ok: false, durationMs: 0, error });
           options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
           return;
@@ -197,7 +213,12 @@ interface StepContext {
   stopTimeoutSeconds: number;
 }
 
-async function changeStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer, prev: HostConfiguredContainer | undefined): Promise<void> {
+async function changeStep(
+  ctx: StepContext,
+  c: PlannedChange,
+  want: HostConfiguredContainer,
+  prev: HostConfiguredContainer | undefined,
+): Promise<void> {
   switch (c.action) {
     case "create":
       return createStep(ctx, c, want);
@@ -215,7 +236,9 @@ async function changeStep(ctx: StepContext, c: PlannedChange, want: HostConfigur
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
       await writeHostFiles(ctx, want, c);
-      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, ctx.state[c.name]?.container.status?.status ?? "running")));
+      await ctx.record(
+        () => (ctx.state[c.name] = withStatus(want, id, ctx.state[c.name]?.container.status?.status ?? "running")),
+      );
       await doing(`restarting container "${c.name}" on host ${c.host}`, async () => {
         await runtime.stop(id, { timeoutSeconds: ctx.stopTimeoutSeconds });
         await runtime.start(id);
@@ -233,7 +256,11 @@ async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfigur
   const config = want.container.config;
   await doing(`pulling image "${config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
   await writeHostFiles(ctx, want, c);
-  const labels = { [LABEL_MANAGED]: "true", [LABEL_NAME]: config.name, [LABEL_CONFIG_HASH]: configHash(config, want.container.runtime) };
+  const labels = {
+    [LABEL_MANAGED]: "true",
+    [LABEL_NAME]: config.name,
+    [LABEL_CONFIG_HASH]: configHash(config, want.container.runtime),
+  };
   const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));
   await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "created")));
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
@@ -248,14 +275,18 @@ async function removeStep(ctx: StepContext, name: string, hcc: HostConfiguredCon
     await stopAndRemove(runtime, id, ctx.stopTimeoutSeconds);
   });
   await ctx.record(() => {
-    if (ctx.state[name]?.container.status?.id === id || ctx.state[name]?.container.status === undefined) delete ctx.state[name];
+    if (ctx.state[name]?.container.status?.id === id || ctx.state[name]?.container.status === undefined) {
+      delete ctx.state[name];
+    }
   });
 }
 
 async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
   const status = await runtime.status(id);
   if (status === undefined) return;
-  if (status.status === "running" || status.status === "restarting" || status.status === "paused") await runtime.stop(id, { timeoutSeconds });
+  if (status.status === "running" || status.status === "restarting" || status.status === "paused") {
+    await runtime.stop(id, { timeoutSeconds });
+  }
   await runtime.remove(id, { force: true });
 }
 
@@ -268,12 +299,20 @@ async function writeHostFiles(ctx: StepContext, want: HostConfiguredContainer, c
     const found = await files.stat(dirs);
     const asFile = dirs.filter((d) => found.get(d)?.isDirectory === false);
     if (asFile.length > 0) {
-      throw new BerthError("CONFLICT", `mount source "${asFile[0]}/" is a file on host ${c.host}, a directory mount needs a directory: remove the file, or drop the trailing "/"`, { container: c.name });
+      throw new BerthError(
+        "CONFLICT",
+        `mount source "${
+          asFile[0]
+        }/" is a file on host ${c.host}, a directory mount needs a directory: remove the file, or drop the trailing "/"`,
+        { container: c.name },
+      );
     }
     await files.mkdir(dirs.filter((d) => !found.has(d)));
   }
   const { uid, gid } = owner(want);
-  await files.write(c.files.map((path) => ({ path, content: (want.configFiles ?? {})[path] as string, mode: 0o600, uid, gid })));
+  await files.write(
+    c.files.map((path) => ({ path, content: (want.configFiles ?? {})[path] as string, mode: 0o600, uid, gid })),
+  );
 }
 
 /**
@@ -286,11 +325,15 @@ async function refuseSymlinkedParents(files: HostFiles, paths: string[], c: Plan
   for (const path of paths) {
     for (let dir = dirname(path); dir !== "/"; dir = dirname(dir)) parents.add(dir);
   }
-  const links = [...(await files.stat([...parents].sort())).values()].filter((info) => info.isSymlink).map((info) => info.path);
+  const links = [...(await files.stat([...parents].sort())).values()].filter((info) => info.isSymlink).map((info) =>
+    info.path
+  );
   if (links.length > 0) {
     throw new BerthError(
       "UNSAFE_PATH",
-      `"${links[0]}" on host ${c.host} is a symbolic link; berth writes files through the runtime and does not follow links: use the real path in configFiles and mounts`,
+      `"${
+        links[0]
+      }" on host ${c.host} is a symbolic link; berth writes files through the runtime and does not follow links: use the real path in configFiles and mounts`,
       { container: c.name },
     );
   }

@@ -29,7 +29,12 @@ export function planBasis(previous: ContainersState, desired: ContainersState, o
     observed: Object.fromEntries(
       Object.entries(observed).sort(([a], [b]) => a.localeCompare(b)).map(([name, o]) => [
         name,
-        { status: o.error !== undefined ? "unreachable" : o.status?.status ?? (o.nameHolder ? `name held by ${o.nameHolder.id.slice(0, 12)}` : "absent"), hash: hash(o) },
+        {
+          status: o.error !== undefined
+            ? "unreachable"
+            : o.status?.status ?? (o.nameHolder ? `name held by ${o.nameHolder.id.slice(0, 12)}` : "absent"),
+          hash: hash(o),
+        },
       ]),
     ),
   };
@@ -46,11 +51,15 @@ export function assertBasisHolds(saved: PlanBasis, now: PlanBasis): void {
     const a = saved.observed[name];
     const b = now.observed[name];
     if (a?.hash === b?.hash) continue;
-    if (a?.status !== b?.status) reasons.push(`container "${name}" was ${a?.status ?? "not checked"}, now ${b?.status ?? "not checked"}`);
-    else reasons.push(`container "${name}" changed on its host (files or mounts)`);
+    if (a?.status !== b?.status) {
+      reasons.push(`container "${name}" was ${a?.status ?? "not checked"}, now ${b?.status ?? "not checked"}`);
+    } else reasons.push(`container "${name}" changed on its host (files or mounts)`);
   }
   if (reasons.length > 0) {
-    throw new BerthError("PLAN_STALE", `The saved plan no longer matches; make a new plan. Since it was made: ${reasons.join("; ")}`);
+    throw new BerthError(
+      "PLAN_STALE",
+      `The saved plan no longer matches; make a new plan. Since it was made: ${reasons.join("; ")}`,
+    );
   }
 }
 

@@ -7,7 +7,7 @@
 import { BerthError, withContext } from "../core/errors.ts";
 import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHConfig } from "../core/model.ts";
 import { stateToYaml } from "../core/serialize.ts";
-import { ValidationError, validateContainers } from "../core/validate.ts";
+import { validateContainers, ValidationError } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
@@ -99,11 +99,13 @@ export class ContainersResource {
    * `running`, to minimise the difference when comparing with it.
    */
   desiredState(): ContainersState {
-    return Object.fromEntries(Object.entries(this.#desired).map(([name, hcc]) => {
-      const id = this.#previous[name]?.container.status?.id;
-      const status = id === undefined ? undefined : { id, status: "running" };
-      return [name, { ...hcc, container: { ...hcc.container, ...(status === undefined ? {} : { status }) } }];
-    }));
+    return Object.fromEntries(
+      Object.entries(this.#desired).map(([name, hcc]) => {
+        const id = this.#previous[name]?.container.status?.id;
+        const status = id === undefined ? undefined : { id, status: "running" };
+        return [name, { ...hcc, container: { ...hcc.container, ...(status === undefined ? {} : { status }) } }];
+      }),
+    );
   }
 
   /**
@@ -115,10 +117,17 @@ export class ContainersResource {
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
     const observed = await observe(this.#previous, this.#desired, this.#session, options);
     this.#observed = observed;
-    this.#current = Object.fromEntries(Object.entries(this.#previous).map(([name, hcc]): [string, HostConfiguredContainer] => {
-      const status = observed[name]?.status;
-      return [name, status === undefined || observed[name]?.error !== undefined ? hcc : { ...hcc, container: { ...hcc.container, status } }];
-    }));
+    this.#current = Object.fromEntries(
+      Object.entries(this.#previous).map(([name, hcc]): [string, HostConfiguredContainer] => {
+        const status = observed[name]?.status;
+        return [
+          name,
+          status === undefined || observed[name]?.error !== undefined
+            ? hcc
+            : { ...hcc, container: { ...hcc.container, status } },
+        ];
+      }),
+    );
     return observed;
   }
 
@@ -129,7 +138,10 @@ export class ContainersResource {
    */
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
-    return { ...plan(this.#desired, this.#previous, observed), basis: planBasis(this.#previous, this.#desired, observed) };
+    return {
+      ...plan(this.#desired, this.#previous, observed),
+      basis: planBasis(this.#previous, this.#desired, observed),
+    };
   }
 
   /**
@@ -157,9 +169,13 @@ export class ContainersResource {
     const result = await this.apply(options);
     const failures = result.results.filter((r) => !r.ok);
     if (failures.length > 0) {
-      throw new BerthError(failures[0]?.error?.code ?? "ENGINE", failures.map((f) => f.error?.message ?? `${f.action} ${f.name}: not done`).join("\n"), {
-        cause: failures[0]?.error,
-      });
+      throw new BerthError(
+        failures[0]?.error?.code ?? "ENGINE",
+        failures.map((f) => f.error?.message ?? `${f.action} ${f.name}: not done`).join("\n"),
+        {
+          cause: failures[0]?.error,
+        },
+      );
     }
     return result;
   }
@@ -179,21 +195,36 @@ export class ContainersResource {
    * @throws {BerthError} `NOT_FOUND` when the name is not in the state or the container was not created;
    *   `VALIDATION` when its runtime cannot read logs; the runtime's error otherwise.
    */
-  async logs(name: string, options: { tail?: number; signal?: AbortSignal } = {}): Promise<{ stdout: string; stderr: string }> {
+  async logs(
+    name: string,
+    options: { tail?: number; signal?: AbortSignal } = {},
+  ): Promise<{ stdout: string; stderr: string }> {
     const state = this.currentState();
     const hcc = state[name];
     if (hcc === undefined) {
       const known = [...new Set([...Object.keys(state), ...Object.keys(this.#desired)])];
       const close = suggest(name, known);
-      const hint = name in this.#desired ? ": it is configured but not created yet (run apply)" : close === undefined ? "" : `: did you mean "${close}"?`;
+      const hint = name in this.#desired
+        ? ": it is configured but not created yet (run apply)"
+        : close === undefined
+        ? ""
+        : `: did you mean "${close}"?`;
       throw new BerthError("NOT_FOUND", `No container "${name}" in the state${hint}`, { container: name });
     }
     const id = hcc.container.status?.id;
     const host = hostLabel(hcc.host);
-    if (id === undefined) throw new BerthError("NOT_FOUND", `Container "${name}" on host ${host} was not created: run apply`, { container: name, host });
+    if (id === undefined) {
+      throw new BerthError("NOT_FOUND", `Container "${name}" on host ${host} was not created: run apply`, {
+        container: name,
+        host,
+      });
+    }
     const runtime = await this.#session.runtime(hcc, options.signal);
     if (runtime.logs === undefined) {
-      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, { container: name, host });
+      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
+        container: name,
+        host,
+      });
     }
     const { signal, tail } = options;
     try {
@@ -224,7 +255,9 @@ export class ContainersResource {
   }
 
   #requireChecked(): ObservedState {
-    if (this.#observed === undefined) throw new BerthError("STATE", "Cannot plan before checkCurrentState() has run: call it first");
+    if (this.#observed === undefined) {
+      throw new BerthError("STATE", "Cannot plan before checkCurrentState() has run: call it first");
+    }
     return this.#observed;
   }
 }

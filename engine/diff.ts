@@ -48,12 +48,16 @@ export function diffText(path: string, before: string | null, after: string): Di
   const a = before.split("\n");
   const b = after.split("\n");
   // Longest common subsequence; config files are small. Past that, a summary.
-  if (a.length * b.length > 250_000) return [{ op: "~", path: `file ${path}`, before: summary(before), after: summary(after) }];
+  if (a.length * b.length > 250_000) {
+    return [{ op: "~", path: `file ${path}`, before: summary(before), after: summary(after) }];
+  }
   const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       const row = lcs[i] as number[];
-      row[j] = a[i] === b[j] ? (lcs[i + 1] as number[])[j + 1] as number + 1 : Math.max((lcs[i + 1] as number[])[j] as number, row[j + 1] as number);
+      row[j] = a[i] === b[j]
+        ? (lcs[i + 1] as number[])[j + 1] as number + 1
+        : Math.max((lcs[i + 1] as number[])[j] as number, row[j + 1] as number);
     }
   }
   const lines: DiffLine[] = [];
@@ -63,7 +67,10 @@ export function diffText(path: string, before: string | null, after: string): Di
     if (i < a.length && j < b.length && a[i] === b[j]) {
       i++;
       j++;
-    } else if (i < a.length && (j === b.length || ((lcs[i + 1] as number[])[j] as number) >= ((lcs[i] as number[])[j + 1] as number))) {
+    } else if (
+      i < a.length &&
+      (j === b.length || ((lcs[i + 1] as number[])[j] as number) >= ((lcs[i] as number[])[j + 1] as number))
+    ) {
       lines.push({ op: "-", path: `file ${path}:${i + 1}`, before: a[i] as string });
       i++;
     } else {

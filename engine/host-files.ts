@@ -71,13 +71,21 @@ export class HostFiles {
     if (paths.length === 0) return;
     const id = await this.#helperId(signal);
     this.#infos.clear();
-    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...signalOption(signal) }).catch((err) => {
-      throw withContext(err, `creating directories ${paths.map((p) => `"${p}"`).join(", ")} on host ${this.#hostLabel}`);
-    });
+    await this.#runtime.mkdir(id, paths.map((p) => CONFIG_MOUNTPOINT + p), { mode: 0o700, ...signalOption(signal) })
+      .catch((err) => {
+        throw withContext(
+          err,
+          `creating directories ${paths.map((p) => `"${p}"`).join(", ")} on host ${this.#hostLabel}`,
+        );
+      });
   }
 
   /** Answers from what this run already asked; the paths not asked yet go to the host in one call. */
-  async #memo<T>(known: Map<string, Promise<T | undefined>>, paths: string[], ask: (paths: string[]) => Promise<Map<string, T>>): Promise<Map<string, T>> {
+  async #memo<T>(
+    known: Map<string, Promise<T | undefined>>,
+    paths: string[],
+    ask: (paths: string[]) => Promise<Map<string, T>>,
+  ): Promise<Map<string, T>> {
     const missing = paths.filter((p) => !known.has(p));
     if (missing.length > 0) {
       const answer = ask(missing);
@@ -107,9 +115,10 @@ export class HostFiles {
 
   async #readNow(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
     const id = await this.#helperId(signal);
-    const found = await this.#runtime.readFiles(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal)).catch((err) => {
-      throw withContext(err, `reading files on host ${this.#hostLabel}`);
-    });
+    const found = await this.#runtime.readFiles(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal))
+      .catch((err) => {
+        throw withContext(err, `reading files on host ${this.#hostLabel}`);
+      });
     return new Map(found.map((f) => {
       const path = f.path.slice(CONFIG_MOUNTPOINT.length);
       return [path, { ...f, path }];
@@ -118,9 +127,11 @@ export class HostFiles {
 
   async #statNow(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
     const id = await this.#helperId(signal);
-    const found = await this.#runtime.stat(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal)).catch((err) => {
-      throw withContext(err, `checking paths on host ${this.#hostLabel}`);
-    });
+    const found = await this.#runtime.stat(id, paths.map((p) => CONFIG_MOUNTPOINT + p), signalOption(signal)).catch(
+      (err) => {
+        throw withContext(err, `checking paths on host ${this.#hostLabel}`);
+      },
+    );
     return new Map(found.map((info) => {
       const path = info.path.slice(CONFIG_MOUNTPOINT.length);
       return [path, { ...info, path }];
@@ -153,7 +164,9 @@ export class HostFiles {
   /** Helpers left by a run that was killed (its process is gone) are removed; others are in use. */
   async #removeAbandonedHelpers(signal?: AbortSignal): Promise<void> {
     for (const helper of await this.#runtime.list({ [LABEL_HELPER]: "true" }, signalOption(signal))) {
-      if (ownerIsGone(helper.labels[LABEL_HELPER_OWNER])) await this.#runtime.remove(helper.id, { force: true, ...signalOption(signal) });
+      if (ownerIsGone(helper.labels[LABEL_HELPER_OWNER])) {
+        await this.#runtime.remove(helper.id, { force: true, ...signalOption(signal) });
+      }
     }
   }
 
@@ -181,7 +194,9 @@ export class HostFiles {
         if (holder?.labels[LABEL_HELPER] !== "true") throw err;
         throw new BerthError(
           "CONFLICT",
-          `another berth run (${holder.labels[LABEL_HELPER_OWNER] ?? "unknown"}) is using the helper container "${this.#helperName}": wait for it to finish`,
+          `another berth run (${
+            holder.labels[LABEL_HELPER_OWNER] ?? "unknown"
+          }) is using the helper container "${this.#helperName}": wait for it to finish`,
           { cause: err },
         );
       }
@@ -197,4 +212,3 @@ function writeKey(file: FileToWrite): string {
   const content = typeof file.content === "string" ? file.content : Buffer.from(file.content).toString("base64");
   return JSON.stringify([file.path, content, file.mode, file.uid, file.gid]);
 }
-

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { type ContainersState, type ContainerStatus, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
+import {
+  type ContainersState,
+  type ContainerStatus,
+  type HostConfiguredContainer,
+  STATUS_GONE,
+} from "../core/model.ts";
 import { LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
 import { hostKey } from "../core/host.ts";
 import { mapLimit } from "./limit.ts";
@@ -92,7 +97,9 @@ async function observeOne(
     if (recorded !== undefined) {
       const runtime = await session.runtime(recorded, signal);
       found = await runtime.inspect(recorded.container.status?.id as string, opts);
-      result.status = found === undefined ? { id: recorded.container.status?.id as string, status: STATUS_GONE } : { id: found.id, status: found.status };
+      result.status = found === undefined
+        ? { id: recorded.container.status?.id as string, status: STATUS_GONE }
+        : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) result.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) result.renamedTo = found.name;
     }
@@ -108,9 +115,15 @@ async function observeOne(
       }
     }
     // Files and mounts matter only where the container exists and stays.
-    if (found !== undefined && recorded !== undefined && want !== undefined && hostKey(want.host) === hostKey(recorded.host)) {
-      const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])].sort();
-      const dirs = (want.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) => m.source.slice(0, -1));
+    if (
+      found !== undefined && recorded !== undefined && want !== undefined &&
+      hostKey(want.host) === hostKey(recorded.host)
+    ) {
+      const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])]
+        .sort();
+      const dirs = (want.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) =>
+        m.source.slice(0, -1)
+      );
       if (paths.length > 0 || dirs.length > 0) {
         const files = await session.files(recorded, signal);
         const contents = await files.read(paths, signal);

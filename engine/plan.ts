@@ -59,13 +59,20 @@ export interface Plan {
  */
 export function plan(desired: ContainersState, previous: ContainersState, observed: ObservedState): Plan {
   const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
-  const changes = names.map((name) => planOne(name, previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} }));
+  const changes = names.map((name) =>
+    planOne(name, previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} })
+  );
   const summary: Partial<Record<Action, number>> = {};
   for (const c of changes) if (c.action !== "nothing") summary[c.action] = (summary[c.action] ?? 0) + 1;
   return { changes, summary, empty: changes.every((c) => c.action === "nothing") };
 }
 
-function planOne(name: string, prev: HostConfiguredContainer | undefined, want: HostConfiguredContainer | undefined, obs: Observation): PlannedChange {
+function planOne(
+  name: string,
+  prev: HostConfiguredContainer | undefined,
+  want: HostConfiguredContainer | undefined,
+  obs: Observation,
+): PlannedChange {
   const on = (want ?? prev) as HostConfiguredContainer;
   const change = (action: Action, reasons: string[], extra: Partial<PlannedChange> = {}): PlannedChange => ({
     name,
@@ -77,32 +84,48 @@ function planOne(name: string, prev: HostConfiguredContainer | undefined, want: 
     directories: [],
     ...extra,
   });
-  if (obs.error !== undefined) return change("blocked", [`cannot check host ${hostLabel((prev ?? on).host)}: ${obs.error}`]);
+  if (obs.error !== undefined) {
+    return change("blocked", [`cannot check host ${hostLabel((prev ?? on).host)}: ${obs.error}`]);
+  }
 
   const exists = obs.status !== undefined && obs.status.status !== STATUS_GONE;
   const running = obs.status?.status === "running" || obs.status?.status === "restarting";
-  const gone = obs.status?.status === STATUS_GONE ? [`recorded container ${short(obs.status.id)} no longer exists`] : [];
+  const gone = obs.status?.status === STATUS_GONE
+    ? [`recorded container ${short(obs.status.id)} no longer exists`]
+    : [];
 
   if (want === undefined) {
     const was = prev as HostConfiguredContainer;
     if (!exists) return change("forget", ["not in the desired state", ...gone]);
-    return change("remove", ["not in the desired state"], { host: hostLabel(was.host), replaces: obs.status?.id as string });
+    return change("remove", ["not in the desired state"], {
+      host: hostLabel(was.host),
+      replaces: obs.status?.id as string,
+    });
   }
 
   const allFiles = Object.keys(want.configFiles ?? {}).sort();
   const allDirs = directoryMounts(want);
   const fileDiff = (current: Record<string, string | null>) =>
-    allFiles.flatMap((p) => current[p] === (want.configFiles ?? {})[p] ? [] : diffText(p, current[p] ?? null, (want.configFiles ?? {})[p] as string));
+    allFiles.flatMap((p) =>
+      current[p] === (want.configFiles ?? {})[p]
+        ? []
+        : diffText(p, current[p] ?? null, (want.configFiles ?? {})[p] as string)
+    );
 
   if (!exists) {
     const fresh = { files: allFiles, directories: allDirs, diff: prev === undefined ? [] : configDiff(prev, want) };
     if (obs.nameHolder !== undefined) {
       if (!obs.nameHolder.managed) {
         return change("blocked", [
-          `name "${want.container.config.name}" is taken on host ${hostLabel(want.host)} by container ${short(obs.nameHolder.id)}, which berth did not create: remove or rename that container, or choose another name`,
+          `name "${want.container.config.name}" is taken on host ${hostLabel(want.host)} by container ${
+            short(obs.nameHolder.id)
+          }, which berth did not create: remove or rename that container, or choose another name`,
         ]);
       }
-      return change("recreate", [...gone, `an unrecorded berth container ${short(obs.nameHolder.id)} holds the name and is replaced`], {
+      return change("recreate", [
+        ...gone,
+        `an unrecorded berth container ${short(obs.nameHolder.id)} holds the name and is replaced`,
+      ], {
         ...fresh,
         replaces: obs.nameHolder.id,
       });
@@ -116,7 +139,10 @@ function planOne(name: string, prev: HostConfiguredContainer | undefined, want: 
     return change("recreate", [`moves from host ${hostLabel(was.host)} to ${hostLabel(want.host)}`], {
       ...full,
       fromHost: hostLabel(was.host),
-      diff: [{ op: "~", path: "host", before: hostLabel(was.host), after: hostLabel(want.host) }, ...configDiff(was, want)],
+      diff: [
+        { op: "~", path: "host", before: hostLabel(was.host), after: hostLabel(want.host) },
+        ...configDiff(was, want),
+      ],
     });
   }
   const recorded = configHash(was.container.config, was.container.runtime);
@@ -128,19 +154,30 @@ function planOne(name: string, prev: HostConfiguredContainer | undefined, want: 
     return change("recreate", [`container was renamed to "${obs.renamedTo}" outside berth`], full);
   }
   if (obs.configHash !== undefined && obs.configHash !== recorded) {
-    return change("recreate", ["container was changed outside berth (configuration label differs from the recorded one)"], full);
+    return change("recreate", [
+      "container was changed outside berth (configuration label differs from the recorded one)",
+    ], full);
   }
 
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
   if (blockedMounts.length > 0) {
-    return change("blocked", blockedMounts.map((d) => `mount source "${d}" is a file on host ${hostLabel(want.host)}; a directory mount needs a directory: remove the file, or drop the trailing "/" to mount it as a file`));
+    return change(
+      "blocked",
+      blockedMounts.map((d) =>
+        `mount source "${d}" is a file on host ${
+          hostLabel(want.host)
+        }; a directory mount needs a directory: remove the file, or drop the trailing "/" to mount it as a file`
+      ),
+    );
   }
   const diff = fileDiff(obs.files);
   const files = allFiles.filter((p) => obs.files[p] !== (want.configFiles ?? {})[p]);
   const directories = allDirs.filter((d) => obs.mounts[d] === "missing");
   if (files.length > 0 || directories.length > 0) {
     return change("update-files", [
-      ...files.map((p) => obs.files[p] === null ? `config file ${p} is missing on the host` : `config file ${p} differs`),
+      ...files.map((p) =>
+        obs.files[p] === null ? `config file ${p} is missing on the host` : `config file ${p} differs`
+      ),
       ...directories.map((d) => `mount directory ${d} is missing on the host`),
       running ? "container is restarted to pick them up" : "container is started",
     ], { files, directories, diff });

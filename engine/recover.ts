@@ -8,7 +8,13 @@
 import { BerthError } from "../core/errors.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
-import { LABEL_CONFIG_HASH, LABEL_HELPER, LABEL_MANAGED, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
+import {
+  LABEL_CONFIG_HASH,
+  LABEL_HELPER,
+  LABEL_MANAGED,
+  LABEL_NAME,
+  type ObservedContainer,
+} from "../runtimes/runtime.ts";
 import { configHash } from "../core/hash.ts";
 import { mapLimit } from "./limit.ts";
 import { Session } from "./session.ts";
@@ -111,7 +117,9 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
     if (failures.length > 0) {
       throw new BerthError(
         failures[0]?.code ?? "CONNECT",
-        `Cannot recover the state: ${failures.length} host(s) could not be asked, and a partial state would leave their containers behind:\n${failures.map((f) => `  ${f.message}`).join("\n")}`,
+        `Cannot recover the state: ${failures.length} host(s) could not be asked, and a partial state would leave their containers behind:\n${
+          failures.map((f) => `  ${f.message}`).join("\n")
+        }`,
         { cause: failures[0] },
       );
     }
@@ -122,16 +130,26 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
   }
 }
 
-function record(desired: ContainersState, listed: Array<{ via: HostConfiguredContainer; found: ObservedContainer }>): RecoveryResult {
-  listed.sort((a, b) => hostLabel(a.via.host).localeCompare(hostLabel(b.via.host)) || nameOf(a.found).localeCompare(nameOf(b.found)) || a.found.id.localeCompare(b.found.id));
+function record(
+  desired: ContainersState,
+  listed: Array<{ via: HostConfiguredContainer; found: ObservedContainer }>,
+): RecoveryResult {
+  listed.sort((a, b) =>
+    hostLabel(a.via.host).localeCompare(hostLabel(b.via.host)) || nameOf(a.found).localeCompare(nameOf(b.found)) ||
+    a.found.id.localeCompare(b.found.id)
+  );
   const state: ContainersState = {};
   const found: RecoveredContainer[] = [];
   const orphans: Array<{ via: HostConfiguredContainer; found: ObservedContainer }> = [];
   for (const entry of listed) {
     const { via, found: c } = entry;
     const name = nameOf(c);
-    const sameHost = Object.entries(desired).filter(([key, want]) => !(key in state) && want.container.config.name === name && hostKey(want.host) === hostKey(via.host));
-    const match = sameHost.find(([, want]) => JSON.stringify(want.container.runtime ?? {}) === JSON.stringify(via.container.runtime ?? {})) ?? sameHost[0];
+    const sameHost = Object.entries(desired).filter(([key, want]) =>
+      !(key in state) && want.container.config.name === name && hostKey(want.host) === hostKey(via.host)
+    );
+    const match = sameHost.find(([, want]) =>
+      JSON.stringify(want.container.runtime ?? {}) === JSON.stringify(via.container.runtime ?? {})
+    ) ?? sameHost[0];
     if (match === undefined) {
       orphans.push(entry);
       continue;
@@ -139,7 +157,14 @@ function record(desired: ContainersState, listed: Array<{ via: HostConfiguredCon
     const [key, want] = match;
     state[key] = { ...want, container: { ...want.container, status: { id: c.id, status: c.status } } };
     const changed = c.labels[LABEL_CONFIG_HASH] !== configHash(want.container.config, want.container.runtime);
-    found.push({ key, name, host: hostLabel(via.host), id: c.id, status: c.status, kind: changed ? "changed" : "desired" });
+    found.push({
+      key,
+      name,
+      host: hostLabel(via.host),
+      id: c.id,
+      status: c.status,
+      kind: changed ? "changed" : "desired",
+    });
   }
   // Orphans last, so they never take a key a desired container needs.
   for (const { via, found: c } of orphans) {

@@ -87,7 +87,10 @@ export class Session {
     const key = JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME);
     let files = entry.files.get(key);
     if (files === undefined) {
-      files = new HostFiles(runtime, hostLabel(hcc.host), { name: `${hcc.container.config.name}-config`, image: hcc.container.config.image });
+      files = new HostFiles(runtime, hostLabel(hcc.host), {
+        name: `${hcc.container.config.name}-config`,
+        image: hcc.container.config.image,
+      });
       entry.files.set(key, files);
     }
     return files;
@@ -124,7 +127,10 @@ export class Session {
       const reach = this.#options.reach?.(host) ?? host;
       const { log, env } = this.#options;
       entry = {
-        transport: openTransport(reach, { ...(log === undefined ? {} : { log }), ...(env === undefined ? {} : { env }) }),
+        transport: openTransport(reach, {
+          ...(log === undefined ? {} : { log }),
+          ...(env === undefined ? {} : { env }),
+        }),
         runtimes: new Map(),
         files: new Map(),
         images: new Map(),

@@ -44,6 +44,8 @@ export function parseImageReference(image: string): ImageReference {
   }
   const slash = repository.indexOf("/");
   const first = slash < 0 ? "" : repository.slice(0, slash);
-  const registry = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost") ? first : "docker.io";
+  const registry = first !== "" && (first.includes(".") || first.includes(":") || first === "localhost")
+    ? first
+    : "docker.io";
   return { registry, repository, tag };
 }

@@ -42,5 +42,8 @@ export async function loadRuntime(runtime: RuntimeConfig, options: LoadRuntimeOp
     const { kubeletRuntime } = await import("./kubelet/mod.ts");
     return kubeletRuntime(runtime.kubelet, options);
   }
-  throw new BerthError("VALIDATION", `host ${options.hostLabel}: the runtime config names no known runtime (known: docker, kubelet)`);
+  throw new BerthError(
+    "VALIDATION",
+    `host ${options.hostLabel}: the runtime config names no known runtime (known: docker, kubelet)`,
+  );
 }

@@ -46,11 +46,28 @@ export function packEntries(directories: DirectoryToCreate[], files: FileToWrite
   const mtime = new Date();
   (async () => {
     for (const [i, dir] of directories.entries()) {
-      await addEntry(pack, { name: dirNames[i] as string, type: "directory", mode: dir.mode, uid: dir.uid ?? 0, gid: dir.gid ?? 0, mtime });
+      await addEntry(pack, {
+        name: dirNames[i] as string,
+        type: "directory",
+        mode: dir.mode,
+        uid: dir.uid ?? 0,
+        gid: dir.gid ?? 0,
+        mtime,
+      });
     }
     for (const [i, file] of files.entries()) {
-      const content = typeof file.content === "string" ? Buffer.from(file.content) : Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength);
-      const header = { name: fileNames[i] as string, type: "file" as const, size: content.length, mode: file.mode ?? 0o600, uid: file.uid ?? 0, gid: file.gid ?? 0, mtime };
+      const content = typeof file.content === "string"
+        ? Buffer.from(file.content)
+        : Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength);
+      const header = {
+        name: fileNames[i] as string,
+        type: "file" as const,
+        size: content.length,
+        mode: file.mode ?? 0o600,
+        uid: file.uid ?? 0,
+        gid: file.gid ?? 0,
+        mtime,
+      };
       await addEntry(pack, header, content);
     }
     pack.finalize();
@@ -87,7 +104,10 @@ export function assertSafeEntry(path: string, name: string, header: tar.Header):
     throw new BerthError("UNSAFE_PATH", `reading "${path}": archive entry "${name}" escapes the target`);
   }
   if (header.type === "symlink" || header.type === "link") {
-    throw new BerthError("UNSAFE_PATH", `reading "${path}": it is a link to "${header.linkname ?? ""}"; berth reads regular files only`);
+    throw new BerthError(
+      "UNSAFE_PATH",
+      `reading "${path}": it is a link to "${header.linkname ?? ""}"; berth reads regular files only`,
+    );
   }
 }
 
@@ -108,12 +128,17 @@ export async function readFileEntry(
   assertSafeEntry(path, name, header);
   if (header.type === "directory") throw new BerthError("BAD_PARAMETER", `reading "${path}": it is a directory`);
   if (header.type !== "file" && header.type !== "contiguous-file") {
-    throw new BerthError("BAD_PARAMETER", `reading "${path}": unexpected archive entry "${name}" (${header.type ?? "unknown"})`);
+    throw new BerthError(
+      "BAD_PARAMETER",
+      `reading "${path}": unexpected archive entry "${name}" (${header.type ?? "unknown"})`,
+    );
   }
   const content = new Uint8Array(header.size ?? 0);
   let offset = 0;
   for await (const chunk of entry as AsyncIterable<Uint8Array>) {
-    if (offset + chunk.length > content.length) throw new BerthError("ENGINE", `reading "${path}": archive entry larger than announced`);
+    if (offset + chunk.length > content.length) {
+      throw new BerthError("ENGINE", `reading "${path}": archive entry larger than announced`);
+    }
     content.set(chunk, offset);
     offset += chunk.length;
   }

@@ -42,7 +42,12 @@ export async function lockState(statePath: string, options: LockOptions): Promis
   const path = `${statePath}.lock`;
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (;;) {
-    const owner: LockOwner = { pid: process.pid, hostname: hostname(), command: options.command, startedAt: new Date().toISOString() };
+    const owner: LockOwner = {
+      pid: process.pid,
+      hostname: hostname(),
+      command: options.command,
+      startedAt: new Date().toISOString(),
+    };
     try {
       const fd = openSync(path, "wx", 0o600);
       try {
@@ -65,13 +70,20 @@ export async function lockState(statePath: string, options: LockOptions): Promis
     }
     const holder = readOwner(path);
     if (holder !== undefined && ownerIsGone(`${holder.hostname}:${holder.pid}`)) {
-      options.warn?.(`Lock file "${path}" was left by process ${holder.pid} (${holder.command}, started ${holder.startedAt}), which no longer runs: taking it over`);
+      options.warn?.(
+        `Lock file "${path}" was left by process ${holder.pid} (${holder.command}, started ${holder.startedAt}), which no longer runs: taking it over`,
+      );
       rmSync(path, { force: true });
       continue;
     }
     if (Date.now() >= deadline) {
-      const who = holder === undefined ? "another run" : `process ${holder.pid} on ${holder.hostname} (${holder.command}, started ${holder.startedAt})`;
-      throw new BerthError("STATE", `State file "${statePath}" is locked by ${who}: wait for it to finish, or remove "${path}" if that run is gone`);
+      const who = holder === undefined
+        ? "another run"
+        : `process ${holder.pid} on ${holder.hostname} (${holder.command}, started ${holder.startedAt})`;
+      throw new BerthError(
+        "STATE",
+        `State file "${statePath}" is locked by ${who}: wait for it to finish, or remove "${path}" if that run is gone`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }

@@ -32,7 +32,11 @@ export async function readStateFile(path: string): Promise<LoadedState> {
     text = await readFile(path, "utf8");
     const mode = (await stat(path)).mode & 0o777;
     if ((mode & 0o077) !== 0) {
-      warnings.push(`State file "${path}" is readable by others (mode ${mode.toString(8).padStart(4, "0")}): run chmod 600 "${path}"`);
+      warnings.push(
+        `State file "${path}" is readable by others (mode ${
+          mode.toString(8).padStart(4, "0")
+        }): run chmod 600 "${path}"`,
+      );
     }
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return { state: {}, existed: false, warnings };
@@ -44,7 +48,9 @@ export async function readStateFile(path: string): Promise<LoadedState> {
   } catch (err) {
     throw new BerthError(
       "STATE",
-      `Cannot parse state file "${path}"; it was left untouched. Fix it, or restore it from a backup, then run again:\n${(err as Error).message}`,
+      `Cannot parse state file "${path}"; it was left untouched. Fix it, or restore it from a backup, then run again:\n${
+        (err as Error).message
+      }`,
       { cause: err },
     );
   }

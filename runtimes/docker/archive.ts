@@ -16,7 +16,10 @@ import { assertSafeEntry, readFileEntry } from "../tar.ts";
  *
  * @throws {BerthError} UNSAFE_PATH for absolute, `..` or link entries; BAD_PARAMETER when the path is a directory.
  */
-export async function readSingleFile(body: AsyncIterable<Uint8Array>, path: string): Promise<{ content: Uint8Array; mode: number; uid: number; gid: number }> {
+export async function readSingleFile(
+  body: AsyncIterable<Uint8Array>,
+  path: string,
+): Promise<{ content: Uint8Array; mode: number; uid: number; gid: number }> {
   const extract = tar.extract();
   const feeding = (async () => {
     try {
@@ -44,7 +47,10 @@ export async function readSingleFile(body: AsyncIterable<Uint8Array>, path: stri
     for await (const entry of extract) {
       if (result !== undefined) {
         assertSafeEntry(path, entry.header.name, entry.header);
-        throw new BerthError("BAD_PARAMETER", `reading "${path}": unexpected second archive entry "${entry.header.name}"`);
+        throw new BerthError(
+          "BAD_PARAMETER",
+          `reading "${path}": unexpected second archive entry "${entry.header.name}"`,
+        );
       }
       result = await readFileEntry(path, entry.header.name, entry);
     }
@@ -82,6 +88,7 @@ export function decodePathStat(path: string, header: string): PathInfo {
   }
   const goMode = stat.mode ?? 0;
   const bit = (flag: number) => Math.floor(goMode / flag) % 2 === 1;
-  const mode = (goMode % 0o1000) | (bit(GO_SETUID) ? 0o4000 : 0) | (bit(GO_SETGID) ? 0o2000 : 0) | (bit(GO_STICKY) ? 0o1000 : 0);
+  const mode = (goMode % 0o1000) | (bit(GO_SETUID) ? 0o4000 : 0) | (bit(GO_SETGID) ? 0o2000 : 0) |
+    (bit(GO_STICKY) ? 0o1000 : 0);
   return { path, mode, isDirectory: bit(GO_DIR), isSymlink: bit(GO_SYMLINK), size: stat.size ?? 0 };
 }

@@ -41,7 +41,10 @@ export interface CreateBody {
  * if (body.Env?.join() !== "A=1,B=2" || body.HostConfig.PortBindings?.["80/tcp"]?.[0]?.HostPort !== "80") throw new Error("wrong");
  * ```
  */
-export function createBody(config: ContainerConfig, options: Pick<CreateOptions, "labels" | "restartPolicy">): CreateBody {
+export function createBody(
+  config: ContainerConfig,
+  options: Pick<CreateOptions, "labels" | "restartPolicy">,
+): CreateBody {
   const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
   if (config.args !== undefined) body.Cmd = config.args;

@@ -8,7 +8,15 @@ import process from "node:process";
 import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
-import type { CallOptions, CreateOptions, FileRead, FileToWrite, ObservedContainer, PathInfo, Runtime } from "../runtime.ts";
+import type {
+  CallOptions,
+  CreateOptions,
+  FileRead,
+  FileToWrite,
+  ObservedContainer,
+  PathInfo,
+  Runtime,
+} from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
 import { createBody } from "./create-body.ts";
@@ -67,7 +75,14 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   const path = (id: string) => `/containers/${encodeURIComponent(id)}`;
 
   async function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
-    const res = await engine.request({ method: "GET", path: `${path(idOrName)}/json`, what, container: idOrName, accept: [404], ...signalOption(o?.signal) });
+    const res = await engine.request({
+      method: "GET",
+      path: `${path(idOrName)}/json`,
+      what,
+      container: idOrName,
+      accept: [404],
+      ...signalOption(o?.signal),
+    });
     if (res.status === 404) {
       await res.discard();
       return undefined;
@@ -81,19 +96,34 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
     const what = `checking "${target}" in container ${quote(id)}`;
-    const res = await engine.request({ method: "HEAD", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOption(o?.signal) });
+    const res = await engine.request({
+      method: "HEAD",
+      path: `${path(id)}/archive`,
+      query: { path: target },
+      what,
+      container: id,
+      accept: [404],
+      ...signalOption(o?.signal),
+    });
     if (res.status === 404) {
       // A HEAD answer has no message telling a missing path from a missing container.
       if ((await inspectRaw(id, what, o)) === undefined) throw noSuchContainer(id, what);
       return undefined;
     }
     const header = res.headers["x-docker-container-path-stat"];
-    if (header === undefined) throw new BerthError("ENGINE", `${what} on host ${hostLabel}: no path-stat header in the answer`, { host: hostLabel });
+    if (header === undefined) {
+      throw new BerthError("ENGINE", `${what} on host ${hostLabel}: no path-stat header in the answer`, {
+        host: hostLabel,
+      });
+    }
     return decodePathStat(target, header);
   }
 
   function noSuchContainer(id: string, what: string): BerthError {
-    return new BerthError("NOT_FOUND", `${what} on host ${hostLabel}: no such container`, { host: hostLabel, container: id });
+    return new BerthError("NOT_FOUND", `${what} on host ${hostLabel}: no such container`, {
+      host: hostLabel,
+      container: id,
+    });
   }
 
   async function upload(id: string, body: AsyncIterable<Uint8Array>, what: string, o?: CallOptions): Promise<void> {
@@ -127,7 +157,9 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         ...signalOption(o?.signal),
       });
     } catch (err) {
-      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
+      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) {
+        throw err;
+      }
       const message = err instanceof Error ? err.message : String(err);
       throw new BerthError("IMAGE_PULL", explainPullError(message), { host: hostLabel, cause: err });
     }
@@ -139,7 +171,13 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     filesNeedRunningContainer: false,
 
     async ensureImage(image, o) {
-      const res = await engine.request({ method: "GET", path: `/images/${encodeURI(image)}/json`, what: `looking up image "${image}"`, accept: [404], ...signalOption(o?.signal) });
+      const res = await engine.request({
+        method: "GET",
+        path: `/images/${encodeURI(image)}/json`,
+        what: `looking up image "${image}"`,
+        accept: [404],
+        ...signalOption(o?.signal),
+      });
       await res.discard();
       if (res.status === 404) await pull(image, o);
     },
@@ -159,7 +197,14 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     },
 
     async start(id, o) {
-      const res = await engine.request({ method: "POST", path: `${path(id)}/start`, what: `starting container ${quote(id)}`, container: id, accept: [304], ...signalOption(o?.signal) });
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/start`,
+        what: `starting container ${quote(id)}`,
+        container: id,
+        accept: [304],
+        ...signalOption(o?.signal),
+      });
       await res.discard();
     },
 
@@ -202,7 +247,13 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
     async list(labels, o) {
       const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-      const rows = await engine.json<ListRow[]>({ method: "GET", path: "/containers/json", query: { all: 1, filters }, what: "listing containers", ...signalOption(o?.signal) });
+      const rows = await engine.json<ListRow[]>({
+        method: "GET",
+        path: "/containers/json",
+        query: { all: 1, filters },
+        what: "listing containers",
+        ...signalOption(o?.signal),
+      });
       return rows.map(observedFromList);
     },
 
@@ -216,7 +267,15 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       const result: FileRead[] = [];
       for (const target of paths) {
         const what = `reading "${target}" from container ${quote(id)}`;
-        const res = await engine.request({ method: "GET", path: `${path(id)}/archive`, query: { path: target }, what, container: id, accept: [404], ...signalOption(o?.signal) });
+        const res = await engine.request({
+          method: "GET",
+          path: `${path(id)}/archive`,
+          query: { path: target },
+          what,
+          container: id,
+          accept: [404],
+          ...signalOption(o?.signal),
+        });
         if (res.status === 404) {
           if (/no such container/i.test(await res.text())) throw noSuchContainer(id, what);
           continue;
@@ -245,10 +304,16 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         const info = await statOne(id, target, o);
         if (info === undefined) missing.push({ path: target, mode: o?.mode ?? 0o700 });
         else if (!info.isDirectory) {
-          throw new BerthError("CONFLICT", `creating directory "${target}" in container ${quote(id)} on host ${hostLabel}: it exists and is not a directory`, {
-            host: hostLabel,
-            container: id,
-          });
+          throw new BerthError(
+            "CONFLICT",
+            `creating directory "${target}" in container ${
+              quote(id)
+            } on host ${hostLabel}: it exists and is not a directory`,
+            {
+              host: hostLabel,
+              container: id,
+            },
+          );
         }
       }
       if (missing.length === 0) return;
@@ -290,11 +355,23 @@ interface ListRow {
 }
 
 function observedFromInspect(info: InspectResponse): ObservedContainer {
-  return { id: info.Id, status: info.State.Status, name: info.Name.replace(/^\//, ""), image: info.Config.Image, labels: info.Config.Labels ?? {} };
+  return {
+    id: info.Id,
+    status: info.State.Status,
+    name: info.Name.replace(/^\//, ""),
+    image: info.Config.Image,
+    labels: info.Config.Labels ?? {},
+  };
 }
 
 function observedFromList(row: ListRow): ObservedContainer {
-  return { id: row.Id, status: row.State, name: (row.Names?.[0] ?? "").replace(/^\//, ""), image: row.Image, labels: row.Labels ?? {} };
+  return {
+    id: row.Id,
+    status: row.State,
+    name: (row.Names?.[0] ?? "").replace(/^\//, ""),
+    image: row.Image,
+    labels: row.Labels ?? {},
+  };
 }
 
 /** Names a container in messages: quoted, long ids shortened. */

@@ -29,7 +29,6 @@ export type Endpoint =
   | { kind: "unix"; path: string }
   | { kind: "tcp"; host: string; port: number; tls?: TlsFiles };
 
-
 /**
  * Resolves the engine address from the config, falling back to the docker
  * CLI's environment variables (pass `{}` when they must not apply, e.g. for
@@ -51,7 +50,9 @@ export function resolveEndpoint(config: DockerRuntimeConfig, env: Record<string,
   const address = config.host ?? (env["DOCKER_HOST"] || DEFAULT_DOCKER_HOST);
   if (address.startsWith("unix://")) {
     const path = address.slice("unix://".length);
-    if (!path.startsWith("/")) throw new BerthError("VALIDATION", `Docker host "${address}": a unix socket path must be absolute`);
+    if (!path.startsWith("/")) {
+      throw new BerthError("VALIDATION", `Docker host "${address}": a unix socket path must be absolute`);
+    }
     return { kind: "unix", path };
   }
   const tcp = /^tcp:\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/.exec(address);
@@ -136,7 +137,9 @@ function secure(
       cleanup();
       socket.destroy();
       raw.destroy();
-      reject(new BerthError(code, `TLS handshake with ${host}: ${(err as Error).message ?? String(err)}`, { cause: err }));
+      reject(
+        new BerthError(code, `TLS handshake with ${host}: ${(err as Error).message ?? String(err)}`, { cause: err }),
+      );
     };
     const onError = (err: Error) => fail(err, "CONNECT");
     const onAbort = () => fail(signal.reason, "ABORTED");

@@ -133,7 +133,9 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
       try {
         return JSON.parse(text) as T;
       } catch (err) {
-        throw new BerthError("ENGINE", `${req.what} on host ${hostLabel}: the engine answered with invalid JSON`, { cause: err });
+        throw new BerthError("ENGINE", `${req.what} on host ${hostLabel}: the engine answered with invalid JSON`, {
+          cause: err,
+        });
       }
     },
   };

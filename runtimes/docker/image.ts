@@ -52,7 +52,9 @@ export async function consumePullStream(
     try {
       message = JSON.parse(line) as typeof message;
     } catch (err) {
-      throw new BerthError("ENGINE", `${doing}: unreadable progress line ${JSON.stringify(line.slice(0, 80))}`, { cause: err });
+      throw new BerthError("ENGINE", `${doing}: unreadable progress line ${JSON.stringify(line.slice(0, 80))}`, {
+        cause: err,
+      });
     }
     if (message.error !== undefined || message.errorDetail !== undefined) {
       failure ??= message.errorDetail?.message ?? message.error ?? "unknown error";

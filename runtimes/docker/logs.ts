@@ -23,7 +23,10 @@ export function demultiplexLogs(bytes: Uint8Array): { stdout: string; stderr: st
   let offset = 0;
   while (offset + 8 <= bytes.length) {
     const kind = bytes[offset];
-    if ((kind !== 0 && kind !== 1 && kind !== 2) || bytes[offset + 1] !== 0 || bytes[offset + 2] !== 0 || bytes[offset + 3] !== 0) {
+    if (
+      (kind !== 0 && kind !== 1 && kind !== 2) || bytes[offset + 1] !== 0 || bytes[offset + 2] !== 0 ||
+      bytes[offset + 3] !== 0
+    ) {
       if (offset === 0) return { stdout: new TextDecoder().decode(bytes), stderr: "" };
       break;
     }

@@ -31,7 +31,11 @@ export async function missingTools(exec: ContainerExec, signal?: AbortSignal): P
   const others = REQUIRED_TOOLS.filter((t) => t !== "sh");
   let result: ExecResult;
   try {
-    result = await exec.run(["sh", "-c", `for t in ${others.join(" ")}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done`], signal);
+    result = await exec.run([
+      "sh",
+      "-c",
+      `for t in ${others.join(" ")}; do command -v "$t" >/dev/null 2>&1 || echo "$t"; done`,
+    ], signal);
   } catch (err) {
     if (err instanceof BerthError && /executable file not found|no such file/i.test(err.message)) return ["sh"];
     throw err;
@@ -52,7 +56,8 @@ export async function writeFiles(exec: ContainerExec, files: FileToWrite[], sign
 export async function readFiles(exec: ContainerExec, paths: string[], signal?: AbortSignal): Promise<FileRead[]> {
   const relative = paths.map((p) => `./${relativeToRoot(p)}`);
   // Only existing paths go to tar, so a missing one is not an error.
-  const script = 'cd / || exit 1; n=$#; for p do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done; shift $n; [ $# -eq 0 ] && exit 0; exec tar -cf - "$@"';
+  const script =
+    'cd / || exit 1; n=$#; for p do if [ -e "$p" ] || [ -L "$p" ]; then set -- "$@" "$p"; fi; done; shift $n; [ $# -eq 0 ] && exit 0; exec tar -cf - "$@"';
   const result = await exec.stream(["sh", "-c", script, "sh", ...relative], undefined, signal);
   check(result, "tar -c");
   if (result.stdout.length === 0) return [];
@@ -75,7 +80,13 @@ export async function statPaths(exec: ContainerExec, paths: string[], signal?: A
     if (match === null) throw new BerthError("ENGINE", `stat of "${path}": unexpected output ${JSON.stringify(line)}`);
     const raw = parseInt(match[1] as string, 16);
     const type = raw & 0o170000;
-    found.push({ path, mode: raw & 0o7777, isDirectory: type === 0o040000, isSymlink: type === 0o120000, size: Number(match[2]) });
+    found.push({
+      path,
+      mode: raw & 0o7777,
+      isDirectory: type === 0o040000,
+      isSymlink: type === 0o120000,
+      size: Number(match[2]),
+    });
   });
   return found;
 }
@@ -85,10 +96,16 @@ export async function statPaths(exec: ContainerExec, paths: string[], signal?: A
  *
  * @throws {BerthError} CONFLICT when a path exists and is not a directory.
  */
-export async function makeDirectories(exec: ContainerExec, paths: string[], mode: number, signal?: AbortSignal): Promise<void> {
+export async function makeDirectories(
+  exec: ContainerExec,
+  paths: string[],
+  mode: number,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const p of paths) relativeToRoot(p);
   const octal = mode.toString(8);
-  const script = `umask 022; for p do if [ -d "$p" ]; then continue; fi; if [ -e "$p" ] || [ -L "$p" ]; then echo "$p"; exit 3; fi; mkdir -p "$p" && chmod ${octal} "$p" || exit 1; done`;
+  const script =
+    `umask 022; for p do if [ -d "$p" ]; then continue; fi; if [ -e "$p" ] || [ -L "$p" ]; then echo "$p"; exit 3; fi; mkdir -p "$p" && chmod ${octal} "$p" || exit 1; done`;
   const result = await exec.run(["sh", "-c", script, "sh", ...paths], signal);
   if (result.exitCode === 3) {
     const path = new TextDecoder().decode(result.stdout).trim();

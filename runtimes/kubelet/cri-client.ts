@@ -105,19 +105,37 @@ export interface AuthConfig {
 
 /** The CRI calls berth makes. */
 export interface CriClient {
-  version(o?: UnaryOptions): Promise<{ version: string; runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
+  version(
+    o?: UnaryOptions,
+  ): Promise<{ version: string; runtimeName: string; runtimeVersion: string; runtimeApiVersion: string }>;
   runPodSandbox(config: PodSandboxConfig, o?: UnaryOptions): Promise<string>;
   stopPodSandbox(id: string, o?: UnaryOptions): Promise<void>;
   removePodSandbox(id: string, o?: UnaryOptions): Promise<void>;
-  listPodSandbox(filter: { id?: string; labelSelector?: Record<string, string> }, o?: UnaryOptions): Promise<PodSandbox[]>;
-  createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig, o?: UnaryOptions): Promise<string>;
+  listPodSandbox(
+    filter: { id?: string; labelSelector?: Record<string, string> },
+    o?: UnaryOptions,
+  ): Promise<PodSandbox[]>;
+  createContainer(
+    podSandboxId: string,
+    config: ContainerConfig,
+    sandboxConfig: PodSandboxConfig,
+    o?: UnaryOptions,
+  ): Promise<string>;
   startContainer(id: string, o?: UnaryOptions): Promise<void>;
   stopContainer(id: string, timeoutSeconds: number, o?: UnaryOptions): Promise<void>;
   removeContainer(id: string, o?: UnaryOptions): Promise<void>;
-  listContainers(filter: { id?: string; podSandboxId?: string; labelSelector?: Record<string, string> }, o?: UnaryOptions): Promise<Container[]>;
+  listContainers(
+    filter: { id?: string; podSandboxId?: string; labelSelector?: Record<string, string> },
+    o?: UnaryOptions,
+  ): Promise<Container[]>;
   /** Status, or undefined when the container does not exist. */
   containerStatus(id: string, o?: UnaryOptions): Promise<ContainerStatus | undefined>;
-  execSync(id: string, cmd: string[], timeoutSeconds: number, o?: UnaryOptions): Promise<{ stdout: Uint8Array; stderr: Uint8Array; exitCode: number }>;
+  execSync(
+    id: string,
+    cmd: string[],
+    timeoutSeconds: number,
+    o?: UnaryOptions,
+  ): Promise<{ stdout: Uint8Array; stderr: Uint8Array; exitCode: number }>;
   /** The streaming URL of an exec with stdin, stdout and stderr. */
   exec(id: string, cmd: string[], o?: UnaryOptions): Promise<string>;
   /** The image id, or undefined when the image is not present. */
@@ -130,8 +148,18 @@ type Definition = ReturnType<typeof fromJSON>;
 let definition: Definition | undefined;
 
 function codec(service: "RuntimeService" | "ImageService", name: string): MethodCodec {
-  definition ??= fromJSON(CRI_DESCRIPTOR, { keepCase: false, longs: Number, enums: String, defaults: true, arrays: true, objects: true });
-  const method = (definition[`runtime.v1.${service}`] as Record<string, { path: string; requestSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }>)[name];
+  definition ??= fromJSON(CRI_DESCRIPTOR, {
+    keepCase: false,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    arrays: true,
+    objects: true,
+  });
+  const method = (definition[`runtime.v1.${service}`] as Record<
+    string,
+    { path: string; requestSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }
+  >)[name];
   if (method === undefined) throw new Error(`CRI method ${service}.${name} is not in api.proto`);
   return {
     path: method.path,
@@ -158,28 +186,40 @@ export function criClient(grpc: GrpcClient): CriClient {
   const call = <T>(method: MethodCodec, request: unknown, o?: UnaryOptions) => grpc.unary<T>(method, request, o);
   return {
     version: (o) => call(rt("Version"), { version: "v1" }, o),
-    runPodSandbox: async (config, o) => (await call<{ podSandboxId: string }>(rt("RunPodSandbox"), { config }, o)).podSandboxId,
+    runPodSandbox: async (config, o) =>
+      (await call<{ podSandboxId: string }>(rt("RunPodSandbox"), { config }, o)).podSandboxId,
     stopPodSandbox: async (id, o) => void (await call(rt("StopPodSandbox"), { podSandboxId: id }, o)),
     removePodSandbox: async (id, o) => void (await call(rt("RemovePodSandbox"), { podSandboxId: id }, o)),
-    listPodSandbox: async (filter, o) => (await call<{ items: PodSandbox[] }>(rt("ListPodSandbox"), { filter }, o)).items,
+    listPodSandbox: async (filter, o) =>
+      (await call<{ items: PodSandbox[] }>(rt("ListPodSandbox"), { filter }, o)).items,
     createContainer: async (podSandboxId, config, sandboxConfig, o) =>
-      (await call<{ containerId: string }>(rt("CreateContainer"), { podSandboxId, config, sandboxConfig }, o)).containerId,
+      (await call<{ containerId: string }>(rt("CreateContainer"), { podSandboxId, config, sandboxConfig }, o))
+        .containerId,
     startContainer: async (id, o) => void (await call(rt("StartContainer"), { containerId: id }, o)),
     stopContainer: async (id, timeout, o) => void (await call(rt("StopContainer"), { containerId: id, timeout }, o)),
     removeContainer: async (id, o) => void (await call(rt("RemoveContainer"), { containerId: id }, o)),
-    listContainers: async (filter, o) => (await call<{ containers: Container[] }>(rt("ListContainers"), { filter }, o)).containers,
+    listContainers: async (filter, o) =>
+      (await call<{ containers: Container[] }>(rt("ListContainers"), { filter }, o)).containers,
     async containerStatus(id, o) {
       try {
-        return (await call<{ status: ContainerStatus | null }>(rt("ContainerStatus"), { containerId: id }, o)).status ?? undefined;
+        return (await call<{ status: ContainerStatus | null }>(rt("ContainerStatus"), { containerId: id }, o)).status ??
+          undefined;
       } catch (err) {
         if ((err as { grpcStatus?: number }).grpcStatus === 5) return undefined;
         throw err;
       }
     },
     execSync: (id, cmd, timeout, o) => call(rt("ExecSync"), { containerId: id, cmd, timeout }, o),
-    exec: async (id, cmd, o) => (await call<{ url: string }>(rt("Exec"), { containerId: id, cmd, stdin: true, stdout: true, stderr: true }, o)).url,
-    imageStatus: async (image, o) => (await call<{ image: { id: string } | null }>(codec("ImageService", "ImageStatus"), { image: { image } }, o)).image?.id,
+    exec: async (id, cmd, o) =>
+      (await call<{ url: string }>(rt("Exec"), { containerId: id, cmd, stdin: true, stdout: true, stderr: true }, o))
+        .url,
+    imageStatus: async (image, o) =>
+      (await call<{ image: { id: string } | null }>(codec("ImageService", "ImageStatus"), { image: { image } }, o))
+        .image?.id,
     pullImage: async (image, auth, o) =>
-      (await call<{ imageRef: string }>(codec("ImageService", "PullImage"), { image: { image }, ...(auth === undefined ? {} : { auth }) }, o)).imageRef,
+      (await call<{ imageRef: string }>(codec("ImageService", "PullImage"), {
+        image: { image },
+        ...(auth === undefined ? {} : { auth }),
+      }, o)).imageRef,
   };
 }

@@ -46,7 +46,9 @@ const STDIN_SLICE = 256 * 1024;
 export async function runExecStream(url: string, options: ExecStreamOptions): Promise<ExecResult> {
   const { doing } = options;
   const target = new URL(url);
-  if (target.protocol !== "http:" && target.protocol !== "https:") throw new BerthError("ENGINE", `${doing}: unexpected exec URL "${url}"`);
+  if (target.protocol !== "http:" && target.protocol !== "https:") {
+    throw new BerthError("ENGINE", `${doing}: unexpected exec URL "${url}"`);
+  }
   const timeoutMs = options.timeoutMs ?? 120_000;
   const deadline = AbortSignal.timeout(timeoutMs);
   const signal = options.signal === undefined ? deadline : AbortSignal.any([options.signal, deadline]);
@@ -55,11 +57,21 @@ export async function runExecStream(url: string, options: ExecStreamOptions): Pr
   try {
     socket = await options.openTcp(target.hostname, port, signal);
   } catch (err) {
-    if (err instanceof BerthError) throw new BerthError(err.code, `${doing}: reaching the exec stream at ${target.host}: ${err.message}`, { cause: err });
-    throw new BerthError("CONNECT", `${doing}: reaching the exec stream at ${target.host}: ${(err as Error).message}`, { cause: err });
+    if (err instanceof BerthError) {
+      throw new BerthError(err.code, `${doing}: reaching the exec stream at ${target.host}: ${err.message}`, {
+        cause: err,
+      });
+    }
+    throw new BerthError("CONNECT", `${doing}: reaching the exec stream at ${target.host}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   const wsUrl = `${target.protocol === "https:" ? "wss" : "ws"}://${target.host}${target.pathname}${target.search}`;
-  const ws = new WebSocket(wsUrl, [PROTOCOL], { createConnection: (() => socket) as never, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+  const ws = new WebSocket(wsUrl, [PROTOCOL], {
+    createConnection: (() => socket) as never,
+    perMessageDeflate: false,
+    maxPayload: 64 * 1024 * 1024,
+  });
   ws.binaryType = "nodebuffer";
 
   const stdout: Buffer[] = [];
@@ -73,19 +85,33 @@ export async function runExecStream(url: string, options: ExecStreamOptions): Pr
         reject(err);
       };
       const onAbort = () => {
-        if (options.signal?.aborted) fail(new BerthError("ABORTED", `${doing}: aborted`, { cause: options.signal.reason }));
-        else fail(new BerthError("TIMEOUT", `${doing}: the command did not finish within ${Math.round(timeoutMs / 1000)} s`));
+        if (options.signal?.aborted) {
+          fail(new BerthError("ABORTED", `${doing}: aborted`, { cause: options.signal.reason }));
+        } else {fail(
+            new BerthError("TIMEOUT", `${doing}: the command did not finish within ${Math.round(timeoutMs / 1000)} s`),
+          );}
       };
       const cleanup = () => signal.removeEventListener("abort", onAbort);
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });
       ws.on("unexpected-response", (_req, res) => {
-        fail(new BerthError("ENGINE", `${doing}: the exec stream answered HTTP ${res.statusCode ?? "?"} instead of a WebSocket`));
+        fail(
+          new BerthError(
+            "ENGINE",
+            `${doing}: the exec stream answered HTTP ${res.statusCode ?? "?"} instead of a WebSocket`,
+          ),
+        );
       });
       ws.on("error", (err) => fail(new BerthError("CONNECT", `${doing}: exec stream: ${err.message}`, { cause: err })));
       ws.on("open", () => {
-        if (ws.protocol !== PROTOCOL) return fail(new BerthError("ENGINE", `${doing}: the exec stream does not speak ${PROTOCOL}`));
-        if (options.stdin !== undefined) sendStdin(ws, options.stdin).catch((err: Error) => fail(new BerthError("CONNECT", `${doing}: sending input: ${err.message}`, { cause: err })));
+        if (ws.protocol !== PROTOCOL) {
+          return fail(new BerthError("ENGINE", `${doing}: the exec stream does not speak ${PROTOCOL}`));
+        }
+        if (options.stdin !== undefined) {
+          sendStdin(ws, options.stdin).catch((err: Error) =>
+            fail(new BerthError("CONNECT", `${doing}: sending input: ${err.message}`, { cause: err }))
+          );
+        }
       });
       ws.on("message", (data: Buffer) => {
         if (data.length === 0) return;
@@ -115,13 +141,19 @@ async function sendStdin(ws: WebSocket, stdin: AsyncIterable<Uint8Array> | Uint8
     });
   const source = stdin instanceof Uint8Array ? [stdin] : stdin;
   for await (const chunk of source) {
-    for (let offset = 0; offset < chunk.length; offset += STDIN_SLICE) await send(chunk.subarray(offset, offset + STDIN_SLICE));
+    for (let offset = 0; offset < chunk.length; offset += STDIN_SLICE) {
+      await send(chunk.subarray(offset, offset + STDIN_SLICE));
+    }
   }
 }
 
 /** `{"status":"Success"}` -> 0; a NonZeroExitCode failure -> its code. */
 function exitCodeOf(status: string, doing: string): number {
-  let parsed: { status?: string; message?: string; details?: { causes?: Array<{ reason?: string; message?: string }> } };
+  let parsed: {
+    status?: string;
+    message?: string;
+    details?: { causes?: Array<{ reason?: string; message?: string }> };
+  };
   try {
     parsed = JSON.parse(status) as typeof parsed;
   } catch (err) {

@@ -169,7 +169,14 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
         const status = headers["grpc-status"];
         if (status === undefined) {
           const httpStatus = headers[constants.HTTP2_HEADER_STATUS];
-          finish(new BerthError("CONNECT", `${doing}: the connection closed without a gRPC status${httpStatus === undefined ? "" : ` (HTTP ${String(httpStatus)})`}`));
+          finish(
+            new BerthError(
+              "CONNECT",
+              `${doing}: the connection closed without a gRPC status${
+                httpStatus === undefined ? "" : ` (HTTP ${String(httpStatus)})`
+              }`,
+            ),
+          );
           return;
         }
         if (Number(status) !== 0) {
@@ -220,7 +227,9 @@ function unframe(data: Buffer, doing: string): Uint8Array {
   if (data.length < 5) throw new BerthError("ENGINE", `${doing}: the answer has no message`);
   if (data[0] !== 0) throw new BerthError("ENGINE", `${doing}: the answer is compressed, which berth does not ask for`);
   const length = data.readUInt32BE(1);
-  if (length > MAX_MESSAGE || data.length < 5 + length) throw new BerthError("ENGINE", `${doing}: the answer is truncated or too large`);
+  if (length > MAX_MESSAGE || data.length < 5 + length) {
+    throw new BerthError("ENGINE", `${doing}: the answer is truncated or too large`);
+  }
   return data.subarray(5, 5 + length);
 }
 

@@ -12,12 +12,37 @@
  */
 import type { Duplex } from "node:stream";
 import { BerthError, withContext } from "../../core/errors.ts";
-import { type ContainerConfig, type ContainerStatus, DEFAULT_CRI_ADDRESS, type KubeletRuntimeConfig } from "../../core/model.ts";
+import {
+  type ContainerConfig,
+  type ContainerStatus,
+  DEFAULT_CRI_ADDRESS,
+  type KubeletRuntimeConfig,
+} from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import { parseImageReference } from "../image-reference.ts";
-import { type CallOptions, type CreateOptions, LABEL_HELPER, type ObservedContainer, type Runtime } from "../runtime.ts";
-import { type ContainerExec, makeDirectories, missingTools, readFiles, REQUIRED_TOOLS, statPaths, writeFiles } from "./container-files.ts";
-import { type Container, type ContainerState, criClient, type PodSandbox, type PodSandboxConfig } from "./cri-client.ts";
+import {
+  type CallOptions,
+  type CreateOptions,
+  LABEL_HELPER,
+  type ObservedContainer,
+  type Runtime,
+} from "../runtime.ts";
+import {
+  type ContainerExec,
+  makeDirectories,
+  missingTools,
+  readFiles,
+  REQUIRED_TOOLS,
+  statPaths,
+  writeFiles,
+} from "./container-files.ts";
+import {
+  type Container,
+  type ContainerState,
+  criClient,
+  type PodSandbox,
+  type PodSandboxConfig,
+} from "./cri-client.ts";
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
@@ -70,7 +95,10 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   const hostLabel = options.hostLabel ?? transport.description;
   const address = config.address ?? DEFAULT_CRI_ADDRESS;
   if (!address.startsWith("unix://")) {
-    throw new BerthError("VALIDATION", `host ${hostLabel}: CRI address "${address}" must be a unix socket (unix:///run/containerd/containerd.sock)`);
+    throw new BerthError(
+      "VALIDATION",
+      `host ${hostLabel}: CRI address "${address}" must be a unix socket (unix:///run/containerd/containerd.sock)`,
+    );
   }
   const socketPath = address.slice("unix://".length);
   const grpc = grpcClient({
@@ -80,10 +108,17 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   const cri = criClient(grpc);
   /** Containers whose image was checked for the file tools. */
   const toolsChecked = new Set<string>();
-  const call = (o?: CallOptions, timeoutMs = CALL_TIMEOUT_MS) => (o?.signal === undefined ? { timeoutMs } : { signal: o.signal, timeoutMs });
+  const call = (
+    o?: CallOptions,
+    timeoutMs = CALL_TIMEOUT_MS,
+  ) => (o?.signal === undefined ? { timeoutMs } : { signal: o.signal, timeoutMs });
   const fail = (err: unknown, doing: string, container?: string) => {
     const e = withContext(err, `${doing} on host ${hostLabel}`);
-    return new BerthError(e.code, e.message, { cause: e.cause, host: hostLabel, ...(container === undefined ? {} : { container }) });
+    return new BerthError(e.code, e.message, {
+      cause: e.cause,
+      host: hostLabel,
+      ...(container === undefined ? {} : { container }),
+    });
   };
 
   async function sandboxOf(id: string, o?: CallOptions): Promise<PodSandbox | undefined> {
@@ -98,7 +133,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
   /** The sandbox's current container: the latest attempt (log readers aside). */
   async function containerIn(sandboxId: string, o?: CallOptions): Promise<Container | undefined> {
-    const containers = (await cri.listContainers({ podSandboxId: sandboxId }, call(o))).filter((c) => c.labels[READER_LABEL] === undefined);
+    const containers = (await cri.listContainers({ podSandboxId: sandboxId }, call(o))).filter((c) =>
+      c.labels[READER_LABEL] === undefined
+    );
     return containers.sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0))[0];
   }
 
@@ -136,7 +173,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         return runExecStream(url, {
           ...(stdin === undefined ? {} : { stdin }),
           ...signalOption(signal),
-          openTcp: (host: string, port: number, s?: AbortSignal): Promise<Duplex> => transport.openTcp(host, port, signalOption(s)),
+          openTcp: (host: string, port: number, s?: AbortSignal): Promise<Duplex> =>
+            transport.openTcp(host, port, signalOption(s)),
           doing: `exec ${cmd[0] ?? ""}`,
         });
       },
@@ -152,7 +190,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       if (missing.length > 0) {
         throw new BerthError(
           "VALIDATION",
-          `the image lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth copies files with ${REQUIRED_TOOLS.join(", ")}: ` +
+          `the image lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth copies files with ${
+            REQUIRED_TOOLS.join(", ")
+          }: ` +
             "set `runtime.kubelet.configImage` to an image that has them (busybox will do)",
         );
       }
@@ -166,18 +206,25 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     const credentials = config.registryAuth?.[registry];
     // No serverAddress: containerd wants a URL there and then matches its host against the
     // host it pulls from (registry-1.docker.io for docker.io); these credentials are this pull's.
-    const auth = credentials === undefined ? undefined : { username: credentials.username, password: credentials.password };
+    const auth = credentials === undefined
+      ? undefined
+      : { username: credentials.username, password: credentials.password };
     try {
       await cri.pullImage(image, auth, call(o, PULL_TIMEOUT_MS));
     } catch (err) {
-      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) throw err;
+      if (err instanceof BerthError && (err.code === "ABORTED" || err.code === "TIMEOUT" || err.code === "CONNECT")) {
+        throw err;
+      }
       const message = (err as Error).message;
       const hint = !/unauthorized|authentication required|denied/i.test(message)
         ? ""
         : credentials === undefined
-          ? ` (no credentials for ${registry} in registryAuth)`
-          : ` (the registry refused the credentials in registryAuth for ${registry})`;
-      throw new BerthError("IMAGE_PULL", `pulling image "${image}" on host ${hostLabel}: ${message}${hint}`, { host: hostLabel, cause: err });
+        ? ` (no credentials for ${registry} in registryAuth)`
+        : ` (the registry refused the credentials in registryAuth for ${registry})`;
+      throw new BerthError("IMAGE_PULL", `pulling image "${image}" on host ${hostLabel}: ${message}${hint}`, {
+        host: hostLabel,
+        cause: err,
+      });
     }
   }
 
@@ -189,9 +236,18 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   }
 
   /** Creates and starts the container in its sandbox from the stored config (next attempt). */
-  async function replaceContainer(sandbox: PodSandbox, previous: Container | undefined, o?: CallOptions): Promise<string> {
+  async function replaceContainer(
+    sandbox: PodSandbox,
+    previous: Container | undefined,
+    o?: CallOptions,
+  ): Promise<string> {
     const stored = storedConfig(sandbox);
-    if (stored === undefined) throw new BerthError("STATE", `sandbox ${short(sandbox.id)} has no berth config annotation; remove it and apply again`);
+    if (stored === undefined) {
+      throw new BerthError(
+        "STATE",
+        `sandbox ${short(sandbox.id)} has no berth config annotation; remove it and apply again`,
+      );
+    }
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
     const spec = podSpec(stored, sandbox.labels);
     spec.container.metadata.attempt = (previous?.metadata?.attempt ?? 0) + 1;
@@ -202,11 +258,18 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   }
 
   /** The image of a log reader or cleaner in `sandbox` (the helper image, else the container's), and the sandbox's config. */
-  async function logHelper(sandbox: PodSandbox, container: Container | undefined, o?: CallOptions): Promise<{ image: string; sandboxConfig: PodSandboxConfig }> {
+  async function logHelper(
+    sandbox: PodSandbox,
+    container: Container | undefined,
+    o?: CallOptions,
+  ): Promise<{ image: string; sandboxConfig: PodSandboxConfig }> {
     const stored = storedConfig(sandbox);
     const image = config.configImage ?? stored?.image ?? container?.image?.image ?? "";
     if (config.configImage !== undefined) await ensureImage(config.configImage, o);
-    return { image, sandboxConfig: podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox };
+    return {
+      image,
+      sandboxConfig: podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox,
+    };
   }
 
   /**
@@ -230,7 +293,10 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     if (container === undefined || container.state === "CONTAINER_CREATED") return { stdout: "", stderr: "" };
     const logPath = (await cri.containerStatus(container.id, call(o)))?.logPath ?? "";
     if (logPath === "") {
-      throw new BerthError("NOT_FOUND", "the container has no log file (it was created by a berth that did not keep CRI logs): recreate it to keep its output");
+      throw new BerthError(
+        "NOT_FOUND",
+        "the container has no log file (it was created by a berth that did not keep CRI logs): recreate it to keep its output",
+      );
     }
     const { image, sandboxConfig } = await logHelper(sandbox, container, o);
     const reader = readerConfig(image, logPath);
@@ -243,11 +309,15 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     } catch (err) {
       // The reader runs `head` and reads with `sh` and `tar`: say which the image lacks.
       if (!(err instanceof BerthError) || err.code !== "ENGINE") throw err;
-      const missing = /executable file not found/i.test(err.message) ? ["head"] : await missingTools(exec, o?.signal).catch(() => []);
+      const missing = /executable file not found/i.test(err.message)
+        ? ["head"]
+        : await missingTools(exec, o?.signal).catch(() => []);
       if (missing.length === 0) throw err;
       throw new BerthError(
         "VALIDATION",
-        `the image "${image}" lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth reads logs with ${REQUIRED_TOOLS.join(", ")}: ` +
+        `the image "${image}" lacks ${missing.map((t) => `"${t}"`).join(", ")}; berth reads logs with ${
+          REQUIRED_TOOLS.join(", ")
+        }: ` +
           "set `runtime.kubelet.configImage` to an image that has them (busybox will do)",
         { cause: err },
       );
@@ -268,10 +338,14 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       checkSupported(containerConfig);
       const labels = { ...o?.labels };
       // The file helper runs the configured helper image, when there is one.
-      const effective = labels[LABEL_HELPER] === "true" && config.configImage !== undefined ? { ...containerConfig, image: config.configImage } : containerConfig;
+      const effective = labels[LABEL_HELPER] === "true" && config.configImage !== undefined
+        ? { ...containerConfig, image: config.configImage }
+        : containerConfig;
       try {
         if (effective !== containerConfig) await ensureImage(effective.image, o);
-        if ((await sandboxNamed(name, o)) !== undefined) throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
+        if ((await sandboxNamed(name, o)) !== undefined) {
+          throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
+        }
         const spec = podSpec(effective, labels);
         const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
         spec.container.logPath = containerLogPath(sandboxId);
@@ -279,7 +353,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
           await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
         } catch (err) {
           // Never leave a sandbox without its container.
-          await cri.stopPodSandbox(sandboxId, call()).then(() => cri.removePodSandbox(sandboxId, call())).catch(() => {});
+          await cri.stopPodSandbox(sandboxId, call()).then(() => cri.removePodSandbox(sandboxId, call())).catch(
+            () => {},
+          );
           throw err;
         }
         return sandboxId;
@@ -330,7 +406,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         }
         // The log file exists once a container started. Not deleting it (an image without
         // `rm`, say) leaves a file behind: no reason to keep the container.
-        const started = container === undefined || container.state !== "CONTAINER_CREATED" || (container.metadata?.attempt ?? 0) > 0;
+        const started = container === undefined || container.state !== "CONTAINER_CREATED" ||
+          (container.metadata?.attempt ?? 0) > 0;
         if (started && sandbox.state === "SANDBOX_READY") await deleteLogs(sandbox, container, o).catch(() => {});
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
@@ -343,7 +420,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     async status(id, o): Promise<ContainerStatus | undefined> {
       try {
         const sandbox = await sandboxOf(id, o);
-        return sandbox === undefined ? undefined : { id: sandbox.id, status: observed(sandbox, await containerIn(sandbox.id, o)).status };
+        return sandbox === undefined
+          ? undefined
+          : { id: sandbox.id, status: observed(sandbox, await containerIn(sandbox.id, o)).status };
       } catch (err) {
         throw fail(err, `reading the status of container "${short(id)}"`, id);
       }
@@ -351,7 +430,9 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     async inspect(idOrName, o) {
       try {
-        const sandbox = /^[0-9a-f]{64}$/.test(idOrName) ? await sandboxOf(idOrName, o) : await sandboxNamed(idOrName, o);
+        const sandbox = /^[0-9a-f]{64}$/.test(idOrName)
+          ? await sandboxOf(idOrName, o)
+          : await sandboxNamed(idOrName, o);
         return sandbox === undefined ? undefined : observed(sandbox, await containerIn(sandbox.id, o));
       } catch (err) {
         throw fail(err, `inspecting container "${short(idOrName)}"`, idOrName);
@@ -368,9 +449,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         for (const c of containers) {
           if (c.labels[READER_LABEL] !== undefined) continue;
           const seen = latest.get(c.podSandboxId);
-          if (seen === undefined || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) latest.set(c.podSandboxId, c);
+          if (seen === undefined || (c.metadata?.attempt ?? 0) > (seen.metadata?.attempt ?? 0)) {
+            latest.set(c.podSandboxId, c);
+          }
         }
-        return sandboxes.filter((s) => s.metadata?.namespace === POD_NAMESPACE).map((s) => observed(s, latest.get(s.id)));
+        return sandboxes.filter((s) => s.metadata?.namespace === POD_NAMESPACE).map((s) =>
+          observed(s, latest.get(s.id))
+        );
       } catch (err) {
         throw fail(err, "listing containers");
       }

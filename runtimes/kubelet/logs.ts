@@ -62,7 +62,9 @@ export function readerConfig(image: string, logPath: string): { config: CriConta
  */
 export function cleanerConfig(image: string, logDirectory: string): { config: CriContainerConfig; path: string } {
   const { parent, base } = splitPath(logDirectory.replace(/\/+$/, ""));
-  if (base === "" || base === "." || base === "..") throw new Error(`refusing to delete the log directory "${logDirectory}"`);
+  if (base === "" || base === "." || base === "..") {
+    throw new Error(`refusing to delete the log directory "${logDirectory}"`);
+  }
   return { config: helperConfig(image, parent, false), path: `${READER_MOUNT}/${base}` };
 }
 
@@ -120,7 +122,9 @@ export function parseCriLog(text: string, tail?: number): ContainerOutput {
     pending[stream] = "";
   }
   // A line still being written.
-  for (const stream of ["stdout", "stderr"] as const) if (pending[stream] !== "") lines.push({ stream, text: pending[stream] });
+  for (const stream of ["stdout", "stderr"] as const) {
+    if (pending[stream] !== "") lines.push({ stream, text: pending[stream] });
+  }
   const kept = tail === undefined ? lines : tail <= 0 ? [] : lines.slice(-tail);
   const output: ContainerOutput = { stdout: "", stderr: "" };
   for (const line of kept) output[line.stream] += line.text;

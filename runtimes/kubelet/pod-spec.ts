@@ -7,7 +7,12 @@
  */
 import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
-import type { ContainerConfig as CriContainerConfig, MountPropagation, NamespaceMode, PodSandboxConfig } from "./cri-client.ts";
+import type {
+  ContainerConfig as CriContainerConfig,
+  MountPropagation,
+  NamespaceMode,
+  PodSandboxConfig,
+} from "./cri-client.ts";
 
 /** The CRI namespace (pod namespace) of every berth sandbox. */
 export const POD_NAMESPACE = "berth";
@@ -42,19 +47,35 @@ export function checkSupported(config: ContainerConfig): void {
     problems.push(`networkMode "${config.networkMode}" needs a pod network (CNI); only "host" is supported`);
   }
   if (config.ports !== undefined && config.ports.length > 0) {
-    problems.push("ports need a pod network (CNI); the container uses the host network, so its ports are the host's: remove `ports`");
+    problems.push(
+      "ports need a pod network (CNI); the container uses the host network, so its ports are the host's: remove `ports`",
+    );
   }
-  if (config.init === true) problems.push("CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM");
-  if (namespaceMode(config.pidMode, "CONTAINER") === undefined) problems.push(`pidMode "${config.pidMode}" is not supported (only "host")`);
-  if (namespaceMode(config.ipcMode, "POD") === undefined) problems.push(`ipcMode "${config.ipcMode}" is not supported (only "host", "private", "shareable")`);
-  if (config.group !== undefined && !/^\d+$/.test(config.group)) problems.push(`group "${config.group}" must be numeric: CRI takes a group id only`);
+  if (config.init === true) {
+    problems.push("CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM");
+  }
+  if (namespaceMode(config.pidMode, "CONTAINER") === undefined) {
+    problems.push(`pidMode "${config.pidMode}" is not supported (only "host")`);
+  }
+  if (namespaceMode(config.ipcMode, "POD") === undefined) {
+    problems.push(`ipcMode "${config.ipcMode}" is not supported (only "host", "private", "shareable")`);
+  }
+  if (config.group !== undefined && !/^\d+$/.test(config.group)) {
+    problems.push(`group "${config.group}" must be numeric: CRI takes a group id only`);
+  }
   for (const mount of config.mounts ?? []) {
     if (mount.propagation !== undefined && PROPAGATION[mount.propagation] === undefined) {
-      problems.push(`mount "${mount.target}": propagation "${mount.propagation}" is not one of ${Object.keys(PROPAGATION).join(", ")}`);
+      problems.push(
+        `mount "${mount.target}": propagation "${mount.propagation}" is not one of ${
+          Object.keys(PROPAGATION).join(", ")
+        }`,
+      );
     }
   }
   if (problems.length > 0) {
-    throw new BerthError("VALIDATION", `container "${config.name}" cannot run through CRI: ${problems.join("; ")}`, { container: config.name });
+    throw new BerthError("VALIDATION", `container "${config.name}" cannot run through CRI: ${problems.join("; ")}`, {
+      container: config.name,
+    });
   }
 }
 
@@ -88,9 +109,14 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
     annotations: { [CONFIG_ANNOTATION]: JSON.stringify(config) },
     linux: { securityContext: { namespaceOptions: namespaces, privileged } },
   };
-  const security: NonNullable<NonNullable<CriContainerConfig["linux"]>["securityContext"]> = { privileged, namespaceOptions: namespaces };
+  const security: NonNullable<NonNullable<CriContainerConfig["linux"]>["securityContext"]> = {
+    privileged,
+    namespaceOptions: namespaces,
+  };
   if (config.user !== undefined && !/^\d+$/.test(config.user)) security.runAsUsername = config.user;
-  else if (config.user !== undefined || config.group !== undefined) security.runAsUser = { value: Number(config.user ?? "0") };
+  else if (config.user !== undefined || config.group !== undefined) {
+    security.runAsUser = { value: Number(config.user ?? "0") };
+  }
   if (config.group !== undefined) security.runAsGroup = { value: Number(config.group) };
   const container: CriContainerConfig = {
     metadata: { name: config.name, attempt: 0 },

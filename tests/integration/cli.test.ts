@@ -31,7 +31,9 @@ containers:
     configFiles:
       ${dir}/app.conf: |
         greeting = ${greeting}
-${withWorker ? `
+${
+    withWorker
+      ? `
   worker:
     name: ${prefix}-worker
     host: local
@@ -40,7 +42,9 @@ ${withWorker ? `
     networkMode: none
     env: { LEVEL: "${level}" }
     args: [sleep, "100000"]
-` : ""}`;
+`
+      : ""
+  }`;
 }
 
 const write = (text: string) => writeFileSync(join(dir, "config.yaml"), text);
@@ -49,7 +53,9 @@ const state = () => readFileSync(join(dir, "state.yaml"), "utf8");
 async function containerIds(): Promise<string[]> {
   const filters = encodeURIComponent(JSON.stringify({ label: ["berth.managed=true"] }));
   const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  return (body as { Id: string; Names: string[] }[]).filter((c) => c.Names[0]?.startsWith(`/${prefix}`)).map((c) => c.Id).sort();
+  return (body as { Id: string; Names: string[] }[]).filter((c) => c.Names[0]?.startsWith(`/${prefix}`)).map((c) =>
+    c.Id
+  ).sort();
 }
 
 afterAll(async () => {
@@ -127,7 +133,15 @@ describe("berth CLI", () => {
   }, 60_000);
 
   test("a second apply while the state is locked is refused with the holder", async () => {
-    writeFileSync(join(dir, "state.yaml.lock"), JSON.stringify({ pid: process.pid, hostname: (await import("node:os")).hostname(), command: "berth apply", startedAt: "now" }));
+    writeFileSync(
+      join(dir, "state.yaml.lock"),
+      JSON.stringify({
+        pid: process.pid,
+        hostname: (await import("node:os")).hostname(),
+        command: "berth apply",
+        startedAt: "now",
+      }),
+    );
     const run = await runCli(["apply", "--yes"], dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`locked by process ${process.pid}`);
@@ -135,7 +149,15 @@ describe("berth CLI", () => {
   });
 
   test("a stale lock from a dead process is explained and taken over", async () => {
-    writeFileSync(join(dir, "state.yaml.lock"), JSON.stringify({ pid: 2 ** 22 + 7, hostname: (await import("node:os")).hostname(), command: "berth apply", startedAt: "then" }));
+    writeFileSync(
+      join(dir, "state.yaml.lock"),
+      JSON.stringify({
+        pid: 2 ** 22 + 7,
+        hostname: (await import("node:os")).hostname(),
+        command: "berth apply",
+        startedAt: "then",
+      }),
+    );
     const run = await runCli(["apply", "--yes"], dir);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain("which no longer runs");

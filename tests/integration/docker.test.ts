@@ -77,10 +77,13 @@ function config(suffix: string, extra: Partial<ContainerConfig> = {}): Container
   return { name: `${RUN}-${suffix}`, image: env.image, init: true, networkMode: "none", ...extra };
 }
 
-function create(suffix: string, extra: Partial<ContainerConfig> = {}, labels: Record<string, string> = {}): Promise<string> {
+function create(
+  suffix: string,
+  extra: Partial<ContainerConfig> = {},
+  labels: Record<string, string> = {},
+): Promise<string> {
   return docker.create(config(suffix, extra), { labels: { [RUN_LABEL]: RUN, ...labels } });
 }
-
 
 async function removeImage(name: string): Promise<void> {
   await dockerLocal(`/images/${name}?force=1`, { method: "DELETE" });
@@ -97,22 +100,32 @@ afterAll(async () => {
 });
 
 describe("dockerRuntime() containers", () => {
-  test("`create()`, `start()`, `status()`, `inspect()`, `stop()` and `remove()` drive a container through its life", async () => {
-    const name = `${RUN}-life`;
-    const id = await create("life", {}, { role: "life" });
-    expect(await docker.status(id)).toEqual({ id, status: "created" });
-    await docker.start(id);
-    await docker.start(id); // already started: fine
-    expect((await docker.status(id))?.status).toBe("running");
-    const observed = await docker.inspect(name);
-    expect(observed).toEqual({ id, status: "running", name, image: env.image, labels: { [RUN_LABEL]: RUN, role: "life" } });
-    await docker.stop(id, { timeoutSeconds: 5 });
-    await docker.stop(id); // already stopped: fine
-    expect((await docker.status(id))?.status).toBe("exited");
-    await docker.remove(id);
-    expect(await docker.status(id)).toBeUndefined();
-    expect(await docker.inspect(name)).toBeUndefined();
-  }, 30_000);
+  test(
+    "`create()`, `start()`, `status()`, `inspect()`, `stop()` and `remove()` drive a container through its life",
+    async () => {
+      const name = `${RUN}-life`;
+      const id = await create("life", {}, { role: "life" });
+      expect(await docker.status(id)).toEqual({ id, status: "created" });
+      await docker.start(id);
+      await docker.start(id); // already started: fine
+      expect((await docker.status(id))?.status).toBe("running");
+      const observed = await docker.inspect(name);
+      expect(observed).toEqual({
+        id,
+        status: "running",
+        name,
+        image: env.image,
+        labels: { [RUN_LABEL]: RUN, role: "life" },
+      });
+      await docker.stop(id, { timeoutSeconds: 5 });
+      await docker.stop(id); // already stopped: fine
+      expect((await docker.status(id))?.status).toBe("exited");
+      await docker.remove(id);
+      expect(await docker.status(id)).toBeUndefined();
+      expect(await docker.inspect(name)).toBeUndefined();
+    },
+    30_000,
+  );
 
   test("`list()` returns the containers carrying every given label", async () => {
     const a = await create("list-a", {}, { group: "a" });
@@ -136,7 +149,10 @@ describe("dockerRuntime() containers", () => {
           user: "1000",
           group: "1001",
           ports: [{ ip: "127.0.0.1", port: 18080 }, { port: 18081, protocol: "udp" }],
-          mounts: [{ source: `${dir}/`, target: "/data", propagation: "rslave" }, { source: "/etc/hostname", target: "/hn" }],
+          mounts: [{ source: `${dir}/`, target: "/data", propagation: "rslave" }, {
+            source: "/etc/hostname",
+            target: "/hn",
+          }],
           privileged: true,
           init: true,
         },
@@ -144,13 +160,23 @@ describe("dockerRuntime() containers", () => {
       );
       const { body } = await dockerLocal(`/containers/${id}/json`);
       const info = body as {
-        Config: { Cmd: string[]; Entrypoint: string[]; Env: string[]; User: string; ExposedPorts: object; Labels: Record<string, string> };
+        Config: {
+          Cmd: string[];
+          Entrypoint: string[];
+          Env: string[];
+          User: string;
+          ExposedPorts: object;
+          Labels: Record<string, string>;
+        };
         HostConfig: Record<string, unknown>;
         Mounts: Array<{ Source: string; Destination: string; Propagation: string }>;
       };
       expect(info.Config.Cmd).toEqual(["sleep", "60"]);
       expect(info.Config.Entrypoint).toEqual(["/bin/sh", "-c", 'exec "$@"', "--"]);
-      expect(info.Config.Env.filter((e) => e === "ALPHA=first" || e === "ZED=last")).toEqual(["ALPHA=first", "ZED=last"]);
+      expect(info.Config.Env.filter((e) => e === "ALPHA=first" || e === "ZED=last")).toEqual([
+        "ALPHA=first",
+        "ZED=last",
+      ]);
       expect(info.Config.User).toBe("1000:1001");
       expect(info.Config.ExposedPorts).toEqual({ "18080/tcp": {}, "18081/udp": {} });
       expect(info.Config.Labels).toEqual({ [RUN_LABEL]: RUN, extra: "yes" });
@@ -202,12 +228,17 @@ describe("dockerRuntime() containers", () => {
   });
 
   test("`logs()` returns stdout and stderr apart", async () => {
-    const id = await docker.create(config("logs", { init: false, entrypoint: ["/bin/sh", "-c", "echo out; echo err >&2"] }), {
-      labels: { [RUN_LABEL]: RUN },
-      restartPolicy: "no",
-    });
+    const id = await docker.create(
+      config("logs", { init: false, entrypoint: ["/bin/sh", "-c", "echo out; echo err >&2"] }),
+      {
+        labels: { [RUN_LABEL]: RUN },
+        restartPolicy: "no",
+      },
+    );
     await docker.start(id);
-    for (let i = 0; i < 50 && (await docker.status(id))?.status !== "exited"; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (await docker.status(id))?.status !== "exited"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     expect(await docker.logs?.(id)).toEqual({ stdout: "out\n", stderr: "err\n" });
   });
 });
@@ -220,7 +251,11 @@ describe("dockerRuntime() images", () => {
   test("`ensureImage()` pulls a missing image and reports progress", async () => {
     await removeImage(env.registry.image);
     const progress: string[] = [];
-    const pulling = dockerRuntime({ host: `unix://${env.local.socket}` }, { transport, hostLabel: HOST, onProgress: (_, p) => progress.push(p.status ?? "") });
+    const pulling = dockerRuntime({ host: `unix://${env.local.socket}` }, {
+      transport,
+      hostLabel: HOST,
+      onProgress: (_, p) => progress.push(p.status ?? ""),
+    });
     try {
       await pulling.ensureImage(env.registry.image);
     } finally {
@@ -234,7 +269,10 @@ describe("dockerRuntime() images", () => {
     await removeImage(env.registry.authImage);
     const withAuth = (password: string) =>
       dockerRuntime(
-        { host: `unix://${env.local.socket}`, registryAuth: { [env.registry.authAddress]: { username: env.registry.username, password } } },
+        {
+          host: `unix://${env.local.socket}`,
+          registryAuth: { [env.registry.authAddress]: { username: env.registry.username, password } },
+        },
         { transport, hostLabel: HOST },
       );
     const wrong = withAuth("wrong-password");
@@ -314,14 +352,20 @@ describe("dockerRuntime() files", () => {
     await docker.mkdir(id, ["/keep"], { mode: 0o711 });
     await docker.mkdir(id, ["/srv/a/b", "/keep"], { mode: 0o750 });
     const infos = await docker.stat(id, ["/srv/a/b", "/srv/a", "/keep"]);
-    expect(infos.map((i) => [i.path, i.isDirectory, i.mode])).toEqual([["/srv/a/b", true, 0o750], ["/srv/a", true, 0o755], ["/keep", true, 0o711]]);
+    expect(infos.map((i) => [i.path, i.isDirectory, i.mode])).toEqual([["/srv/a/b", true, 0o750], [
+      "/srv/a",
+      true,
+      0o755,
+    ], ["/keep", true, 0o711]]);
     await docker.mkdir(id, ["/srv/c"]);
     expect((await docker.stat(id, ["/srv/c"]))[0]?.mode).toBe(0o700);
     expect((await codeOf(docker.mkdir(id, ["/bin/busybox"]))).code).toBe("CONFLICT");
   });
 
   test("file operations on a missing container fail with NOT_FOUND", async () => {
-    expect((await codeOf(docker.writeFiles("berth-no-such-container", [{ path: "/x", content: "x" }]))).code).toBe("NOT_FOUND");
+    expect((await codeOf(docker.writeFiles("berth-no-such-container", [{ path: "/x", content: "x" }]))).code).toBe(
+      "NOT_FOUND",
+    );
     expect((await codeOf(docker.readFiles("berth-no-such-container", ["/x"]))).code).toBe("NOT_FOUND");
     expect((await codeOf(docker.stat("berth-no-such-container", ["/x"]))).code).toBe("NOT_FOUND");
   });
@@ -373,7 +417,11 @@ describe("dockerRuntime() connections", () => {
   }, 20_000);
 
   test("`engineClient()` negotiates the lower of the engine's API version and 1.45", async () => {
-    const http = httpClient({ connect: ({ signal }) => transport.openUnixSocket(env.local.socket, { signal }), hostHeader: "docker", description: "test engine" });
+    const http = httpClient({
+      connect: ({ signal }) => transport.openUnixSocket(env.local.socket, { signal }),
+      hostHeader: "docker",
+      description: "test engine",
+    });
     try {
       const { body } = await dockerLocal("/version");
       const engineVersion = (body as { ApiVersion: string }).ApiVersion;
@@ -385,7 +433,10 @@ describe("dockerRuntime() connections", () => {
   });
 
   test("`dockerRuntime()` reports an unreachable engine as CONNECT naming the socket", async () => {
-    const runtime = dockerRuntime({ host: "unix:///tmp/berth-no-such-dir/docker.sock" }, { transport, hostLabel: HOST });
+    const runtime = dockerRuntime({ host: "unix:///tmp/berth-no-such-dir/docker.sock" }, {
+      transport,
+      hostLabel: HOST,
+    });
     const result = await codeOf(runtime.status("x"));
     await runtime.close();
     expect(result.code).toBe("CONNECT");
@@ -393,7 +444,10 @@ describe("dockerRuntime() connections", () => {
   });
 
   test("`loadRuntime()` loads the docker plugin named by the config", async () => {
-    const runtime = await loadRuntime({ docker: { host: `unix://${env.local.socket}` } }, { transport, hostLabel: HOST });
+    const runtime = await loadRuntime({ docker: { host: `unix://${env.local.socket}` } }, {
+      transport,
+      hostLabel: HOST,
+    });
     try {
       expect(runtime.filesNeedRunningContainer).toBe(false);
       expect(await runtime.status(`${RUN}-absent`)).toBeUndefined();
@@ -413,21 +467,96 @@ describe("dockerRuntime() over tcp:// with TLS", () => {
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=berth-test-ca");
-    for (const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"], ["client", "extendedKeyUsage=clientAuth\n"]] as const) {
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "ca-key.pem",
+      "-out",
+      "ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=berth-test-ca",
+    );
+    for (
+      const [who, ext] of [["server", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"], [
+        "client",
+        "extendedKeyUsage=clientAuth\n",
+      ]] as const
+    ) {
       execFileSync("sh", ["-c", `printf '${ext}' > ${who}.ext`], { cwd: dir });
-      openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", `${who}-key.pem`, "-out", `${who}.csr`, "-subj", `/CN=${who}`);
-      openssl("x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${who}-cert.pem`, "-days", "2", "-extfile", `${who}.ext`);
+      openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        `${who}-key.pem`,
+        "-out",
+        `${who}.csr`,
+        "-subj",
+        `/CN=${who}`,
+      );
+      openssl(
+        "x509",
+        "-req",
+        "-in",
+        `${who}.csr`,
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        `${who}-cert.pem`,
+        "-days",
+        "2",
+        "-extfile",
+        `${who}.ext`,
+      );
     }
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other-key.pem", "-out", "other-ca.pem", "-days", "2", "-subj", "/CN=other-ca");
+    openssl(
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      "other-key.pem",
+      "-out",
+      "other-ca.pem",
+      "-days",
+      "2",
+      "-subj",
+      "/CN=other-ca",
+    );
     port = 23000 + (process.pid % 2000);
     const daemon = spawn(
       "dockerd",
       [
-        "--data-root", `${dir}/data`, "--exec-root", `${dir}/exec`, "--pidfile", `${dir}/dockerd.pid`,
-        "-H", `tcp://127.0.0.1:${port}`, "--tlsverify", "--tlscacert", `${dir}/ca.pem`,
-        "--tlscert", `${dir}/server-cert.pem`, "--tlskey", `${dir}/server-key.pem`,
-        "--iptables=false", "--bridge=none", "--shutdown-timeout", "2",
+        "--data-root",
+        `${dir}/data`,
+        "--exec-root",
+        `${dir}/exec`,
+        "--pidfile",
+        `${dir}/dockerd.pid`,
+        "-H",
+        `tcp://127.0.0.1:${port}`,
+        "--tlsverify",
+        "--tlscacert",
+        `${dir}/ca.pem`,
+        "--tlscert",
+        `${dir}/server-cert.pem`,
+        "--tlskey",
+        `${dir}/server-key.pem`,
+        "--iptables=false",
+        "--bridge=none",
+        "--shutdown-timeout",
+        "2",
       ],
       { stdio: "ignore", detached: true },
     );
@@ -459,7 +588,9 @@ describe("dockerRuntime() over tcp:// with TLS", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) => m.startsWith(`${dir}/`));
+    const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "").filter((m) =>
+      m.startsWith(`${dir}/`)
+    );
     for (const m of mounts.reverse()) execFileSync("umount", ["-l", m]);
     rmSync(dir, { recursive: true, force: true });
   }, 20_000);
@@ -468,7 +599,10 @@ describe("dockerRuntime() over tcp:// with TLS", () => {
 
   test("`dockerRuntime()` speaks to an engine over tcp:// with verified TLS and client certificates", async () => {
     const counting = countingTransport(transport);
-    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("ca.pem") }, { transport: counting, hostLabel: "tls-engine" });
+    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("ca.pem") }, {
+      transport: counting,
+      hostLabel: "tls-engine",
+    });
     try {
       expect(await runtime.list({ [RUN_LABEL]: RUN })).toEqual([]);
       expect(await runtime.inspect("berth-nothing")).toBeUndefined();
@@ -480,7 +614,10 @@ describe("dockerRuntime() over tcp:// with TLS", () => {
 
   test("`dockerRuntime()` runs TLS and keep-alive over plain duplex streams such as SSH channels", async () => {
     const counting = countingTransport(plainStreamTransport(transport));
-    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("ca.pem") }, { transport: counting, hostLabel: "tls-engine" });
+    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("ca.pem") }, {
+      transport: counting,
+      hostLabel: "tls-engine",
+    });
     try {
       for (let i = 0; i < 5; i++) expect(await runtime.inspect(`berth-nothing-${i}`)).toBeUndefined();
     } finally {
@@ -490,7 +627,10 @@ describe("dockerRuntime() over tcp:// with TLS", () => {
   });
 
   test("`dockerRuntime()` refuses an engine whose certificate the CA did not sign", async () => {
-    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("other-ca.pem") }, { transport, hostLabel: "tls-engine" });
+    const runtime = dockerRuntime({ host: `tcp://127.0.0.1:${port}`, tls: tls("other-ca.pem") }, {
+      transport,
+      hostLabel: "tls-engine",
+    });
     const result = await codeOf(runtime.list({}));
     await runtime.close();
     expect(result.code).toBe("CONNECT");

@@ -4,12 +4,27 @@
  * transport runs the same suite. A test file calls {@link engineScenarios}
  * inside nothing else: it registers its own `describe`.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BerthError } from "../../core/errors.ts";
 import { hostLabel } from "../../core/host.ts";
-import type { ContainerConfig, ContainersState, Host, HostConfiguredContainer, RuntimeConfig } from "../../core/model.ts";
+import type {
+  ContainerConfig,
+  ContainersState,
+  Host,
+  HostConfiguredContainer,
+  RuntimeConfig,
+} from "../../core/model.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
@@ -43,9 +58,14 @@ export function engineScenarios(setup: ScenarioSetup): void {
   const { prefix, raw } = setup;
   const label = hostLabel(setup.host);
   const dir = mkdtempSync(join(tmpdir(), "berth-engine-"));
-  const quickStop = setup.quickStop ?? { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
+  const quickStop = setup.quickStop ??
+    { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
 
-  function hcc(name: string, extra: Partial<ContainerConfig> = {}, configFiles?: Record<string, string>): HostConfiguredContainer {
+  function hcc(
+    name: string,
+    extra: Partial<ContainerConfig> = {},
+    configFiles?: Record<string, string>,
+  ): HostConfiguredContainer {
     return {
       container: {
         config: { name: `${prefix}-${name}`, image: setup.image, ...setup.base, ...quickStop, ...extra },
@@ -86,13 +106,17 @@ export function engineScenarios(setup: ScenarioSetup): void {
   const confPath = join(dir, "etc", "web.conf");
   const dataDir = join(dir, "data", "web") + "/";
   let desired: ContainersState = {
-    web: hcc("web", { env: { GREETING: "hello" }, mounts: [{ source: dataDir, target: "/data" }] }, { [confPath]: "greeting = hello\n" }),
+    web: hcc("web", { env: { GREETING: "hello" }, mounts: [{ source: dataDir, target: "/data" }] }, {
+      [confPath]: "greeting = hello\n",
+    }),
     worker: hcc("worker", { env: { ROLE: "worker" } }),
     cache: hcc("cache", { env: { ROLE: "cache" } }),
   };
 
   afterAll(async () => {
-    for (const c of await raw.list({ "berth.managed": "true" })) if (c.name.startsWith(prefix)) await raw.remove(c.id, { force: true });
+    for (const c of await raw.list({ "berth.managed": "true" })) {
+      if (c.name.startsWith(prefix)) await raw.remove(c.id, { force: true });
+    }
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -115,7 +139,9 @@ export function engineScenarios(setup: ScenarioSetup): void {
       // The state was handed over as the steps went (writes of concurrent steps may be merged), the last one final.
       expect(snapshots.length).toBeGreaterThanOrEqual(3);
       expect(snapshots.at(-1)).toEqual(state);
-      for (const name of ["web", "worker", "cache"]) expect(snapshots.some((s) => s[name]?.container.status?.status === "created")).toBe(true);
+      for (const name of ["web", "worker", "cache"]) {
+        expect(snapshots.some((s) => s[name]?.container.status?.status === "created")).toBe(true);
+      }
       expect((await raw.list({ "berth.helper": "true" })).filter((c) => c.name.startsWith(prefix))).toHaveLength(0);
     }, 90_000);
 
@@ -130,7 +156,11 @@ export function engineScenarios(setup: ScenarioSetup): void {
       desired = { ...desired, worker: hcc("worker", { env: { ROLE: "worker", LEVEL: "2" } }) };
       const { plan } = await converge(desired);
       expect(plan.summary).toEqual({ recreate: 1 });
-      expect(plan.changes.find((c) => c.name === "worker")?.diff).toEqual([{ op: "+", path: "env.LEVEL", after: '"2"' }]);
+      expect(plan.changes.find((c) => c.name === "worker")?.diff).toEqual([{
+        op: "+",
+        path: "env.LEVEL",
+        after: '"2"',
+      }]);
       expect(id("web")).toBe(before.web);
       expect(id("cache")).toBe(before.cache);
       expect((await planOnly(desired)).empty).toBe(true);
@@ -138,11 +168,16 @@ export function engineScenarios(setup: ScenarioSetup): void {
 
     test("a changed config file is rewritten and its container restarted, not recreated", async () => {
       const before = id("web");
-      desired = { ...desired, web: { ...desired.web as HostConfiguredContainer, configFiles: { [confPath]: "greeting = bonjour\n" } } };
+      desired = {
+        ...desired,
+        web: { ...desired.web as HostConfiguredContainer, configFiles: { [confPath]: "greeting = bonjour\n" } },
+      };
       const { plan, result } = await converge(desired);
       expect(plan.summary).toEqual({ "update-files": 1 });
       expect(result.failed).toBe(0);
-      expect(plan.changes.find((c) => c.name === "web")?.reasons.join(" ")).toContain(`config file ${confPath} differs`);
+      expect(plan.changes.find((c) => c.name === "web")?.reasons.join(" ")).toContain(
+        `config file ${confPath} differs`,
+      );
       expect(id("web")).toBe(before);
       expect((await raw.status(before))?.status).toBe("running");
       expect(readFileSync(confPath, "utf8")).toBe("greeting = bonjour\n");
@@ -207,23 +242,29 @@ export function engineScenarios(setup: ScenarioSetup): void {
       expect(state.cache).toBeUndefined();
     }, 90_000);
 
-    test("an apply that fails half-way keeps what it did, and the next apply completes without duplicates", async () => {
-      desired = { ...desired, bad: hcc("bad", { entrypoint: ["/no/such/binary"], args: [] }), good: hcc("good") };
-      const { result } = await converge(desired);
-      expect(result.failed).toBe(1);
-      expect(result.results.find((r) => !r.ok)?.error?.message).toContain(`starting container "bad" on host ${label}`);
-      expect(state.good?.container.status?.status).toBe("running");
-      const badId = id("bad");
-      expect(badId.length).toBeGreaterThan(0);
-      expect(state.bad?.container.status?.status).toBe("created");
-      desired = { ...desired, bad: hcc("bad") };
-      const second = await converge(desired);
-      expect(second.plan.changes.find((c) => c.name === "bad")?.action).toBe("recreate");
-      expect(second.result.failed).toBe(0);
-      expect(await raw.status(badId)).toBeUndefined();
-      const mine = (await raw.list({ "berth.managed": "true" })).filter((c) => c.name.startsWith(prefix));
-      expect(mine.map((c) => c.name).sort()).toEqual(["bad", "good", "web", "worker"].map((n) => `${prefix}-${n}`));
-    }, 90_000);
+    test(
+      "an apply that fails half-way keeps what it did, and the next apply completes without duplicates",
+      async () => {
+        desired = { ...desired, bad: hcc("bad", { entrypoint: ["/no/such/binary"], args: [] }), good: hcc("good") };
+        const { result } = await converge(desired);
+        expect(result.failed).toBe(1);
+        expect(result.results.find((r) => !r.ok)?.error?.message).toContain(
+          `starting container "bad" on host ${label}`,
+        );
+        expect(state.good?.container.status?.status).toBe("running");
+        const badId = id("bad");
+        expect(badId.length).toBeGreaterThan(0);
+        expect(state.bad?.container.status?.status).toBe("created");
+        desired = { ...desired, bad: hcc("bad") };
+        const second = await converge(desired);
+        expect(second.plan.changes.find((c) => c.name === "bad")?.action).toBe("recreate");
+        expect(second.result.failed).toBe(0);
+        expect(await raw.status(badId)).toBeUndefined();
+        const mine = (await raw.list({ "berth.managed": "true" })).filter((c) => c.name.startsWith(prefix));
+        expect(mine.map((c) => c.name).sort()).toEqual(["bad", "good", "web", "worker"].map((n) => `${prefix}-${n}`));
+      },
+      90_000,
+    );
 
     test("a directory mount replaced by a file is refused with the reason", async () => {
       rmSync(dataDir, { recursive: true });
@@ -241,7 +282,10 @@ export function engineScenarios(setup: ScenarioSetup): void {
     });
 
     test("a saved plan is refused when a host changed since it was made", async () => {
-      const resource = new ContainersResource({ previousState: state, desiredState: { ...desired, extra: hcc("extra") } });
+      const resource = new ContainersResource({
+        previousState: state,
+        desiredState: { ...desired, extra: hcc("extra") },
+      });
       try {
         await resource.checkCurrentState();
         const saved = resource.plan();

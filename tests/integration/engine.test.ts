@@ -30,7 +30,10 @@ describe("ContainersResource on Docker: renames behind berth's back", () => {
   const name = `bt-rename-${process.pid}`;
   const desired: ContainersState = {
     app: {
-      container: { config: { name, image: env.image, init: true, networkMode: "none", args: ["sleep", "100000"] }, runtime },
+      container: {
+        config: { name, image: env.image, init: true, networkMode: "none", args: ["sleep", "100000"] },
+        runtime,
+      },
       host: { directConfig: {} },
     } satisfies HostConfiguredContainer,
   };
@@ -47,7 +50,9 @@ describe("ContainersResource on Docker: renames behind berth's back", () => {
     }
   };
   afterAll(async () => {
-    for (const c of await raw.list({ "berth.managed": "true" })) if (c.name.startsWith(name)) await raw.remove(c.id, { force: true });
+    for (const c of await raw.list({ "berth.managed": "true" })) {
+      if (c.name.startsWith(name)) await raw.remove(c.id, { force: true });
+    }
   });
 
   test("a container renamed by hand is recreated under its name", async () => {

@@ -32,12 +32,18 @@ function run(file: string, args: string[], extraEnv: Record<string, string> = {}
 }
 
 const sshOptions = (key: string) => [
-  "-o", "BatchMode=yes",
-  "-o", "IdentitiesOnly=yes",
-  "-o", `UserKnownHostsFile=${env.ssh.knownHostsFile}`,
-  "-o", "StrictHostKeyChecking=yes",
-  "-o", "ConnectTimeout=5",
-  "-i", key,
+  "-o",
+  "BatchMode=yes",
+  "-o",
+  "IdentitiesOnly=yes",
+  "-o",
+  `UserKnownHostsFile=${env.ssh.knownHostsFile}`,
+  "-o",
+  "StrictHostKeyChecking=yes",
+  "-o",
+  "ConnectTimeout=5",
+  "-i",
+  key,
 ];
 const viaBastion = () => [
   "-o",
@@ -99,7 +105,10 @@ describe("test environment", () => {
   test("`ssh` reaches the inner host only through the bastion", async () => {
     for (const host of inner) {
       expect(await tcpConnect(host.address, host.port)).not.toBe("connected");
-      const result = await ssh(host.address, "stat -L -c %i /var/run/docker.sock", [...sshOptions(env.ssh.privateKeyPath), ...viaBastion()]);
+      const result = await ssh(host.address, "stat -L -c %i /var/run/docker.sock", [
+        ...sshOptions(env.ssh.privateKeyPath),
+        ...viaBastion(),
+      ]);
       expect(result.stdout.trim()).toBe(inode(host.dockerSocket));
     }
   });
@@ -121,10 +130,14 @@ describe("test environment", () => {
     writeFileSync(askpass, '#!/bin/sh\nprintf "%s\\n" "$BERTH_TEST_PASSWORD"\n');
     chmodSync(askpass, 0o700);
     const result = await run("ssh", [
-      "-o", "PubkeyAuthentication=no",
-      "-o", "PreferredAuthentications=password",
-      "-o", `UserKnownHostsFile=${env.ssh.knownHostsFile}`,
-      "-o", "StrictHostKeyChecking=yes",
+      "-o",
+      "PubkeyAuthentication=no",
+      "-o",
+      "PreferredAuthentications=password",
+      "-o",
+      `UserKnownHostsFile=${env.ssh.knownHostsFile}`,
+      "-o",
+      "StrictHostKeyChecking=yes",
       `${env.ssh.passwordUser}@${host.address}`,
       "test -w /var/run/docker.sock && echo writable",
     ], { SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: "force", BERTH_TEST_PASSWORD: env.ssh.password });
@@ -147,9 +160,16 @@ describe("test environment", () => {
       password: env.registry.password,
       serveraddress: env.registry.authAddress,
     })).toString("base64url");
-    for (const [image, headers] of [[env.registry.image, {}], [env.registry.authImage, { "x-registry-auth": auth }]] as const) {
+    for (
+      const [image, headers] of [[env.registry.image, {}], [env.registry.authImage, {
+        "x-registry-auth": auth,
+      }]] as const
+    ) {
       const [name, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
-      const pull = await dockerLocal(`/images/create?fromImage=${encodeURIComponent(name)}&tag=${tag}`, { method: "POST", headers });
+      const pull = await dockerLocal(`/images/create?fromImage=${encodeURIComponent(name)}&tag=${tag}`, {
+        method: "POST",
+        headers,
+      });
       expect(pull.status).toBe(200);
       expect(String(pull.body)).not.toContain("errorDetail");
       expect((await dockerLocal(`/images/${image}/json`)).status).toBe(200);

@@ -88,26 +88,36 @@ afterAll(async () => {
     const filters = encodeURIComponent(JSON.stringify({ label: ["berth.managed=true"] }));
     const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket: host.dockerSocket });
     for (const c of body as { Id: string; Names: string[] }[]) {
-      if ((c.Names[0] ?? "").startsWith(`/${prefix}`)) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE", socket: host.dockerSocket });
+      if ((c.Names[0] ?? "").startsWith(`/${prefix}`)) {
+        await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE", socket: host.dockerSocket });
+      }
     }
   }
   rmSync(dir, { recursive: true, force: true });
 }, 120_000);
 
 describe("berth over SSH on a fleet of three hosts", () => {
-  test("apply spreads containers over all hosts, one through the bastion, with one SSH handshake per host", async () => {
-    write(desired);
-    const run = await apply(["--verbose"]);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain("6 created");
-    expect(await onHost(h1)).toEqual({ a: ["running"], b: ["running"] });
-    expect(await onHost(h2)).toEqual({ c: ["running"], d: ["running"] });
-    expect(await onHost(h3)).toEqual({ e: ["running"], f: ["running"] });
-    expect(readFileSync(join(dir, "h3", "app.conf"), "utf8")).toBe("inner = yes");
-    for (const h of [h1, h2, h3]) expect(run.stderr).toContain(`connection ssh:${h.address} via root@${h.address}:22`);
-    expect(run.stderr.match(/: 1 SSH handshake\n/g)?.length).toBe(3);
-    expect(run.stderr).not.toMatch(/SSH handshakes/);
-  }, 120_000);
+  test(
+    "apply spreads containers over all hosts, one through the bastion, with one SSH handshake per host",
+    async () => {
+      write(desired);
+      const run = await apply(["--verbose"]);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain("6 created");
+      expect(await onHost(h1)).toEqual({ a: ["running"], b: ["running"] });
+      expect(await onHost(h2)).toEqual({ c: ["running"], d: ["running"] });
+      expect(await onHost(h3)).toEqual({ e: ["running"], f: ["running"] });
+      expect(readFileSync(join(dir, "h3", "app.conf"), "utf8")).toBe("inner = yes");
+      for (const h of [h1, h2, h3]) {
+        expect(run.stderr).toContain(
+          `connection ssh:${h.address} via root@${h.address}:22`,
+        );
+      }
+      expect(run.stderr.match(/: 1 SSH handshake\n/g)?.length).toBe(3);
+      expect(run.stderr).not.toMatch(/SSH handshakes/);
+    },
+    120_000,
+  );
 
   test("plan right after is empty (exit 0) and checks every host", async () => {
     const run = await runCli(["plan", "--verbose"], dir);
@@ -136,30 +146,40 @@ describe("berth over SSH on a fleet of three hosts", () => {
     expect((await runCli(["plan"], dir)).code).toBe(0);
   }, 120_000);
 
-  test("an unreachable host is reported and keeps its containers; the others converge; the next apply completes", async () => {
-    const stateBefore = readFileSync(join(dir, "state.yaml"), "utf8");
-    await hostAction("sshd-stop", h2.name);
-    try {
-      desired = { ...desired, a: { host: h1, env: "2" }, d: { host: h2, env: "2" } };
-      write(desired);
-      const run = await apply();
-      expect(run.code).toBe(1);
-      expect(run.stdout).toContain("a recreated");
-      expect(run.stderr).toContain("Per host:");
-      expect(run.stderr).toMatch(new RegExp(`${h2.address.replaceAll(".", "\\.")}: 3 blocked: cannot check host ${h2.address.replaceAll(".", "\\.")}: .*Cannot connect`));
-      // h2's recorded containers are still in the state, as they were.
-      const after = readFileSync(join(dir, "state.yaml"), "utf8");
-      for (const name of ["b", "c", "d"]) expect(after).toContain(`${prefix}-${name}`);
-      expect(after).not.toBe(stateBefore);
-    } finally {
-      await hostAction("sshd-start", h2.name);
-    }
-    const again = await apply();
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("d recreated");
-    expect(await onHost(h1)).toEqual({ a: ["running"] });
-    expect(await onHost(h2)).toEqual({ b: ["running"], c: ["running"], d: ["running"] });
-  }, 120_000);
+  test(
+    "an unreachable host is reported and keeps its containers; the others converge; the next apply completes",
+    async () => {
+      const stateBefore = readFileSync(join(dir, "state.yaml"), "utf8");
+      await hostAction("sshd-stop", h2.name);
+      try {
+        desired = { ...desired, a: { host: h1, env: "2" }, d: { host: h2, env: "2" } };
+        write(desired);
+        const run = await apply();
+        expect(run.code).toBe(1);
+        expect(run.stdout).toContain("a recreated");
+        expect(run.stderr).toContain("Per host:");
+        expect(run.stderr).toMatch(
+          new RegExp(
+            `${h2.address.replaceAll(".", "\\.")}: 3 blocked: cannot check host ${
+              h2.address.replaceAll(".", "\\.")
+            }: .*Cannot connect`,
+          ),
+        );
+        // h2's recorded containers are still in the state, as they were.
+        const after = readFileSync(join(dir, "state.yaml"), "utf8");
+        for (const name of ["b", "c", "d"]) expect(after).toContain(`${prefix}-${name}`);
+        expect(after).not.toBe(stateBefore);
+      } finally {
+        await hostAction("sshd-start", h2.name);
+      }
+      const again = await apply();
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("d recreated");
+      expect(await onHost(h1)).toEqual({ a: ["running"] });
+      expect(await onHost(h2)).toEqual({ b: ["running"], c: ["running"], d: ["running"] });
+    },
+    120_000,
+  );
 
   test("removing a host's containers from the config removes them from that host", async () => {
     const { e: _e, f: _f, ...rest } = desired;
@@ -201,19 +221,25 @@ describe("berth over SSH: refused connections say why and change nothing", () =>
   }, 60_000);
 
   test("a wrong password is refused and never printed", async () => {
-    const run = await attempt(`user: ${env.ssh.passwordUser}, password: not-the-password-4711, knownHostsFile: ${env.ssh.knownHostsFile}`);
+    const run = await attempt(
+      `user: ${env.ssh.passwordUser}, password: not-the-password-4711, knownHostsFile: ${env.ssh.knownHostsFile}`,
+    );
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`${env.ssh.passwordUser}@${h1.address}:22`);
     expect(`${run.stdout}${run.stderr}${run.state}`).not.toContain("not-the-password-4711");
   }, 60_000);
 
-  test("an unknown host key is refused under the default strict policy, with its fingerprint and how to accept it", async () => {
-    const empty = join(dir, "empty_known_hosts");
-    writeFileSync(empty, "");
-    const run = await attempt(`privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${empty}`);
-    expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
-    expect(run.stderr).toContain("accept-new");
-    expect(await onHost(h1)).toEqual({ a: ["running"] });
-  }, 60_000);
+  test(
+    "an unknown host key is refused under the default strict policy, with its fingerprint and how to accept it",
+    async () => {
+      const empty = join(dir, "empty_known_hosts");
+      writeFileSync(empty, "");
+      const run = await attempt(`privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${empty}`);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/SHA256:[A-Za-z0-9+/]{43}/);
+      expect(run.stderr).toContain("accept-new");
+      expect(await onHost(h1)).toEqual({ a: ["running"] });
+    },
+    60_000,
+  );
 });

@@ -41,7 +41,15 @@ if (cri.h1 !== null) {
     prefix: `bt-kengine-ssh-${process.pid}`,
     image: cri.image,
     runtime: h1Runtime,
-    host: { sshConfig: { address: h1.address, port: h1.port, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile } },
+    host: {
+      sshConfig: {
+        address: h1.address,
+        port: h1.port,
+        user: env.ssh.user,
+        privateKeyPath: env.ssh.privateKeyPath,
+        knownHostsFile: env.ssh.knownHostsFile,
+      },
+    },
     raw: rawH1,
     base: { networkMode: "host" },
   });

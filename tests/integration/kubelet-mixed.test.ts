@@ -18,7 +18,12 @@ const prefix = `bt-kmixed-${process.pid}`;
 const transport = directTransport();
 const h1 = testHost(env, "h1");
 const h2 = testHost(env, "h2");
-const ssh = (address: string): SSHConfig => ({ address, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile });
+const ssh = (address: string): SSHConfig => ({
+  address,
+  user: env.ssh.user,
+  privateKeyPath: env.ssh.privateKeyPath,
+  knownHostsFile: env.ssh.knownHostsFile,
+});
 const kubeletConfig = { address: `unix://${cri.h1?.socket ?? cri.local.socket}` };
 const rawKubelet = kubeletRuntime(kubeletConfig, { transport, hostLabel: "h1" });
 const rawDocker = dockerRuntime({ host: `unix://${h2.dockerSocket}` }, { transport, hostLabel: "h2" });
@@ -26,7 +31,13 @@ const rawDocker = dockerRuntime({ host: `unix://${h2.dockerSocket}` }, { transpo
 function hcc(name: string, runtime: RuntimeConfig, address: string, networkMode: string): HostConfiguredContainer {
   return {
     container: {
-      config: { name: `${prefix}-${name}`, image: cri.image, entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"], networkMode },
+      config: {
+        name: `${prefix}-${name}`,
+        image: cri.image,
+        entrypoint: ["sh", "-c"],
+        args: ["trap 'exit 0' TERM; while :; do sleep 1; done"],
+        networkMode,
+      },
       runtime,
     },
     host: { sshConfig: ssh(address) },
@@ -35,8 +46,12 @@ function hcc(name: string, runtime: RuntimeConfig, address: string, networkMode:
 }
 
 afterAll(async () => {
-  for (const c of await rawKubelet.list({ "berth.managed": "true" })) if (c.name.startsWith(prefix)) await rawKubelet.remove(c.id, { force: true });
-  for (const c of await rawDocker.list({ "berth.managed": "true" })) if (c.name.startsWith(prefix)) await rawDocker.remove(c.id, { force: true });
+  for (const c of await rawKubelet.list({ "berth.managed": "true" })) {
+    if (c.name.startsWith(prefix)) await rawKubelet.remove(c.id, { force: true });
+  }
+  for (const c of await rawDocker.list({ "berth.managed": "true" })) {
+    if (c.name.startsWith(prefix)) await rawDocker.remove(c.id, { force: true });
+  }
   await rawKubelet.close();
   await rawDocker.close();
   await transport.close();
@@ -77,30 +92,37 @@ describe("ContainersResource with two runtimes", () => {
 });
 
 describe("berth CLI with two runtimes", () => {
-  test("a config.yaml naming Docker for one container and containerd for another converges and plans nothing after", async () => {
-    const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { runCli } = await import("../support/cli.ts");
-    const work = mkdtempSync(join(tmpdir(), "berth-kmixed-cli-"));
-    try {
-      writeFileSync(join(work, "config.yaml"), [
-        `ssh: { privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile} }`,
-        `hosts: { h1: { ssh: { address: ${h1.address} } }, h2: { ssh: { address: ${h2.address} } } }`,
-        "containers:",
-        `  cli-api: { name: ${prefix}-cli-api, host: h1, image: ${cri.image}, networkMode: host, args: [sleep, "100000"], runtime: { kubelet: { address: "${kubeletConfig.address}" } } }`,
-        `  cli-db: { name: ${prefix}-cli-db, host: h2, image: ${cri.image}, networkMode: none, init: true, args: [sleep, "100000"] }`,
-      ].join("\n"));
-      const apply = await runCli(["apply", "--yes"], work);
-      expect(apply.stderr).toBe("");
-      expect(apply.code).toBe(0);
-      expect(apply.stdout).toContain("2 created");
-      expect((await runCli(["plan"], work)).code).toBe(0);
-      const destroy = await runCli(["destroy", "--yes"], work);
-      expect(destroy.code).toBe(0);
-      expect(destroy.stdout).toContain("2 removed");
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-  }, 120_000);
+  test(
+    "a config.yaml naming Docker for one container and containerd for another converges and plans nothing after",
+    async () => {
+      const { mkdtempSync, rmSync, writeFileSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const { join } = await import("node:path");
+      const { runCli } = await import("../support/cli.ts");
+      const work = mkdtempSync(join(tmpdir(), "berth-kmixed-cli-"));
+      try {
+        writeFileSync(
+          join(work, "config.yaml"),
+          [
+            `ssh: { privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile} }`,
+            `hosts: { h1: { ssh: { address: ${h1.address} } }, h2: { ssh: { address: ${h2.address} } } }`,
+            "containers:",
+            `  cli-api: { name: ${prefix}-cli-api, host: h1, image: ${cri.image}, networkMode: host, args: [sleep, "100000"], runtime: { kubelet: { address: "${kubeletConfig.address}" } } }`,
+            `  cli-db: { name: ${prefix}-cli-db, host: h2, image: ${cri.image}, networkMode: none, init: true, args: [sleep, "100000"] }`,
+          ].join("\n"),
+        );
+        const apply = await runCli(["apply", "--yes"], work);
+        expect(apply.stderr).toBe("");
+        expect(apply.code).toBe(0);
+        expect(apply.stdout).toContain("2 created");
+        expect((await runCli(["plan"], work)).code).toBe(0);
+        const destroy = await runCli(["destroy", "--yes"], work);
+        expect(destroy.code).toBe(0);
+        expect(destroy.stdout).toContain("2 removed");
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 });

@@ -28,7 +28,10 @@ const transport = directTransport();
 const address = `unix://${cri.local.socket}`;
 const kubelet = kubeletRuntime({ address }, { transport, hostLabel: "local" });
 // An independent view of containerd, to check what the plugin did.
-const rawGrpc = grpcClient({ open: () => transport.openUnixSocket(cri.local.socket), description: "containerd (test view)" });
+const rawGrpc = grpcClient({
+  open: () => transport.openUnixSocket(cri.local.socket),
+  description: "containerd (test view)",
+});
 const raw = criClient(rawGrpc);
 const dir = mkdtempSync("/tmp/kubelet-test-");
 const SLEEPER = { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
@@ -37,10 +40,14 @@ function config(suffix: string, extra: Partial<ContainerConfig> = {}): Container
   return { name: `${RUN}-${suffix}`, image: cri.image, ...SLEEPER, ...extra };
 }
 
-function create(runtime: Runtime, suffix: string, extra: Partial<ContainerConfig> = {}, labels: Record<string, string> = {}): Promise<string> {
+function create(
+  runtime: Runtime,
+  suffix: string,
+  extra: Partial<ContainerConfig> = {},
+  labels: Record<string, string> = {},
+): Promise<string> {
   return runtime.create(config(suffix, extra), { labels: { [RUN_LABEL]: RUN, ...labels } });
 }
-
 
 afterAll(async () => {
   for (const s of await raw.listPodSandbox({ labelSelector: { [RUN_LABEL]: RUN } })) {
@@ -55,26 +62,36 @@ afterAll(async () => {
 });
 
 describe("kubeletRuntime() containers", () => {
-  test("`create()`, `start()`, `status()`, `inspect()`, `stop()` and `remove()` drive a container through its life", async () => {
-    const name = `${RUN}-life`;
-    const id = await create(kubelet, "life", {}, { role: "life" });
-    expect(await kubelet.status(id)).toEqual({ id, status: "created" });
-    await kubelet.start(id);
-    await kubelet.start(id); // already running: fine
-    expect((await kubelet.status(id))?.status).toBe("running");
-    expect(await kubelet.inspect(name)).toEqual({ id, status: "running", name, image: cri.image, labels: { [RUN_LABEL]: RUN, role: "life" } });
-    await kubelet.stop(id, { timeoutSeconds: 5 });
-    await kubelet.stop(id); // already stopped: fine
-    expect((await kubelet.status(id))?.status).toBe("exited");
-    // CRI containers start once: start() replaces it in the same sandbox, and the id stays.
-    await kubelet.start(id);
-    expect(await kubelet.status(id)).toEqual({ id, status: "running" });
-    expect(await codeOf(kubelet.remove(id))).toMatchObject({ code: "CONFLICT" });
-    await kubelet.remove(id, { force: true });
-    expect(await kubelet.status(id)).toBeUndefined();
-    expect(await kubelet.inspect(name)).toBeUndefined();
-    expect(await raw.listPodSandbox({ id })).toEqual([]);
-  }, 60_000);
+  test(
+    "`create()`, `start()`, `status()`, `inspect()`, `stop()` and `remove()` drive a container through its life",
+    async () => {
+      const name = `${RUN}-life`;
+      const id = await create(kubelet, "life", {}, { role: "life" });
+      expect(await kubelet.status(id)).toEqual({ id, status: "created" });
+      await kubelet.start(id);
+      await kubelet.start(id); // already running: fine
+      expect((await kubelet.status(id))?.status).toBe("running");
+      expect(await kubelet.inspect(name)).toEqual({
+        id,
+        status: "running",
+        name,
+        image: cri.image,
+        labels: { [RUN_LABEL]: RUN, role: "life" },
+      });
+      await kubelet.stop(id, { timeoutSeconds: 5 });
+      await kubelet.stop(id); // already stopped: fine
+      expect((await kubelet.status(id))?.status).toBe("exited");
+      // CRI containers start once: start() replaces it in the same sandbox, and the id stays.
+      await kubelet.start(id);
+      expect(await kubelet.status(id)).toEqual({ id, status: "running" });
+      expect(await codeOf(kubelet.remove(id))).toMatchObject({ code: "CONFLICT" });
+      await kubelet.remove(id, { force: true });
+      expect(await kubelet.status(id)).toBeUndefined();
+      expect(await kubelet.inspect(name)).toBeUndefined();
+      expect(await raw.listPodSandbox({ id })).toEqual([]);
+    },
+    60_000,
+  );
 
   test("`status()` and `inspect()` of an unknown id are undefined; `start()` of one is NOT_FOUND", async () => {
     const unknown = "0".repeat(64);
@@ -114,7 +131,11 @@ describe("kubeletRuntime() containers", () => {
     await kubelet.start(id);
     const container = (await raw.listContainers({ podSandboxId: id }))[0];
     const status = await raw.containerStatus(container?.id as string);
-    expect(status?.mounts.map((m) => [m.hostPath, m.containerPath, m.propagation])).toEqual([[dir, "/data", "PROPAGATION_PRIVATE"]]);
+    expect(status?.mounts.map((m) => [m.hostPath, m.containerPath, m.propagation])).toEqual([[
+      dir,
+      "/data",
+      "PROPAGATION_PRIVATE",
+    ]]);
     for (let i = 0; i < 50 && !existsNonEmpty(join(dir, "out")); i++) await new Promise((r) => setTimeout(r, 100));
     expect(readFileSync(join(dir, "out"), "utf8")).toBe("first last 1000:1001\n");
     // Host PID namespace: the host's PID 1 is visible.
@@ -158,7 +179,7 @@ describe("kubeletRuntime() containers", () => {
     const logDir = `${LOG_ROOT}/${name}`;
     const id = await create(kubelet, "logdir", { args: ["echo hello; trap 'exit 0' TERM; while :; do sleep 1; done"] });
     await kubelet.start(id);
-    for (const deadline = Date.now() + 10_000; !existsNonEmpty(`${logDir}/${id}.log`); ) {
+    for (const deadline = Date.now() + 10_000; !existsNonEmpty(`${logDir}/${id}.log`);) {
       if (Date.now() > deadline) throw new Error("the container printed nothing within 10 s");
       await new Promise((done) => setTimeout(done, 100));
     }
@@ -175,7 +196,10 @@ describe("kubeletRuntime() containers", () => {
 
   test("`remove()` removes the container when its log directory cannot be deleted", async () => {
     // The cleaner runs configImage, which no registry has here.
-    const failing = kubeletRuntime({ address, configImage: "127.0.0.1:1/berth/none:latest" }, { transport, hostLabel: "local" });
+    const failing = kubeletRuntime({ address, configImage: "127.0.0.1:1/berth/none:latest" }, {
+      transport,
+      hostLabel: "local",
+    });
     const logDir = `${LOG_ROOT}/${RUN}-logkept`;
     try {
       const id = await create(failing, "logkept");
@@ -211,16 +235,23 @@ function existsNonEmpty(path: string): boolean {
 describe("kubeletRuntime() image pulls", () => {
   const registry = loadTestEnv().registry;
   const withAuth = (password: string) =>
-    kubeletRuntime({ address, registryAuth: { [registry.authAddress]: { username: registry.username, password } } }, { transport, hostLabel: "local" });
+    kubeletRuntime({ address, registryAuth: { [registry.authAddress]: { username: registry.username, password } } }, {
+      transport,
+      hostLabel: "local",
+    });
 
   /** Removes every reference of `image` (tag, digest, id) from containerd, and waits until CRI sees it gone. */
   async function removeImage(image: string): Promise<void> {
-    const ctr = (...args: string[]) => execFileSync("ctr", ["-a", cri.local.socket, "-n", "k8s.io", "images", ...args], { encoding: "utf8", timeout: 30_000 });
+    const ctr = (...args: string[]) =>
+      execFileSync("ctr", ["-a", cri.local.socket, "-n", "k8s.io", "images", ...args], {
+        encoding: "utf8",
+        timeout: 30_000,
+      });
     const rows = ctr("ls").split("\n").slice(1).map((line) => line.split(/\s+/));
     const digest = rows.find((row) => row[0] === image)?.[2];
     const refs = rows.filter((row) => digest !== undefined && row[2] === digest).map((row) => row[0] as string);
     if (refs.length > 0) ctr("rm", ...refs);
-    for (const deadline = Date.now() + 10_000; (await raw.imageStatus(image)) !== undefined; ) {
+    for (const deadline = Date.now() + 10_000; (await raw.imageStatus(image)) !== undefined;) {
       if (Date.now() > deadline) throw new Error(`CRI still lists ${image} 10 s after its removal`);
       await new Promise((done) => setTimeout(done, 50));
     }
@@ -243,25 +274,31 @@ describe("kubeletRuntime() image pulls", () => {
     expect(await raw.imageStatus(registry.authImage)).toMatch(/^sha256:/);
   }, 120_000);
 
-  test("`ensureImage()` without credentials or with a wrong password is IMAGE_PULL, naming registryAuth, never the password", async () => {
-    await removeImage(registry.authImage);
-    const anonymous = await codeOf(kubelet.ensureImage(registry.authImage));
-    expect(anonymous.code).toBe("IMAGE_PULL");
-    expect(anonymous.message).toContain(`pulling image "${registry.authImage}" on host local`);
-    expect(anonymous.message).toContain(`no credentials for ${registry.authAddress} in registryAuth`);
-    const wrongPassword = `wrong-${registry.password}`;
-    const runtime = withAuth(wrongPassword);
-    try {
-      const refused = await codeOf(runtime.ensureImage(registry.authImage));
-      expect(refused.code).toBe("IMAGE_PULL");
-      expect(refused.message).toContain(`the registry refused the credentials in registryAuth for ${registry.authAddress}`);
-      expect(refused.message).not.toContain(wrongPassword);
-      expect(refused.message).not.toContain(registry.password);
-    } finally {
-      await runtime.close();
-    }
-    expect(await raw.imageStatus(registry.authImage)).toBeUndefined();
-  }, 120_000);
+  test(
+    "`ensureImage()` without credentials or with a wrong password is IMAGE_PULL, naming registryAuth, never the password",
+    async () => {
+      await removeImage(registry.authImage);
+      const anonymous = await codeOf(kubelet.ensureImage(registry.authImage));
+      expect(anonymous.code).toBe("IMAGE_PULL");
+      expect(anonymous.message).toContain(`pulling image "${registry.authImage}" on host local`);
+      expect(anonymous.message).toContain(`no credentials for ${registry.authAddress} in registryAuth`);
+      const wrongPassword = `wrong-${registry.password}`;
+      const runtime = withAuth(wrongPassword);
+      try {
+        const refused = await codeOf(runtime.ensureImage(registry.authImage));
+        expect(refused.code).toBe("IMAGE_PULL");
+        expect(refused.message).toContain(
+          `the registry refused the credentials in registryAuth for ${registry.authAddress}`,
+        );
+        expect(refused.message).not.toContain(wrongPassword);
+        expect(refused.message).not.toContain(registry.password);
+      } finally {
+        await runtime.close();
+      }
+      expect(await raw.imageStatus(registry.authImage)).toBeUndefined();
+    },
+    120_000,
+  );
 });
 
 /** The file operations, through one runtime, on a helper that mounts the host at /mnt/host. */
@@ -290,8 +327,17 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
       expect(statSync(`${base}/deep/bytes.bin`).mode & 0o777).toBe(0o640);
       expect(statSync(`${base}/deep/bytes.bin`).uid).toBe(1000);
       expect(statSync(`${base}/big.bin`).mode & 0o777).toBe(0o600);
-      const read = await runtime().readFiles(id, [`/mnt/host${base}/deep/bytes.bin`, `/mnt/host${base}/missing`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/text.conf`]);
-      expect(read.map((f) => f.path)).toEqual([`/mnt/host${base}/deep/bytes.bin`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/text.conf`]);
+      const read = await runtime().readFiles(id, [
+        `/mnt/host${base}/deep/bytes.bin`,
+        `/mnt/host${base}/missing`,
+        `/mnt/host${base}/big.bin`,
+        `/mnt/host${base}/text.conf`,
+      ]);
+      expect(read.map((f) => f.path)).toEqual([
+        `/mnt/host${base}/deep/bytes.bin`,
+        `/mnt/host${base}/big.bin`,
+        `/mnt/host${base}/text.conf`,
+      ]);
       expect(Buffer.compare(Buffer.from(read[0]?.content ?? []), Buffer.from(bytes))).toBe(0);
       expect(read[0]).toMatchObject({ mode: 0o640, uid: 1000, gid: 1001 });
       expect(Buffer.compare(Buffer.from(read[1]?.content ?? []), Buffer.from(big))).toBe(0);
@@ -309,10 +355,21 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
     test("`stat()` and `mkdir()` report and create directories", async () => {
       await runtime().mkdir(id, [`/mnt/host${base}/made/a/b`], { mode: 0o750 });
       expect(statSync(`${base}/made/a/b`).mode & 0o777).toBe(0o750);
-      const info = await runtime().stat(id, [`/mnt/host${base}/made/a/b`, `/mnt/host${base}/link`, `/mnt/host${base}/big.bin`, `/mnt/host${base}/none`]);
+      const info = await runtime().stat(id, [
+        `/mnt/host${base}/made/a/b`,
+        `/mnt/host${base}/link`,
+        `/mnt/host${base}/big.bin`,
+        `/mnt/host${base}/none`,
+      ]);
       expect(info).toEqual([
         { path: `/mnt/host${base}/made/a/b`, mode: 0o750, isDirectory: true, isSymlink: false, size: 4096 },
-        { path: `/mnt/host${base}/link`, mode: 0o777, isDirectory: false, isSymlink: true, size: "/etc/hostname".length },
+        {
+          path: `/mnt/host${base}/link`,
+          mode: 0o777,
+          isDirectory: false,
+          isSymlink: true,
+          size: "/etc/hostname".length,
+        },
         { path: `/mnt/host${base}/big.bin`, mode: 0o600, isDirectory: false, isSymlink: false, size: 5 * 1024 * 1024 },
       ]);
       expect((await codeOf(runtime().mkdir(id, [`/mnt/host${base}/big.bin`]))).code).toBe("CONFLICT");
@@ -327,7 +384,13 @@ if (cri.h1 !== null) {
   const env = loadTestEnv();
   const h1 = testHost(env, "h1");
   const ssh = sshTransport(
-    { address: h1.address, port: h1.port, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile },
+    {
+      address: h1.address,
+      port: h1.port,
+      user: env.ssh.user,
+      privateKeyPath: env.ssh.privateKeyPath,
+      knownHostsFile: env.ssh.knownHostsFile,
+    },
     { env: {} },
   );
   const overSsh = kubeletRuntime({ address: `unix://${cri.h1.socket}` }, { transport: ssh, hostLabel: "h1" });
@@ -342,7 +405,11 @@ if (cri.h1 !== null) {
 describe("kubeletRuntime() helper images", () => {
   test("a container without the file tools is refused, naming them and configImage", async () => {
     // An image without tar: a container of the test image whose PATH hides the tools is close enough.
-    const id = await create(kubelet, "notools", { env: { PATH: "/nowhere" }, entrypoint: ["/bin/sleep"], args: ["600"] });
+    const id = await create(kubelet, "notools", {
+      env: { PATH: "/nowhere" },
+      entrypoint: ["/bin/sleep"],
+      args: ["600"],
+    });
     await kubelet.start(id);
     const result = await codeOf(kubelet.stat(id, ["/etc"]));
     expect(result.code).toBe("VALIDATION");

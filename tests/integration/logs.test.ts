@@ -25,7 +25,8 @@ const cri = loadCriEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-logs-"));
 const prefix = `bt-logs-${process.pid}`;
 // err-1 goes first, well before the rest: the runtimes read the two streams apart, so close lines may swap.
-const SCRIPT = "echo err-1 >&2; sleep 1; echo out-1; echo out-2; echo out-3; trap 'exit 0' TERM; while :; do sleep 1; done";
+const SCRIPT =
+  "echo err-1 >&2; sleep 1; echo out-1; echo out-2; echo out-3; trap 'exit 0' TERM; while :; do sleep 1; done";
 const DOCKER = `docker: { host: "unix://${env.local.socket}" }`;
 const CRI_LOCAL = `kubelet: { address: "unix://${cri.local.socket}" }`;
 
@@ -34,20 +35,29 @@ const containers: Record<string, { host: string; runtime: string; networkMode: s
   docker: { host: "local", runtime: DOCKER, networkMode: "none" },
   cri: { host: "local", runtime: CRI_LOCAL, networkMode: "host" },
 };
-if (cri.h1 !== null) containers["cri-h1"] = { host: "h1", runtime: `kubelet: { address: "unix://${cri.h1.socket}" }`, networkMode: "host" };
+if (cri.h1 !== null) {
+  containers["cri-h1"] = {
+    host: "h1",
+    runtime: `kubelet: { address: "unix://${cri.h1.socket}" }`,
+    networkMode: "host",
+  };
+}
 const names = Object.keys(containers);
 
 function writeConfig(): void {
-  writeFileSync(join(dir, "config.yaml"), [
-    `ssh: { privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile}, user: ${env.ssh.user} }`,
-    `hosts: { local: { direct: {} }, h1: { ssh: { address: ${testHost(env, "h1").address} } } }`,
-    "containers:",
-    ...names.map((key) => {
-      const c = containers[key] as (typeof containers)[string];
-      return `  ${key}: { name: ${prefix}-${key}, host: ${c.host}, image: ${cri.image}, networkMode: ${c.networkMode}, ` +
-        `entrypoint: [sh, -c], args: [${JSON.stringify(SCRIPT)}], runtime: { ${c.runtime} } }`;
-    }),
-  ].join("\n"));
+  writeFileSync(
+    join(dir, "config.yaml"),
+    [
+      `ssh: { privateKeyPath: ${env.ssh.privateKeyPath}, knownHostsFile: ${env.ssh.knownHostsFile}, user: ${env.ssh.user} }`,
+      `hosts: { local: { direct: {} }, h1: { ssh: { address: ${testHost(env, "h1").address} } } }`,
+      "containers:",
+      ...names.map((key) => {
+        const c = containers[key] as (typeof containers)[string];
+        return `  ${key}: { name: ${prefix}-${key}, host: ${c.host}, image: ${cri.image}, networkMode: ${c.networkMode}, ` +
+          `entrypoint: [sh, -c], args: [${JSON.stringify(SCRIPT)}], runtime: { ${c.runtime} } }`;
+      }),
+    ].join("\n"),
+  );
 }
 
 async function state(): Promise<ContainersState> {
@@ -56,7 +66,9 @@ async function state(): Promise<ContainersState> {
 
 /** A resource over the state file, for the library calls. */
 async function resource(): Promise<ContainersResource> {
-  return new ContainersResource({ previousState: await state() }, { sshDefaults: { privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile } });
+  return new ContainersResource({ previousState: await state() }, {
+    sshDefaults: { privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile },
+  });
 }
 
 /** Waits until every container printed its last line. */
@@ -93,16 +105,28 @@ describe("berth logs", () => {
   test("`berth logs NAME` prints stdout to stdout and stderr to stderr on every runtime", async () => {
     for (const name of names) {
       const run = await runCli(["logs", name], dir);
-      expect({ name, code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({ name, code: 0, stdout: "out-1\nout-2\nout-3\n", stderr: "err-1\n" });
+      expect({ name, code: run.code, stdout: run.stdout, stderr: run.stderr }).toEqual({
+        name,
+        code: 0,
+        stdout: "out-1\nout-2\nout-3\n",
+        stderr: "err-1\n",
+      });
     }
   }, 60_000);
 
   test("`berth logs --tail N` keeps the last N lines; `--json` gives both streams as data", async () => {
     for (const name of names) {
       const tail = await runCli(["logs", name, "--tail", "2"], dir);
-      expect({ name, stdout: tail.stdout, stderr: tail.stderr }).toEqual({ name, stdout: "out-2\nout-3\n", stderr: "" });
+      expect({ name, stdout: tail.stdout, stderr: tail.stderr }).toEqual({
+        name,
+        stdout: "out-2\nout-3\n",
+        stderr: "",
+      });
       const json = await runCli(["--json", "logs", "-n", "3", name], dir);
-      expect({ name, output: JSON.parse(json.stdout) as unknown }).toEqual({ name, output: { stdout: "out-1\nout-2\nout-3\n", stderr: "" } });
+      expect({ name, output: JSON.parse(json.stdout) as unknown }).toEqual({
+        name,
+        output: { stdout: "out-1\nout-2\nout-3\n", stderr: "" },
+      });
     }
     const bad = await runCli(["logs", "docker", "--tail", "many"], dir);
     expect(bad.code).toBe(1);
@@ -139,7 +163,10 @@ describe("berth logs", () => {
       for (const name of names) {
         if (containers[name]?.host !== "local") continue;
         expect({ name, status: observed[name]?.status?.status }).toEqual({ name, status: "exited" });
-        expect({ name, logs: await r.logs(name) }).toEqual({ name, logs: { stdout: "out-1\nout-2\nout-3\n", stderr: "err-1\n" } });
+        expect({ name, logs: await r.logs(name) }).toEqual({
+          name,
+          logs: { stdout: "out-1\nout-2\nout-3\n", stderr: "err-1\n" },
+        });
         expect(await r.logs(name, { tail: 1 })).toEqual({ stdout: "out-3\n", stderr: "" });
       }
     } finally {
@@ -149,7 +176,9 @@ describe("berth logs", () => {
 
   test("`ContainersResource.logs()` says when a configured container was not created", async () => {
     const r = new ContainersResource({
-      desiredState: { later: { container: { config: { name: `${prefix}-later`, image: cri.image } }, host: { directConfig: {} } } },
+      desiredState: {
+        later: { container: { config: { name: `${prefix}-later`, image: cri.image } }, host: { directConfig: {} } },
+      },
     });
     try {
       let error: unknown;

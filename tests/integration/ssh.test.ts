@@ -14,8 +14,8 @@ import type { Duplex } from "node:stream";
 import { BerthError } from "../../core/errors.ts";
 import type { SSHConfig } from "../../core/model.ts";
 import { fingerprint } from "../../transports/ssh/fingerprint.ts";
-import { parseKnownHosts, matchesHost } from "../../transports/ssh/known-hosts.ts";
-import { sshTransport, type SSHTransport } from "../../transports/ssh/mod.ts";
+import { matchesHost, parseKnownHosts } from "../../transports/ssh/known-hosts.ts";
+import { type SSHTransport, sshTransport } from "../../transports/ssh/mod.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { loadTestEnv, type TestHost } from "../support/env.ts";
 
@@ -52,8 +52,14 @@ function withoutKey({ privateKeyPath: _, ...rest }: SSHConfig): SSHConfig {
 }
 
 /** A transport closed after the suite; no agent unless `environment` has one. */
-function transport(cfg: SSHConfig, options: { log?: (m: string) => void; environment?: Record<string, string> } = {}): SSHTransport {
-  const t = sshTransport(cfg, { env: options.environment ?? {}, ...(options.log === undefined ? {} : { log: options.log }) });
+function transport(
+  cfg: SSHConfig,
+  options: { log?: (m: string) => void; environment?: Record<string, string> } = {},
+): SSHTransport {
+  const t = sshTransport(cfg, {
+    env: options.environment ?? {},
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
   transports.push(t);
   return t;
 }
@@ -61,7 +67,9 @@ function transport(cfg: SSHConfig, options: { log?: (m: string) => void; environ
 /** A real HTTP request over a transport stream (or a local socket path). */
 function httpGet(connection: Duplex | string, path: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const target = typeof connection === "string" ? { socketPath: connection } : { createConnection: () => connection as never };
+    const target = typeof connection === "string"
+      ? { socketPath: connection }
+      : { createConnection: () => connection as never };
     const req = request({ ...target, path, headers: { host: "docker" }, timeout: 10_000 }, (res) => {
       let body = "";
       res.setEncoding("utf8");
@@ -87,7 +95,9 @@ async function failure(promise: Promise<unknown>): Promise<BerthError> {
 
 /** The fingerprint the fleet's known_hosts records for a host. */
 function knownFingerprint(host: Pick<TestHost, "address" | "port">): string {
-  const entry = parseKnownHosts(readFileSync(env.ssh.knownHostsFile, "utf8")).find((e) => matchesHost(e, host.address, host.port));
+  const entry = parseKnownHosts(readFileSync(env.ssh.knownHostsFile, "utf8")).find((e) =>
+    matchesHost(e, host.address, host.port)
+  );
   if (entry === undefined) throw new Error(`no known_hosts line for ${host.address}`);
   return fingerprint(entry.key);
 }
@@ -106,7 +116,9 @@ describe("sshTransport() on the test fleet", () => {
       const ssh = transport(config(host));
       const ping = await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/_ping");
       expect(ping).toEqual({ status: 200, body: "OK" });
-      const remote = JSON.parse((await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/info")).body) as { ID: string };
+      const remote = JSON.parse((await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/info")).body) as {
+        ID: string;
+      };
       const local = JSON.parse((await httpGet(host.dockerSocket, "/info")).body) as { ID: string };
       expect(remote.ID).toBe(local.ID);
       expect(ssh.description).toBe(`${env.ssh.user}@${host.address}:${host.port}`);
@@ -139,10 +151,14 @@ describe("sshTransport() on the test fleet", () => {
   test("`connect()` jumps through the bastion to a host reachable only from there", async () => {
     const jump = { address: env.bastion.address, port: env.bastion.port };
     const ssh = transport(config(behindBastion, { jump: [jump] }));
-    const answers = await Promise.all([1, 2, 3].map(async () => httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/_ping")));
+    const answers = await Promise.all(
+      [1, 2, 3].map(async () => httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/_ping")),
+    );
     expect(answers.map((a) => a.body)).toEqual(["OK", "OK", "OK"]);
     const local = JSON.parse((await httpGet(behindBastion.dockerSocket, "/info")).body) as { ID: string };
-    const remote = JSON.parse((await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/info")).body) as { ID: string };
+    const remote = JSON.parse((await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/info")).body) as {
+      ID: string;
+    };
     expect(remote.ID).toBe(local.ID);
     expect(ssh.handshakes).toBe(1);
   }, 30_000);
@@ -152,7 +168,9 @@ describe("sshTransport() on the test fleet", () => {
     const err = await failure(transport(config(behindBastion, { jump: [jump] })).connect());
     expect(err.code).toBe("AUTH");
     expect(err.message).toContain(`via ${env.ssh.user}@${env.bastion.address}:${env.bastion.port}`);
-    expect(err.message).toContain(`Authentication as ${env.ssh.user}@${env.bastion.address}:${env.bastion.port} failed`);
+    expect(err.message).toContain(
+      `Authentication as ${env.ssh.user}@${env.bastion.address}:${env.bastion.port} failed`,
+    );
   });
 
   test("`connect()` authenticates with a password", async () => {
@@ -168,9 +186,13 @@ describe("sshTransport() on the test fleet", () => {
 
   test("`connect()` fails with AUTH naming user@host:port and the methods tried for a wrong key, without retrying", async () => {
     const started = Date.now();
-    const err = await failure(transport(config(h1, { privateKeyPath: env.ssh.wrongKeyPath, retryTimeout: "20s" })).connect());
+    const err = await failure(
+      transport(config(h1, { privateKeyPath: env.ssh.wrongKeyPath, retryTimeout: "20s" })).connect(),
+    );
     expect(err.code).toBe("AUTH");
-    expect(err.message).toBe(`Authentication as ${env.ssh.user}@${h1.address}:${h1.port} failed (tried: publickey "${env.ssh.wrongKeyPath}")`);
+    expect(err.message).toBe(
+      `Authentication as ${env.ssh.user}@${h1.address}:${h1.port} failed (tried: publickey "${env.ssh.wrongKeyPath}")`,
+    );
     expect(Date.now() - started).toBeLessThan(5000);
   });
 
@@ -179,14 +201,20 @@ describe("sshTransport() on the test fleet", () => {
     const cfg = withoutKey(config(passwordHost, { user: env.ssh.passwordUser, password: wrong }));
     const err = await failure(transport(cfg).connect());
     expect(err.code).toBe("AUTH");
-    expect(err.message).toContain(`Authentication as ${env.ssh.passwordUser}@${passwordHost.address}:${passwordHost.port} failed (tried: password)`);
+    expect(err.message).toContain(
+      `Authentication as ${env.ssh.passwordUser}@${passwordHost.address}:${passwordHost.port} failed (tried: password)`,
+    );
     expect(err.message).not.toContain(wrong);
   }, 15_000);
 
   test("`connect()` fails with AUTH naming the key file for a wrong passphrase", async () => {
-    const err = await failure(transport(config(h1, { privateKeyPath: env.ssh.passphraseKeyPath, passphrase: "wrong" })).connect());
+    const err = await failure(
+      transport(config(h1, { privateKeyPath: env.ssh.passphraseKeyPath, passphrase: "wrong" })).connect(),
+    );
     expect(err.code).toBe("AUTH");
-    expect(err.message).toBe(`Cannot use private key "${env.ssh.passphraseKeyPath}" for ${env.ssh.user}@${h1.address}:${h1.port}: wrong passphrase`);
+    expect(err.message).toBe(
+      `Cannot use private key "${env.ssh.passphraseKeyPath}" for ${env.ssh.user}@${h1.address}:${h1.port}: wrong passphrase`,
+    );
   });
 
   test("`connect()` refuses an unknown host key under strict, with its fingerprint and how to accept it", async () => {
@@ -194,14 +222,18 @@ describe("sshTransport() on the test fleet", () => {
     writeFileSync(empty, "");
     const err = await failure(transport(config(h1, { knownHostsFile: empty })).connect());
     expect(err.code).toBe("HOST_KEY");
-    expect(err.message).toContain(`Host key of ${env.ssh.user}@${h1.address}:${h1.port} is not known (ssh-ed25519 ${knownFingerprint(h1)}`);
+    expect(err.message).toContain(
+      `Host key of ${env.ssh.user}@${h1.address}:${h1.port} is not known (ssh-ed25519 ${knownFingerprint(h1)}`,
+    );
     expect(err.message).toContain(`ssh-keyscan -p ${h1.port} ${h1.address} >> ${empty}`);
     expect(err.message).toContain("hostKeyPolicy: accept-new");
   });
 
   test("`connect()` refuses a changed host key with both fingerprints, also under accept-new", async () => {
     // A known_hosts file that records h2's key for h1's address.
-    const h2Line = readFileSync(env.ssh.knownHostsFile, "utf8").split("\n").find((l) => l.startsWith(`${h2.address} `)) as string;
+    const h2Line = readFileSync(env.ssh.knownHostsFile, "utf8").split("\n").find((l) =>
+      l.startsWith(`${h2.address} `)
+    ) as string;
     const forged = join(dir, "forged_known_hosts");
     writeFileSync(forged, `${h2Line.replace(h2.address, h1.address)}\n`);
     for (const hostKeyPolicy of ["strict", "accept-new"] as const) {
@@ -216,7 +248,8 @@ describe("sshTransport() on the test fleet", () => {
   test("`connect()` under accept-new records an unknown key in a new 0600 file, then knows it", async () => {
     const file = join(dir, "new", "known_hosts");
     const messages: string[] = [];
-    await transport(config(h1, { knownHostsFile: file, hostKeyPolicy: "accept-new" }), { log: (m) => messages.push(m) }).connect();
+    await transport(config(h1, { knownHostsFile: file, hostKeyPolicy: "accept-new" }), { log: (m) => messages.push(m) })
+      .connect();
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const entries = parseKnownHosts(readFileSync(file, "utf8"));
     expect(entries.map((e) => fingerprint(e.key))).toEqual([knownFingerprint(h1)]);
@@ -226,7 +259,9 @@ describe("sshTransport() on the test fleet", () => {
 
   test("`connect()` under insecure accepts any key and warns with its fingerprint", async () => {
     const messages: string[] = [];
-    const ssh = transport(config(h1, { knownHostsFile: join(dir, "none"), hostKeyPolicy: "insecure" }), { log: (m) => messages.push(m) });
+    const ssh = transport(config(h1, { knownHostsFile: join(dir, "none"), hostKeyPolicy: "insecure" }), {
+      log: (m) => messages.push(m),
+    });
     await ssh.connect();
     expect(messages).toHaveLength(1);
     expect(messages[0]).toContain(`WARNING: not verifying the host key of ${env.ssh.user}@${h1.address}:${h1.port}`);
@@ -237,21 +272,31 @@ describe("sshTransport() on the test fleet", () => {
     const started = Date.now();
     const err = await failure(transport(config({ address: h1.address, port: 1 })).connect());
     expect(err.code).toBe("CONNECT");
-    expect(err.message).toMatch(new RegExp(`^Cannot connect to root@${h1.address}:1 \\(\\d+ attempts in [\\d.]+s\\): .*ECONNREFUSED`));
+    expect(err.message).toMatch(
+      new RegExp(`^Cannot connect to root@${h1.address}:1 \\(\\d+ attempts in [\\d.]+s\\): .*ECONNREFUSED`),
+    );
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
   });
 
   test("`connect()` fails with CONNECT when the host does not answer at all", async () => {
     // A free address on the fleet's bridge: nobody answers ARP.
-    const err = await failure(transport(config({ address: "198.18.0.254", port: 22 }, { connectionTimeout: "500ms" })).connect());
+    const err = await failure(
+      transport(config({ address: "198.18.0.254", port: 22 }, { connectionTimeout: "500ms" })).connect(),
+    );
     expect(err.code).toBe("CONNECT");
-    expect(err.message).toMatch(/^Cannot connect to root@198\.18\.0\.254:22 \(\d+ attempts? in [\d.]+s\): root@198\.18\.0\.254:22: (no SSH handshake within 500ms|connect E[A-Z]+)/);
+    expect(err.message).toMatch(
+      /^Cannot connect to root@198\.18\.0\.254:22 \(\d+ attempts? in [\d.]+s\): root@198\.18\.0\.254:22: (no SSH handshake within 500ms|connect E[A-Z]+)/,
+    );
   }, 15_000);
 
   test("`connect()` fails with CONNECT when the host is unreachable without its jump host", async () => {
     const err = await failure(transport(config(behindBastion)).connect());
     expect(err.code).toBe("CONNECT");
-    expect(err.message).toMatch(new RegExp(`^Cannot connect to root@${behindBastion.address}:${behindBastion.port} \\(\\d+ attempts in [\\d.]+s\\): .*(connect E[A-Z]+|no SSH handshake)`)); // Bun reports EHOSTUNREACH as ECONNREFUSED
+    expect(err.message).toMatch(
+      new RegExp(
+        `^Cannot connect to root@${behindBastion.address}:${behindBastion.port} \\(\\d+ attempts in [\\d.]+s\\): .*(connect E[A-Z]+|no SSH handshake)`,
+      ),
+    ); // Bun reports EHOSTUNREACH as ECONNREFUSED
   }, 15_000);
 
   test("`connect()` stops with ABORTED when its signal aborts", async () => {
@@ -284,11 +329,18 @@ describe("sshTransport() with ssh-agent", () => {
   test("`connect()` authenticates with a key held by ssh-agent (SSH_AUTH_SOCK from options.env)", async () => {
     agent = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
     await waitFor(() => statSync(socket, { throwIfNoEntry: false }) !== undefined, 5000, "ssh-agent socket");
-    execFileSync("ssh-add", ["-q", env.ssh.privateKeyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+    execFileSync("ssh-add", ["-q", env.ssh.privateKeyPath], {
+      env: { ...process.env, SSH_AUTH_SOCK: socket },
+      stdio: "ignore",
+    });
     const ssh = transport(withoutKey(config(h1)), { environment: { SSH_AUTH_SOCK: socket } });
     expect((await httpGet(await ssh.openUnixSocket("/var/run/docker.sock"), "/_ping")).body).toBe("OK");
     // Order as in OpenSSH: the agent first, then the key file.
-    const both = await failure(transport(config(h1, { privateKeyPath: env.ssh.wrongKeyPath }), { environment: { SSH_AUTH_SOCK: join(dir, "no-agent") } }).connect());
+    const both = await failure(
+      transport(config(h1, { privateKeyPath: env.ssh.wrongKeyPath }), {
+        environment: { SSH_AUTH_SOCK: join(dir, "no-agent") },
+      }).connect(),
+    );
     expect(both.message).toContain(`(tried: agent, publickey "${env.ssh.wrongKeyPath}"); agent:`);
   }, 15_000);
 });
@@ -305,58 +357,71 @@ describe("sshTransport() when sshd dies", () => {
 
   /** `sshd -d` serves one connection in its own process group, so killing the group kills the session too. */
   function startSshd(): ChildProcess {
-    const child = spawn("/usr/sbin/sshd", ["-d", "-D", "-f", join(own, "sshd_config")], { stdio: "ignore", detached: true });
+    const child = spawn("/usr/sbin/sshd", ["-d", "-D", "-f", join(own, "sshd_config")], {
+      stdio: "ignore",
+      detached: true,
+    });
     child.unref();
     return child;
   }
 
-  test("`openUnixSocket()` streams fail when the connection dies, and the next call reconnects with retries", async () => {
-    mkdirSync(own, { recursive: true });
-    mkdirSync("/run/sshd", { recursive: true });
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(own, "host_key")]);
-    port = await freePort();
-    writeFileSync(
-      join(own, "sshd_config"),
-      [
-        `Port ${port}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${join(own, "host_key")}`,
-        `PidFile ${join(own, "sshd.pid")}`,
-        `AuthorizedKeysFile ${env.ssh.privateKeyPath}.pub`,
-        "StrictModes no",
-        "UsePAM no",
-        "PermitRootLogin yes",
-        "AllowStreamLocalForwarding yes",
-      ].join("\n") + "\n",
-    );
-    const hostKey = readFileSync(join(own, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-    writeFileSync(join(own, "known_hosts"), `[127.0.0.1]:${port} ${hostKey}\n`);
-    // A local unix socket the remote side reaches (all test hosts share this filesystem).
-    const socketPath = join(own, "echo.sock");
-    server = createServer((c) => c.pipe(c));
-    await new Promise<void>((resolve) => server?.listen(socketPath, resolve));
+  test(
+    "`openUnixSocket()` streams fail when the connection dies, and the next call reconnects with retries",
+    async () => {
+      mkdirSync(own, { recursive: true });
+      mkdirSync("/run/sshd", { recursive: true });
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(own, "host_key")]);
+      port = await freePort();
+      writeFileSync(
+        join(own, "sshd_config"),
+        [
+          `Port ${port}`,
+          "ListenAddress 127.0.0.1",
+          `HostKey ${join(own, "host_key")}`,
+          `PidFile ${join(own, "sshd.pid")}`,
+          `AuthorizedKeysFile ${env.ssh.privateKeyPath}.pub`,
+          "StrictModes no",
+          "UsePAM no",
+          "PermitRootLogin yes",
+          "AllowStreamLocalForwarding yes",
+        ].join("\n") + "\n",
+      );
+      const hostKey = readFileSync(join(own, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+      writeFileSync(join(own, "known_hosts"), `[127.0.0.1]:${port} ${hostKey}\n`);
+      // A local unix socket the remote side reaches (all test hosts share this filesystem).
+      const socketPath = join(own, "echo.sock");
+      server = createServer((c) => c.pipe(c));
+      await new Promise<void>((resolve) => server?.listen(socketPath, resolve));
 
-    sshd = startSshd();
-    const ssh = transport(config({ address: "127.0.0.1", port }, { user: "root", knownHostsFile: join(own, "known_hosts"), retryTimeout: "10s" }));
-    await ssh.connect(); // sshd needs a moment to listen; the transport's retries cover it
-    const stream = await ssh.openUnixSocket(socketPath);
-    stream.write("hello");
-    expect(await firstData(stream)).toBe("hello");
+      sshd = startSshd();
+      const ssh = transport(
+        config({ address: "127.0.0.1", port }, {
+          user: "root",
+          knownHostsFile: join(own, "known_hosts"),
+          retryTimeout: "10s",
+        }),
+      );
+      await ssh.connect(); // sshd needs a moment to listen; the transport's retries cover it
+      const stream = await ssh.openUnixSocket(socketPath);
+      stream.write("hello");
+      expect(await firstData(stream)).toBe("hello");
 
-    const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
-    killGroup(sshd);
-    const err = await failed;
-    expect(err).toBeInstanceOf(BerthError);
-    expect(err.message).toBe(`SSH connection to root@127.0.0.1:${port} lost`);
+      const failed = new Promise<Error>((resolve) => stream.once("error", resolve));
+      killGroup(sshd);
+      const err = await failed;
+      expect(err).toBeInstanceOf(BerthError);
+      expect(err.message).toBe(`SSH connection to root@127.0.0.1:${port} lost`);
 
-    // Nothing listens now: the next call retries until sshd is back.
-    setTimeout(() => (sshd = startSshd()), 1000);
-    const again = await ssh.openUnixSocket(socketPath);
-    again.write("again");
-    expect(await firstData(again)).toBe("again");
-    expect(ssh.handshakes).toBe(2);
-    await ssh.close();
-  }, 30_000);
+      // Nothing listens now: the next call retries until sshd is back.
+      setTimeout(() => (sshd = startSshd()), 1000);
+      const again = await ssh.openUnixSocket(socketPath);
+      again.write("again");
+      expect(await firstData(again)).toBe("again");
+      expect(ssh.handshakes).toBe(2);
+      await ssh.close();
+    },
+    30_000,
+  );
 });
 
 function killGroup(child: ChildProcess | undefined): void {

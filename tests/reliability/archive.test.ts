@@ -18,7 +18,9 @@ type Entry = Partial<tar.Header> & { name: string; content?: string };
 async function archive(entries: Entry[]): Promise<Uint8Array> {
   const pack = tar.pack();
   for (const { content, ...header } of entries) {
-    await new Promise<void>((resolve, reject) => pack.entry(header, content ?? "", (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      pack.entry(header, content ?? "", (err) => (err ? reject(err) : resolve()))
+    );
   }
   pack.finalize();
   const chunks: Buffer[] = [];
@@ -29,12 +31,32 @@ async function archive(entries: Entry[]): Promise<Uint8Array> {
 const CASES: Array<{ name: string; entries: Entry[]; code: string }> = [
   { name: "a ../ entry", entries: [{ name: "../../etc/shadow", type: "file", content: "x" }], code: "UNSAFE_PATH" },
   { name: "an absolute entry", entries: [{ name: "/etc/passwd", type: "file", content: "x" }], code: "UNSAFE_PATH" },
-  { name: "a symlink entry", entries: [{ name: "app.conf", type: "symlink", linkname: "/etc/shadow" }], code: "UNSAFE_PATH" },
-  { name: "a hard link entry", entries: [{ name: "app.conf", type: "link", linkname: "../../etc/shadow" }], code: "UNSAFE_PATH" },
-  { name: "a file then a ../ entry", entries: [{ name: "app.conf", type: "file", content: "ok" }, { name: "../x", type: "file", content: "x" }], code: "UNSAFE_PATH" },
-  { name: "two files", entries: [{ name: "app.conf", type: "file", content: "a" }, { name: "other", type: "file", content: "b" }], code: "BAD_PARAMETER" },
+  {
+    name: "a symlink entry",
+    entries: [{ name: "app.conf", type: "symlink", linkname: "/etc/shadow" }],
+    code: "UNSAFE_PATH",
+  },
+  {
+    name: "a hard link entry",
+    entries: [{ name: "app.conf", type: "link", linkname: "../../etc/shadow" }],
+    code: "UNSAFE_PATH",
+  },
+  {
+    name: "a file then a ../ entry",
+    entries: [{ name: "app.conf", type: "file", content: "ok" }, { name: "../x", type: "file", content: "x" }],
+    code: "UNSAFE_PATH",
+  },
+  {
+    name: "two files",
+    entries: [{ name: "app.conf", type: "file", content: "a" }, { name: "other", type: "file", content: "b" }],
+    code: "BAD_PARAMETER",
+  },
   { name: "a directory", entries: [{ name: "app.conf/", type: "directory" }], code: "BAD_PARAMETER" },
-  { name: "a device node", entries: [{ name: "app.conf", type: "character-device", devmajor: 1, devminor: 3 }], code: "BAD_PARAMETER" },
+  {
+    name: "a device node",
+    entries: [{ name: "app.conf", type: "character-device", devmajor: 1, devminor: 3 }],
+    code: "BAD_PARAMETER",
+  },
 ];
 
 const engines: FakePeer[] = [];
@@ -56,7 +78,10 @@ describe("hostile archives from the engine", () => {
       engines.push(engine);
       const runtime = dockerRuntime({ host: engine.url }, { transport: directTransport(), hostLabel: "fake" });
       try {
-        const err = await runtime.readFiles("x", ["/etc/app.conf"], { signal: AbortSignal.timeout(5_000) }).then(() => undefined, (e: unknown) => e);
+        const err = await runtime.readFiles("x", ["/etc/app.conf"], { signal: AbortSignal.timeout(5_000) }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
         expect(err).toBeInstanceOf(BerthError);
         expect((err as BerthError).code).toBe(c.code);
         expect((err as BerthError).message).toContain("/etc/app.conf");

@@ -45,43 +45,162 @@ interface BadCase {
   expect: string[];
 }
 
-const withA = (fields: string) => `hosts:\n  local: { direct: {} }\ncontainers:\n  a: { host: local, name: ${prefix}-a, image: "${env.image}", ${fields} }\n`;
+const withA = (fields: string) =>
+  `hosts:\n  local: { direct: {} }\ncontainers:\n  a: { host: local, name: ${prefix}-a, image: "${env.image}", ${fields} }\n`;
 
 const cases: BadCase[] = [
   { name: "malformed YAML (unclosed flow)", config: "containers: {a: [\n", expect: ["config.yaml:2:1"] },
-  { name: "malformed YAML (bad indentation)", config: "containers:\n  a:\n    host: local\n   image: x\n", expect: ["config.yaml:"] },
-  { name: "duplicate YAML keys", config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, image: x}\n  a: {host: local, image: y}\n`, expect: ["Map keys must be unique"] },
+  {
+    name: "malformed YAML (bad indentation)",
+    config: "containers:\n  a:\n    host: local\n   image: x\n",
+    expect: ["config.yaml:"],
+  },
+  {
+    name: "duplicate YAML keys",
+    config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, image: x}\n  a: {host: local, image: y}\n`,
+    expect: ["Map keys must be unique"],
+  },
   { name: "a list instead of a mapping", config: "- a\n- b\n", expect: ["expected a config"] },
   { name: "empty document", config: "", expect: ["expected a config"] },
   { name: "binary garbage", config: "\u0000\u0001\u00ff\u0007garbage: [", expect: ["config.yaml"] },
   { name: "missing containers", config: "hosts: {local: {direct: {}}}\n", expect: ["containers"] },
-  { name: "missing image and host", config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {}\n`, expect: ["containers.a.image", "containers.a.host"] },
-  { name: "unknown top-level field", config: `hots: {}\n${withA("")}`, expect: ['hots: unknown field "hots"; did you mean `hosts`?'] },
-  { name: "unknown container field", config: withA("imag: x, netwrkMode: none"), expect: ["containers.a.imag", "did you mean `image`?", "containers.a.netwrkMode", "`networkMode`"] },
-  { name: "wrong types", config: withA('args: "x", privileged: "yes", env: [a], init: "true", ports: "80"'), expect: ["containers.a.args", "containers.a.privileged", "containers.a.env", "containers.a.init", "containers.a.ports"] },
-  { name: "invalid container name", config: `hosts: {local: {direct: {}}}\ncontainers:\n  "bad name!": {host: local, image: x}\n  -x: {host: local, image: x}\n`, expect: ['containers["bad name!"]', "is not a valid name"] },
-  { name: "invalid images", config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, image: "UPPER:case"}\n  b: {host: local, image: "a b"}\n  c: {host: local, image: "x::y"}\n`, expect: ["containers.a.image", "containers.b.image", "containers.c.image"] },
-  { name: "invalid ports", config: withA('ports: [ {port: 0}, {port: 70000}, {port: -1}, {port: "abc"}, {port: 80, protocol: icmp} ]'), expect: ["ports[0].port", "ports[1].port", "ports[2].port", "ports[3].port", "ports[4].protocol"] },
-  { name: "invalid durations", config: `ssh: {connectionTimeout: "5 parsecs", retryInterval: -1, retryTimeout: "1y"}\n${withA("")}`, expect: ["ssh.connectionTimeout", "ssh.retryInterval", "ssh.retryTimeout"] },
-  { name: "invalid modes", config: `ssh: {hostKeyPolicy: maybe}\n${withA('pidMode: x, ipcMode: y, mounts: [{source: /a/, target: /b, propagation: sideways}]')}`, expect: ["ssh.hostKeyPolicy", "containers.a.pidMode", "containers.a.ipcMode", "mounts[0].propagation"] },
-  { name: "duplicate container names on one host", config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`, expect: ['container name "same" is also used'] },
-  { name: "unknown host with suggestion", config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: lokal, image: x}\n`, expect: ["containers.a.host", "did you mean `local`?"] },
-  { name: "host with two transports, ssh without address", config: `hosts:\n  both: {direct: {}, ssh: {address: 1.2.3.4}}\n  none: {ssh: {port: 22}}\ncontainers:\n  a: {host: both, image: x}\n`, expect: ["hosts.both", "hosts.none.ssh.address"] },
-  { name: "config file paths relative, with .., not text", config: withA('configFiles: { "etc/x": "a", "/etc/../y": "b", "/z": [1] }'), expect: ['configFiles["etc/x"]', 'configFiles["/etc/../y"]', 'configFiles["/z"]'] },
-  { name: "mount target relative", config: withA("mounts: [ {source: /a, target: rel} ]"), expect: ["mounts[0].target"] },
-  { name: "unset environment reference", config: withA('env: { P: "${env:BERTH_REL_UNSET_VARIABLE}" }'), expect: ["BERTH_REL_UNSET_VARIABLE"] },
-  { name: "bad docker host address", config: withA('runtime: { docker: { host: "http://x" } }'), expect: ["containers.a.runtime"] },
-  { name: "state: malformed YAML", config: valid, state: "version: 1\ncontainers: {a: [\n", expect: ["state.yaml", "left untouched"] },
-  { name: "state: wrong version", config: valid, state: "version: 7\ncontainers: {}\n", expect: ["unsupported state version 7"] },
-  { name: "state: containers is a list", config: valid, state: "version: 1\ncontainers: [a]\n", expect: ["containers"] },
-  { name: "state: unknown field with suggestion", config: valid, state: "version: 1\ncontainer: {}\n", expect: ["container", "did you mean `containers`?"] },
-  { name: "state: entry without config", config: valid, state: "version: 1\ncontainers:\n  a: { container: {}, host: { directConfig: {} } }\n", expect: ["containers.a.container"] },
-  { name: "state: status of the wrong type", config: valid, state: `version: 1\ncontainers:\n  a: { container: { config: { name: a, image: x }, status: "running" }, host: { directConfig: {} } }\n`, expect: ["containers.a.container.status"] },
+  {
+    name: "missing image and host",
+    config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {}\n`,
+    expect: ["containers.a.image", "containers.a.host"],
+  },
+  {
+    name: "unknown top-level field",
+    config: `hots: {}\n${withA("")}`,
+    expect: ['hots: unknown field "hots"; did you mean `hosts`?'],
+  },
+  {
+    name: "unknown container field",
+    config: withA("imag: x, netwrkMode: none"),
+    expect: ["containers.a.imag", "did you mean `image`?", "containers.a.netwrkMode", "`networkMode`"],
+  },
+  {
+    name: "wrong types",
+    config: withA('args: "x", privileged: "yes", env: [a], init: "true", ports: "80"'),
+    expect: [
+      "containers.a.args",
+      "containers.a.privileged",
+      "containers.a.env",
+      "containers.a.init",
+      "containers.a.ports",
+    ],
+  },
+  {
+    name: "invalid container name",
+    config:
+      `hosts: {local: {direct: {}}}\ncontainers:\n  "bad name!": {host: local, image: x}\n  -x: {host: local, image: x}\n`,
+    expect: ['containers["bad name!"]', "is not a valid name"],
+  },
+  {
+    name: "invalid images",
+    config:
+      `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, image: "UPPER:case"}\n  b: {host: local, image: "a b"}\n  c: {host: local, image: "x::y"}\n`,
+    expect: ["containers.a.image", "containers.b.image", "containers.c.image"],
+  },
+  {
+    name: "invalid ports",
+    config: withA('ports: [ {port: 0}, {port: 70000}, {port: -1}, {port: "abc"}, {port: 80, protocol: icmp} ]'),
+    expect: ["ports[0].port", "ports[1].port", "ports[2].port", "ports[3].port", "ports[4].protocol"],
+  },
+  {
+    name: "invalid durations",
+    config: `ssh: {connectionTimeout: "5 parsecs", retryInterval: -1, retryTimeout: "1y"}\n${withA("")}`,
+    expect: ["ssh.connectionTimeout", "ssh.retryInterval", "ssh.retryTimeout"],
+  },
+  {
+    name: "invalid modes",
+    config: `ssh: {hostKeyPolicy: maybe}\n${
+      withA("pidMode: x, ipcMode: y, mounts: [{source: /a/, target: /b, propagation: sideways}]")
+    }`,
+    expect: ["ssh.hostKeyPolicy", "containers.a.pidMode", "containers.a.ipcMode", "mounts[0].propagation"],
+  },
+  {
+    name: "duplicate container names on one host",
+    config:
+      `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,
+    expect: ['container name "same" is also used'],
+  },
+  {
+    name: "unknown host with suggestion",
+    config: `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: lokal, image: x}\n`,
+    expect: ["containers.a.host", "did you mean `local`?"],
+  },
+  {
+    name: "host with two transports, ssh without address",
+    config:
+      `hosts:\n  both: {direct: {}, ssh: {address: 1.2.3.4}}\n  none: {ssh: {port: 22}}\ncontainers:\n  a: {host: both, image: x}\n`,
+    expect: ["hosts.both", "hosts.none.ssh.address"],
+  },
+  {
+    name: "config file paths relative, with .., not text",
+    config: withA('configFiles: { "etc/x": "a", "/etc/../y": "b", "/z": [1] }'),
+    expect: ['configFiles["etc/x"]', 'configFiles["/etc/../y"]', 'configFiles["/z"]'],
+  },
+  {
+    name: "mount target relative",
+    config: withA("mounts: [ {source: /a, target: rel} ]"),
+    expect: ["mounts[0].target"],
+  },
+  {
+    name: "unset environment reference",
+    config: withA('env: { P: "${env:BERTH_REL_UNSET_VARIABLE}" }'),
+    expect: ["BERTH_REL_UNSET_VARIABLE"],
+  },
+  {
+    name: "bad docker host address",
+    config: withA('runtime: { docker: { host: "http://x" } }'),
+    expect: ["containers.a.runtime"],
+  },
+  {
+    name: "state: malformed YAML",
+    config: valid,
+    state: "version: 1\ncontainers: {a: [\n",
+    expect: ["state.yaml", "left untouched"],
+  },
+  {
+    name: "state: wrong version",
+    config: valid,
+    state: "version: 7\ncontainers: {}\n",
+    expect: ["unsupported state version 7"],
+  },
+  {
+    name: "state: containers is a list",
+    config: valid,
+    state: "version: 1\ncontainers: [a]\n",
+    expect: ["containers"],
+  },
+  {
+    name: "state: unknown field with suggestion",
+    config: valid,
+    state: "version: 1\ncontainer: {}\n",
+    expect: ["container", "did you mean `containers`?"],
+  },
+  {
+    name: "state: entry without config",
+    config: valid,
+    state: "version: 1\ncontainers:\n  a: { container: {}, host: { directConfig: {} } }\n",
+    expect: ["containers.a.container"],
+  },
+  {
+    name: "state: status of the wrong type",
+    config: valid,
+    state:
+      `version: 1\ncontainers:\n  a: { container: { config: { name: a, image: x }, status: "running" }, host: { directConfig: {} } }\n`,
+    expect: ["containers.a.container.status"],
+  },
   { name: "state: a string", config: valid, state: "just text\n", expect: ["state.yaml"] },
 ];
 
 /** Runs validate, plan and apply on the documents; returns stderr of each. */
-async function tryAll(config: string, state: string | undefined): Promise<Array<{ cmd: string; code: number; stdout: string; stderr: string }>> {
+async function tryAll(
+  config: string,
+  state: string | undefined,
+): Promise<Array<{ cmd: string; code: number; stdout: string; stderr: string }>> {
   writeFileSync(join(dir, "config.yaml"), config);
   rmSync(join(dir, "state.yaml"), { force: true });
   if (state !== undefined) writeFileSync(join(dir, "state.yaml"), state, { mode: 0o600 });
@@ -125,7 +244,25 @@ describe("bad input through the CLI", () => {
     let seed = 20240601;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-    const junk: unknown[] = [5, -1, 0, 1e30, "x y", "", "${env:BERTH_REL_UNSET}", [], [1, "a"], {}, { zz: 1 }, null, true, "../../etc/passwd", "UPPER", "a".repeat(300), "\u0000"];
+    const junk: unknown[] = [
+      5,
+      -1,
+      0,
+      1e30,
+      "x y",
+      "",
+      "${env:BERTH_REL_UNSET}",
+      [],
+      [1, "a"],
+      {},
+      { zz: 1 },
+      null,
+      true,
+      "../../etc/passwd",
+      "UPPER",
+      "a".repeat(300),
+      "\u0000",
+    ];
     let rejected = 0;
     for (let i = 0; i < 200; i++) {
       const doc = parse(valid) as Record<string, unknown>;

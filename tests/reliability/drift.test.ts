@@ -22,7 +22,9 @@ const web = `${prefix}-web`;
 const conf = `${dir}/h1/etc/web.conf`;
 const data = `${dir}/h1/data`;
 
-writeFileSync(join(dir, "config.yaml"), `${fleetHosts(env)}containers:
+writeFileSync(
+  join(dir, "config.yaml"),
+  `${fleetHosts(env)}containers:
   web:
     host: h1
     name: ${web}
@@ -32,9 +34,14 @@ writeFileSync(join(dir, "config.yaml"), `${fleetHosts(env)}containers:
     args: [sleep, "100000"]
     mounts: [ { source: ${data}/, target: /data } ]
     configFiles: { "${conf}": "greeting = hello\\n" }
-`);
+`,
+);
 
-const plan = async () => JSON.parse((await runCli(["--json", "plan"], dir)).stdout).plan as { summary: Record<string, number>; changes: Array<{ name: string; action: string; reasons: string[] }> };
+const plan = async () =>
+  JSON.parse((await runCli(["--json", "plan"], dir)).stdout).plan as {
+    summary: Record<string, number>;
+    changes: Array<{ name: string; action: string; reasons: string[] }>;
+  };
 const id = async () => (await managedContainers(socket, web)).find((c) => c.name === web)?.id as string;
 
 /** Plan shows `action` for web with a reason matching `reason`; apply repairs it; then nothing is left to do. */
@@ -92,7 +99,11 @@ describe("drift on fleet host h1", () => {
   test("a container replaced by hand under its name is refused with the reason", async () => {
     tally("faults");
     await dockerLocal(`/containers/${await id()}?force=1`, { method: "DELETE", socket });
-    const created = await dockerLocal(`/containers/create?name=${web}`, { method: "POST", socket, body: { Image: env.image, Cmd: ["sleep", "100000"], HostConfig: { Init: true, NetworkMode: "none" } } });
+    const created = await dockerLocal(`/containers/create?name=${web}`, {
+      method: "POST",
+      socket,
+      body: { Image: env.image, Cmd: ["sleep", "100000"], HostConfig: { Init: true, NetworkMode: "none" } },
+    });
     expect(created.status).toBe(201);
     const p = await plan();
     expect(p.changes.find((c) => c.name === "web")?.action).toBe("blocked");
@@ -115,16 +126,20 @@ describe("drift on fleet host h1", () => {
     expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
   }, 60_000);
 
-  test("a config file whose parent directory became a symlink is refused as UNSAFE_PATH, never written elsewhere", async () => {
-    tally("faults");
-    const elsewhere = join(dir, "elsewhere");
-    mkdirSync(elsewhere);
-    rmSync(join(dir, "h1/etc"), { recursive: true });
-    symlinkSync(elsewhere, join(dir, "h1/etc"));
-    const apply = await runCli(["apply", "--yes"], dir);
-    expect(apply.code).toBe(1);
-    expect(apply.stdout + apply.stderr).toContain("symbolic link");
-    expect(apply.stdout + apply.stderr).not.toContain("    at ");
-    expect(() => readFileSync(join(elsewhere, "web.conf"))).toThrow();
-  }, 60_000);
+  test(
+    "a config file whose parent directory became a symlink is refused as UNSAFE_PATH, never written elsewhere",
+    async () => {
+      tally("faults");
+      const elsewhere = join(dir, "elsewhere");
+      mkdirSync(elsewhere);
+      rmSync(join(dir, "h1/etc"), { recursive: true });
+      symlinkSync(elsewhere, join(dir, "h1/etc"));
+      const apply = await runCli(["apply", "--yes"], dir);
+      expect(apply.code).toBe(1);
+      expect(apply.stdout + apply.stderr).toContain("symbolic link");
+      expect(apply.stdout + apply.stderr).not.toContain("    at ");
+      expect(() => readFileSync(join(elsewhere, "web.conf"))).toThrow();
+    },
+    60_000,
+  );
 });

@@ -52,73 +52,108 @@ const SSH: BadSsh[] = ["banner-then-garbage", "banner-then-nothing", "silent"];
 describe("misbehaving peers", () => {
   for (const behaviour of HTTP) {
     for (const healthyPing of [false, true]) {
-      test(`\`dockerRuntime().inspect()\` against an engine that answers "${behaviour}"${healthyPing ? " after a good ping" : ""} fails clearly within its deadline`, async () => {
-        tally("faults");
-        const fake = await peer(badHttpPeer(behaviour, { healthyPing }));
-        const runtime = dockerRuntime({ host: fake.url }, { transport: directTransport(), hostLabel: "fake" });
-        try {
-          const { error, ms } = await failure(() => runtime.inspect("web", { signal: AbortSignal.timeout(1500) }));
-          expect(["ENGINE", "CONNECT", "TIMEOUT", "ABORTED"]).toContain(error.code);
-          expect(error.message).toContain("fake");
-          expect(ms).toBeLessThan(5_000);
-        } finally {
-          await runtime.close();
-        }
-      }, 15_000);
+      test(
+        `\`dockerRuntime().inspect()\` against an engine that answers "${behaviour}"${
+          healthyPing ? " after a good ping" : ""
+        } fails clearly within its deadline`,
+        async () => {
+          tally("faults");
+          const fake = await peer(badHttpPeer(behaviour, { healthyPing }));
+          const runtime = dockerRuntime({ host: fake.url }, { transport: directTransport(), hostLabel: "fake" });
+          try {
+            const { error, ms } = await failure(() => runtime.inspect("web", { signal: AbortSignal.timeout(1500) }));
+            expect(["ENGINE", "CONNECT", "TIMEOUT", "ABORTED"]).toContain(error.code);
+            expect(error.message).toContain("fake");
+            expect(ms).toBeLessThan(5_000);
+          } finally {
+            await runtime.close();
+          }
+        },
+        15_000,
+      );
     }
   }
 
   for (const behaviour of ["slow-headers", "silent"] as const) {
-    test(`\`httpClient().request()\` against a peer that is "${behaviour}" fails with TIMEOUT after its headers timeout`, async () => {
-      tally("faults");
-      const fake = await peer(badHttpPeer(behaviour));
-      const endpoint = resolveEndpoint({ host: fake.url }, {});
-      const client = httpClient({ connect: endpointConnect(endpoint, directTransport()), hostHeader: "docker", description: "the fake engine" });
-      try {
-        const { error, ms } = await failure(() => client.request({ method: "GET", path: "/_ping", headersTimeoutMs: 500 }));
-        expect(error.code).toBe("TIMEOUT");
-        expect(error.message).toContain("500 ms");
-        expect(ms).toBeLessThan(3_000);
-      } finally {
-        await client.close();
-      }
-    }, 15_000);
+    test(
+      `\`httpClient().request()\` against a peer that is "${behaviour}" fails with TIMEOUT after its headers timeout`,
+      async () => {
+        tally("faults");
+        const fake = await peer(badHttpPeer(behaviour));
+        const endpoint = resolveEndpoint({ host: fake.url }, {});
+        const client = httpClient({
+          connect: endpointConnect(endpoint, directTransport()),
+          hostHeader: "docker",
+          description: "the fake engine",
+        });
+        try {
+          const { error, ms } = await failure(() =>
+            client.request({ method: "GET", path: "/_ping", headersTimeoutMs: 500 })
+          );
+          expect(error.code).toBe("TIMEOUT");
+          expect(error.message).toContain("500 ms");
+          expect(ms).toBeLessThan(3_000);
+        } finally {
+          await client.close();
+        }
+      },
+      15_000,
+    );
   }
 
   for (const behaviour of ["truncated", "garbage", "reset"] as const) {
-    test(`\`berth plan\` blocks a container whose engine answers "${behaviour}" with the reason (apply exits 1), no stack trace`, async () => {
-      tally("faults");
-      const fake = await peer(badHttpPeer(behaviour));
-      writeFileSync(join(dir, "config.yaml"), `hosts: { local: { direct: {} } }\ncontainers:\n  a: { host: local, image: ${env.image}, runtime: { docker: { host: "${fake.url}" } } }\n`);
-      const started = Date.now();
-      const run = await runCli(["plan"], dir);
-      expect(Date.now() - started).toBeLessThan(10_000);
-      expect(run.stdout).toContain("a blocked on local");
-      expect(run.stdout).toContain(`127.0.0.1:${fake.port}`);
-      expect(run.stderr).not.toContain("    at ");
-      expect(run.code).toBe(2);
-      const apply = await runCli(["apply", "--yes"], dir);
-      expect(apply.code).toBe(1);
-      expect(apply.stderr).toContain("blocked");
-    }, 30_000);
+    test(
+      `\`berth plan\` blocks a container whose engine answers "${behaviour}" with the reason (apply exits 1), no stack trace`,
+      async () => {
+        tally("faults");
+        const fake = await peer(badHttpPeer(behaviour));
+        writeFileSync(
+          join(dir, "config.yaml"),
+          `hosts: { local: { direct: {} } }\ncontainers:\n  a: { host: local, image: ${env.image}, runtime: { docker: { host: "${fake.url}" } } }\n`,
+        );
+        const started = Date.now();
+        const run = await runCli(["plan"], dir);
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(run.stdout).toContain("a blocked on local");
+        expect(run.stdout).toContain(`127.0.0.1:${fake.port}`);
+        expect(run.stderr).not.toContain("    at ");
+        expect(run.code).toBe(2);
+        const apply = await runCli(["apply", "--yes"], dir);
+        expect(apply.code).toBe(1);
+        expect(apply.stderr).toContain("blocked");
+      },
+      30_000,
+    );
   }
 
   for (const behaviour of SSH) {
-    test(`\`sshTransport().connect()\` to a server that is "${behaviour}" fails clearly within its timeouts`, async () => {
-      tally("faults");
-      const fake = await peer(badSshPeer(behaviour));
-      const ssh = sshTransport(
-        { address: "127.0.0.1", port: fake.port, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile, connectionTimeout: "1s", retryTimeout: "1s", retryInterval: "200ms" },
-        { env: {}, log: () => {} },
-      );
-      try {
-        const { error, ms } = await failure(() => ssh.connect());
-        expect(["TIMEOUT", "CONNECT", "ENGINE", "HOST_KEY"]).toContain(error.code);
-        expect(error.message).toContain(`127.0.0.1`);
-        expect(ms).toBeLessThan(8_000);
-      } finally {
-        await ssh.close();
-      }
-    }, 20_000);
+    test(
+      `\`sshTransport().connect()\` to a server that is "${behaviour}" fails clearly within its timeouts`,
+      async () => {
+        tally("faults");
+        const fake = await peer(badSshPeer(behaviour));
+        const ssh = sshTransport(
+          {
+            address: "127.0.0.1",
+            port: fake.port,
+            privateKeyPath: env.ssh.privateKeyPath,
+            knownHostsFile: env.ssh.knownHostsFile,
+            connectionTimeout: "1s",
+            retryTimeout: "1s",
+            retryInterval: "200ms",
+          },
+          { env: {}, log: () => {} },
+        );
+        try {
+          const { error, ms } = await failure(() => ssh.connect());
+          expect(["TIMEOUT", "CONNECT", "ENGINE", "HOST_KEY"]).toContain(error.code);
+          expect(error.message).toContain(`127.0.0.1`);
+          expect(ms).toBeLessThan(8_000);
+        } finally {
+          await ssh.close();
+        }
+      },
+      20_000,
+    );
   }
 });

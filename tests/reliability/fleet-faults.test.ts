@@ -34,13 +34,20 @@ const pending = new Set<HostAction>();
 
 function config(): string {
   round++;
-  return `${fleetHosts(env)}containers:\n${keys.map((k, i) => containerYaml(env, k, `${prefix}-${k}`, hostOf(i), `, env: { ROUND: "${round}" }`)).join("")}`;
+  return `${fleetHosts(env)}containers:\n${
+    keys.map((k, i) => containerYaml(env, k, `${prefix}-${k}`, hostOf(i), `, env: { ROUND: "${round}" }`)).join("")
+  }`;
 }
 
 async function expectExactly(): Promise<void> {
   for (const host of HOSTS) {
     const want = keys.filter((_, i) => hostOf(i) === host).map((k) => `${prefix}-${k}`);
-    expect({ host, ...(await census(socketOf(env, host), prefix, want)) }).toEqual({ host, lost: [], duplicated: [], orphans: [] });
+    expect({ host, ...(await census(socketOf(env, host), prefix, want)) }).toEqual({
+      host,
+      lost: [],
+      duplicated: [],
+      orphans: [],
+    });
   }
 }
 
@@ -58,7 +65,11 @@ async function restore(start: HostAction): Promise<void> {
 /** The state entries of the victim's containers (id and config round). */
 async function victimEntries(): Promise<string> {
   const { state } = await readStateFile(join(dir, "state.yaml"));
-  return JSON.stringify(keys.filter((_, i) => hostOf(i) === VICTIM).map((k) => [state[k]?.container.status?.id, state[k]?.container.config.env?.["ROUND"]]));
+  return JSON.stringify(
+    keys.filter((_, i) => hostOf(i) === VICTIM).map((
+      k,
+    ) => [state[k]?.container.status?.id, state[k]?.container.config.env?.["ROUND"]]),
+  );
 }
 
 afterAll(async () => {
@@ -76,54 +87,69 @@ describe(`faults on host ${VICTIM} of the fleet`, () => {
   }, 60_000);
 
   for (const { stop, start } of FAULTS) {
-    test(`${stop} before an apply: the other hosts converge, ${VICTIM} keeps its recorded state, exit 1 with a per-host summary`, async () => {
-      writeFileSync(join(dir, "config.yaml"), config());
-      const before = await victimEntries();
-      await inject(stop, start);
-      try {
-        const run = await runCli(["apply", "--yes"], dir);
-        expect(run.code).toBe(1);
-        expect(run.stdout + run.stderr).toContain("Per host:");
-        expect(run.stdout + run.stderr).toMatch(new RegExp(`${victim.address.replaceAll(".", "\\.")}: .*(failed|blocked)`));
-        expect(run.stdout + run.stderr).not.toContain("    at ");
-        const { state } = await readStateFile(join(dir, "state.yaml"));
-        for (const [i, k] of keys.entries()) if (hostOf(i) !== VICTIM) expect(state[k]?.container.config.env?.["ROUND"]).toBe(String(round));
-        if (stop !== "engine-stop") expect(await victimEntries()).toBe(before);
-      } finally {
-        await restore(start);
-      }
-      expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
-      expect((await runCli(["plan"], dir)).code).toBe(0);
-      await expectExactly();
-    }, 180_000);
-
-    test(`${stop} in the middle of an apply: the run ends, and after recovery the next apply completes with no duplicate and no orphan`, async () => {
-      writeFileSync(join(dir, "config.yaml"), config());
-      const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
-      try {
-        await child.waitFor(/recreated on /, 60_000);
+    test(
+      `${stop} before an apply: the other hosts converge, ${VICTIM} keeps its recorded state, exit 1 with a per-host summary`,
+      async () => {
+        writeFileSync(join(dir, "config.yaml"), config());
+        const before = await victimEntries();
         await inject(stop, start);
-        // Bounded: a lost connection must end the run (SSH keepalive), never hang it.
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 120_000)));
-        const ended = await Promise.race([child.exited, deadline]);
-        clearTimeout(timer);
-        expect({ hung: ended === undefined, out: child.stdout }).toEqual({ hung: false, out: child.stdout });
-        const { code } = ended as { code: number | null };
-        const where = `${child.stdout}\n${child.stderr}`;
-        // The victim may have finished before the fault landed.
-        expect({ where, ok: code === 0 || code === 1 }).toEqual({ where, ok: true });
-        if (code === 1) expect(child.stdout + child.stderr).toContain("Per host:");
-        expect(child.stderr).not.toContain("    at ");
-        await readStateFile(join(dir, "state.yaml"));
-      } finally {
-        if (pending.has(start)) await restore(start);
-        child.child.kill("SIGKILL");
-      }
-      const next = await runCli(["apply", "--yes"], dir);
-      expect({ code: next.code, out: next.stdout + next.stderr }).toEqual({ code: 0, out: next.stdout + next.stderr });
-      expect((await runCli(["plan"], dir)).code).toBe(0);
-      await expectExactly();
-    }, 240_000);
+        try {
+          const run = await runCli(["apply", "--yes"], dir);
+          expect(run.code).toBe(1);
+          expect(run.stdout + run.stderr).toContain("Per host:");
+          expect(run.stdout + run.stderr).toMatch(
+            new RegExp(`${victim.address.replaceAll(".", "\\.")}: .*(failed|blocked)`),
+          );
+          expect(run.stdout + run.stderr).not.toContain("    at ");
+          const { state } = await readStateFile(join(dir, "state.yaml"));
+          for (const [i, k] of keys.entries()) {
+            if (hostOf(i) !== VICTIM) expect(state[k]?.container.config.env?.["ROUND"]).toBe(String(round));
+          }
+          if (stop !== "engine-stop") expect(await victimEntries()).toBe(before);
+        } finally {
+          await restore(start);
+        }
+        expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
+        expect((await runCli(["plan"], dir)).code).toBe(0);
+        await expectExactly();
+      },
+      180_000,
+    );
+
+    test(
+      `${stop} in the middle of an apply: the run ends, and after recovery the next apply completes with no duplicate and no orphan`,
+      async () => {
+        writeFileSync(join(dir, "config.yaml"), config());
+        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
+        try {
+          await child.waitFor(/recreated on /, 60_000);
+          await inject(stop, start);
+          // Bounded: a lost connection must end the run (SSH keepalive), never hang it.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const deadline = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 120_000)));
+          const ended = await Promise.race([child.exited, deadline]);
+          clearTimeout(timer);
+          expect({ hung: ended === undefined, out: child.stdout }).toEqual({ hung: false, out: child.stdout });
+          const { code } = ended as { code: number | null };
+          const where = `${child.stdout}\n${child.stderr}`;
+          // The victim may have finished before the fault landed.
+          expect({ where, ok: code === 0 || code === 1 }).toEqual({ where, ok: true });
+          if (code === 1) expect(child.stdout + child.stderr).toContain("Per host:");
+          expect(child.stderr).not.toContain("    at ");
+          await readStateFile(join(dir, "state.yaml"));
+        } finally {
+          if (pending.has(start)) await restore(start);
+          child.child.kill("SIGKILL");
+        }
+        const next = await runCli(["apply", "--yes"], dir);
+        expect({ code: next.code, out: next.stdout + next.stderr }).toEqual({
+          code: 0,
+          out: next.stdout + next.stderr,
+        });
+        expect((await runCli(["plan"], dir)).code).toBe(0);
+        await expectExactly();
+      },
+      240_000,
+    );
   }
 });

@@ -57,7 +57,10 @@ export function spawnCli(args: string[], env: Record<string, string> = {}): CliC
     exited,
     waitFor(pattern, timeoutMs = 60_000) {
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`no ${pattern} in berth's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`no ${pattern} in berth's output within ${timeoutMs} ms:\n${stdout}\n${stderr}`)),
+          timeoutMs,
+        );
         const check = () => {
           if (pattern.test(stdout)) done();
           else if (ended) done(new Error(`berth ended without ${pattern}:\n${stdout}\n${stderr}`));
@@ -128,7 +131,9 @@ export async function removeByPrefix(socket: string, prefix: string): Promise<vo
   const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket });
   if (!Array.isArray(body)) return;
   for (const c of body as Array<{ Id: string; Names: string[] }>) {
-    if ((c.Names[0] ?? "").replace(/^\//, "").startsWith(prefix)) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE", socket });
+    if ((c.Names[0] ?? "").replace(/^\//, "").startsWith(prefix)) {
+      await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE", socket });
+    }
   }
 }
 

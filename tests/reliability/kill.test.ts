@@ -28,7 +28,9 @@ const ITERATIONS = Number(process.env["BERTH_REL_KILL_ITERATIONS"] ?? 6);
 /** 8 containers over 3 hosts; a new `round` changes every one of them (recreate), two carry config files and a directory mount. */
 function config(round: number): string {
   const entries = keys.map((k, i) => {
-    const files = i < 2 ? `, mounts: [ { source: "${dir}/data-${k}/", target: /data } ], configFiles: { "${dir}/etc/${k}.conf": "round ${round}" }` : "";
+    const files = i < 2
+      ? `, mounts: [ { source: "${dir}/data-${k}/", target: /data } ], configFiles: { "${dir}/etc/${k}.conf": "round ${round}" }`
+      : "";
     return containerYaml(env, k, `${prefix}-${k}`, hostOf(i), `, env: { ROUND: "${round}" }${files}`);
   });
   return `${fleetHosts(env)}containers:\n${entries.join("")}`;
@@ -55,7 +57,9 @@ async function converges(round: number): Promise<void> {
   expect(plan.stderr.replace(/.*no longer runs: taking it over\n?/g, "").replace(/warning: .*\n?/g, "")).toBe("");
   expect([0, 2]).toContain(plan.code);
   const apply = await runCli(["apply", "--yes"], dir);
-  expect({ round, code: apply.code, stderr: apply.stderr.replace(/.*no longer runs: taking it over\n?/g, "") }).toEqual({ round, code: 0, stderr: "" });
+  expect({ round, code: apply.code, stderr: apply.stderr.replace(/.*no longer runs: taking it over\n?/g, "") }).toEqual(
+    { round, code: 0, stderr: "" },
+  );
   await expectExactly();
   expect(readFileSync(join(dir, "etc/a.conf"), "utf8")).toBe(`round ${round}`);
 }
@@ -75,55 +79,63 @@ describe("berth killed or interrupted during an apply", () => {
     await expectExactly();
   }, 60_000);
 
-  test(`SIGKILL at ${ITERATIONS} random points of an apply never loses, duplicates or orphans a container`, async () => {
-    for (let i = 0; i < ITERATIONS; i++) {
-      writeFileSync(join(dir, "config.yaml"), config(++round));
-      const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
-      // Even rounds: anywhere from start-up on; odd rounds: while changes are being made.
-      if (i % 2 === 1) await child.waitFor(/Plan: /).catch(() => {});
-      await sleep(50 + Math.floor(random() * 1450));
-      child.child.kill("SIGKILL");
-      tally("faults");
-      await child.exited;
-      await converges(round);
-    }
-  }, 300_000);
+  test(
+    `SIGKILL at ${ITERATIONS} random points of an apply never loses, duplicates or orphans a container`,
+    async () => {
+      for (let i = 0; i < ITERATIONS; i++) {
+        writeFileSync(join(dir, "config.yaml"), config(++round));
+        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
+        // Even rounds: anywhere from start-up on; odd rounds: while changes are being made.
+        if (i % 2 === 1) await child.waitFor(/Plan: /).catch(() => {});
+        await sleep(50 + Math.floor(random() * 1450));
+        child.child.kill("SIGKILL");
+        tally("faults");
+        await child.exited;
+        await converges(round);
+      }
+    },
+    300_000,
+  );
 
-  test(`SIGINT at ${ITERATIONS} random points of an apply exits 130 after the step in flight, saves the state and releases the lock`, async () => {
-    let interrupted = 0;
-    // A fast apply may be done before the signal lands (exit 0): go on, within a bound, until one is interrupted.
-    for (let i = 0; i < ITERATIONS || (interrupted === 0 && i < 3 * ITERATIONS); i++) {
-      writeFileSync(join(dir, "config.yaml"), config(++round));
-      const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
-      // Most rounds while changes are being made; every fourth from start-up on.
-      if (i % 4 !== 0) await child.waitFor(/Plan: /).catch(() => {});
-      await sleep(50 + Math.floor(random() * 1450));
-      // Once the plan is printed berth handles SIGINT itself; before, the default action may end it.
-      const handled = /Plan: /.test(child.stdout);
-      child.child.kill("SIGINT");
-      tally("faults");
-      const { code, signal } = await child.exited;
-      const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
-      if (process.env["BERTH_REL_DEBUG"]) console.log(where);
-      if (handled) {
-        expect({ where, ok: code === 130 || code === 0 }).toEqual({ where, ok: true });
-        expect(child.stderr).not.toContain("    at ");
-        expect(existsSync(join(dir, "state.yaml.lock"))).toBe(false);
-        if (code === 130) {
-          interrupted++;
-          expect(child.stderr).toContain("Interrupted");
-          // What was done before the interruption is in the state file.
-          const { state } = await readStateFile(join(dir, "state.yaml"));
-          for (const line of child.stdout.split("\n").filter((l) => / recreated on /.test(l))) {
-            const key = (line.trim().split(" ")[1]) as string;
-            expect(state[key]?.container.config.env?.["ROUND"]).toBe(String(round));
+  test(
+    `SIGINT at ${ITERATIONS} random points of an apply exits 130 after the step in flight, saves the state and releases the lock`,
+    async () => {
+      let interrupted = 0;
+      // A fast apply may be done before the signal lands (exit 0): go on, within a bound, until one is interrupted.
+      for (let i = 0; i < ITERATIONS || (interrupted === 0 && i < 3 * ITERATIONS); i++) {
+        writeFileSync(join(dir, "config.yaml"), config(++round));
+        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
+        // Most rounds while changes are being made; every fourth from start-up on.
+        if (i % 4 !== 0) await child.waitFor(/Plan: /).catch(() => {});
+        await sleep(50 + Math.floor(random() * 1450));
+        // Once the plan is printed berth handles SIGINT itself; before, the default action may end it.
+        const handled = /Plan: /.test(child.stdout);
+        child.child.kill("SIGINT");
+        tally("faults");
+        const { code, signal } = await child.exited;
+        const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
+        if (process.env["BERTH_REL_DEBUG"]) console.log(where);
+        if (handled) {
+          expect({ where, ok: code === 130 || code === 0 }).toEqual({ where, ok: true });
+          expect(child.stderr).not.toContain("    at ");
+          expect(existsSync(join(dir, "state.yaml.lock"))).toBe(false);
+          if (code === 130) {
+            interrupted++;
+            expect(child.stderr).toContain("Interrupted");
+            // What was done before the interruption is in the state file.
+            const { state } = await readStateFile(join(dir, "state.yaml"));
+            for (const line of child.stdout.split("\n").filter((l) => / recreated on /.test(l))) {
+              const key = (line.trim().split(" ")[1]) as string;
+              expect(state[key]?.container.config.env?.["ROUND"]).toBe(String(round));
+            }
           }
         }
+        await converges(round);
       }
-      await converges(round);
-    }
-    expect(interrupted).toBeGreaterThan(0);
-  }, 300_000);
+      expect(interrupted).toBeGreaterThan(0);
+    },
+    300_000,
+  );
 
   test("no helper container (`<name>-config`) is left behind by a killed run once the next run is done", () => {
     expect([...new Set(leftHelpers)]).toEqual([]);

@@ -22,7 +22,10 @@ const placement: Record<string, string> = { a: "local", b: "local", c: "h1", d: 
 const name = (key: string) => `${prefix}-${key}`;
 
 function config(keys: string[], dEnv = "1"): string {
-  return `${fleetHosts(env)}containers:\n${keys.map((k) => containerYaml(env, k, name(k), placement[k] as string, k === "d" ? `, env: { V: "${dEnv}" }` : "")).join("")}`;
+  return `${fleetHosts(env)}containers:\n${
+    keys.map((k) => containerYaml(env, k, name(k), placement[k] as string, k === "d" ? `, env: { V: "${dEnv}" }` : ""))
+      .join("")
+  }`;
 }
 const write = (text: string) => writeFileSync(join(dir, "config.yaml"), text);
 
@@ -63,29 +66,48 @@ describe("state recovery", () => {
     expect((await runCli(["state", "recover", "--force", "--name-prefix", prefix], dir)).code).toBe(0);
   }, 60_000);
 
-  test("recovered containers that differ are recreated and those not in the config removed: nothing orphaned", async () => {
-    write(config(["a", "b", "c", "d"], "2"));
-    rmSync(join(dir, "state.yaml"));
-    const run = await runCli(["--json", "state", "recover", "--name-prefix", prefix], dir);
-    expect(run.code).toBe(0);
-    const kinds = Object.fromEntries((JSON.parse(run.stdout).recovered as Array<{ name: string; kind: string }>).map((r) => [r.name, r.kind]));
-    expect(kinds).toEqual({ [name("a")]: "desired", [name("b")]: "desired", [name("c")]: "desired", [name("d")]: "changed", [name("e")]: "orphan" });
-    const plan = JSON.parse((await runCli(["--json", "plan"], dir)).stdout).plan;
-    expect(plan.summary).toEqual({ recreate: 1, remove: 1 });
-    const byName = Object.fromEntries((plan.changes as Array<{ name: string; action: string }>).map((c) => [c.name, c.action]));
-    expect(byName["d"]).toBe("recreate");
-    expect(byName[name("e")]).toBe("remove");
-    expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
-    expect((await runCli(["plan"], dir)).code).toBe(0);
-    await expectExactly(["a", "b", "c", "d"]);
-  }, 90_000);
+  test(
+    "recovered containers that differ are recreated and those not in the config removed: nothing orphaned",
+    async () => {
+      write(config(["a", "b", "c", "d"], "2"));
+      rmSync(join(dir, "state.yaml"));
+      const run = await runCli(["--json", "state", "recover", "--name-prefix", prefix], dir);
+      expect(run.code).toBe(0);
+      const kinds = Object.fromEntries(
+        (JSON.parse(run.stdout).recovered as Array<{ name: string; kind: string }>).map((r) => [r.name, r.kind]),
+      );
+      expect(kinds).toEqual({
+        [name("a")]: "desired",
+        [name("b")]: "desired",
+        [name("c")]: "desired",
+        [name("d")]: "changed",
+        [name("e")]: "orphan",
+      });
+      const plan = JSON.parse((await runCli(["--json", "plan"], dir)).stdout).plan;
+      expect(plan.summary).toEqual({ recreate: 1, remove: 1 });
+      const byName = Object.fromEntries(
+        (plan.changes as Array<{ name: string; action: string }>).map((c) => [c.name, c.action]),
+      );
+      expect(byName["d"]).toBe("recreate");
+      expect(byName[name("e")]).toBe("remove");
+      expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
+      expect((await runCli(["plan"], dir)).code).toBe(0);
+      await expectExactly(["a", "b", "c", "d"]);
+    },
+    90_000,
+  );
 
   test("`recoverState()` fails naming the host it could not ask, and writes nothing", async () => {
-    const text = `${fleetHosts(env)}  gone: { ssh: { address: 198.18.0.99 } }\ncontainers:\n${containerYaml(env, "a", name("a"), "local")}${containerYaml(env, "x", name("x"), "gone")}`;
+    const text = `${fleetHosts(env)}  gone: { ssh: { address: 198.18.0.99 } }\ncontainers:\n${
+      containerYaml(env, "a", name("a"), "local")
+    }${containerYaml(env, "x", name("x"), "gone")}`;
     tally("faults");
     const { desiredState } = configFromDocument(parseDocument(text, "config.yaml"), "config.yaml");
     const started = Date.now();
-    const err = await recoverState(desiredState, { env: {} }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+    const err = await recoverState(desiredState, { env: {} }).then(
+      () => undefined,
+      (e: unknown) => e as Error & { code: string },
+    );
     expect(err?.code).toBe("CONNECT");
     expect(err?.message).toContain("198.18.0.99");
     expect(Date.now() - started).toBeLessThan(30_000);

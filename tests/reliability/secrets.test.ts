@@ -6,7 +6,17 @@
  * file readable by others is warned about, and berth listens on nothing.
  */
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lockState } from "../../store/lock.ts";
@@ -56,7 +66,9 @@ ${indent(keyText.trimEnd(), 8)}
   h3: { ssh: { address: ${h3.address}, privateKey: "${fake.badKey}", password: "${fake.password}", jump: [ { address: ${env.bastion.address}, privateKeyPath: ${env.ssh.privateKeyPath} } ] } }
 containers:
   a: { host: local, name: ${prefix}-a, image: "${env.registry.authImage}", init: true, networkMode: none, args: [sleep, "100000"], runtime: { docker: { host: "unix://${env.local.socket}", registryAuth: { "${env.registry.authAddress}": { username: ${env.registry.username}, password: "${env.registry.password}" }, "docker.io": { username: me, password: "${fake.registry}" } } } } }
-${containerYaml(env, "b", `${prefix}-b`, "h1", ', configFiles: { "/tmp/' + prefix + '-b.conf": "x" }')}${containerYaml(env, "c", `${prefix}-c`, "h2")}${extra}`;
+${containerYaml(env, "b", `${prefix}-b`, "h1", ', configFiles: { "/tmp/' + prefix + '-b.conf": "x" }')}${
+    containerYaml(env, "c", `${prefix}-c`, "h2")
+  }${extra}`;
 }
 
 const outputs: Array<{ what: string; text: string }> = [];
@@ -64,9 +76,14 @@ const ENV = { REL_PASSPHRASE: env.ssh.passphrase };
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const r = await runCli(args, dir, ENV);
-  outputs.push({ what: `berth ${args.join(" ")} (stdout)`, text: r.stdout }, { what: `berth ${args.join(" ")} (stderr)`, text: r.stderr });
+  outputs.push({ what: `berth ${args.join(" ")} (stdout)`, text: r.stdout }, {
+    what: `berth ${args.join(" ")} (stderr)`,
+    text: r.stderr,
+  });
   for (const file of ["state.yaml", "plan.json"]) {
-    if (existsSync(join(dir, file))) outputs.push({ what: `${file} after berth ${args.join(" ")}`, text: readFileSync(join(dir, file), "utf8") });
+    if (existsSync(join(dir, file))) {
+      outputs.push({ what: `${file} after berth ${args.join(" ")}`, text: readFileSync(join(dir, file), "utf8") });
+    }
   }
   return r;
 }
@@ -94,25 +111,37 @@ describe("secrets and exposure", () => {
     expect((await run(["--json", "apply", "--yes"])).code).toBe(0);
   }, 120_000);
 
-  test("failing commands (bad key, wrong registry password, wrong ssh password) fail without showing the secret", async () => {
-    writeFileSync(join(dir, "config.yaml"), config(
-      containerYaml(env, "d", `${prefix}-d`, "h3") +
-        `  e: { host: local, name: ${prefix}-e, image: "${env.registry.authAddress}/berth/missing-${token}:latest", runtime: { docker: { host: "unix://${env.local.socket}", registryAuth: { "${env.registry.authAddress}": { username: ${env.registry.username}, password: "${fake.registry}" } } } } }\n`,
-    ));
-    const plan = await run(["plan"]);
-    expect(plan.code).toBe(2);
-    const apply = await run(["apply", "--yes"]);
-    expect(apply.code).toBe(1);
-    expect(apply.stdout + apply.stderr).toMatch(/failed|blocked/);
-    await run(["--json", "apply", "--yes"]);
-    await run(["status"]);
-    // A password user with the wrong password.
-    writeFileSync(join(dir, "config.yaml"), `hosts:\n  p: { ssh: { address: ${h1.address}, user: ${env.ssh.passwordUser}, password: "${fake.password}", knownHostsFile: ${env.ssh.knownHostsFile}, retryTimeout: 1s } }\ncontainers:\n${containerYaml(env, "z", `${prefix}-z`, "p")}`);
-    rmSync(join(dir, "state.yaml"), { force: true });
-    const auth = await run(["apply", "--yes"]);
-    expect(auth.code).toBe(1);
-    expect(auth.stdout + auth.stderr).toMatch(/authenticat/i);
-  }, 120_000);
+  test(
+    "failing commands (bad key, wrong registry password, wrong ssh password) fail without showing the secret",
+    async () => {
+      writeFileSync(
+        join(dir, "config.yaml"),
+        config(
+          containerYaml(env, "d", `${prefix}-d`, "h3") +
+            `  e: { host: local, name: ${prefix}-e, image: "${env.registry.authAddress}/berth/missing-${token}:latest", runtime: { docker: { host: "unix://${env.local.socket}", registryAuth: { "${env.registry.authAddress}": { username: ${env.registry.username}, password: "${fake.registry}" } } } } }\n`,
+        ),
+      );
+      const plan = await run(["plan"]);
+      expect(plan.code).toBe(2);
+      const apply = await run(["apply", "--yes"]);
+      expect(apply.code).toBe(1);
+      expect(apply.stdout + apply.stderr).toMatch(/failed|blocked/);
+      await run(["--json", "apply", "--yes"]);
+      await run(["status"]);
+      // A password user with the wrong password.
+      writeFileSync(
+        join(dir, "config.yaml"),
+        `hosts:\n  p: { ssh: { address: ${h1.address}, user: ${env.ssh.passwordUser}, password: "${fake.password}", knownHostsFile: ${env.ssh.knownHostsFile}, retryTimeout: 1s } }\ncontainers:\n${
+          containerYaml(env, "z", `${prefix}-z`, "p")
+        }`,
+      );
+      rmSync(join(dir, "state.yaml"), { force: true });
+      const auth = await run(["apply", "--yes"]);
+      expect(auth.code).toBe(1);
+      expect(auth.stdout + auth.stderr).toMatch(/authenticat/i);
+    },
+    120_000,
+  );
 
   test("no secret appears in any output, state file or saved plan", () => {
     const leaks: string[] = [];

@@ -3,14 +3,18 @@
  * `node --import tsx tests/reliability/summary.ts` after the test stages.
  * Exits 1 when any lost or duplicated container was found.
  */
-import { CATEGORY_LABELS, type Category, countsFile, readCounts, totals } from "./tally.ts";
+import { type Category, CATEGORY_LABELS, countsFile, readCounts, totals } from "./tally.ts";
 
 const all = readCounts();
-if (Object.keys(all).length === 0) console.log(`reliability: no counts in ${countsFile()} (did tests/reliability run?)`);
+if (Object.keys(all).length === 0) {
+  console.log(`reliability: no counts in ${countsFile()} (did tests/reliability run?)`);
+}
 let bad = 0;
 for (const [runtime, byFile] of Object.entries(all)) {
   const sum = totals(byFile);
-  for (const k of Object.keys(CATEGORY_LABELS) as Category[]) console.log(`reliability [${runtime}] ${CATEGORY_LABELS[k]}: ${sum[k]}`);
+  for (const k of Object.keys(CATEGORY_LABELS) as Category[]) {
+    console.log(`reliability [${runtime}] ${CATEGORY_LABELS[k]}: ${sum[k]}`);
+  }
   bad += sum.lostOrDuplicated;
 }
 process.exitCode = bad === 0 ? 0 : 1;

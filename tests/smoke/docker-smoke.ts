@@ -19,13 +19,21 @@ let id: string | undefined;
 try {
   const signal = AbortSignal.timeout(60_000);
   await docker.ensureImage(image, { signal });
-  id = await docker.create({ name, image, init: true, networkMode: "none" }, { labels: { "berth.smoke": "true" }, restartPolicy: "no", signal });
+  id = await docker.create({ name, image, init: true, networkMode: "none" }, {
+    labels: { "berth.smoke": "true" },
+    restartPolicy: "no",
+    signal,
+  });
   const content = new Uint8Array(256).map((_, i) => i);
   await docker.writeFiles(id, [{ path: "/etc/smoke/bytes.bin", content, mode: 0o640 }], { signal });
   await docker.start(id, { signal });
   const [read] = await docker.readFiles(id, ["/etc/smoke/bytes.bin"], { signal });
-  if (read === undefined || read.mode !== 0o640 || !read.content.every((b, i) => b === i) || read.content.length !== 256) {
-    throw new Error(`file read back differs: ${JSON.stringify(read && { mode: read.mode, length: read.content.length })}`);
+  if (
+    read === undefined || read.mode !== 0o640 || !read.content.every((b, i) => b === i) || read.content.length !== 256
+  ) {
+    throw new Error(
+      `file read back differs: ${JSON.stringify(read && { mode: read.mode, length: read.content.length })}`,
+    );
   }
   if ((await docker.status(id, { signal }))?.status !== "running") throw new Error("container is not running");
   await docker.remove(id, { force: true, signal });

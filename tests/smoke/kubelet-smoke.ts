@@ -13,7 +13,11 @@ import { sshTransport } from "../../transports/ssh/mod.ts";
 import { loadTestEnv } from "../support/env.ts";
 
 const dir = process.env["BERTH_CRI_DIR"] ?? "/tmp/berth-cri";
-const cri = JSON.parse(readFileSync(`${dir}/env.json`, "utf8")) as { image: string; local: { socket: string }; h1: { socket: string } | null };
+const cri = JSON.parse(readFileSync(`${dir}/env.json`, "utf8")) as {
+  image: string;
+  local: { socket: string };
+  h1: { socket: string } | null;
+};
 
 async function roundTrip(transport: Transport, socket: string, where: string): Promise<void> {
   const runtime = kubeletRuntime({ address: `unix://${socket}` }, { transport, hostLabel: where });
@@ -22,12 +26,17 @@ async function roundTrip(transport: Transport, socket: string, where: string): P
   let id: string | undefined;
   try {
     await runtime.ensureImage(cri.image, { signal });
-    id = await runtime.create({ name, image: cri.image, entrypoint: ["sleep"], args: ["600"] }, { labels: { "berth.smoke": "true" }, signal });
+    id = await runtime.create({ name, image: cri.image, entrypoint: ["sleep"], args: ["600"] }, {
+      labels: { "berth.smoke": "true" },
+      signal,
+    });
     await runtime.start(id, { signal });
     const content = new Uint8Array(256).map((_, i) => i);
     await runtime.writeFiles(id, [{ path: "/tmp/smoke/bytes", content, mode: 0o640 }], { signal });
     const [read] = await runtime.readFiles(id, ["/tmp/smoke/bytes"], { signal });
-    if (read === undefined || Buffer.compare(Buffer.from(read.content), Buffer.from(content)) !== 0 || read.mode !== 0o640) {
+    if (
+      read === undefined || Buffer.compare(Buffer.from(read.content), Buffer.from(content)) !== 0 || read.mode !== 0o640
+    ) {
       throw new Error(`${where}: the file did not round-trip`);
     }
   } finally {
@@ -42,7 +51,13 @@ if (cri.h1 !== null) {
   const env = loadTestEnv();
   const h1 = env.hosts.find((h) => h.name === "h1");
   if (h1 === undefined) throw new Error("no test host h1 in env.json");
-  const ssh = sshTransport({ address: h1.address, port: h1.port, user: env.ssh.user, privateKeyPath: env.ssh.privateKeyPath, knownHostsFile: env.ssh.knownHostsFile }, { env: {} });
+  const ssh = sshTransport({
+    address: h1.address,
+    port: h1.port,
+    user: env.ssh.user,
+    privateKeyPath: env.ssh.privateKeyPath,
+    knownHostsFile: env.ssh.knownHostsFile,
+  }, { env: {} });
   await roundTrip(ssh, cri.h1.socket, "h1");
 }
 console.log("OK");

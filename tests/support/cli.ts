@@ -13,7 +13,11 @@ export interface CliRun {
 }
 
 /** Runs `berth ARGS` in `cwd`, without a terminal. */
-export async function runCli(args: string[], cwd: string, env: Record<string, string | undefined> = {}): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  cwd: string,
+  env: Record<string, string | undefined> = {},
+): Promise<CliRun> {
   let stdout = "";
   let stderr = "";
   const stdin = new PassThrough();

@@ -69,7 +69,7 @@ function misbehave(behaviour: BadHttp, socket: Socket, timers: Set<ReturnType<ty
       socket.end(Buffer.concat([Buffer.from("\u0000\u00ffNOT-HTTP "), randomBytes(512), Buffer.from("\r\n\r\n")]));
       return;
     case "close-mid-body":
-      socket.write("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"Id\":\"abc");
+      socket.write('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"Id":"abc');
       setTimeout(() => socket.destroy(), 50);
       return;
     case "silent":
@@ -138,7 +138,9 @@ export async function fakeEngine(answer: (method: string, path: string) => FakeA
   };
 }
 
-async function listen(onSocket: (socket: Socket, timers: Set<ReturnType<typeof setInterval>>) => void): Promise<FakePeer> {
+async function listen(
+  onSocket: (socket: Socket, timers: Set<ReturnType<typeof setInterval>>) => void,
+): Promise<FakePeer> {
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setInterval>>();
   let connections = 0;

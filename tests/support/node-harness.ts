@@ -50,8 +50,12 @@ export function afterEach(fn: Fn): void {
 function matchesError(err: unknown, expected?: string | RegExp | (new (...a: never[]) => unknown)): void {
   if (expected === undefined) return;
   const message = err instanceof Error ? err.message : String(err);
-  if (typeof expected === "string") assert.ok(message.includes(expected), `expected error containing ${JSON.stringify(expected)}, got ${JSON.stringify(message)}`);
-  else if (expected instanceof RegExp) assert.match(message, expected);
+  if (typeof expected === "string") {
+    assert.ok(
+      message.includes(expected),
+      `expected error containing ${JSON.stringify(expected)}, got ${JSON.stringify(message)}`,
+    );
+  } else if (expected instanceof RegExp) assert.match(message, expected);
   else assert.ok(err instanceof expected, `expected error of type ${expected.name}, got ${String(err)}`);
 }
 
@@ -76,8 +80,10 @@ function matchers(actual: unknown, negate: boolean) {
   };
   return {
     toBe: (expected: unknown) => check(Object.is(actual, expected), `expected ${show(actual)} to be ${show(expected)}`),
-    toEqual: (expected: unknown) => check(isDeepEqual(actual, expected), `expected ${show(actual)} to equal ${show(expected)}`),
-    toStrictEqual: (expected: unknown) => check(isDeepEqual(actual, expected), `expected ${show(actual)} to equal ${show(expected)}`),
+    toEqual: (expected: unknown) =>
+      check(isDeepEqual(actual, expected), `expected ${show(actual)} to equal ${show(expected)}`),
+    toStrictEqual: (expected: unknown) =>
+      check(isDeepEqual(actual, expected), `expected ${show(actual)} to equal ${show(expected)}`),
     toBeDefined: () => check(actual !== undefined, `expected value to be defined`),
     toBeUndefined: () => check(actual === undefined, `expected ${show(actual)} to be undefined`),
     toBeNull: () => check(actual === null, `expected ${show(actual)} to be null`),
@@ -87,15 +93,25 @@ function matchers(actual: unknown, negate: boolean) {
     toBeGreaterThanOrEqual: (n: number) => check((actual as number) >= n, `expected ${show(actual)} >= ${n}`),
     toBeLessThan: (n: number) => check((actual as number) < n, `expected ${show(actual)} < ${n}`),
     toBeLessThanOrEqual: (n: number) => check((actual as number) <= n, `expected ${show(actual)} <= ${n}`),
-    toBeInstanceOf: (cls: new (...a: never[]) => unknown) => check(actual instanceof cls, `expected instance of ${cls.name}`),
+    toBeInstanceOf: (cls: new (...a: never[]) => unknown) =>
+      check(actual instanceof cls, `expected instance of ${cls.name}`),
     toContain: (item: unknown) =>
       check(
         typeof actual === "string" ? actual.includes(item as string) : (actual as unknown[]).includes(item),
         `expected ${show(actual)} to contain ${show(item)}`,
       ),
-    toHaveLength: (n: number) => check((actual as { length: number }).length === n, `expected length ${n}, got ${(actual as { length: number }).length}`),
-    toMatch: (re: RegExp | string) => check(typeof re === "string" ? String(actual).includes(re) : re.test(String(actual)), `expected ${show(actual)} to match ${String(re)}`),
-    toHaveProperty: (key: string) => check(actual !== null && typeof actual === "object" && key in (actual as object), `expected property ${key}`),
+    toHaveLength: (n: number) =>
+      check(
+        (actual as { length: number }).length === n,
+        `expected length ${n}, got ${(actual as { length: number }).length}`,
+      ),
+    toMatch: (re: RegExp | string) =>
+      check(
+        typeof re === "string" ? String(actual).includes(re) : re.test(String(actual)),
+        `expected ${show(actual)} to match ${String(re)}`,
+      ),
+    toHaveProperty: (key: string) =>
+      check(actual !== null && typeof actual === "object" && key in (actual as object), `expected property ${key}`),
     toMatchObject: (expected: object) => {
       const subset = Object.fromEntries(Object.keys(expected).map((k) => [k, (actual as Record<string, unknown>)[k]]));
       check(isDeepEqual(subset, expected), `expected ${show(actual)} to match ${show(expected)}`);

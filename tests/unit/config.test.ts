@@ -44,7 +44,6 @@ function load(text: string, env: Record<string, string> = ENV) {
   return configFromDocument(parseDocument(text, "config.yaml"), "config.yaml", { env, baseDir: "/srv/berth" });
 }
 
-
 describe("configFromDocument()", () => {
   test("configFromDocument() reads berth's format into host-configured containers", () => {
     const { desiredState } = load(CONFIG);
@@ -63,7 +62,14 @@ describe("configFromDocument()", () => {
         },
         runtime: { docker: { host: "unix:///var/run/docker.sock" } },
       },
-      host: { sshConfig: { user: "core", privateKeyPath: "/home/op/.ssh/id_ed25519", connectionTimeout: "10s", address: "198.18.0.11" } },
+      host: {
+        sshConfig: {
+          user: "core",
+          privateKeyPath: "/home/op/.ssh/id_ed25519",
+          connectionTimeout: "10s",
+          address: "198.18.0.11",
+        },
+      },
       configFiles: { "/etc/etcd/etcd.conf": "name: etcd\n" },
     });
   });
@@ -73,7 +79,10 @@ describe("configFromDocument()", () => {
     expect(web?.container.config.name).toBe("web-1");
     expect(web?.host).toEqual({ directConfig: {} });
     expect(web?.container.runtime).toEqual({
-      docker: { host: "unix:///var/run/docker.sock", registryAuth: { "docker.io": { username: "me", password: "hunter2" } } },
+      docker: {
+        host: "unix:///var/run/docker.sock",
+        registryAuth: { "docker.io": { username: "me", password: "hunter2" } },
+      },
     });
   });
 
@@ -82,7 +91,13 @@ describe("configFromDocument()", () => {
     const far = desiredState["far"]?.host.sshConfig;
     expect(far?.address).toBe("198.18.1.13");
     expect(far?.user).toBe("core");
-    expect(far?.jump).toEqual([{ user: "core", privateKeyPath: "/home/op/.ssh/id_ed25519", connectionTimeout: "10s", address: "198.18.0.10", port: 2222 }]);
+    expect(far?.jump).toEqual([{
+      user: "core",
+      privateKeyPath: "/home/op/.ssh/id_ed25519",
+      connectionTimeout: "10s",
+      address: "198.18.0.10",
+      port: 2222,
+    }]);
   });
 
   test("configFromDocument() expands ~ and resolves relative key paths against baseDir", () => {
@@ -102,14 +117,20 @@ containers: { a: { host: n, image: busybox, env: { LITERAL: "$\${env:KEEP}", MIX
     expect(a?.host.sshConfig?.password).toBe("pw");
     expect(a?.container.config.env).toEqual({ LITERAL: "${env:KEEP}", MIXED: "x-y" });
     const problems = problemsOf(() => load(text, { SUFFIX: "y" }));
-    expect(problems).toEqual([{ path: "ssh.password", message: "environment variable BERTH_SSH_PASSWORD is not set; set it, or write the value here" }]);
+    expect(problems).toEqual([{
+      path: "ssh.password",
+      message: "environment variable BERTH_SSH_PASSWORD is not set; set it, or write the value here",
+    }]);
     const invalid = problemsOf(() => load(text.replace("BERTH_SSH_PASSWORD", "1-bad"), { SUFFIX: "y" }));
     expect(invalid[0]?.message).toContain("is not a valid environment reference");
   });
 
   test("configFromDocument() reports unknown hosts with a suggestion", () => {
     const problems = problemsOf(() => load(CONFIG.replace("host: node1", "host: nod1")));
-    expect(problems).toEqual([{ path: "containers.etcd.host", message: 'host "nod1" is not defined under hosts:; did you mean `node1`?' }]);
+    expect(problems).toEqual([{
+      path: "containers.etcd.host",
+      message: 'host "nod1" is not defined under hosts:; did you mean `node1`?',
+    }]);
   });
 
   test("configFromDocument() reports every problem with berth paths", () => {
@@ -124,8 +145,14 @@ containers:
     const problems = problemsOf(() => load(text));
     const paths = problems.map((p) => p.path);
     expect(paths).toEqual([
-      "ssh.address", "ssh.port", "hosts.a", "hosts.b.ssh.adress", "hosts.b.ssh.address",
-      "containers.etcd.imgae", "containers.etcd.image", "containers.etcd.ports[0].port",
+      "ssh.address",
+      "ssh.port",
+      "hosts.a",
+      "hosts.b.ssh.adress",
+      "hosts.b.ssh.address",
+      "containers.etcd.imgae",
+      "containers.etcd.image",
+      "containers.etcd.ports[0].port",
     ]);
     expect(problems[5]?.message).toContain("did you mean `image`?");
     expect(problems[2]?.message).toBe("set exactly one of direct or ssh");
@@ -139,12 +166,17 @@ containers:
   b: { host: n, image: busybox, name: a }
 `;
     expect(problemsOf(() => load(text))).toEqual([
-      { path: "containers.b.name", message: 'container name "a" is also used by containers.a on the same host; give one of them another name' },
+      {
+        path: "containers.b.name",
+        message: 'container name "a" is also used by containers.a on the same host; give one of them another name',
+      },
     ]);
   });
 
   test("configFromDocument() rejects documents that are not configs", () => {
-    for (const doc of [null, 1, "x", [], { hosts: {} }]) expect(problemsOf(() => configFromDocument(doc, "c.yaml")).length).toBe(1);
+    for (const doc of [null, 1, "x", [], { hosts: {} }]) {
+      expect(problemsOf(() => configFromDocument(doc, "c.yaml")).length).toBe(1);
+    }
     expect(load("containers: {}").desiredState).toEqual({});
   });
 
@@ -173,12 +205,20 @@ previousState:
 
   test("configFromDocument() flattens flexkube CLI groups and reports collisions", () => {
     const hccOf = (name: string) => ({ container: { config: { name, image: "nginx" } }, host: { direct: {} } });
-    const ok = configFromDocument({ containers: { g1: { desiredState: { a: hccOf("a") } }, g2: { desiredState: { b: hccOf("b") } } } }, "c.yaml");
+    const ok = configFromDocument({
+      containers: { g1: { desiredState: { a: hccOf("a") } }, g2: { desiredState: { b: hccOf("b") } } },
+    }, "c.yaml");
     expect(Object.keys(ok.desiredState)).toEqual(["a", "b"]);
-    const clash = { containers: { g1: { desiredState: { a: hccOf("a") } }, g2: { desiredState: { a: hccOf("z"), b: hccOf("a") } } } };
+    const clash = {
+      containers: { g1: { desiredState: { a: hccOf("a") } }, g2: { desiredState: { a: hccOf("z"), b: hccOf("a") } } },
+    };
     expect(problemsOf(() => configFromDocument(clash, "c.yaml"))).toEqual([
       { path: "containers.g2.desiredState.a", message: 'container "a" is also in group "g1"; rename one of them' },
-      { path: "containers.g2.desiredState.b.container.config.name", message: 'container name "a" is also used by containers.g1.desiredState.a on the same host; give one of them another name' },
+      {
+        path: "containers.g2.desiredState.b.container.config.name",
+        message:
+          'container name "a" is also used by containers.g1.desiredState.a on the same host; give one of them another name',
+      },
     ]);
   });
 });
@@ -191,7 +231,10 @@ describe("config.ts documentation", () => {
     if (block === undefined) throw new Error("no yaml example in core/config.ts");
     const text = block.split("\n").map((line) => line.replace(/^ \* ?/, "")).join("\n");
     const env = { HOME: "/home/op", BERTH_KEY_PASSPHRASE: "pp", REGISTRY_PASSWORD: "rp" };
-    const { desiredState } = configFromDocument(parseDocument(text, "example.yaml"), "example.yaml", { env, baseDir: "/srv" });
+    const { desiredState } = configFromDocument(parseDocument(text, "example.yaml"), "example.yaml", {
+      env,
+      baseDir: "/srv",
+    });
     expect(Object.keys(desiredState)).toEqual(["etcd", "web"]);
     expect(desiredState["web"]?.container.config.name).toBe("web-1");
     expect(desiredState["etcd"]?.host.sshConfig?.passphrase).toBe("pp");

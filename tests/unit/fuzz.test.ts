@@ -29,7 +29,10 @@ function loadsOrRejects(read: () => unknown): void {
     stats.rejected++;
     if (err.problems.length === 0) throw new Error("ValidationError without problems");
     for (const problem of err.problems) {
-      if (typeof problem.path !== "string" || problem.path === "" || typeof problem.message !== "string" || problem.message === "") {
+      if (
+        typeof problem.path !== "string" || problem.path === "" || typeof problem.message !== "string" ||
+        problem.message === ""
+      ) {
         throw new Error(`problem without path or message: ${JSON.stringify(problem)}`);
       }
     }
@@ -84,17 +87,36 @@ const BERTH_CONFIG = {
       init: true,
       configFiles: { "/etc/etcd/etcd.conf": "name: etcd\n" },
     },
-    web: { name: "web-1", host: "local", image: "nginx", runtime: { docker: { registryAuth: { "docker.io": { username: "u", password: "p" } } } } },
+    web: {
+      name: "web-1",
+      host: "local",
+      image: "nginx",
+      runtime: { docker: { registryAuth: { "docker.io": { username: "u", password: "p" } } } },
+    },
   },
 };
 
 const HCC = {
   container: {
-    config: { name: "baz", image: "busybox", args: ["-f", "/dev/null"], mounts: [{ source: "/tmp/foo/", target: "/tmp/foo" }] },
+    config: {
+      name: "baz",
+      image: "busybox",
+      args: ["-f", "/dev/null"],
+      mounts: [{ source: "/tmp/foo/", target: "/tmp/foo" }],
+    },
     status: { id: "cdface3c", status: "running", image: "sha256:1", name: "/baz" },
     runtime: { docker: { host: "unix:///var/run/docker.sock" } },
   },
-  host: { ssh: { address: "10.0.0.1", port: 22, user: "core", connectionTimeout: "30s", retryTimeout: "60s", retryInterval: "1s" } },
+  host: {
+    ssh: {
+      address: "10.0.0.1",
+      port: 22,
+      user: "core",
+      connectionTimeout: "30s",
+      retryTimeout: "60s",
+      retryInterval: "1s",
+    },
+  },
   configFiles: { "/tmp/foo/bar": "baz\n" },
 };
 
@@ -110,14 +132,51 @@ const SEEDS: unknown[] = [
 // ---- mutations ---------------------------------------------------------------------
 
 const weirdString = fc.oneof(
-  fc.constantFrom("", " ", "\0", "..", "/", "//", "/a/../b", "${env:SET}", "${env:UNSET}", "$${env:SET}", "${env:}", "${env:1x}",
-    "__proto__", "constructor", "toString", "-", "a".repeat(300), "\u202e", "😀", "\r\n", "0", "1e309", "NaN", "~", "~/x", "container:", "tcp://", "unix://"),
+  fc.constantFrom(
+    "",
+    " ",
+    "\0",
+    "..",
+    "/",
+    "//",
+    "/a/../b",
+    "${env:SET}",
+    "${env:UNSET}",
+    "$${env:SET}",
+    "${env:}",
+    "${env:1x}",
+    "__proto__",
+    "constructor",
+    "toString",
+    "-",
+    "a".repeat(300),
+    "\u202e",
+    "😀",
+    "\r\n",
+    "0",
+    "1e309",
+    "NaN",
+    "~",
+    "~/x",
+    "container:",
+    "tcp://",
+    "unix://",
+  ),
   fc.string({ unit: "binary", maxLength: 40 }),
 );
 
 const anyValue = fc.oneof(
   weirdString,
-  fc.anything({ maxDepth: 3, withNullPrototype: true, withBigInt: true, withDate: true, withMap: true, withSet: true, withSparseArray: true, withBoxedValues: true }),
+  fc.anything({
+    maxDepth: 3,
+    withNullPrototype: true,
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withSet: true,
+    withSparseArray: true,
+    withBoxedValues: true,
+  }),
 );
 
 type Mutation = { op: "replace" | "delete" | "add" | "typo"; at: number; value: unknown; key: string };
@@ -126,7 +185,10 @@ const mutation: fc.Arbitrary<Mutation> = fc.record({
   op: fc.constantFrom("replace", "delete", "add", "typo"),
   at: fc.nat(),
   value: anyValue,
-  key: fc.oneof(fc.constantFrom("__proto__", "constructor", "imgae", "adress", "desiredState", "containers", "ssh", "direct", ""), fc.string({ maxLength: 12 })),
+  key: fc.oneof(
+    fc.constantFrom("__proto__", "constructor", "imgae", "adress", "desiredState", "containers", "ssh", "direct", ""),
+    fc.string({ maxLength: 12 }),
+  ),
 });
 
 type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number };
@@ -164,8 +226,11 @@ function mutate(seed: unknown, mutations: Mutation[]): unknown {
     const { parent, key } = slot;
     const current = (parent as Record<string | number, unknown>)[key];
     if (m.op === "replace") setOwn(parent, key, m.value);
-    else if (m.op === "delete") Array.isArray(parent) ? parent.splice(key as number, 1) : delete (parent as Record<string, unknown>)[key as string];
-    else if (m.op === "add" && isPlainObject(current)) setOwn(current, m.key, m.value);
+    else if (m.op === "delete") {
+      Array.isArray(parent)
+        ? parent.splice(key as number, 1)
+        : delete (parent as Record<string, unknown>)[key as string];
+    } else if (m.op === "add" && isPlainObject(current)) setOwn(current, m.key, m.value);
     else if (m.op === "typo" && !Array.isArray(parent) && typeof key === "string") {
       delete (parent as Record<string, unknown>)[key];
       setOwn(parent, `${key.slice(1)}${key.slice(0, 1)}`, current);
@@ -177,9 +242,29 @@ function mutate(seed: unknown, mutations: Mutation[]): unknown {
 // ---- valid states for round trips ----------------------------------------------------
 
 const name = fc.stringMatching(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,12}$/);
-const text = fc.oneof(fc.string({ unit: "grapheme", maxLength: 30 }), fc.constantFrom("", " lead", "trail ", "a\nb\n", "\t\r\n", "yes", "null", "0755", "- x", "# c", "key: v", "\u0085\u2028", "${env:X}"));
-const absolutePath = fc.array(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), { minLength: 1, maxLength: 4 }).map((parts) => `/${parts.join("/")}`);
-const dictionary = <T>(key: fc.Arbitrary<string>, value: fc.Arbitrary<T>) => fc.dictionary(key, value, { maxKeys: 4, noNullPrototype: true });
+const text = fc.oneof(
+  fc.string({ unit: "grapheme", maxLength: 30 }),
+  fc.constantFrom(
+    "",
+    " lead",
+    "trail ",
+    "a\nb\n",
+    "\t\r\n",
+    "yes",
+    "null",
+    "0755",
+    "- x",
+    "# c",
+    "key: v",
+    "\u0085\u2028",
+    "${env:X}",
+  ),
+);
+const absolutePath = fc.array(fc.stringMatching(/^[a-z0-9_-]{1,8}$/), { minLength: 1, maxLength: 4 }).map((parts) =>
+  `/${parts.join("/")}`
+);
+const dictionary = <T>(key: fc.Arbitrary<string>, value: fc.Arbitrary<T>) =>
+  fc.dictionary(key, value, { maxKeys: 4, noNullPrototype: true });
 
 const sshConfig: fc.Arbitrary<SSHConfig> = fc.record({
   address: fc.constantFrom("198.18.0.11", "node1.example", "fd00::1"),
@@ -192,7 +277,13 @@ const sshConfig: fc.Arbitrary<SSHConfig> = fc.record({
   agent: fc.boolean(),
   connectionTimeout: fc.constantFrom("30s", "1m30s", "250ms"),
   hostKeyPolicy: fc.constantFrom("strict" as const, "accept-new" as const, "insecure" as const),
-  jump: fc.array(fc.record({ address: fc.constantFrom("bastion", "198.18.0.1"), password: text }, { requiredKeys: ["address"], noNullPrototype: true }), { maxLength: 2 }),
+  jump: fc.array(
+    fc.record({ address: fc.constantFrom("bastion", "198.18.0.1"), password: text }, {
+      requiredKeys: ["address"],
+      noNullPrototype: true,
+    }),
+    { maxLength: 2 },
+  ),
 }, { requiredKeys: ["address"], noNullPrototype: true });
 
 const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
@@ -202,16 +293,43 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       image: fc.constantFrom("busybox", "quay.io/coreos/etcd:v3.5.9", "127.0.0.1:5000/berth-test:latest"),
       args: fc.array(text, { maxLength: 3 }),
       entrypoint: fc.array(text, { maxLength: 2 }),
-      ports: fc.array(fc.record({ port: fc.integer({ min: 1, max: 65535 }), ip: fc.constantFrom("0.0.0.0", "::1", ""), protocol: fc.constantFrom("tcp" as const, "udp" as const, "sctp" as const) }, { requiredKeys: ["port"], noNullPrototype: true }), { maxLength: 2 }),
-      mounts: fc.array(fc.record({ source: absolutePath, target: absolutePath, propagation: fc.constantFrom("rshared", "rprivate") }, { requiredKeys: ["source", "target"], noNullPrototype: true }), { maxLength: 2 }),
+      ports: fc.array(
+        fc.record({
+          port: fc.integer({ min: 1, max: 65535 }),
+          ip: fc.constantFrom("0.0.0.0", "::1", ""),
+          protocol: fc.constantFrom("tcp" as const, "udp" as const, "sctp" as const),
+        }, { requiredKeys: ["port"], noNullPrototype: true }),
+        { maxLength: 2 },
+      ),
+      mounts: fc.array(
+        fc.record({ source: absolutePath, target: absolutePath, propagation: fc.constantFrom("rshared", "rprivate") }, {
+          requiredKeys: ["source", "target"],
+          noNullPrototype: true,
+        }),
+        { maxLength: 2 },
+      ),
       privileged: fc.boolean(),
       networkMode: fc.constantFrom("host", "none", "container:etcd"),
       user: fc.constantFrom("0", "root", "1000"),
-      env: dictionary(fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !k.includes("=") && !k.includes("\0")), text),
+      env: dictionary(
+        fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !k.includes("=") && !k.includes("\0")),
+        text,
+      ),
       init: fc.boolean(),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
-    status: fc.record({ id: fc.stringMatching(/^[0-9a-f]{0,12}$/), status: fc.constantFrom("running", "exited", "gone") }, { noNullPrototype: true }),
-    runtime: fc.record({ docker: fc.record({ host: fc.constantFrom("unix:///var/run/docker.sock", "tcp://10.0.0.1:2376"), registryAuth: dictionary(fc.constantFrom("docker.io", "quay.io"), fc.record({ username: name, password: text }, { noNullPrototype: true })) }, { noNullPrototype: true }) }, { noNullPrototype: true }),
+    status: fc.record({
+      id: fc.stringMatching(/^[0-9a-f]{0,12}$/),
+      status: fc.constantFrom("running", "exited", "gone"),
+    }, { noNullPrototype: true }),
+    runtime: fc.record({
+      docker: fc.record({
+        host: fc.constantFrom("unix:///var/run/docker.sock", "tcp://10.0.0.1:2376"),
+        registryAuth: dictionary(
+          fc.constantFrom("docker.io", "quay.io"),
+          fc.record({ username: name, password: text }, { noNullPrototype: true }),
+        ),
+      }, { noNullPrototype: true }),
+    }, { noNullPrototype: true }),
   }, { requiredKeys: ["config"], noNullPrototype: true }),
   host: fc.oneof(fc.constant({ directConfig: {} }), sshConfig.map((ssh) => ({ sshConfig: ssh }))),
   configFiles: dictionary(absolutePath, text),
@@ -221,18 +339,40 @@ const stateArbitrary: fc.Arbitrary<ContainersState> = dictionary(name, hccArbitr
 
 // ---- properties ----------------------------------------------------------------------
 
-const YAML_ALPHABET = [..."abcimnoprstyz019 :-,[]{}&*!|>'\"#%@`?\n\t$/.\\~=", "${env:SET}", "${env:NOPE}", "\n  ", "\n- ", ": ", "---", "<<: ", "!!str ", "&a ", "*a"];
+const YAML_ALPHABET = [
+  ..."abcimnoprstyz019 :-,[]{}&*!|>'\"#%@`?\n\t$/.\\~=",
+  "${env:SET}",
+  "${env:NOPE}",
+  "\n  ",
+  "\n- ",
+  ": ",
+  "---",
+  "<<: ",
+  "!!str ",
+  "&a ",
+  "*a",
+];
 
 describe("readers under fuzzing", () => {
   afterAll(() => {
     const seconds = ((Date.now() - stats.startedAt) / 1000).toFixed(1);
-    console.log(`fuzz: ${stats.cases} documents (${stats.readings} readings, ${stats.rejected} rejected) in ${seconds} s, slowest case ${Math.round(stats.slowestMs)} ms`);
+    console.log(
+      `fuzz: ${stats.cases} documents (${stats.readings} readings, ${stats.rejected} rejected) in ${seconds} s, slowest case ${
+        Math.round(stats.slowestMs)
+      } ms`,
+    );
   });
 
-  test("parseDocument(), configFromDocument() and stateFromDocument() only throw ValidationError on random YAML text", () => {
-    const yamlText = fc.array(fc.constantFrom(...YAML_ALPHABET), { maxLength: 60 }).map((parts) => parts.join(""));
-    fc.assert(fc.property(fc.oneof(yamlText, fc.string({ unit: "binary", maxLength: 80 })), (t) => throughText(t)), { numRuns: 1000 });
-  }, TEST_TIMEOUT_MS);
+  test(
+    "parseDocument(), configFromDocument() and stateFromDocument() only throw ValidationError on random YAML text",
+    () => {
+      const yamlText = fc.array(fc.constantFrom(...YAML_ALPHABET), { maxLength: 60 }).map((parts) => parts.join(""));
+      fc.assert(fc.property(fc.oneof(yamlText, fc.string({ unit: "binary", maxLength: 80 })), (t) => throughText(t)), {
+        numRuns: 1000,
+      });
+    },
+    TEST_TIMEOUT_MS,
+  );
 
   test("configFromDocument() and stateFromDocument() only throw ValidationError on random values", () => {
     fc.assert(fc.property(anyValue, (value) => throughEveryReader(value)), { numRuns: 500 });
@@ -240,29 +380,37 @@ describe("readers under fuzzing", () => {
 
   test("configFromDocument() and stateFromDocument() only throw ValidationError on mutated valid documents", () => {
     for (const seed of SEEDS) expect(() => throughEveryReader(seed)).not.toThrow();
-    const mutated = fc.tuple(fc.constantFrom(...SEEDS), fc.array(mutation, { minLength: 1, maxLength: 4 })).map(([seed, ms]) => mutate(seed, ms));
-    fc.assert(fc.property(mutated, fc.boolean(), (doc, asText) => {
-      if (!asText) return throughEveryReader(doc);
-      let yamlText: string;
-      try {
-        yamlText = stringify(doc, { version: "1.2" });
-      } catch {
-        return throughEveryReader(doc);
-      }
-      throughText(yamlText);
-    }), { numRuns: 1300 });
+    const mutated = fc.tuple(fc.constantFrom(...SEEDS), fc.array(mutation, { minLength: 1, maxLength: 4 })).map((
+      [seed, ms],
+    ) => mutate(seed, ms));
+    fc.assert(
+      fc.property(mutated, fc.boolean(), (doc, asText) => {
+        if (!asText) return throughEveryReader(doc);
+        let yamlText: string;
+        try {
+          yamlText = stringify(doc, { version: "1.2" });
+        } catch {
+          return throughEveryReader(doc);
+        }
+        throughText(yamlText);
+      }),
+      { numRuns: 1300 },
+    );
   }, TEST_TIMEOUT_MS);
 
   test("stateToYaml() output of generated valid states reads back as the same state", () => {
-    fc.assert(fc.property(stateArbitrary, (state) => {
-      stats.cases++;
-      const start = performance.now();
-      const back = stateFromDocument(parseDocument(stateToYaml(state), "state.yaml"), "state.yaml");
-      expect(back).toEqual(stripSecrets(state));
-      for (const hcc of Object.values(state)) {
-        expect(configHash(canonicalConfig(hcc.container.config))).toBe(configHash(hcc.container.config));
-      }
-      expect(performance.now() - start).toBeLessThan(SLOWEST_CASE_MS);
-    }), { numRuns: 200 });
+    fc.assert(
+      fc.property(stateArbitrary, (state) => {
+        stats.cases++;
+        const start = performance.now();
+        const back = stateFromDocument(parseDocument(stateToYaml(state), "state.yaml"), "state.yaml");
+        expect(back).toEqual(stripSecrets(state));
+        for (const hcc of Object.values(state)) {
+          expect(configHash(canonicalConfig(hcc.container.config))).toBe(configHash(hcc.container.config));
+        }
+        expect(performance.now() - start).toBeLessThan(SLOWEST_CASE_MS);
+      }),
+      { numRuns: 200 },
+    );
   }, TEST_TIMEOUT_MS);
 });

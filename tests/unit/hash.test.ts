@@ -8,7 +8,11 @@ const base: ContainerConfig = {
   image: "quay.io/coreos/etcd:v3.5.9",
   args: ["--name", "etcd"],
   ports: [{ port: 2379 }, { port: 2380, ip: "10.0.0.1", protocol: "udp" }],
-  mounts: [{ source: "/var/lib/etcd/", target: "/var/lib/etcd" }, { source: "/etc/etcd/", target: "/etc/etcd", propagation: "rshared" }],
+  mounts: [{ source: "/var/lib/etcd/", target: "/var/lib/etcd" }, {
+    source: "/etc/etcd/",
+    target: "/etc/etcd",
+    propagation: "rshared",
+  }],
   env: { A: "1", B: "2" },
   networkMode: "host",
 };
@@ -22,7 +26,10 @@ describe("configHash()", () => {
     const reordered: ContainerConfig = {
       networkMode: "host",
       env: { B: "2", A: "1" },
-      mounts: [{ target: "/etc/etcd", propagation: "rshared", source: "/etc/etcd/" }, { target: "/var/lib/etcd", source: "/var/lib/etcd/" }],
+      mounts: [{ target: "/etc/etcd", propagation: "rshared", source: "/etc/etcd/" }, {
+        target: "/var/lib/etcd",
+        source: "/var/lib/etcd/",
+      }],
       ports: [{ protocol: "udp", ip: "10.0.0.1", port: 2380 }, { port: 2379 }],
       args: ["--name", "etcd"],
       image: "quay.io/coreos/etcd:v3.5.9",
@@ -36,19 +43,27 @@ describe("configHash()", () => {
       ...base,
       entrypoint: [],
       ports: [{ port: 2379, protocol: "tcp", ip: "" }, { port: 2380, ip: "10.0.0.1", protocol: "udp" }],
-      mounts: [{ source: "/var/lib/etcd/", target: "/var/lib/etcd", propagation: "rprivate" }, { source: "/etc/etcd/", target: "/etc/etcd", propagation: "rshared" }],
+      mounts: [{ source: "/var/lib/etcd/", target: "/var/lib/etcd", propagation: "rprivate" }, {
+        source: "/etc/etcd/",
+        target: "/etc/etcd",
+        propagation: "rshared",
+      }],
       privileged: false,
       init: false,
       pidMode: "",
       user: "",
     };
     expect(configHash(explicit)).toBe(configHash(base));
-    expect(configHash({ name: "a", image: "docker.io/library/busybox:latest", env: {} })).toBe(configHash({ name: "a", image: "busybox" }));
+    expect(configHash({ name: "a", image: "docker.io/library/busybox:latest", env: {} })).toBe(
+      configHash({ name: "a", image: "busybox" }),
+    );
     expect(configHash(base, { docker: { host: "unix:///var/run/docker.sock" } })).toBe(configHash(base));
   });
 
   test("configHash() leaves out registry credentials and TLS paths", () => {
-    const withAuth = configHash(base, { docker: { registryAuth: { "quay.io": { username: "u", password: "p" } }, tls: { ca: "/ca.pem" } } });
+    const withAuth = configHash(base, {
+      docker: { registryAuth: { "quay.io": { username: "u", password: "p" } }, tls: { ca: "/ca.pem" } },
+    });
     expect(withAuth).toBe(configHash(base));
   });
 
@@ -78,8 +93,17 @@ describe("configHash()", () => {
 
 describe("canonicalConfig()", () => {
   test("canonicalConfig() drops defaults and sorts sets", () => {
-    const canonical = canonicalConfig({ name: "a", image: "busybox:latest", args: [], privileged: false, env: { B: "2", A: "1" }, ports: [{ port: 90 }, { port: 80, protocol: "tcp" }] });
-    expect(JSON.stringify(canonical)).toBe('{"name":"a","image":"busybox","ports":[{"port":80},{"port":90}],"env":{"A":"1","B":"2"}}');
+    const canonical = canonicalConfig({
+      name: "a",
+      image: "busybox:latest",
+      args: [],
+      privileged: false,
+      env: { B: "2", A: "1" },
+      ports: [{ port: 90 }, { port: 80, protocol: "tcp" }],
+    });
+    expect(JSON.stringify(canonical)).toBe(
+      '{"name":"a","image":"busybox","ports":[{"port":80},{"port":90}],"env":{"A":"1","B":"2"}}',
+    );
   });
 });
 
@@ -95,7 +119,9 @@ describe("canonicalImage()", () => {
 describe("hostKey()", () => {
   test("hostKey() names the machine, not how berth logs in", () => {
     expect(hostKey({ directConfig: {} })).toBe("direct");
-    expect(hostKey({ sshConfig: { address: "h", port: 22, user: "a" } })).toBe(hostKey({ sshConfig: { address: "h", user: "b", password: "x" } }));
+    expect(hostKey({ sshConfig: { address: "h", port: 22, user: "a" } })).toBe(
+      hostKey({ sshConfig: { address: "h", user: "b", password: "x" } }),
+    );
     expect(hostKey({ sshConfig: { address: "fd00::1", port: 2222 } })).toBe("ssh:fd00::1");
   });
 });

@@ -2,11 +2,13 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { BerthError } from "../../core/errors.ts";
 import { compareApiVersions, engineClient } from "../../runtimes/docker/engine-client.ts";
-import { httpClient, type HttpClient } from "../../transports/http/http-client.ts";
+import { type HttpClient, httpClient } from "../../transports/http/http-client.ts";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
 
 /** A raw HTTP/1.1 server: `respond` gets each request head (and body) and writes raw bytes back. */
-function rawServer(respond: (socket: Socket, head: string, body: Buffer) => void): { server: Server; connections: () => number } {
+function rawServer(
+  respond: (socket: Socket, head: string, body: Buffer) => void,
+): { server: Server; connections: () => number } {
   let connections = 0;
   const server = createServer((socket) => {
     connections++;
@@ -84,7 +86,9 @@ describe("httpClient()", () => {
   const { server, connections } = rawServer((socket, head, body) => {
     const path = head.split(" ")[1] ?? "";
     if (path === "/chunked") {
-      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n");
+      socket.write(
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n",
+      );
     } else if (path === "/close") {
       socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
     } else if (path === "/echo") {
@@ -109,7 +113,9 @@ describe("httpClient()", () => {
   test("`httpClient()` keeps one connection alive across sequential requests", async () => {
     const client = clientFor(port);
     const before = connections();
-    for (let i = 0; i < 20; i++) expect(await (await client.request({ method: "GET", path: `/n${i}` })).text()).toBe(`/n${i}`);
+    for (let i = 0; i < 20; i++) {
+      expect(await (await client.request({ method: "GET", path: `/n${i}` })).text()).toBe(`/n${i}`);
+    }
     expect(connections() - before).toBe(1);
     await client.close();
   });
@@ -146,7 +152,9 @@ describe("httpClient()", () => {
 
   test("`httpClient()` times out waiting for headers and while a body stalls", async () => {
     const client = clientFor(port);
-    expect((await failure(client.request({ method: "GET", path: "/silent", headersTimeoutMs: 200 }))).code).toBe("TIMEOUT");
+    expect((await failure(client.request({ method: "GET", path: "/silent", headersTimeoutMs: 200 }))).code).toBe(
+      "TIMEOUT",
+    );
     const stalled = await client.request({ method: "GET", path: "/stall", idleTimeoutMs: 200 });
     expect((await failure(stalled.text())).code).toBe("TIMEOUT");
     await client.close();
@@ -156,8 +164,12 @@ describe("httpClient()", () => {
     const client = clientFor(port);
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
-    expect((await failure(client.request({ method: "GET", path: "/silent", signal: controller.signal }))).code).toBe("ABORTED");
-    expect((await failure(client.request({ method: "GET", path: "/x", signal: AbortSignal.abort() }))).code).toBe("ABORTED");
+    expect((await failure(client.request({ method: "GET", path: "/silent", signal: controller.signal }))).code).toBe(
+      "ABORTED",
+    );
+    expect((await failure(client.request({ method: "GET", path: "/x", signal: AbortSignal.abort() }))).code).toBe(
+      "ABORTED",
+    );
     await client.close();
   });
 

@@ -49,7 +49,9 @@ describe("kubelet runtime logs", () => {
     expect(config.mounts).toEqual([{ hostPath: "/var/log/berth", containerPath: "/berth-logs", readonly: false }]);
     expect(config.labels).toEqual({ [READER_LABEL]: "true" });
     expect(config.linux?.securityContext?.runAsUser).toEqual({ value: 0 });
-    for (const bad of ["/", "", "/var/log/berth/..", "/var/log/berth/."]) expect(() => cleanerConfig("busybox", bad)).toThrow("refusing");
+    for (const bad of ["/", "", "/var/log/berth/..", "/var/log/berth/."]) {
+      expect(() => cleanerConfig("busybox", bad)).toThrow("refusing");
+    }
   });
 
   test("`podSpec()` gives the sandbox a log directory and `containerLogPath()` one file per sandbox", () => {

@@ -3,9 +3,16 @@ import { plan } from "../../engine/plan.ts";
 import type { ContainersState, HostConfiguredContainer } from "../../core/model.ts";
 import type { ObservedState } from "../../engine/observe.ts";
 
-function hcc(address: string | undefined, extra: Partial<HostConfiguredContainer["container"]["config"]> = {}, id?: string): HostConfiguredContainer {
+function hcc(
+  address: string | undefined,
+  extra: Partial<HostConfiguredContainer["container"]["config"]> = {},
+  id?: string,
+): HostConfiguredContainer {
   return {
-    container: { config: { name: "etcd", image: "etcd:3.5", ...extra }, ...(id === undefined ? {} : { status: { id, status: "running" } }) },
+    container: {
+      config: { name: "etcd", image: "etcd:3.5", ...extra },
+      ...(id === undefined ? {} : { status: { id, status: "running" } }),
+    },
     host: address === undefined ? { directConfig: {} } : { sshConfig: { address, port: 22, user: "root" } },
   };
 }
@@ -26,7 +33,9 @@ describe("plan()", () => {
 
   test("plan() ignores how a host is reached: port, user, key, password", () => {
     const want = hcc("10.0.0.2");
-    want.host = { sshConfig: { address: "10.0.0.2", port: 2222, user: "core", password: "secret", privateKeyPath: "/k" } };
+    want.host = {
+      sshConfig: { address: "10.0.0.2", port: 2222, user: "core", password: "secret", privateKeyPath: "/k" },
+    };
     const p = plan({ etcd: want }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: running() });
     expect(p.empty).toBe(true);
   });
@@ -37,15 +46,21 @@ describe("plan()", () => {
   });
 
   test("plan() recreates on a config change, with a diff, but not on default-equal forms", () => {
-    const changed = plan({ etcd: hcc(undefined, { args: ["--x"] }) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: running() });
+    const changed = plan({ etcd: hcc(undefined, { args: ["--x"] }) }, { etcd: hcc(undefined, {}, "abc") }, {
+      etcd: running(),
+    });
     expect(changed.changes[0]?.action).toBe("recreate");
     expect(changed.changes[0]?.diff).toEqual([{ op: "+", path: "args[0]", after: '"--x"' }]);
-    const same = plan({ etcd: hcc(undefined, { args: [], env: {}, privileged: false }) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: running() });
+    const same = plan({ etcd: hcc(undefined, { args: [], env: {}, privileged: false }) }, {
+      etcd: hcc(undefined, {}, "abc"),
+    }, { etcd: running() });
     expect(same.empty).toBe(true);
   });
 
   test("plan() recreates a container changed outside berth (hash label differs)", () => {
-    const p = plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: { ...running(), configHash: "0".repeat(64) } });
+    const p = plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, {
+      etcd: { ...running(), configHash: "0".repeat(64) },
+    });
     expect(p.changes[0]?.action).toBe("recreate");
     expect(p.changes[0]?.reasons[0]).toContain("changed outside berth");
   });
@@ -53,7 +68,9 @@ describe("plan()", () => {
   test("plan() rewrites changed config files and restarts instead of recreating", () => {
     const want = { ...hcc(undefined), configFiles: { "/etc/a.conf": "new\n", "/etc/b.conf": "same\n" } };
     const was = { ...hcc(undefined, {}, "abc"), configFiles: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } };
-    const p = plan({ etcd: want }, { etcd: was }, { etcd: { ...running(), files: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } } });
+    const p = plan({ etcd: want }, { etcd: was }, {
+      etcd: { ...running(), files: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } },
+    });
     expect(p.changes[0]?.action).toBe("update-files");
     expect(p.changes[0]?.files).toEqual(["/etc/a.conf"]);
     expect(p.changes[0]?.diff).toEqual([
@@ -74,16 +91,24 @@ describe("plan()", () => {
   test("plan() forgets a gone container that is not desired, and creates a gone one that is", () => {
     const gone = { status: { id: "abc", status: "gone" }, files: {}, mounts: {} };
     expect(plan({}, { etcd: hcc(undefined, {}, "abc") }, { etcd: gone }).changes[0]?.action).toBe("forget");
-    expect(plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: gone }).changes[0]?.action).toBe("create");
+    expect(plan({ etcd: hcc(undefined) }, { etcd: hcc(undefined, {}, "abc") }, { etcd: gone }).changes[0]?.action).toBe(
+      "create",
+    );
   });
 
   test("plan() blocks a container whose host cannot be checked, and one whose name is held by a foreign container", () => {
-    const p = plan({ etcd: hcc("10.0.0.2") }, { etcd: hcc("10.0.0.2", {}, "abc") }, { etcd: { error: "connection refused", files: {}, mounts: {} } });
+    const p = plan({ etcd: hcc("10.0.0.2") }, { etcd: hcc("10.0.0.2", {}, "abc") }, {
+      etcd: { error: "connection refused", files: {}, mounts: {} },
+    });
     expect(p.changes[0]?.action).toBe("blocked");
     expect(p.changes[0]?.reasons[0]).toBe("cannot check host 10.0.0.2: connection refused");
-    const held = plan({ etcd: hcc(undefined) }, {}, { etcd: { nameHolder: { id: "f00", status: "running", managed: false }, files: {}, mounts: {} } });
+    const held = plan({ etcd: hcc(undefined) }, {}, {
+      etcd: { nameHolder: { id: "f00", status: "running", managed: false }, files: {}, mounts: {} },
+    });
     expect(held.changes[0]?.action).toBe("blocked");
-    const ours = plan({ etcd: hcc(undefined) }, {}, { etcd: { nameHolder: { id: "f00", status: "running", managed: true }, files: {}, mounts: {} } });
+    const ours = plan({ etcd: hcc(undefined) }, {}, {
+      etcd: { nameHolder: { id: "f00", status: "running", managed: true }, files: {}, mounts: {} },
+    });
     expect(ours.changes[0]).toMatchObject({ action: "recreate", replaces: "f00" });
   });
 

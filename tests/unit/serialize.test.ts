@@ -19,22 +19,40 @@ function state(): ContainersState {
           user: "101",
         },
         status: { id: "0123abc", status: "running" },
-        runtime: { docker: { host: "tcp://10.0.0.1:2376", tls: { ca: "/ca.pem", verify: true }, registryAuth: { "docker.io": { username: "u", password: "p" } } } },
+        runtime: {
+          docker: {
+            host: "tcp://10.0.0.1:2376",
+            tls: { ca: "/ca.pem", verify: true },
+            registryAuth: { "docker.io": { username: "u", password: "p" } },
+          },
+        },
       },
       host: {
         sshConfig: {
-          address: "198.18.0.11", port: 2222, user: "core", password: "pw", privateKey: "PEM", passphrase: "pp",
-          privateKeyPath: "/root/.ssh/id", agent: true, connectionTimeout: "30s", hostKeyPolicy: "accept-new",
+          address: "198.18.0.11",
+          port: 2222,
+          user: "core",
+          password: "pw",
+          privateKey: "PEM",
+          passphrase: "pp",
+          privateKeyPath: "/root/.ssh/id",
+          agent: true,
+          connectionTimeout: "30s",
+          hostKeyPolicy: "accept-new",
           jump: [{ address: "bastion", password: "bpw" }],
         },
       },
-      configFiles: { "/etc/z.conf": "z\n", "/etc/a.conf": "  leading spaces\n\ttab\r\n", "/etc/empty": "", "/etc/yes": "yes" },
+      configFiles: {
+        "/etc/z.conf": "z\n",
+        "/etc/a.conf": "  leading spaces\n\ttab\r\n",
+        "/etc/empty": "",
+        "/etc/yes": "yes",
+      },
       hooks: { postStart: () => {} },
     },
     "1": { container: { config: { name: "one", image: "busybox" } }, host: { directConfig: {} } },
   };
 }
-
 
 describe("parseDocument()", () => {
   test("parseDocument() reads YAML and JSON", () => {
@@ -51,12 +69,19 @@ describe("parseDocument()", () => {
     const err = problemsOf(() => parseDocument("a: 1\nb: [1, 2\nc: 3", "config.yaml"));
     expect(err[0]?.path).toBe("config.yaml:3:1");
     expect(() => parseDocument("a: 1\na: 2", "config.yaml")).toThrow("config.yaml:2:1: Map keys must be unique");
-    expect(() => parseDocument("a\n---\nb", "config.yaml")).toThrow('config.yaml:2:1: expected one document; remove the "---" separator');
+    expect(() => parseDocument("a\n---\nb", "config.yaml")).toThrow(
+      'config.yaml:2:1: expected one document; remove the "---" separator',
+    );
   });
 
   test("parseDocument() refuses alias bombs", () => {
-    const bomb = ["a: &a [x, x, x, x, x, x, x, x, x]", "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]", "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
-      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]", "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]"].join("\n");
+    const bomb = [
+      "a: &a [x, x, x, x, x, x, x, x, x]",
+      "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]",
+      "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]",
+      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+      "e: [*d, *d, *d, *d, *d, *d, *d, *d, *d]",
+    ].join("\n");
     expect(() => parseDocument(bomb, "bomb.yaml")).toThrow(ValidationError);
   });
 });
@@ -73,7 +98,20 @@ describe("stateToYaml()", () => {
 
   test("stateToYaml() strips every secret", () => {
     const text = stateToYaml(state());
-    for (const secret of ["pw", "PEM", "pp", "bpw", "registryAuth", "password", "passphrase", "privateKey:", "hooks", "postStart"]) {
+    for (
+      const secret of [
+        "pw",
+        "PEM",
+        "pp",
+        "bpw",
+        "registryAuth",
+        "password",
+        "passphrase",
+        "privateKey:",
+        "hooks",
+        "postStart",
+      ]
+    ) {
       expect(text.includes(`${secret}\n`) || text.includes(`${secret}:`) || text.includes(` ${secret}`)).toBe(false);
     }
     expect(text).toContain("privateKeyPath: /root/.ssh/id");
@@ -88,7 +126,15 @@ describe("stateToYaml()", () => {
     const shuffled = state();
     const web = shuffled["web"];
     if (web === undefined) throw new Error("missing");
-    shuffled["web"] = { configFiles: web.configFiles ?? {}, host: web.host, container: { runtime: web.container.runtime ?? {}, status: web.container.status ?? { id: "", status: "" }, config: { ...web.container.config } } };
+    shuffled["web"] = {
+      configFiles: web.configFiles ?? {},
+      host: web.host,
+      container: {
+        runtime: web.container.runtime ?? {},
+        status: web.container.status ?? { id: "", status: "" },
+        config: { ...web.container.config },
+      },
+    };
     expect(stateToYaml(shuffled)).toBe(text);
   });
 
@@ -102,10 +148,18 @@ describe("stripSecrets()", () => {
     const original = state();
     const stripped = stripSecrets(original);
     expect(stripped["web"]?.host.sshConfig).toEqual({
-      address: "198.18.0.11", port: 2222, user: "core", privateKeyPath: "/root/.ssh/id", agent: true, connectionTimeout: "30s",
-      hostKeyPolicy: "accept-new", jump: [{ address: "bastion" }],
+      address: "198.18.0.11",
+      port: 2222,
+      user: "core",
+      privateKeyPath: "/root/.ssh/id",
+      agent: true,
+      connectionTimeout: "30s",
+      hostKeyPolicy: "accept-new",
+      jump: [{ address: "bastion" }],
     });
-    expect(stripped["web"]?.container.runtime).toEqual({ docker: { host: "tcp://10.0.0.1:2376", tls: { ca: "/ca.pem", verify: true } } });
+    expect(stripped["web"]?.container.runtime).toEqual({
+      docker: { host: "tcp://10.0.0.1:2376", tls: { ca: "/ca.pem", verify: true } },
+    });
     expect(original["web"]?.host.sshConfig?.password).toBe("pw");
   });
 });
@@ -140,7 +194,13 @@ describe("stateFromDocument()", () => {
     expect(stateFromDocument(parseDocument(text, "state.yaml"), "state.yaml")).toEqual({
       bar: {
         container: {
-          config: { name: "baz", image: "busybox", args: ["-f", "/dev/null"], entrypoint: ["/bin/tail"], mounts: [{ source: "/tmp/foo/", target: "/tmp/foo" }] },
+          config: {
+            name: "baz",
+            image: "busybox",
+            args: ["-f", "/dev/null"],
+            entrypoint: ["/bin/tail"],
+            mounts: [{ source: "/tmp/foo/", target: "/tmp/foo" }],
+          },
           status: { id: "cdface3cf9a6874e122a7d0c63b26b895a33c730e8931265e48cd12016fb2977", status: "running" },
           runtime: { docker: { host: "unix:///var/run/docker.sock" } },
         },
@@ -152,7 +212,9 @@ describe("stateFromDocument()", () => {
 
   test("stateFromDocument() reads flexkube CLI groups, also under state:", () => {
     const hcc = { container: { config: { name: "a", image: "nginx" } }, host: { ssh: { address: "10.0.0.1" } } };
-    const expected = { a: { container: { config: { name: "a", image: "nginx" } }, host: { sshConfig: { address: "10.0.0.1" } } } };
+    const expected = {
+      a: { container: { config: { name: "a", image: "nginx" } }, host: { sshConfig: { address: "10.0.0.1" } } },
+    };
     expect(stateFromDocument({ containers: { g: { a: hcc } } }, "s")).toEqual(expected);
     expect(stateFromDocument({ state: { containers: { g: { a: hcc } } } }, "s")).toEqual(expected);
     expect(problemsOf(() => stateFromDocument({ containers: { g: { a: hcc }, h: { a: hcc } } }, "s"))).toEqual([
@@ -166,9 +228,17 @@ describe("stateFromDocument()", () => {
   });
 
   test("stateFromDocument() reports version, type and unknown field problems", () => {
-    expect(problemsOf(() => stateFromDocument({ version: 2, containers: {} }, "s"))[0]?.message).toBe("unsupported state version 2; this berth reads version 1");
+    expect(problemsOf(() => stateFromDocument({ version: 2, containers: {} }, "s"))[0]?.message).toBe(
+      "unsupported state version 2; this berth reads version 1",
+    );
     expect(problemsOf(() => stateFromDocument([], "s"))[0]?.path).toBe("(document)");
-    const problems = problemsOf(() => stateFromDocument({ version: 1, containers: { a: { container: { config: { name: "a", image: "x", portz: [] } }, host: { directConfig: {} } } }, vesion: 1 }, "s"));
+    const problems = problemsOf(() =>
+      stateFromDocument({
+        version: 1,
+        containers: { a: { container: { config: { name: "a", image: "x", portz: [] } }, host: { directConfig: {} } } },
+        vesion: 1,
+      }, "s")
+    );
     expect(problems.map((p) => p.path)).toEqual(["vesion", "containers.a.container.config.portz"]);
     expect(problems[1]?.message).toContain("did you mean `ports`?");
   });

@@ -14,7 +14,8 @@ execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "right-phrase", "-a", "
 const plain = { private: readFileSync(join(dir, "id"), "utf8") };
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const hop = (config: Parameters<typeof resolveSettings>[0], env: Record<string, string> = {}) => resolveSettings(config, env).hops[0]!;
+const hop = (config: Parameters<typeof resolveSettings>[0], env: Record<string, string> = {}) =>
+  resolveSettings(config, env).hops[0]!;
 
 async function authError(config: Parameters<typeof resolveSettings>[0]): Promise<BerthError> {
   try {
@@ -28,13 +29,17 @@ async function authError(config: Parameters<typeof resolveSettings>[0]): Promise
 
 describe("authMethods()", () => {
   test("authMethods() orders agent, key, password like OpenSSH and labels them without secrets", async () => {
-    const methods = await authMethods(hop({ address: "h", privateKeyPath: join(dir, "id"), password: "hunter2" }, { SSH_AUTH_SOCK: "/tmp/agent" }));
+    const methods = await authMethods(
+      hop({ address: "h", privateKeyPath: join(dir, "id"), password: "hunter2" }, { SSH_AUTH_SOCK: "/tmp/agent" }),
+    );
     expect(methods.map((m) => m.label)).toEqual(["agent", `publickey "${join(dir, "id")}"`, "password"]);
     expect(methods.map((m) => m.method.type)).toEqual(["agent", "publickey", "password"]);
     expect(JSON.stringify(methods.map((m) => m.label))).not.toContain("hunter2");
   });
   test("authMethods() decrypts a key with its passphrase", async () => {
-    const methods = await authMethods(hop({ address: "h", privateKeyPath: join(dir, "id_pass"), passphrase: "right-phrase" }));
+    const methods = await authMethods(
+      hop({ address: "h", privateKeyPath: join(dir, "id_pass"), passphrase: "right-phrase" }),
+    );
     expect(methods.map((m) => m.method.type)).toEqual(["publickey"]);
   });
   test("authMethods() takes an inline key", async () => {
@@ -47,14 +52,18 @@ describe("authMethods()", () => {
     expect(err.message).toBe(`Cannot use private key "${join(dir, "id_pass")}" for root@h:22: wrong passphrase`);
   });
   test("authMethods() says an encrypted key needs a passphrase", async () => {
-    expect((await authError({ address: "h", privateKeyPath: join(dir, "id_pass") })).message).toContain("the key is encrypted; set passphrase");
+    expect((await authError({ address: "h", privateKeyPath: join(dir, "id_pass") })).message).toContain(
+      "the key is encrypted; set passphrase",
+    );
   });
   test("authMethods() names a key file that cannot be read", async () => {
     const err = await authError({ address: "h", privateKeyPath: join(dir, "missing") });
     expect(err.message).toContain(`Cannot read private key "${join(dir, "missing")}" for root@h:22: ENOENT`);
   });
   test("authMethods() refuses a public key given as private key", async () => {
-    expect((await authError({ address: "h", privateKeyPath: join(dir, "id.pub") })).message).toContain("it is a public key, not a private key");
+    expect((await authError({ address: "h", privateKeyPath: join(dir, "id.pub") })).message).toContain(
+      "it is a public key, not a private key",
+    );
   });
   test("authMethods() fails with AUTH when nothing is configured", async () => {
     const err = await authError({ address: "h", user: "u" });

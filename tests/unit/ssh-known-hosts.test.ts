@@ -101,7 +101,9 @@ describe("checkHostKey()", () => {
   test("checkHostKey() says changed, with the expected entries, for a different key", () => {
     const found = checkHostKey(entries, "10.0.0.3", 2222, key);
     expect(found.status).toBe("changed");
-    if (found.status === "changed") expect(fingerprint(found.expected[0]?.key ?? Buffer.alloc(0))).toBe(fingerprint(OTHER));
+    if (found.status === "changed") {
+      expect(fingerprint(found.expected[0]?.key ?? Buffer.alloc(0))).toBe(fingerprint(OTHER));
+    }
   });
   test("checkHostKey() says revoked for a key marked @revoked, even when also listed", () => {
     const revoked = parseKnownHosts(`${file}\n@revoked * ssh-ed25519 ${ED25519}`);

@@ -19,7 +19,9 @@ describe("retryConnect()", () => {
     await expect(retryConnect("root@h:22", async () => {
       calls++;
       throw refused();
-    }, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(/^Cannot connect to root@h:22 \(\d+ attempts in 0\.\ds\): root@h:22: connect ECONNREFUSED$/);
+    }, { timeoutMs: 200, intervalMs: 50 })).rejects.toThrow(
+      /^Cannot connect to root@h:22 \(\d+ attempts in 0\.\ds\): root@h:22: connect ECONNREFUSED$/,
+    );
     expect(calls).toBeGreaterThanOrEqual(3);
     expect(Date.now() - started).toBeLessThan(400);
   });
@@ -38,6 +40,8 @@ describe("retryConnect()", () => {
     setTimeout(() => controller.abort(), 30);
     await expect(retryConnect("root@h:22", async () => {
       throw refused();
-    }, { timeoutMs: 5000, intervalMs: 1000, signal: controller.signal })).rejects.toThrow("connecting to root@h:22: aborted");
+    }, { timeoutMs: 5000, intervalMs: 1000, signal: controller.signal })).rejects.toThrow(
+      "connecting to root@h:22: aborted",
+    );
   });
 });

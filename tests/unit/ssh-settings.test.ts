@@ -20,8 +20,11 @@ describe("resolveSettings()", () => {
     expect([retryTimeoutMs, retryIntervalMs]).toEqual([60_000, 1_000]);
   });
   test("resolveSettings() uses SSH_AUTH_SOCK unless agent is false", () => {
-    expect(resolveSettings({ address: "h" }, { SSH_AUTH_SOCK: "/tmp/agent.sock" }).hops[0]?.agentSocket).toBe("/tmp/agent.sock");
-    expect(resolveSettings({ address: "h", agent: false }, { SSH_AUTH_SOCK: "/tmp/agent.sock" }).hops[0]?.agentSocket).toBeUndefined();
+    expect(resolveSettings({ address: "h" }, { SSH_AUTH_SOCK: "/tmp/agent.sock" }).hops[0]?.agentSocket).toBe(
+      "/tmp/agent.sock",
+    );
+    expect(resolveSettings({ address: "h", agent: false }, { SSH_AUTH_SOCK: "/tmp/agent.sock" }).hops[0]?.agentSocket)
+      .toBeUndefined();
   });
   test("resolveSettings() expands ~ in key and known_hosts paths", () => {
     const [hop] = resolveSettings({ address: "h", privateKeyPath: "~/.ssh/id", knownHostsFile: "~/kh" }, {}).hops;
@@ -44,7 +47,14 @@ describe("resolveSettings()", () => {
       {},
     );
     expect(hops.map(describeHop)).toEqual(["deploy@outer:2200", "jumper@inner:22", "deploy@target:22"]);
-    expect(hops[0]).toMatchObject({ privateKeyPath: "/keys/id", passphrase: "pp", password: undefined, knownHostsFile: "/kh", hostKeyPolicy: "accept-new", connectionTimeoutMs: 5000 });
+    expect(hops[0]).toMatchObject({
+      privateKeyPath: "/keys/id",
+      passphrase: "pp",
+      password: undefined,
+      knownHostsFile: "/kh",
+      hostKeyPolicy: "accept-new",
+      connectionTimeoutMs: 5000,
+    });
     // A hop with its own key does not mix in the target's key settings.
     expect(hops[1]).toMatchObject({ privateKey: "INLINE", privateKeyPath: undefined, passphrase: undefined });
   });

@@ -108,10 +108,16 @@ export function httpClient(options: HttpClientOptions): HttpClient {
     } catch (err) {
       if (signal?.aborted) throw abortError(options.description, signal);
       if (timeout.aborted) {
-        throw new BerthError("TIMEOUT", `connecting to ${options.description}: no connection after ${connectTimeoutMs} ms`, { cause: err });
+        throw new BerthError(
+          "TIMEOUT",
+          `connecting to ${options.description}: no connection after ${connectTimeoutMs} ms`,
+          { cause: err },
+        );
       }
       if (err instanceof BerthError) throw err;
-      throw new BerthError("CONNECT", `connecting to ${options.description}: ${(err as Error).message}`, { cause: err });
+      throw new BerthError("CONNECT", `connecting to ${options.description}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 
@@ -158,7 +164,9 @@ export function httpClient(options: HttpClientOptions): HttpClient {
         return await request(req);
       } catch (err) {
         if (err instanceof ClosedBeforeResponse) {
-          throw new BerthError("ENGINE", `${options.description}: no response: ${err.message}`, { cause: err.cause ?? err });
+          throw new BerthError("ENGINE", `${options.description}: no response: ${err.message}`, {
+            cause: err.cause ?? err,
+          });
         }
         throw err;
       }
@@ -208,7 +216,9 @@ async function exchange(
   const body = req.body;
   if (body === undefined || typeof body === "string" || body instanceof Uint8Array) {
     const bytes = body === undefined ? undefined : typeof body === "string" ? Buffer.from(body) : body;
-    const bodyHeader = bytes === undefined && req.method !== "POST" && req.method !== "PUT" ? "" : `Content-Length: ${bytes?.length ?? 0}\r\n`;
+    const bodyHeader = bytes === undefined && req.method !== "POST" && req.method !== "PUT"
+      ? ""
+      : `Content-Length: ${bytes?.length ?? 0}\r\n`;
     const head = Buffer.from(serializeHead(req, options.hostHeader, bodyHeader));
     sending = write(bytes === undefined || bytes.length === 0 ? head : Buffer.concat([head, bytes]));
   } else {
@@ -326,10 +336,15 @@ async function exchange(
   };
 }
 
-function parseHead(head: Buffer, what: string): { status: number; headers: Record<string, string>; keepAlive: boolean } {
+function parseHead(
+  head: Buffer,
+  what: string,
+): { status: number; headers: Record<string, string>; keepAlive: boolean } {
   const lines = head.toString("latin1").split("\r\n");
   const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-  if (statusLine === null) throw new BerthError("ENGINE", `${what}: not an HTTP response: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
+  if (statusLine === null) {
+    throw new BerthError("ENGINE", `${what}: not an HTTP response: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
+  }
   const headers: Record<string, string> = {};
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
@@ -355,7 +370,9 @@ async function* fixedBody(conn: HttpConnection, length: number, idleMs: number, 
   let remaining = length;
   while (remaining > 0) {
     const chunk = await conn.readUpTo(remaining, idleMs, what);
-    if (chunk === null) throw new BerthError("ENGINE", `${what}: connection closed with ${remaining} body bytes missing`);
+    if (chunk === null) {
+      throw new BerthError("ENGINE", `${what}: connection closed with ${remaining} body bytes missing`);
+    }
     remaining -= chunk.length;
     yield chunk;
   }
@@ -365,7 +382,9 @@ async function* chunkedBody(conn: HttpConnection, idleMs: number, what: string):
   for (;;) {
     const sizeLine = (await conn.readLine(1024, idleMs, what)).toString("latin1");
     const size = Number.parseInt(sizeLine.split(";")[0] ?? "", 16);
-    if (!Number.isFinite(size) || size < 0) throw new BerthError("ENGINE", `${what}: bad chunk size ${JSON.stringify(sizeLine)}`);
+    if (!Number.isFinite(size) || size < 0) {
+      throw new BerthError("ENGINE", `${what}: bad chunk size ${JSON.stringify(sizeLine)}`);
+    }
     if (size === 0) {
       // Trailers, up to the empty line.
       while ((await conn.readLine(MAX_HEADER_BYTES, idleMs, what)).length > 0) {
@@ -374,7 +393,9 @@ async function* chunkedBody(conn: HttpConnection, idleMs: number, what: string):
       return;
     }
     yield* fixedBody(conn, size, idleMs, what);
-    if ((await conn.readLine(2, idleMs, what)).length !== 0) throw new BerthError("ENGINE", `${what}: chunk not followed by CRLF`);
+    if ((await conn.readLine(2, idleMs, what)).length !== 0) {
+      throw new BerthError("ENGINE", `${what}: chunk not followed by CRLF`);
+    }
   }
 }
 

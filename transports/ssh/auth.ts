@@ -27,7 +27,9 @@ export interface LabelledMethod {
 export async function authMethods(hop: HopSettings, options: { signal?: AbortSignal } = {}): Promise<LabelledMethod[]> {
   const username = hop.user;
   const methods: LabelledMethod[] = [];
-  if (hop.agentSocket !== undefined) methods.push({ label: "agent", method: { type: "agent", username, agent: hop.agentSocket } });
+  if (hop.agentSocket !== undefined) {
+    methods.push({ label: "agent", method: { type: "agent", username, agent: hop.agentSocket } });
+  }
   if (hop.privateKeyPath !== undefined) {
     const key = await loadKey(hop, hop.privateKeyPath, options.signal);
     methods.push({ label: `publickey "${hop.privateKeyPath}"`, method: { type: "publickey", username, key } });
@@ -35,11 +37,15 @@ export async function authMethods(hop: HopSettings, options: { signal?: AbortSig
     const key = parsePrivateKey(hop, hop.privateKey, "the inline privateKey");
     methods.push({ label: "publickey (inline key)", method: { type: "publickey", username, key } });
   }
-  if (hop.password !== undefined) methods.push({ label: "password", method: { type: "password", username, password: hop.password } });
+  if (hop.password !== undefined) {
+    methods.push({ label: "password", method: { type: "password", username, password: hop.password } });
+  }
   if (methods.length === 0) {
     throw new BerthError(
       "AUTH",
-      `No way to authenticate as ${describeHop(hop)}: set privateKeyPath, privateKey or password, or run an ssh-agent (SSH_AUTH_SOCK)`,
+      `No way to authenticate as ${
+        describeHop(hop)
+      }: set privateKeyPath, privateKey or password, or run an ssh-agent (SSH_AUTH_SOCK)`,
       { host: hop.address },
     );
   }
@@ -55,7 +61,9 @@ export function authHandler(methods: LabelledMethod[], tried: string[]): AuthHan
   return (authsLeft, _partialSuccess, callback) => {
     while (next < methods.length) {
       const candidate = methods[next++] as LabelledMethod;
-      if (authsLeft !== null && authsLeft !== undefined && !authsLeft.includes(wireType(candidate.method.type))) continue;
+      if (authsLeft !== null && authsLeft !== undefined && !authsLeft.includes(wireType(candidate.method.type))) {
+        continue;
+      }
       tried.push(candidate.label);
       callback(candidate.method);
       return;
@@ -73,10 +81,14 @@ async function loadKey(hop: HopSettings, path: string, signal: AbortSignal | und
   try {
     data = await readFile(path, signalOption(signal));
   } catch (err) {
-    throw new BerthError("AUTH", `Cannot read private key "${path}" for ${describeHop(hop)}: ${(err as Error).message}`, {
-      host: hop.address,
-      cause: err,
-    });
+    throw new BerthError(
+      "AUTH",
+      `Cannot read private key "${path}" for ${describeHop(hop)}: ${(err as Error).message}`,
+      {
+        host: hop.address,
+        cause: err,
+      },
+    );
   }
   return parsePrivateKey(hop, data, `private key "${path}"`);
 }

@@ -45,11 +45,23 @@ export function openChannel(client: Client, target: ChannelTarget, options: Chan
       else reject(err);
     };
     const onAbort = () => settle(abortedError(doing, options.signal));
-    const timer = setTimeout(() => settle(new BerthError("CONNECT", `${doing}: no answer in ${options.timeoutMs}ms`)), options.timeoutMs);
+    const timer = setTimeout(
+      () => settle(new BerthError("CONNECT", `${doing}: no answer in ${options.timeoutMs}ms`)),
+      options.timeoutMs,
+    );
     if (options.signal?.aborted) return onAbort();
     options.signal?.addEventListener("abort", onAbort, { once: true });
     const done = (err: Error | undefined, stream: ClientChannel) =>
-      settle(err ? new BerthError("CONNECT", `${doing}: ${err.message}${/open failed/i.test(err.message) ? refusalHint(target) : ""}`, { cause: err }) : undefined, stream);
+      settle(
+        err
+          ? new BerthError(
+            "CONNECT",
+            `${doing}: ${err.message}${/open failed/i.test(err.message) ? refusalHint(target) : ""}`,
+            { cause: err },
+          )
+          : undefined,
+        stream,
+      );
     try {
       if ("path" in target) client.openssh_forwardOutStreamLocal(target.path, done);
       else client.forwardOut("127.0.0.1", 0, target.host, target.port, done);

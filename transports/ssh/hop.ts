@@ -46,13 +46,21 @@ export async function connectHop(hop: HopSettings, options: HopOptions): Promise
     if (rejected !== undefined) return rejected;
     if (err.level === "client-authentication") {
       const problems = agentProblems.length === 0 ? "" : `; agent: ${agentProblems.join("; ")}`;
-      return new BerthError("AUTH", `Authentication as ${who} failed (tried: ${tried.join(", ") || "nothing the server accepts"})${problems}`, {
-        host: hop.address,
-        cause: err,
-      });
+      return new BerthError(
+        "AUTH",
+        `Authentication as ${who} failed (tried: ${tried.join(", ") || "nothing the server accepts"})${problems}`,
+        {
+          host: hop.address,
+          cause: err,
+        },
+      );
     }
     if (err.level === "client-timeout") {
-      return new BerthError("CONNECT", `${who}: no SSH handshake within ${hop.connectionTimeoutMs}ms (connectionTimeout)`, { host: hop.address, cause: err });
+      return new BerthError(
+        "CONNECT",
+        `${who}: no SSH handshake within ${hop.connectionTimeoutMs}ms (connectionTimeout)`,
+        { host: hop.address, cause: err },
+      );
     }
     return new BerthError("CONNECT", `${who}: ${err.message}`, { host: hop.address, cause: err });
   };

@@ -69,9 +69,13 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
         case "known":
           return done(true);
         case "revoked":
-          return refuse(`Host key of ${who} (${showKey(key)}) is marked @revoked in ${file}; refusing to connect`, done);
+          return refuse(
+            `Host key of ${who} (${showKey(key)}) is marked @revoked in ${file}; refusing to connect`,
+            done,
+          );
         case "changed": {
-          const expected = found.expected.map((e) => `${e.keyType} ${fingerprint(e.key)} (${file} line ${e.line})`).join(", ");
+          const expected = found.expected.map((e) => `${e.keyType} ${fingerprint(e.key)} (${file} line ${e.line})`)
+            .join(", ");
           return refuse(
             `Host key of ${who} has CHANGED: expected ${expected}, offered ${showKey(key)}. ` +
               `This may be an attack; if the host was reinstalled, check the new fingerprint and remove the old key with: ` +
@@ -87,7 +91,9 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
             });
           }
           return refuse(
-            `Host key of ${who} is not known (${showKey(key)}, not in ${file}). Check the fingerprint, then add it with: ` +
+            `Host key of ${who} is not known (${
+              showKey(key)
+            }, not in ${file}). Check the fingerprint, then add it with: ` +
               `ssh-keyscan -p ${hop.port} ${hop.address} >> ${file} (or set hostKeyPolicy: accept-new)`,
             done,
           );
@@ -101,10 +107,14 @@ async function readKnownHosts(hop: HopSettings): Promise<string> {
     return await readFile(hop.knownHostsFile, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return "";
-    throw new BerthError("HOST_KEY", `Cannot read known_hosts file "${hop.knownHostsFile}" for ${describeHop(hop)}: ${(err as Error).message}`, {
-      host: hop.address,
-      cause: err,
-    });
+    throw new BerthError(
+      "HOST_KEY",
+      `Cannot read known_hosts file "${hop.knownHostsFile}" for ${describeHop(hop)}: ${(err as Error).message}`,
+      {
+        host: hop.address,
+        cause: err,
+      },
+    );
   }
 }
 
@@ -113,10 +123,14 @@ async function record(hop: HopSettings, key: Buffer, log: (message: string) => v
     await mkdir(dirname(hop.knownHostsFile), { recursive: true, mode: 0o700 });
     await appendFile(hop.knownHostsFile, knownHostsLine(hop.address, hop.port, key), { mode: 0o600 });
   } catch (err) {
-    throw new BerthError("HOST_KEY", `Cannot record the host key of ${describeHop(hop)} in "${hop.knownHostsFile}": ${(err as Error).message}`, {
-      host: hop.address,
-      cause: err,
-    });
+    throw new BerthError(
+      "HOST_KEY",
+      `Cannot record the host key of ${describeHop(hop)} in "${hop.knownHostsFile}": ${(err as Error).message}`,
+      {
+        host: hop.address,
+        cause: err,
+      },
+    );
   }
   log(`Recorded the new host key of ${describeHop(hop)} (${showKey(key)}) in ${hop.knownHostsFile}`);
 }
@@ -126,6 +140,8 @@ function showKey(key: Buffer): string {
 }
 
 function preferTypes(types: string[]): ServerHostKeyAlgorithm[] {
-  const preferred = HOST_KEY_ALGORITHMS.filter((algorithm) => types.includes(algorithm.startsWith("rsa-sha2-") ? "ssh-rsa" : algorithm));
+  const preferred = HOST_KEY_ALGORITHMS.filter((algorithm) =>
+    types.includes(algorithm.startsWith("rsa-sha2-") ? "ssh-rsa" : algorithm)
+  );
   return [...preferred, ...HOST_KEY_ALGORITHMS.filter((a) => !preferred.includes(a))];
 }

@@ -33,7 +33,11 @@ export async function connectChain(hops: HopSettings[], options: ChainOptions): 
       const previousHop = hops[index - 1];
       const sock = previous === undefined || previousHop === undefined
         ? undefined
-        : await openChannel(previous, { host: hop.address, port: hop.port }, { timeoutMs: hop.connectionTimeoutMs, via: describeHop(previousHop), ...signal });
+        : await openChannel(previous, { host: hop.address, port: hop.port }, {
+          timeoutMs: hop.connectionTimeoutMs,
+          via: describeHop(previousHop),
+          ...signal,
+        });
       clients.push(await connectHop(hop, { log: options.log, ...(sock === undefined ? {} : { sock }), ...signal }));
     }
     return clients;

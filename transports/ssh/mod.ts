@@ -151,7 +151,9 @@ class SSHConnection implements SSHTransport {
     const what = `${this.description}${via}`;
     const attempt = () =>
       connectChain(hops, { signal, log: this.#log }).catch((err: unknown) => {
-        throw via === "" || !(err instanceof BerthError) || err.code === "CONNECT" ? err : withContext(err, `connecting to ${what}`);
+        throw via === "" || !(err instanceof BerthError) || err.code === "CONNECT"
+          ? err
+          : withContext(err, `connecting to ${what}`);
       });
     const promise = retryConnect(what, attempt, {
       timeoutMs: this.#settings.retryTimeoutMs,
@@ -170,7 +172,9 @@ class SSHConnection implements SSHTransport {
   #adopt(clients: Client[], signal: AbortSignal): Client[] {
     if (signal.aborted) {
       for (const client of [...clients].reverse()) client.destroy();
-      throw this.#closing.signal.aborted ? this.#closedError() : abortedError(`connecting to ${this.description}`, signal);
+      throw this.#closing.signal.aborted
+        ? this.#closedError()
+        : abortedError(`connecting to ${this.description}`, signal);
     }
     this.#clients = clients;
     this.#handshakes++;
@@ -187,10 +191,14 @@ class SSHConnection implements SSHTransport {
     if (this.#clients !== clients) return;
     this.#clients = undefined;
     for (const client of [...clients].reverse()) client.destroy();
-    const error = new BerthError("CONNECT", `SSH connection to ${this.description} lost${cause === undefined ? "" : `: ${cause.message}`}`, {
-      host: this.#target.address,
-      cause,
-    });
+    const error = new BerthError(
+      "CONNECT",
+      `SSH connection to ${this.description} lost${cause === undefined ? "" : `: ${cause.message}`}`,
+      {
+        host: this.#target.address,
+        cause,
+      },
+    );
     for (const channel of this.#channels) destroyChannel(channel, error);
     this.#channels.clear();
   }

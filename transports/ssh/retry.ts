@@ -28,7 +28,7 @@ export interface RetryOptions {
  */
 export async function retryConnect<T>(what: string, attempt: () => Promise<T>, options: RetryOptions): Promise<T> {
   const started = Date.now();
-  for (let attempts = 1; ; attempts++) {
+  for (let attempts = 1;; attempts++) {
     try {
       return await attempt();
     } catch (err) {
@@ -37,7 +37,9 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
       if (elapsed + options.intervalMs > options.timeoutMs) {
         throw new BerthError(
           "CONNECT",
-          `Cannot connect to ${what} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${(elapsed / 1000).toFixed(1)}s): ${err.message}`,
+          `Cannot connect to ${what} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${
+            (elapsed / 1000).toFixed(1)
+          }s): ${err.message}`,
           { cause: err, ...(options.host === undefined ? {} : { host: options.host }) },
         );
       }

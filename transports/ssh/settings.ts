@@ -62,10 +62,16 @@ export function resolveSettings(config: SSHConfig, env: Record<string, string | 
   };
 }
 
-function resolveHop(own: SSHConfig, parent: SSHConfig | undefined, env: Record<string, string | undefined>): HopSettings {
+function resolveHop(
+  own: SSHConfig,
+  parent: SSHConfig | undefined,
+  env: Record<string, string | undefined>,
+): HopSettings {
   const port = own.port ?? DEFAULTS.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new BerthError("VALIDATION", `ssh host "${own.address}": port ${port} is not a TCP port (1-65535)`, { host: own.address });
+    throw new BerthError("VALIDATION", `ssh host "${own.address}": port ${port} is not a TCP port (1-65535)`, {
+      host: own.address,
+    });
   }
   const hasOwnKey = own.privateKey !== undefined || own.privateKeyPath !== undefined;
   const keys = hasOwnKey || parent === undefined ? own : parent;
@@ -83,7 +89,10 @@ function resolveHop(own: SSHConfig, parent: SSHConfig | undefined, env: Record<s
     agentSocket: agent !== false && agentSocket !== undefined && agentSocket !== "" ? agentSocket : undefined,
     knownHostsFile: knownHostsFile === undefined ? join(homedir(), ".ssh", "known_hosts") : expandHome(knownHostsFile),
     hostKeyPolicy: own.hostKeyPolicy ?? parent?.hostKeyPolicy ?? "strict",
-    connectionTimeoutMs: duration(own.connectionTimeout === undefined && parent !== undefined ? parent : own, "connectionTimeout"),
+    connectionTimeoutMs: duration(
+      own.connectionTimeout === undefined && parent !== undefined ? parent : own,
+      "connectionTimeout",
+    ),
   };
 }
 
@@ -92,7 +101,10 @@ function duration(config: SSHConfig, field: "connectionTimeout" | "retryTimeout"
   try {
     return parseDuration(text);
   } catch (err) {
-    throw new BerthError("VALIDATION", `ssh host "${config.address}": ${field}: ${(err as Error).message}`, { host: config.address, cause: err });
+    throw new BerthError("VALIDATION", `ssh host "${config.address}": ${field}: ${(err as Error).message}`, {
+      host: config.address,
+      cause: err,
+    });
   }
 }
 
