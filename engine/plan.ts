@@ -50,6 +50,11 @@ export interface Plan {
   empty: boolean;
 }
 
+/** The changes that cannot be carried out (host unreachable, name taken, ...): applying does the rest. */
+export function blockedChanges(plan: Plan): PlannedChange[] {
+  return plan.changes.filter((c) => c.action === "blocked");
+}
+
 /**
  * Plans the changes that make the hosts match the desired state.
  *
