@@ -161,7 +161,18 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       };
       signal.addEventListener("abort", onAbort, { once: true });
       stream.on("response", (h) => (headers = h));
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      let announced = 0;
+      stream.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        // Checked as bytes arrive, so a server that announces or streams too much cannot fill the memory.
+        if (received >= 5 && received - chunk.length < 5) announced = Buffer.concat(chunks).readUInt32BE(1);
+        if (announced > MAX_MESSAGE || received > 5 + MAX_MESSAGE) {
+          stream.close(constants.NGHTTP2_CANCEL);
+          finish(new BerthError("ENGINE", `${doing}: the answer is larger than ${MAX_MESSAGE} bytes`));
+        }
+      });
       stream.on("error", (err) => finish(new BerthError("CONNECT", `${doing}: ${err.message}`, { cause: err })));
       stream.on("trailers", (t) => (headers = { ...headers, ...t }));
       stream.on("close", () => {
@@ -180,7 +191,7 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
           return;
         }
         if (Number(status) !== 0) {
-          const message = decodeURIComponent(String(headers["grpc-message"] ?? ""));
+          const message = grpcMessage(headers["grpc-message"]);
           finish(new GrpcStatusError(Number(status), `${doing}: ${message}`));
           return;
         }
@@ -214,6 +225,19 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       });
     },
   };
+}
+
+/**
+ * The `grpc-message` trailer, percent-decoded. A malformed encoding is shown
+ * as sent: the gRPC spec says never to fail or drop the message for it.
+ */
+function grpcMessage(value: unknown): string {
+  const text = String(value ?? "");
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function frame(message: Uint8Array): Buffer {
