@@ -19,6 +19,7 @@ import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -158,7 +159,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
           host: hostLabel(hcc.host),
           name,
           status,
-          id: o?.status?.id.slice(0, 12) ?? "",
+          id: o?.status === undefined ? "" : shortId(o.status.id),
           image: hcc.container.config.image,
         };
       },

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { once } from "node:events";
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import type { Duplex } from "node:stream";
-import { BerthError, type ErrorCode } from "../../core/errors.ts";
+import { abortedError, BerthError, type ErrorCode } from "../../core/errors.ts";
 
 /** Encodes a request / decodes a response of one method. */
 export interface MethodCodec {
@@ -117,7 +118,7 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = callOptions.signal === undefined ? deadline : AbortSignal.any([callOptions.signal, deadline]);
     const doing = `${method.path.slice(method.path.lastIndexOf("/") + 1)} on ${options.description}`;
-    if (signal.aborted) throw abortError(callOptions.signal, doing, timeoutMs);
+    if (signal.aborted) throw abortedError(doing, callOptions.signal, timeoutMs);
     let s: ClientHttp2Session;
     try {
       s = await sessionFor(signal);
@@ -157,7 +158,7 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       };
       const onAbort = () => {
         stream.close(constants.NGHTTP2_CANCEL);
-        finish(abortError(callOptions.signal, doing, timeoutMs));
+        finish(abortedError(doing, callOptions.signal, timeoutMs));
       };
       signal.addEventListener("abort", onAbort, { once: true });
       stream.on("response", (h) => (headers = h));
@@ -213,16 +214,9 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       if (current === undefined) return;
       const s = await current.catch(() => undefined);
       if (s === undefined || s.closed || s.destroyed) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          s.destroy();
-          resolve();
-        }, 2_000);
-        s.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      const closed = once(s, "close", { signal: AbortSignal.timeout(2_000) });
+      s.close();
+      await closed.catch(() => s.destroy());
     },
   };
 }
@@ -255,9 +249,4 @@ function unframe(data: Buffer, doing: string): Uint8Array {
     throw new BerthError("ENGINE", `${doing}: the answer is truncated or too large`);
   }
   return data.subarray(5, 5 + length);
-}
-
-function abortError(callerSignal: AbortSignal | undefined, doing: string, timeoutMs: number): BerthError {
-  if (callerSignal?.aborted) return new BerthError("ABORTED", `${doing}: aborted`, { cause: callerSignal.reason });
-  return new BerthError("TIMEOUT", `${doing}: no answer within ${Math.round(timeoutMs / 1000)} s`);
 }

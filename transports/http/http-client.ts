@@ -9,7 +9,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { BerthError } from "../../core/errors.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 import { HttpConnection } from "./http-connection.ts";
 
 /** Opens a new stream to the server. */
@@ -111,7 +111,7 @@ export function httpClient(options: HttpClientOptions): HttpClient {
       stream.once("close", () => all.delete(conn));
       return conn;
     } catch (err) {
-      if (signal?.aborted) throw abortError(options.description, signal);
+      if (signal?.aborted) throw abortedError(`request to ${options.description}`, signal);
       if (timeout.aborted) {
         throw new BerthError(
           "TIMEOUT",
@@ -157,7 +157,7 @@ export function httpClient(options: HttpClientOptions): HttpClient {
 
   async function request(req: HttpRequest): Promise<HttpResponse> {
     if (closed) throw new BerthError("CONNECT", `${options.description}: client closed`);
-    if (req.signal?.aborted) throw abortError(options.description, req.signal);
+    if (req.signal?.aborted) throw abortedError(`request to ${options.description}`, req.signal);
     const reused = acquireIdle();
     const conn = reused ?? (await open(req.signal));
     try {
@@ -199,10 +199,6 @@ export function httpClient(options: HttpClientOptions): HttpClient {
 
 class ClosedBeforeResponse extends Error {}
 
-function abortError(description: string, signal: AbortSignal): BerthError {
-  return new BerthError("ABORTED", `request to ${description}: aborted`, { cause: signal.reason });
-}
-
 function serializeHead(req: HttpRequest, hostHeader: string, bodyHeader: string): string {
   let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: berth\r\n`;
   for (const [name, value] of Object.entries(req.headers ?? {})) {
@@ -221,7 +217,7 @@ async function exchange(
 ): Promise<HttpResponse> {
   const what = `${req.method} ${req.path.split("?")[0]} on ${options.description}`;
   const signal = req.signal;
-  const onAbort = () => conn.fail(abortError(options.description, signal as AbortSignal));
+  const onAbort = () => conn.fail(abortedError(`request to ${options.description}`, signal as AbortSignal));
   signal?.addEventListener("abort", onAbort, { once: true });
   const done = () => signal?.removeEventListener("abort", onAbort);
 
