@@ -1,6 +1,6 @@
 /**
  * The containers resource: previous and desired state, and the
- * check -> plan -> apply cycle over them (the seed's `Containers`).
+ * check -> plan -> apply cycle over them (libflexkube's `pkg/container` `Containers`).
  *
  * @module
  */
@@ -160,7 +160,7 @@ export class ContainersResource {
   }
 
   /**
-   * Checks, plans and applies in one go (the seed's `Deploy`).
+   * Checks, plans and applies in one go (libflexkube's `Deploy`).
    *
    * @throws {BerthError} When any change failed; the state reached is in `stateToYaml()`.
    */
