@@ -14,7 +14,7 @@ import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { Session } from "./session.ts";
+import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -245,7 +245,7 @@ export class ContainersResource {
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
-  connections(): ReturnType<Session["connections"]> {
+  connections(): Promise<HostConnection[]> {
     return this.#session.connections();
   }
 
