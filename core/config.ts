@@ -66,8 +66,9 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
-import { copyData } from "./document-to-model.ts";
+import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
+import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   ContainerConfig,
@@ -96,7 +97,6 @@ import {
   checkConfigFiles,
   checkDuplicateNames,
   checkRuntime,
-  CONTAINER_CONFIG_FIELDS,
   containerNameRule,
   hostCheck,
   type NamedContainer,
@@ -195,11 +195,8 @@ function buildHosts(doc: Raw): Map<string, Host> {
   const defaults = own(doc, "ssh") as SSHConfig | undefined;
   const hosts = new Map<string, Host>();
   for (const [name, spec] of Object.entries((own(doc, "hosts") ?? {}) as Record<string, Raw>)) {
-    const ssh = own(spec, "ssh") as SSHConfig | undefined;
-    hosts.set(
-      name,
-      ssh === undefined ? { directConfig: {} } : { sshConfig: mergeSsh(copyData(defaults), copyData(ssh)) },
-    );
+    const host = hostFromDocument(spec);
+    hosts.set(name, host.sshConfig === undefined ? host : { sshConfig: mergeSsh(copyData(defaults), host.sshConfig) });
   }
   return hosts;
 }

@@ -23,6 +23,7 @@
  */
 import { parseDocument as parseYaml, stringify } from "yaml";
 import { containersStateFromDocument } from "./document-to-model.ts";
+import { containerFields } from "./fields.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   Container,
@@ -165,15 +166,13 @@ function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
   return ssh.jump === undefined ? out : { ...out, jump: ssh.jump.map((j) => orderedSsh(j) as SSHConfig) };
 }
 
+/** The fields in the order core/fields.ts declares them, each as its declaration serialises it. */
 function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
-  const out = pick(config, ["name", "image", "args", "entrypoint"]);
-  if (config.ports !== undefined) out.ports = config.ports.map((p) => pick(p, ["ip", "port", "protocol"]) as typeof p);
-  if (config.mounts !== undefined) {
-    out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    if (value !== undefined) out[key] = field.serialize === undefined ? value : field.serialize(value);
   }
-  Object.assign(out, pick(config, ["privileged", "networkMode", "pidMode", "ipcMode", "user", "group"]));
-  if (config.env !== undefined) out.env = sorted(config.env);
-  if (config.init !== undefined) out.init = config.init;
   return out;
 }
 
