@@ -28,6 +28,7 @@ export interface JsonSchema {
   maxProperties?: number;
   /** `not: {}` refuses any value (a field that is known but not allowed here). */
   not?: JsonSchema;
+  anyOf?: JsonSchema[];
 }
 
 /**
