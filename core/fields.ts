@@ -24,14 +24,19 @@ import {
   oneOf,
   plainUserRule,
 } from "./rules.ts";
-import { boolean, type Check, type Fields, integer, listOf, mapOf, mapping, string } from "./shape.ts";
+import {
+  boolean,
+  type Check,
+  type Fields,
+  integer,
+  listOf,
+  mapOf,
+  mapping,
+  type Sensitivity,
+  string,
+} from "./shape.ts";
 
-/**
- * Whether a field's value can be a secret: `never`, or `when-referenced` (a
- * value that came from a `${env:}`/`${file:}` reference is kept out of every
- * file berth writes and every line it prints; the secrets work acts on this).
- */
-export type Sensitivity = "never" | "when-referenced";
+export type { Sensitivity };
 
 /** One field of the container config. */
 export interface FieldDeclaration<V> {
@@ -302,13 +307,14 @@ export function containerFields(): Array<[keyof ContainerConfig, AnyField]> {
   return Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
 }
 
-/** The table as validation fields (check, required, description). */
+/** The table as validation fields (check, required, description, sensitive). */
 export const CONTAINER_CONFIG_FIELDS: Fields = Object.fromEntries(
   containerFields().map(([key, field]) => [
     key,
     {
       check: field.check,
       description: field.description,
+      sensitive: field.sensitive,
       ...(field.required === undefined ? {} : { required: field.required }),
     },
   ]),

@@ -38,6 +38,13 @@ export interface JsonSchema {
  */
 export type Check = ((value: unknown, path: string, problems: Problem[]) => void) & { readonly schema?: JsonSchema };
 
+/**
+ * Whether a field's value is a secret: `always` (never written to a file
+ * berth writes, never printed), `when-referenced` (a secret when it came from
+ * a `${env:}`/`${file:}` reference; the secrets work acts on this), or `never`.
+ */
+export type Sensitivity = "never" | "always" | "when-referenced";
+
 /** A field of a mapping: its check and, when it is required, how to fix its absence. */
 export interface Field {
   check: Check;
@@ -45,6 +52,8 @@ export interface Field {
   required?: string;
   /** What the field is, for the JSON Schema. */
   description?: string;
+  /** `never` when not set. */
+  sensitive?: Sensitivity;
 }
 
 /** The fields a mapping may have. */

@@ -59,8 +59,12 @@ const STATUS_FIELDS: Fields = {
   name: { check: string() },
 };
 
-const DOCKER_FIELDS: Fields = {
-  host: { check: string(dockerHostRule, { pattern: "^(?:unix:///\\S+|tcp://[^/\\s]+/?)?$" }) },
+/** Docker runtime settings; state.yaml keeps them in this order, without the secrets. */
+export const DOCKER_FIELDS: Fields = {
+  host: {
+    check: string(dockerHostRule, { pattern: "^(?:unix:///\\S+|tcp://[^/\\s]+/?)?$" }),
+    description: "Engine address: unix:///var/run/docker.sock (default) or tcp://host:port.",
+  },
   tls: {
     check: mapping({
       ca: { check: string(nonEmptyRule("the CA certificate file")) },
@@ -68,6 +72,7 @@ const DOCKER_FIELDS: Fields = {
       key: { check: string(nonEmptyRule("the client key file")) },
       verify: { check: boolean },
     }),
+    description: "TLS for tcp://: PEM file paths (ca, cert, key); verification is on when ca is given.",
   },
   registryAuth: {
     check: mapOf(
@@ -78,12 +83,21 @@ const DOCKER_FIELDS: Fields = {
       }),
       "registry credentials",
     ),
+    description: "Registry credentials by registry host (docker.io, 127.0.0.1:5000).",
+    sensitive: "always",
   },
 };
 
-const KUBELET_FIELDS: Fields = {
-  address: { check: string(criAddressRule, { pattern: "^unix:///." }) },
-  configImage: { check: string(nonEmptyRule("the helper image, such as busybox")) },
+/** Settings of the kubelet-style (CRI) runtime; state.yaml keeps them in this order, without the secrets. */
+export const KUBELET_FIELDS: Fields = {
+  address: {
+    check: string(criAddressRule, { pattern: "^unix:///." }),
+    description: "CRI socket: unix:///run/containerd/containerd.sock (default).",
+  },
+  configImage: {
+    check: string(nonEmptyRule("the helper image, such as busybox")),
+    description: "Image of the file helper container, when the container's image lacks sh, tar and the like.",
+  },
   registryAuth: DOCKER_FIELDS["registryAuth"] as Fields[string],
 };
 
@@ -154,24 +168,32 @@ export function sshFields(kind: SshConfigKind): Fields {
   return {
     address: kind === "defaults"
       ? { check: address }
-      : { check: address, required: "set the host name or IP address to connect to" },
-    port: { check: integer(1, 65535, "a port number") },
+      : { check: address, required: "set the host name or IP address to connect to", description: "Host name or IP." },
+    port: { check: integer(1, 65535, "a port number"), description: "SSH port; 22 when not set." },
     user: {
       check: string((user) => (user === "" ? "set the user to log in as, such as root" : plainUserRule("user")(user))),
+      description: "User to log in as.",
     },
-    password: { check: string() },
-    privateKey: { check: string() },
-    privateKeyPath: { check: string(nonEmptyRule("the private key file path")) },
-    passphrase: { check: string() },
-    agent: { check: boolean },
-    connectionTimeout: { check: string(durationRule) },
-    retryTimeout: { check: string(durationRule) },
-    retryInterval: { check: string(durationRule) },
-    knownHostsFile: { check: string(nonEmptyRule("the known_hosts file path")) },
+    password: { check: string(), description: "Password; use ${env:NAME}.", sensitive: "always" },
+    privateKey: { check: string(), description: "Inline private key (PEM/OpenSSH).", sensitive: "always" },
+    privateKeyPath: {
+      check: string(nonEmptyRule("the private key file path")),
+      description: "Private key file on the machine running berth.",
+    },
+    passphrase: { check: string(), description: "Passphrase of the private key.", sensitive: "always" },
+    agent: { check: boolean, description: "Use the agent at SSH_AUTH_SOCK (default: when the variable is set)." },
+    connectionTimeout: { check: string(durationRule), description: "A duration such as 30s." },
+    retryTimeout: { check: string(durationRule), description: "How long to keep retrying to connect." },
+    retryInterval: { check: string(durationRule), description: "Pause between connection attempts." },
+    knownHostsFile: {
+      check: string(nonEmptyRule("the known_hosts file path")),
+      description: "known_hosts file; ~/.ssh/known_hosts when not set.",
+    },
     hostKeyPolicy: {
       check: string(oneOf("host key policy", HOST_KEY_POLICIES, false), { enum: HOST_KEY_POLICIES }),
+      description: "strict (default), accept-new or insecure.",
     },
-    jump: { check: jump },
+    jump: { check: jump, description: "Bastions to pass through, outermost first (like ProxyJump)." },
   };
 }
 

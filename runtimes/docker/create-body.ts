@@ -41,7 +41,7 @@ function setUser(body: CreateBody, config: ContainerConfig): void {
  * Every field of core/fields.ts, mapped to the Docker Engine API in one place
  * (the compiler, and tests/unit/fields.test.ts, fail when one is missing).
  */
-export const DOCKER_FIELDS: { readonly [K in keyof ContainerConfig]-?: DockerField<NonNullable<ContainerConfig[K]>> } =
+export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerField<NonNullable<ContainerConfig[K]>> } =
   {
     // The name goes in the request's query string (`?name=`), not in the body.
     name: () => {},
@@ -106,7 +106,7 @@ export function createBody(
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
   for (const [key] of containerFields()) {
     const value = config[key];
-    if (value !== undefined) (DOCKER_FIELDS[key] as DockerField<unknown>)(value, body, config);
+    if (value !== undefined) (DOCKER_MAPPING[key] as DockerField<unknown>)(value, body, config);
   }
   return body;
 }

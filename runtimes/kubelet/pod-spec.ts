@@ -67,7 +67,7 @@ function setRunAs(spec: PodSpec, config: ContainerConfig): void {
  * Every field of core/fields.ts, mapped to CRI or refused, in one place (the
  * compiler, and tests/unit/fields.test.ts, fail when one is missing).
  */
-export const CRI_FIELDS: { readonly [K in keyof ContainerConfig]-?: CriField<NonNullable<ContainerConfig[K]>> } = {
+export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<NonNullable<ContainerConfig[K]>> } = {
   // Both are set with the sandbox's and container's metadata, which need them.
   name: { map: () => {} },
   image: { map: () => {} },
@@ -145,7 +145,7 @@ export const CRI_FIELDS: { readonly [K in keyof ContainerConfig]-?: CriField<Non
 function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {
   return containerFields().flatMap(([key]) => {
     const value = config[key];
-    return value === undefined ? [] : [[key, CRI_FIELDS[key] as CriField<unknown>, value]];
+    return value === undefined ? [] : [[key, CRI_MAPPING[key] as CriField<unknown>, value]];
   });
 }
 

@@ -4,10 +4,11 @@ import { CONTAINER_FIELDS } from "../../core/fields.ts";
 import { canonicalConfig, configHash } from "../../core/hash.ts";
 import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
 import { parseDocument, stateFromDocument, stateToYaml } from "../../core/serialize.ts";
-import { validateContainers } from "../../core/validate.ts";
+import type { Fields } from "../../core/shape.ts";
+import { DOCKER_FIELDS, KUBELET_FIELDS, sshFields, validateContainers } from "../../core/validate.ts";
 import { plan } from "../../engine/plan.ts";
-import { createBody, DOCKER_FIELDS } from "../../runtimes/docker/create-body.ts";
-import { checkSupported, CRI_FIELDS, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { createBody, DOCKER_MAPPING } from "../../runtimes/docker/create-body.ts";
+import { checkSupported, CRI_MAPPING, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 
 /** Declared fields a runtime's mapping neither maps nor refuses, and mapped names that are not declared. */
 function unmapped(declared: readonly string[], mapping: Record<string, unknown>): string[] {
@@ -25,29 +26,54 @@ function unmapped(declared: readonly string[], mapping: Record<string, unknown>)
 }
 
 const DECLARED = Object.keys(CONTAINER_FIELDS);
+const WEB: ContainerConfig = { name: "web", image: "nginx:1.25", workingDir: "/srv/www" };
 
 describe("the field table", () => {
   test("every declared field is mapped by the Docker runtime", () => {
-    expect(unmapped(DECLARED, DOCKER_FIELDS)).toEqual([]);
+    expect(unmapped(DECLARED, DOCKER_MAPPING)).toEqual([]);
   });
 
   test("every declared field is mapped or refused by the CRI runtime", () => {
-    expect(unmapped(DECLARED, CRI_FIELDS)).toEqual([]);
+    expect(unmapped(DECLARED, CRI_MAPPING)).toEqual([]);
   });
 
   test("a field declared but not mapped is caught", () => {
     // The check above would fail for a new field a runtime forgot.
-    expect(unmapped([...DECLARED, "stopSignal"], DOCKER_FIELDS)).toEqual(["stopSignal"]);
-    expect(unmapped([...DECLARED, "stopSignal"], { ...CRI_FIELDS, stopSignal: {} })).toEqual(["stopSignal"]);
+    expect(unmapped([...DECLARED, "stopSignal"], DOCKER_MAPPING)).toEqual(["stopSignal"]);
+    expect(unmapped([...DECLARED, "stopSignal"], { ...CRI_MAPPING, stopSignal: {} })).toEqual(["stopSignal"]);
   });
 
-  test("env values are flagged for the secrets work; nothing else is", () => {
+  test("the secrets are declared sensitive, and what is declared so never reaches state.yaml", () => {
+    const always = (fields: Fields) =>
+      Object.entries(fields).filter(([, f]) => f.sensitive === "always").map(([k]) => k);
+    expect(always(sshFields("host"))).toEqual(["password", "privateKey", "passphrase"]);
+    expect(always(DOCKER_FIELDS)).toEqual(["registryAuth"]);
+    expect(always(KUBELET_FIELDS)).toEqual(["registryAuth"]);
+    const auth = { "docker.io": { username: "u", password: "SECRET-5" } };
+    const yaml = stateToYaml({
+      a: {
+        container: { config: WEB, runtime: { docker: { registryAuth: auth } } },
+        host: {
+          sshConfig: {
+            address: "h",
+            password: "SECRET-1",
+            privateKey: "SECRET-2",
+            passphrase: "SECRET-3",
+            jump: [{ address: "b", password: "SECRET-4" }],
+          },
+        },
+      },
+      k: { container: { config: WEB, runtime: { kubelet: { registryAuth: auth } } }, host: { directConfig: {} } },
+    });
+    expect(yaml).not.toContain("SECRET");
+    expect(yaml).not.toContain("registryAuth");
+  });
+
+  test("env values are flagged for the secrets work; no other container field is", () => {
     const flagged = Object.entries(CONTAINER_FIELDS).filter(([, f]) => f.sensitive !== "never").map(([k]) => k);
     expect(flagged).toEqual(["env"]);
   });
 });
-
-const WEB: ContainerConfig = { name: "web", image: "nginx:1.25", workingDir: "/srv/www" };
 
 function hcc(config: ContainerConfig, id?: string): HostConfiguredContainer {
   return {
