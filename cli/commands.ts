@@ -9,7 +9,7 @@ import { dirname, resolve } from "node:path";
 import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
-import { parseDocument } from "../core/serialize.ts";
+import { decodeUtf8, parseDocument } from "../core/serialize.ts";
 import type { ApplyResult } from "../engine/apply.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
@@ -229,9 +229,9 @@ export function warn(io: CliIO, message: string): void {
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (err) {
     throw new BerthError(
       "VALIDATION",
@@ -239,7 +239,10 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(file) });
+  return configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
+    env: io.env,
+    baseDir: dirname(file),
+  });
 }
 
 async function readSavedPlan(file: string): Promise<SavedPlan> {
