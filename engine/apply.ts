@@ -81,7 +81,16 @@ export async function apply(
   const state: ContainersState = { ...current };
   const results: ChangeResult[] = [];
   let interrupted = false;
-  const record = stateRecorder(state, options.onState);
+  // A state that cannot be saved stops the run: no step starts after it, so what changed stays few and adoptable.
+  let unsaved: BerthError | undefined;
+  const record = stateRecorder(state, async (snapshot) => {
+    try {
+      await options.onState?.(snapshot);
+    } catch (err) {
+      unsaved ??= err instanceof BerthError ? err : new BerthError("STATE", String(err), { cause: err });
+      throw unsaved;
+    }
+  });
 
   // Changes that only touch the state ("nothing" with new host settings, "forget").
   for (const c of plan.changes) {
@@ -91,7 +100,7 @@ export async function apply(
     }
     if (c.action === "forget") delete state[c.name];
   }
-  await record(() => {});
+  await record(() => {}).catch(() => {});
 
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   // Every host's removals run first (also the old side of a move), then everything else,
@@ -105,7 +114,7 @@ export async function apply(
   };
 
   const run = async (c: PlannedChange, fn: () => Promise<void>): Promise<boolean> => {
-    if (options.stopSignal?.aborted) {
+    if (options.stopSignal?.aborted || unsaved !== undefined) {
       interrupted = true;
       results.push({ name: c.name, action: c.action, host: c.host, ok: false, durationMs: 0 });
       options.onEvent?.({ type: "skipped", change: c });
@@ -172,7 +181,17 @@ export async function apply(
   const hosts = [...queues.values()];
   await mapLimit(hosts, options.concurrency ?? 16, (queue) => mapLimit(queue.removals, perHost, (step) => step()));
   await mapLimit(hosts, options.concurrency ?? 16, (queue) => mapLimit(queue.others, perHost, (step) => step()));
-  await record(() => {});
+  if (unsaved === undefined) await record(() => {}).catch(() => {});
+  if (unsaved !== undefined) {
+    const done = results.filter((r) => r.ok).length;
+    throw new BerthError(
+      "STATE",
+      `Apply stopped: the state could not be saved, so no further change was started (${done} done, ${
+        results.length - done
+      } failed or not started). ${unsaved.message}`,
+      { cause: unsaved },
+    );
+  }
   const failed = results.filter((r) => !r.ok).length;
   return { results, state: { ...state }, failed, interrupted };
 }
