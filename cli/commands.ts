@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { realpathSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type BerthConfig, configFromDocument } from "../core/config.ts";
@@ -57,6 +58,7 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
 export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+  if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
@@ -224,6 +226,27 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
 /** Prints a warning on stderr (yellow on a terminal). */
 export function warn(io: CliIO, message: string): void {
   io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
+}
+
+/** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
+function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(path(io, p));
+    } catch {
+      return path(io, p);
+    }
+  };
+  const target = real(out);
+  const inputs = [["state file", opts.state], ["state lock", `${opts.state}.lock`], ["config file", opts.config]];
+  for (const [what, input] of inputs) {
+    if (real(input as string) === target) {
+      throw new BerthError(
+        "VALIDATION",
+        `--out "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
+      );
+    }
+  }
 }
 
 /** Reads and parses the config file named by `--config`. */
