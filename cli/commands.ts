@@ -16,7 +16,7 @@ import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts"
 import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { onInterrupt } from "./interrupt.ts";
+import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 
@@ -262,10 +262,12 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
-    env: io.env,
-    baseDir: dirname(file),
-  });
+  return interruptibleAtOnce(() =>
+    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
+      env: io.env,
+      baseDir: dirname(file),
+    })
+  );
 }
 
 async function readSavedPlan(file: string): Promise<SavedPlan> {
