@@ -388,7 +388,6 @@ function parseLength(value: string, what: string): number {
   return Number(value);
 }
 
-// deno-lint-ignore require-yield
 async function* empty(): AsyncGenerator<Buffer> {}
 
 async function* fixedBody(conn: HttpConnection, length: number, idleMs: number, what: string): AsyncGenerator<Buffer> {
