@@ -67,8 +67,7 @@
  *
  * @module
  */
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import process from "node:process";
 import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
@@ -109,6 +108,7 @@ import {
   type NamedContainer,
   sshFields,
 } from "./validate.ts";
+import { expandHome } from "./home.ts";
 
 /** What a config document declares. */
 export interface BerthConfig {
@@ -289,10 +289,9 @@ function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
   return state;
 }
 
-function localPath(path: string, home: string, baseDir: string): string {
-  if (path === "~") return home;
-  if (path.startsWith("~/")) return join(home, path.slice(2));
-  return isAbsolute(path) ? path : resolve(baseDir, path);
+function localPath(path: string, env: Environment, baseDir: string): string {
+  const expanded = expandHome(path, env);
+  return isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
 }
 
 function resolveSshPaths(ssh: SSHConfig, expand: (path: string) => string): SSHConfig {
@@ -354,9 +353,8 @@ export function configFromDocument(doc: unknown, source: string, options: Config
     config = { desiredState: readBerthConfig(resolved, problems) };
   }
   throwIfProblems(problems, source);
-  const home = env["HOME"] ?? homedir();
   const baseDir = options.baseDir ?? process.cwd();
-  const expand = (path: string) => localPath(path, home, baseDir);
+  const expand = (path: string) => localPath(path, env, baseDir);
   resolveLocalPaths(config.desiredState, expand);
   if (config.previousState !== undefined) resolveLocalPaths(config.previousState, expand);
   return config;

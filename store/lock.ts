@@ -7,6 +7,7 @@
  */
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../core/errors.ts";
 import { ownerIsGone } from "../platform/process.ts";
 
@@ -85,7 +86,7 @@ export async function lockState(statePath: string, options: LockOptions): Promis
         `State file "${statePath}" is locked by ${who}: wait for it to finish, or remove "${path}" if that run is gone`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
   }
 }
 
