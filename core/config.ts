@@ -141,6 +141,7 @@ const CONTAINER_FIELDS: Fields = {
   configFiles: {
     check: checkConfigFiles,
     description: "Files written on the host before the container is created: absolute path -> content.",
+    sensitive: "when-referenced",
   },
   runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
 };
