@@ -4,19 +4,20 @@
  *
  * @module
  */
+import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
-import { parseDocument } from "../core/serialize.ts";
+import { decodeUtf8, parseDocument } from "../core/serialize.ts";
 import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { onInterrupt } from "./interrupt.ts";
+import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { shortId } from "../core/container-id.ts";
@@ -51,6 +52,7 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
 export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+  if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
@@ -215,12 +217,33 @@ export function warn(io: CliIO, message: string): void {
   io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
 }
 
+/** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
+function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(path(io, p));
+    } catch {
+      return path(io, p);
+    }
+  };
+  const target = real(out);
+  const inputs = [["state file", opts.state], ["state lock", `${opts.state}.lock`], ["config file", opts.config]];
+  for (const [what, input] of inputs) {
+    if (real(input as string) === target) {
+      throw new BerthError(
+        "VALIDATION",
+        `--out "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
+      );
+    }
+  }
+}
+
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (err) {
     throw new BerthError(
       "VALIDATION",
@@ -228,7 +251,12 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(file) });
+  return interruptibleAtOnce(() =>
+    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
+      env: io.env,
+      baseDir: dirname(file),
+    })
+  );
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */

@@ -80,7 +80,16 @@ export async function apply(
   const state: ContainersState = { ...current };
   const results: ChangeResult[] = [];
   let interrupted = false;
-  const record = stateRecorder(state, options.onState);
+  // A state that cannot be saved stops the run: no step starts after it, so what changed stays few and adoptable.
+  let unsaved: BerthError | undefined;
+  const record = stateRecorder(state, async (snapshot) => {
+    try {
+      await options.onState?.(snapshot);
+    } catch (err) {
+      unsaved ??= err instanceof BerthError ? err : new BerthError("STATE", String(err), { cause: err });
+      throw unsaved;
+    }
+  });
 
   // Changes that only touch the state ("nothing" with new host settings, "forget").
   for (const c of plan.changes) {
@@ -90,7 +99,7 @@ export async function apply(
     }
     if (c.action === "forget") delete state[c.name];
   }
-  await record(() => {});
+  await record(() => {}).catch(() => {});
 
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
@@ -98,7 +107,7 @@ export async function apply(
   const ctx: StepContext = { session, record, state, stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10 };
   const steps: Steps = {
     run: async (c, fn) => {
-      if (options.stopSignal?.aborted) {
+      if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
         options.onEvent?.({ type: "skipped", change: c });
@@ -132,7 +141,17 @@ export async function apply(
     hosts: options.concurrency ?? 16,
     perHost: options.perHostConcurrency ?? 4,
   });
-  await record(() => {});
+  if (unsaved === undefined) await record(() => {}).catch(() => {});
+  if (unsaved !== undefined) {
+    const done = results.filter((r) => r.ok).length;
+    throw new BerthError(
+      "STATE",
+      `Apply stopped: the state could not be saved, so no further change was started (${done} done, ${
+        results.length - done
+      } failed or not started). ${unsaved.message}`,
+      { cause: unsaved },
+    );
+  }
   const failed = results.filter((r) => !r.ok).length;
   return { results, state: { ...state }, failed, blocked: blockedChanges(plan).length, interrupted };
 }

@@ -24,6 +24,8 @@ export interface NameHolder {
   status: string;
   /** Created by berth for this same name. */
   managed: boolean;
+  /** Its configuration hash label, when it has one. */
+  configHash?: string;
 }
 
 /** What a host reports about one container name. */
@@ -112,6 +114,7 @@ async function observeOne(
           id: holder.id,
           status: holder.status,
           managed: holder.labels[LABEL_MANAGED] === "true" && holder.labels[LABEL_NAME] === want.container.config.name,
+          ...(holder.labels[LABEL_CONFIG_HASH] === undefined ? {} : { configHash: holder.labels[LABEL_CONFIG_HASH] }),
         };
       }
     }

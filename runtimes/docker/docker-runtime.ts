@@ -40,8 +40,10 @@ export interface DockerRuntimeOptions {
   onProgress?: (image: string, progress: PullProgress) => void;
 }
 
-/** Headers timeout of ordinary calls. */
+/** Headers timeout of ordinary calls that change something (create, start, remove, upload). */
 const CALL_TIMEOUT_MS = 60_000;
+/** Headers timeout of reads (inspect, list, image lookup): the engine answers them from memory. */
+const READ_TIMEOUT_MS = 15_000;
 /** A pull may sit silent while the registry is slow; fail only after this long without a message. */
 const PULL_IDLE_TIMEOUT_MS = 5 * 60_000;
 
@@ -83,6 +85,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       what,
       container: idOrName,
       accept: [404],
+      headersTimeoutMs: READ_TIMEOUT_MS,
       ...signalOption(o?.signal),
     });
     if (res.status === 404) {
@@ -183,6 +186,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         path: `/images/${encodeURI(image)}/json`,
         what: `looking up image "${image}"`,
         accept: [404],
+        headersTimeoutMs: READ_TIMEOUT_MS,
         ...signalOption(o?.signal),
       });
       await res.discard();
@@ -259,6 +263,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         path: "/containers/json",
         query: { all: 1, filters },
         what: "listing containers",
+        headersTimeoutMs: READ_TIMEOUT_MS,
         ...signalOption(o?.signal),
       });
       return rows.map(observedFromList);
