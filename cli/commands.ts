@@ -5,20 +5,22 @@
  * @module
  */
 import { realpathSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
-import type { ApplyResult } from "../engine/apply.ts";
+import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
+import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -27,14 +29,6 @@ export interface GlobalOptions {
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
-}
-
-/** A saved plan file (`berth plan --out`). */
-interface SavedPlan {
-  kind: "berth-plan";
-  version: 1;
-  createdAt: string;
-  plan: PlanWithBasis;
 }
 
 export const EXIT_OK = 0;
@@ -63,10 +57,7 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
   try {
     await resource.checkCurrentState();
     const plan = resource.plan();
-    if (opts.out !== undefined) {
-      const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
-      await writeFile(path(io, opts.out), `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
-    }
+    if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
     else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
     if (opts.out !== undefined && !opts.json) {
@@ -86,7 +77,7 @@ export async function applyCommand(
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const statePath = path(io, opts.state);
-  const saved = opts.planFile === undefined ? undefined : await readSavedPlan(path(io, opts.planFile));
+  const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(
       "VALIDATION",
@@ -144,11 +135,9 @@ export async function applyCommand(
       io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (result.interrupted) return EXIT_INTERRUPTED;
-    const blocked = plan.changes.filter((c) => c.action === "blocked");
-    if ((result.failed > 0 || blocked.length > 0) && !opts.json) {
-      io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
-    }
-    return result.failed > 0 || blocked.length > 0 ? EXIT_ERROR : EXIT_OK;
+    if (applySucceeded(result)) return EXIT_OK;
+    if (!opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    return EXIT_ERROR;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
     lock.release();
@@ -172,7 +161,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
           host: hostLabel(hcc.host),
           name,
           status,
-          id: o?.status?.id.slice(0, 12) ?? "",
+          id: o?.status === undefined ? "" : shortId(o.status.id),
           image: hcc.container.config.image,
         };
       },
@@ -268,19 +257,6 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       baseDir: dirname(file),
     })
   );
-}
-
-async function readSavedPlan(file: string): Promise<SavedPlan> {
-  let saved: Partial<SavedPlan>;
-  try {
-    saved = JSON.parse(await readFile(file, "utf8")) as Partial<SavedPlan>;
-  } catch (err) {
-    throw new BerthError("VALIDATION", `Cannot read plan file "${file}": ${(err as Error).message}`, { cause: err });
-  }
-  if (saved.kind !== "berth-plan" || saved.version !== 1 || saved.plan?.basis === undefined) {
-    throw new BerthError("VALIDATION", `"${file}" is not a plan saved by "berth plan --out"`);
-  }
-  return saved as SavedPlan;
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */

@@ -23,6 +23,7 @@
  */
 import { isAlias, isMap, isScalar, LineCounter, type Node, parseDocument as parseYaml, stringify, visit } from "yaml";
 import { containersStateFromDocument } from "./document-to-model.ts";
+import { containerFields } from "./fields.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   Container,
@@ -35,8 +36,8 @@ import type {
   SSHConfig,
 } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
-import { checkFields, describe, isMapping, own, report } from "./shape.ts";
-import { checkContainersState } from "./validate.ts";
+import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
+import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 
 /** The version written to, and required in, berth's state.yaml. */
 export const STATE_VERSION = 1;
@@ -168,23 +169,24 @@ function firstInvalidUtf8(bytes: Uint8Array): number {
 
 // ---- secrets -------------------------------------------------------------------
 
+const SSH_FIELDS = sshFields("host");
+
+/** A copy without the fields declared `sensitive: "always"`. */
+function withoutSecrets<T extends object>(value: T, fields: Fields): T {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => fields[key]?.sensitive !== "always")) as T;
+}
+
 function sshWithoutSecrets(ssh: SSHConfig): SSHConfig {
-  const { password: _password, privateKey: _privateKey, passphrase: _passphrase, jump, ...rest } = ssh;
-  return jump === undefined ? rest : { ...rest, jump: jump.map(sshWithoutSecrets) };
+  const rest = withoutSecrets(ssh, SSH_FIELDS);
+  return ssh.jump === undefined ? rest : { ...rest, jump: ssh.jump.map(sshWithoutSecrets) };
 }
 
 function containerWithoutSecrets(container: Container): Container {
   const { docker, kubelet } = container.runtime ?? {};
   if (docker === undefined && kubelet === undefined) return container;
   const runtime = { ...container.runtime };
-  if (docker !== undefined) {
-    const { registryAuth: _registryAuth, ...rest } = docker;
-    runtime.docker = rest;
-  }
-  if (kubelet !== undefined) {
-    const { registryAuth: _registryAuth, ...rest } = kubelet;
-    runtime.kubelet = rest;
-  }
+  if (docker !== undefined) runtime.docker = withoutSecrets(docker, DOCKER_FIELDS);
+  if (kubelet !== undefined) runtime.kubelet = withoutSecrets(kubelet, KUBELET_FIELDS);
   return { ...container, runtime };
 }
 
@@ -223,33 +225,25 @@ function sorted<T>(map: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-const SSH_KEYS = [
-  "address",
-  "port",
-  "user",
-  "privateKeyPath",
-  "agent",
-  "connectionTimeout",
-  "retryTimeout",
-  "retryInterval",
-  "knownHostsFile",
-  "hostKeyPolicy",
-] as const;
+/** The SSH fields written to state.yaml, in declared order: no secrets, and `jump` handled apart. */
+const SSH_KEYS = Object.keys(SSH_FIELDS).filter((key) =>
+  key !== "jump" && SSH_FIELDS[key]?.sensitive !== "always"
+) as Array<
+  keyof SSHConfig
+>;
 
 function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
   const out = pick(ssh, SSH_KEYS);
   return ssh.jump === undefined ? out : { ...out, jump: ssh.jump.map((j) => orderedSsh(j) as SSHConfig) };
 }
 
+/** The fields in the order core/fields.ts declares them, each as its declaration serialises it. */
 function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
-  const out = pick(config, ["name", "image", "args", "entrypoint"]);
-  if (config.ports !== undefined) out.ports = config.ports.map((p) => pick(p, ["ip", "port", "protocol"]) as typeof p);
-  if (config.mounts !== undefined) {
-    out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    if (value !== undefined) out[key] = field.serialize === undefined ? value : field.serialize(value);
   }
-  Object.assign(out, pick(config, ["privileged", "networkMode", "pidMode", "ipcMode", "user", "group"]));
-  if (config.env !== undefined) out.env = sorted(config.env);
-  if (config.init !== undefined) out.init = config.init;
   return out;
 }
 

@@ -16,6 +16,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { closeSync, linkSync, openSync, readFileSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../core/errors.ts";
 import { ownerIsGone } from "../platform/process.ts";
 import { writeAll } from "./state-file.ts";
@@ -92,7 +93,7 @@ export async function lockState(statePath: string, options: LockOptions): Promis
         `State file "${statePath}" is locked by ${who}: wait for it to finish, or remove "${path}" if that run is gone`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 150));
+    await sleep(50 + Math.random() * 150); // jittered, so contenders do not retry in step
   }
 }
 

@@ -8,8 +8,7 @@
 import type { Duplex } from "node:stream";
 import ssh2 from "ssh2";
 import type { Client, ConnectConfig } from "ssh2";
-import { BerthError } from "../../core/errors.ts";
-import { abortedError } from "./abort.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 import { authHandler, authMethods } from "./auth.ts";
 import { hostKeyVerifier } from "./host-key.ts";
 import { describeHop, type HopSettings } from "./settings.ts";

@@ -8,8 +8,9 @@
  *
  * @module
  */
-import { BerthError } from "../../core/errors.ts";
-import { sleep } from "./abort.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { abortedError, BerthError } from "../../core/errors.ts";
+import { signalOption } from "../../core/signal.ts";
 import { SilentHostError } from "./hop.ts";
 
 /** Options of {@link retryConnect}. */
@@ -47,7 +48,9 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
           { cause: err, ...(options.host === undefined ? {} : { host: options.host }) },
         );
       }
-      await sleep(options.intervalMs, options.signal, `connecting to ${what}`);
+      await sleep(options.intervalMs, undefined, signalOption(options.signal)).catch((cause: unknown) => {
+        throw options.signal?.aborted ? abortedError(`connecting to ${what}`, options.signal) : cause;
+      });
     }
   }
 }
