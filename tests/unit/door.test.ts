@@ -51,6 +51,16 @@ describe("parseDocument() duplicate keys", () => {
   }, 120_000);
 });
 
+describe("parseDocument() strings with no UTF-8 form", () => {
+  test("half a surrogate pair written as an escape is refused with its place; a whole pair passes", () => {
+    const problems = problemsOf(() => parseDocument('a: ok\nb: "x\\ud800y"\n', "c.yaml"));
+    expect(problems[0]?.path).toBe("c.yaml:2:4");
+    expect(problems[0]?.message).toContain("half of a UTF-16 surrogate pair");
+    expect(() => parseDocument('b: "\\udc00"', "c.yaml")).toThrow("surrogate");
+    expect(parseDocument('b: "\\ud83d\\ude00"', "c.yaml")).toEqual({ b: "\u{1F600}" });
+  });
+});
+
 describe("decodeUtf8()", () => {
   test("bytes that are not UTF-8 are refused with line and column, never turned into U+FFFD", () => {
     const bytes = new TextEncoder().encode("a: 1\nb: ok\u00e9 x\n");
