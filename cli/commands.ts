@@ -12,6 +12,7 @@ import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
 import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
+import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
@@ -56,6 +57,7 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
@@ -112,6 +114,7 @@ export async function applyCommand(
   try {
     resource = await openResource(io, opts, opts.destroy === true);
     await resource.checkCurrentState();
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
     const plan = resource.plan();
     if (!opts.json) io.stdout.write(`${formatPlan(plan, style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
@@ -210,6 +213,15 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
       log: (m) => warn(io, m),
     },
   );
+}
+
+/** One line per container taken into the state as it was found. */
+function formatAdopted(adopted: Adopted[]): string {
+  return adopted.map((a) =>
+    `Adopted "${a.name}" (${
+      shortId(a.id)
+    }) on host ${a.host}: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
+  ).join("");
 }
 
 /** Prints a warning on stderr (yellow on a terminal). */
