@@ -66,6 +66,7 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import process from "node:process";
+import { checkBackend } from "./backend-config.ts";
 import { copyData } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
@@ -142,6 +143,7 @@ const TOP_FIELDS: Fields = {
     ),
   },
   runtime: { check: checkRuntime },
+  backend: { check: checkBackend }, // read by cli/state-backend.ts; see core/backend-config.ts
   containers: {
     check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})"),
     required: "set containers: (name: {host, image, ...}), or {} for none",
