@@ -106,6 +106,7 @@ on_exit() {
   trap - EXIT INT TERM
   printf '\n==== teardown ====\n'
   bash tests/env/containerd.sh down || rc=1
+  bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
@@ -131,6 +132,7 @@ trap 'exit 143' TERM
 stage "install" install_deps
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
+stage "etcd (state backend)" bash tests/env/etcd.sh up
 stage "typecheck" typecheck
 stage "build" build
 stage "bun" bun_tests
