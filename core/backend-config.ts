@@ -166,5 +166,6 @@ export function chooseBackend(
 
 /** How a backend is named in messages (never with credentials). */
 export function describeBackend(spec: BackendSpec): string {
-  return "file" in spec ? spec.file : `etcd://${spec.etcd.endpoints.join(",")}${spec.etcd.prefix}`;
+  if ("file" in spec) return spec.file;
+  return `etcd://${spec.etcd.endpoints.map((e) => e.replace(/^[a-z]+:\/\//, "")).join(",")}${spec.etcd.prefix}`;
 }

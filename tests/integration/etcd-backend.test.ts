@@ -64,6 +64,25 @@ describe("etcd state backend (real etcd 3.4)", () => {
     }
   });
 
+  test("secrets of the config never reach etcd", async () => {
+    await etcdDeletePrefix(endpoint, prefix);
+    const state = fleet(2);
+    const secret = "pw-never-stored-4711";
+    (state["c0"] as ContainersState[string]).host = {
+      sshConfig: { address: "10.0.0.1", user: "core", password: secret, passphrase: secret },
+    };
+    const b = backend();
+    try {
+      await b.read();
+      await b.write(state);
+      const stored = gunzipSync((await etcdGet(endpoint, `${prefix}state`))?.value as Buffer).toString();
+      expect(stored).toContain("10.0.0.1");
+      expect(stored).not.toContain(secret);
+    } finally {
+      await b.close();
+    }
+  });
+
   test("1,000 containers: stored compressed far under etcd's request limit, read back identical", async () => {
     await etcdDeletePrefix(endpoint, prefix);
     const b = backend();
