@@ -113,7 +113,9 @@ export async function applyCommand(
     if (stop.signal.aborted) {
       // A second interrupt: leave now. Every finished step is already in the state; a
       // container created but not yet recorded carries berth's labels and is adopted next run.
-      void lock.release().finally(() => process.exit(EXIT_INTERRUPTED));
+      const leave = () => process.exit(EXIT_INTERRUPTED);
+      void lock.release().finally(leave);
+      setTimeout(leave, 1000); // an etcd lock not freed in time expires with its lease
       return;
     }
     io.stderr.write(

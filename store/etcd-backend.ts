@@ -164,7 +164,11 @@ export class EtcdBackend implements StateBackend {
       this.#client.keepAlive(lease, signal).then(
         (ttl) => {
           if (ttl > 0) lastRenewed = Date.now();
-          else lost.abort(this.#lostError(`its lease expired (TTL ${ttlSeconds} s)`));
+          else {lost.abort(
+              this.#lostError(
+                `its lease ended (expired after ${ttlSeconds} s unrenewed, or the lock was removed with "berth state unlock --force")`,
+              ),
+            );}
         },
         () => {
           if (Date.now() - lastRenewed >= ttlSeconds * 1000) {
@@ -184,7 +188,8 @@ export class EtcdBackend implements StateBackend {
         released = true;
         clearInterval(timer);
         this.#held = undefined;
-        await this.#client.revokeLease(lease).catch(() => {}); // else it expires by itself
+        // Else it expires by itself: never hold the run's end up for long.
+        await this.#client.revokeLease(lease, AbortSignal.timeout(5000)).catch(() => {});
       },
     };
   }

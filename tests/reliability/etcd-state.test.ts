@@ -131,6 +131,35 @@ describe("etcd state under faults", () => {
   }, 180_000);
 
   test(
+    "a run whose lock is taken away mid-apply stops before its next step and says so; the state stays true",
+    async () => {
+      await removeByPrefix(env.local.socket, prefix);
+      const keys = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+      const backend = { endpoints: [single], prefix: `${keyPrefix}lost/`, ttl: "2s" };
+      const file = join(dir, "lost.yaml");
+      writeFileSync(file, config(keys, 1, backend));
+      const run = spawnCli(["-c", file, "apply", "--yes"]);
+      await run.waitFor(/created on local/, 60_000);
+      // What an expired lease looks like to the run: its lock key is gone.
+      expect((await runCli(["-c", file, "state", "unlock", "--force"], dir)).stdout).toContain(
+        `held by process ${run.child.pid} on`,
+      );
+      tally("faults");
+      const exit = await run.exited;
+      const out = `${run.stdout}\n${run.stderr}`;
+      expect({ code: exit.code, out }).toEqual({ code: 1, out });
+      expect(run.stderr).toContain("Lost the lock on etcd://");
+      expect(run.stderr).toContain("Stopped before the next step");
+      expect((run.stdout.match(/created on local/g) ?? []).length < keys.length).toBe(true);
+      expect(await untrueEntries((await stateInEtcd(single, backend.prefix)) ?? {})).toEqual([]);
+      const next = await runCli(["-c", file, "apply", "--yes"], dir);
+      expect({ code: next.code, out: next.stdout + next.stderr }).toEqual({ code: 0, out: next.stdout + next.stderr });
+      expect(await census(env.local.socket, prefix, names(keys))).toEqual({ lost: [], duplicated: [], orphans: [] });
+    },
+    180_000,
+  );
+
+  test(
     "the etcd leader killed during an apply on a 3-member cluster: the apply completes or fails cleanly, and etcd's state is true",
     async () => {
       await removeByPrefix(env.local.socket, prefix);
