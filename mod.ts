@@ -50,6 +50,9 @@ export type { ApplyEvent, ApplyOptions, ApplyResult, ChangeResult } from "./engi
 export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
+export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
+export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
+export { openBackend } from "./store/open-backend.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";
