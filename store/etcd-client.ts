@@ -176,6 +176,7 @@ export class EtcdClient {
     path: string,
     body: unknown,
     signal?: AbortSignal,
+    loggedInAgain = false,
   ): Promise<Record<string, unknown>> {
     if (this.#config.user !== undefined && this.#token === undefined && path !== "/v3/auth/authenticate") {
       await this.#authenticate(member, signal);
@@ -223,10 +224,11 @@ export class EtcdClient {
     if (response.status === 200 && error === undefined) return answer;
     const code = Number(typeof raw === "object" ? raw.grpc_code : answer["code"] ?? 0);
     if (RETRY_CODES.has(code) || response.status === 503) throw new Retryable(error ?? `HTTP ${response.status}`);
-    if (this.#config.user !== undefined && /invalid auth token|auth token is expired/.test(error ?? "")) {
-      this.#token = undefined; // simple tokens expire after 5 minutes unused: log in again
+    const tokenRefused = /invalid auth token|auth token is expired/.test(error ?? "");
+    if (this.#config.user !== undefined && tokenRefused && !loggedInAgain) {
+      this.#token = undefined; // simple tokens expire after 5 minutes unused: log in again, once
       await this.#authenticate(member, signal);
-      return this.#callMember(member, path, body, signal);
+      return this.#callMember(member, path, body, signal, true);
     }
     return failWith(member, path, error ?? `HTTP ${response.status}`);
   }
