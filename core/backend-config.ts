@@ -51,14 +51,23 @@ const ETCD_FIELDS: Fields = {
   endpoints: {
     check: listOf(nonEmpty, "endpoints (host:port)"),
     required: "list the etcd members' client URLs, such as [10.0.0.1:2379]",
+    description: "The members' client URLs (host:port, or http(s)://host:port), tried in order.",
   },
-  prefix: { check: string((s) => (s.startsWith("/") ? undefined : `start the prefix with "/", such as "/berth/"`)) },
-  ca: { check: nonEmpty },
-  cert: { check: nonEmpty },
-  key: { check: nonEmpty },
-  user: { check: nonEmpty },
-  password: { check: string() },
+  prefix: {
+    check: string((s) => (s.startsWith("/") ? undefined : `start the prefix with "/", such as "/berth/"`)),
+    description: "Key prefix (default /berth/): the state is <prefix>state, the lock <prefix>lock.",
+  },
+  ca: { check: nonEmpty, description: "CA certificate file (PEM); https is implied." },
+  cert: { check: nonEmpty, description: "Client certificate file (PEM), without a CN (etcd's gateway refuses CNs)." },
+  key: { check: nonEmpty, description: "Client key file (PEM)." },
+  user: { check: nonEmpty, description: "etcd user; its role needs readwrite on the prefix." },
+  password: {
+    check: string(),
+    description: "The user's password, e.g. ${env:BERTH_ETCD_PASSWORD}.",
+    sensitive: "always",
+  },
   lockTtl: {
+    description: "Lease TTL of the lock (default 30s): a killed run's lock frees itself after this.",
     check: string((s) => {
       try {
         const ms = parseDuration(s);
@@ -72,7 +81,7 @@ const ETCD_FIELDS: Fields = {
 
 /** The check of `backend:` for config.yaml's validation. */
 export const checkBackend = mapping({
-  etcd: { check: mapping(ETCD_FIELDS), required: "set etcd: {endpoints: [...]}" },
+  etcd: { check: mapping(ETCD_FIELDS), required: "set etcd: {endpoints: [...]}", description: "The state in etcd v3." },
 });
 
 /**
