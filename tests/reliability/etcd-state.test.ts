@@ -160,6 +160,37 @@ describe("etcd state under faults", () => {
   );
 
   test(
+    "etcd out of reach for longer than the lease (member paused): the run stops before its next step, the state stays true",
+    async () => {
+      await removeByPrefix(env.local.socket, prefix);
+      const keys = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"];
+      const backend = { endpoints: [single], prefix: `${keyPrefix}paused/`, ttl: "2s" };
+      const file = join(dir, "paused.yaml");
+      writeFileSync(file, config(keys, 1, backend));
+      const pid = Number(readFileSync(join(etcd.dir, "single", "pid"), "utf8"));
+      const run = spawnCli(["-c", file, "apply", "--yes"]);
+      await run.waitFor(/created on local/, 60_000);
+      process.kill(pid, "SIGSTOP");
+      tally("faults");
+      try {
+        await sleep(5000);
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      const exit = await run.exited;
+      const out = `${run.stdout}\n${run.stderr}`;
+      expect({ code: exit.code, out }).toEqual({ code: 1, out });
+      expect(run.stderr).toContain("Lost the lock on etcd://");
+      expect((run.stdout.match(/created on local/g) ?? []).length < keys.length).toBe(true);
+      expect(await untrueEntries((await stateInEtcd(single, backend.prefix)) ?? {})).toEqual([]);
+      const next = await runCli(["-c", file, "--lock-timeout", "10s", "apply", "--yes"], dir);
+      expect({ code: next.code, out: next.stdout + next.stderr }).toEqual({ code: 0, out: next.stdout + next.stderr });
+      expect(await census(env.local.socket, prefix, names(keys))).toEqual({ lost: [], duplicated: [], orphans: [] });
+    },
+    180_000,
+  );
+
+  test(
     "the etcd leader killed during an apply on a 3-member cluster: the apply completes or fails cleanly, and etcd's state is true",
     async () => {
       await removeByPrefix(env.local.socket, prefix);
