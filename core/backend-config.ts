@@ -21,9 +21,10 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseDuration } from "./duration.ts";
+import { BerthError } from "./errors.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { type Problem, throwIfProblems } from "./problem.ts";
-import { checkFields, type Fields, listOf, mapping, own, quote, report, string } from "./shape.ts";
+import { checkFields, type Fields, listOf, mapping, own, quote, string } from "./shape.ts";
 
 /** The etcd backend's settings. */
 export interface EtcdBackendConfig {
@@ -88,15 +89,22 @@ export const checkBackend = mapping({
  * Parses `etcd://host1:2379,host2:2379/prefix`.
  *
  * @returns undefined when `text` is not an etcd URL (it is a file path then).
- * @throws {ValidationError} When the URL has no endpoint.
+ * @throws {BerthError} `VALIDATION` when the URL has no endpoint, or credentials.
  */
 export function parseEtcdUrl(text: string): { endpoints: string[]; prefix: string } | undefined {
   const m = /^etcd:\/\/([^/]*)(\/.*)?$/.exec(text);
   if (m === null) return undefined;
   const endpoints = (m[1] as string).split(",").filter((e) => e !== "");
-  const problems: Problem[] = [];
-  if (endpoints.length === 0) report(problems, "", `no endpoint: write etcd://host1:2379,host2:2379/prefix`);
-  throwIfProblems(problems, `--state ${text}`);
+  if (endpoints.length === 0) {
+    throw new BerthError("VALIDATION", `--state ${text}: no endpoint; write etcd://host1:2379,host2:2379/prefix`);
+  }
+  // Credentials in the URL would be printed wherever the URL is (so it is not repeated here).
+  if (endpoints.some((e) => e.includes("@"))) {
+    throw new BerthError(
+      "VALIDATION",
+      "--state: no user or password in an etcd:// URL; set backend.etcd.user and password (from ${env:NAME}) in the config",
+    );
+  }
   return { endpoints, prefix: normalisePrefix(m[2] ?? "/berth/") };
 }
 

@@ -13,6 +13,14 @@ describe("state backend settings", () => {
     expect(parseEtcdUrl("etcd://e:2379")?.prefix).toBe("/berth/");
     expect(parseEtcdUrl("state.yaml")).toBe(undefined);
     expect(() => parseEtcdUrl("etcd:///x")).toThrow("no endpoint");
+    let err: Error | undefined;
+    try {
+      parseEtcdUrl("etcd://me:s3cret@e:2379/x");
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.message).toContain("no user or password in an etcd:// URL");
+    expect(err?.message).not.toContain("s3cret");
   });
 
   test("backend: resolves ${env:} and relative paths, and a bad field is named with its fix", () => {
