@@ -103,7 +103,8 @@ export class EtcdBackend implements StateBackend {
 
   async lock(options: LockOptions): Promise<HeldLock> {
     const ttlSeconds = Math.max(2, Math.round(this.#ttlMs / 1000));
-    const lease = await this.#client.grantLease(ttlSeconds);
+    let lease = await this.#client.grantLease(ttlSeconds);
+    let renewedAt = Date.now();
     const owner: LockHolder = {
       pid: process.pid,
       hostname: hostname(),
@@ -112,6 +113,12 @@ export class EtcdBackend implements StateBackend {
     };
     const deadline = Date.now() + (options.waitMs ?? 0);
     for (;;) {
+      // A wait can outlast the lease: keep it alive meanwhile, or take a new one.
+      if (Date.now() - renewedAt >= (ttlSeconds * 1000) / 3) {
+        const left = await this.#client.keepAlive(lease).catch(() => 0);
+        if (left <= 0) lease = await this.#client.grantLease(ttlSeconds);
+        renewedAt = Date.now();
+      }
       const result = await this.#client.txn(
         [{ key: this.#lockKey, target: "CREATE", revision: 0 }],
         [{ put: { key: this.#lockKey, value: Buffer.from(JSON.stringify(owner)), lease } }],

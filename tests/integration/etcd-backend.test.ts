@@ -145,6 +145,21 @@ describe("etcd state backend (real etcd 3.4)", () => {
     30_000,
   );
 
+  test("a wait longer than the lease TTL keeps its own lease alive and gets the lock", async () => {
+    await etcdDeletePrefix(endpoint, prefix);
+    const [a, b] = [backend(), backend({ lockTtlMs: 2000 })];
+    try {
+      const held = await a.lock({ command: "berth apply" });
+      setTimeout(() => void held.release(), 5000);
+      const second = await b.lock({ command: "berth apply", waitMs: 20_000 });
+      await b.read();
+      await b.write(fleet(1));
+      await second.release();
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+
   test("a lock whose keeper stopped (no release, no renewals) frees itself after the lease TTL", async () => {
     await etcdDeletePrefix(endpoint, prefix);
     const a = backend({ lockTtlMs: 2000 });
