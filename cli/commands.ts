@@ -11,9 +11,9 @@ import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
-import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
+import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
-import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
+import { ContainersResource } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
@@ -22,6 +22,9 @@ import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
+import { blockedChanges } from "../engine/plan.ts";
+import { hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
+import { publicPlan, publicResult, writeJson } from "./json-output.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -49,9 +52,8 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
   const { state } = await withBackend(io, opts, (backend) => backend.read());
   new ContainersResource({ desiredState: desired, previousState: state });
   const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
-  if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ valid: true, containers: Object.keys(desired).length, hosts: hosts.size })}\n`);
-  } else {io.stdout.write(
+  if (opts.json) writeJson(io, { valid: true, containers: Object.keys(desired).length, hosts: hosts.size });
+  else {io.stdout.write(
       `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`,
     );}
   return EXIT_OK;
@@ -66,11 +68,20 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
     if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
-    if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
+    const names = HOST_NAMES.get(resource) ?? new Map();
+    if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
     else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
     if (opts.out !== undefined && !opts.json) {
       io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     }
+    // A blocked entry (a host unreachable, a changed host key) is not ordinary drift: scripts see 1.
+    const blocked = blockedChanges(plan);
+    for (const c of blocked) {
+      io.stderr.write(
+        `berth: ${c.name} on host ${hostDisplay(names, c.host)} is blocked: ${c.reasons.join("; ") || "blocked"}\n`,
+      );
+    }
+    if (blocked.length > 0) return EXIT_ERROR;
     return plan.empty ? EXIT_OK : EXIT_CHANGES;
   } finally {
     await closeResource(io, resource, opts);
@@ -148,7 +159,9 @@ export async function applyCommand(
     });
     const seconds = (performance.now() - started) / 1000;
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
+      const names = HOST_NAMES.get(resource) ?? new Map();
+      const name = (h: string) => names.get(h) ?? h;
+      writeJson(io, { plan: publicPlan(plan, name), result: publicResult(result, name) });
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (lock.lost.aborted) throw lock.lost.reason;
     if (result.interrupted) return EXIT_INTERRUPTED;
@@ -169,27 +182,30 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
   try {
     const observed = await resource.checkCurrentState();
     const desired = resource.desiredState();
+    const names = HOST_NAMES.get(resource) ?? new Map();
     const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(
       ([name, hcc]) => {
         const o = observed[name];
         const status = o?.error !== undefined
           ? `unreachable: ${o.error}`
           : o?.status?.status ?? (name in resource.previousState ? "not created" : "not deployed");
+        const host = hostLabel(hcc.host);
         return {
-          host: hostLabel(hcc.host),
+          host,
+          hostName: names.get(host) ?? host,
           name,
           status,
           id: o?.status === undefined ? "" : shortId(o.status.id),
           image: hcc.container.config.image,
         };
       },
-    ).sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
-    if (opts.json) io.stdout.write(`${JSON.stringify({ containers: rows }, null, 2)}\n`);
+    ).sort((a, b) => a.hostName.localeCompare(b.hostName) || a.name.localeCompare(b.name));
+    if (opts.json) writeJson(io, { containers: rows });
     else {io.stdout.write(
         `${
           formatTable(
-            ["HOST", "NAME", "STATUS", "ID", "IMAGE"],
-            rows.map((r) => [r.host, r.name, r.status, r.id, r.image]),
+            ["HOST", "ADDRESS", "NAME", "STATUS", "ID", "IMAGE"],
+            rows.map((r) => [r.hostName, r.host, r.name, r.status, r.id, r.image]),
           )
         }\n`,
       );}
@@ -209,8 +225,8 @@ export async function openResource(
   destroy = false,
   backend?: StateBackend,
 ): Promise<ContainersResource> {
-  const config: BerthConfig = destroy
-    ? await loadConfig(io, opts).catch(() => ({ desiredState: {} }))
+  const config: LoadedConfig = destroy
+    ? await loadConfig(io, opts).catch(() => ({ desiredState: {}, hostNames: new Map() }))
     : await loadConfig(io, opts);
   const desired = destroy ? {} : config.desiredState;
   const loaded = backend === undefined ? await withBackend(io, opts, (b) => b.read()) : await backend.read();
@@ -225,7 +241,7 @@ export async function openResource(
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
-  return new ContainersResource(
+  const resource = new ContainersResource(
     { desiredState: desired, previousState: previous },
     {
       env: io.env,
@@ -233,7 +249,15 @@ export async function openResource(
       log: (m) => warn(io, m),
     },
   );
+  HOST_NAMES.set(resource, config.hostNames);
+  return resource;
 }
+
+/** The config's host names of each opened resource (see host-names.ts). */
+export const HOST_NAMES: WeakMap<ContainersResource, HostNames> = new WeakMap();
+
+/** A config with the names its hosts have in the document. */
+export type LoadedConfig = BerthConfig & { hostNames: HostNames };
 
 /** One line per container taken into the state as it was found. */
 function formatAdopted(adopted: Adopted[]): string {
@@ -285,7 +309,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
 }
 
 /** Reads and parses the config file named by `--config`. */
-export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
+export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<LoadedConfig> {
   const file = path(io, opts.config);
   let bytes: Uint8Array;
   try {
@@ -297,12 +321,11 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return interruptibleAtOnce(() =>
-    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
-      env: io.env,
-      baseDir: dirname(file),
-    })
-  );
+  return interruptibleAtOnce(() => {
+    const doc = parseDocument(decodeUtf8(bytes, opts.config), opts.config);
+    const config = configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+    return { ...config, hostNames: hostNamesOf(doc, config.desiredState) };
+  });
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */
@@ -321,20 +344,4 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
 
 function path(io: CliIO, p: string): string {
   return resolve(io.cwd, p);
-}
-
-function publicPlan(plan: PlanWithBasis): Omit<PlanWithBasis, "basis"> {
-  const { basis: _basis, ...rest } = plan;
-  return rest;
-}
-
-function publicResult(result: ApplyResult): unknown {
-  return {
-    failed: result.failed,
-    interrupted: result.interrupted,
-    results: result.results.map((r) => ({
-      ...r,
-      error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
-    })),
-  };
 }

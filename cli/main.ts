@@ -17,6 +17,7 @@ import {
   validateCommand,
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
@@ -113,8 +114,16 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_ERROR;
-    io.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    // With --json a script reads the error on stdout too, as an object (the message also goes to stderr).
+    const json = argv.includes("--json") && !argv.includes("--");
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      if (json) writeJson(io, jsonError("USAGE", err.message.replace(/^error: /, "")));
+      return EXIT_ERROR;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (json) writeJson(io, jsonError(err instanceof BerthError ? err.code : "UNEXPECTED", message));
+    io.stderr.write(`berth: ${message}\n`);
     if (io.env.BERTH_DEBUG && err instanceof Error) io.stderr.write(`${err.stack ?? ""}\n`);
     if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) {
       io.stderr.write("(unexpected error: run with BERTH_DEBUG=1 for details)\n");
