@@ -58,3 +58,6 @@ export function stats(values: number[]): { median: number; min: number; max: num
   const median = s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
   return { median, min: s[0] as number, max: s[s.length - 1] as number };
 }
+
+/** How every bench target is reported: "met" or "MISSED" (a comparison with NaN, a figure not taken, misses). */
+export const verdict = (ok: boolean): string => ok ? "met" : "MISSED";

@@ -42,7 +42,9 @@ node_modules/.bin/tsc -p .
 if [[ ! -x build/berth || -n $(find cli.ts mod.ts version.ts cli core engine runtimes transports platform store -name '*.ts' -newer build/berth | head -1) ]]; then
   node_modules/.bin/bun build --compile cli.ts --outfile build/berth >/dev/null
 fi
-node_modules/.bin/bun build bench/floor.ts --target node --packages external --outfile bench/.build/floor.mjs >/dev/null
+for floor in floor floor-openssh; do
+  node_modules/.bin/bun build bench/$floor.ts --target node --packages external --outfile bench/.build/$floor.mjs >/dev/null
+done
 
 down() { bash "$ROOT/tests/env/down.sh" || true; }
 trap down EXIT
