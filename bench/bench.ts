@@ -8,12 +8,11 @@
  * @module
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, release, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { cleanFleet, type FleetHost, snapshot, verifyFleet } from "./engines.ts";
 import type { Scenario } from "./inputs.ts";
-import { measure, type Sample, stats, verdict } from "./measure.ts";
+import { machine, measure, type Sample, stats, verdict } from "./measure.ts";
 import { ansibleTool, berthTool, dockerTool, floorOpensshTool, floorTool, type Tool } from "./tools.ts";
 import { scaleBench } from "./scale.ts";
 import { startupBench } from "./startup.ts";
@@ -134,18 +133,6 @@ function toolsFor(floorJs: string, floorOpensshJs: string): Tool[] {
 }
 
 const f2 = (n: number): string => n.toFixed(2);
-
-const loadAtStart = loadavg();
-
-/** The machine the figures come from, and its load (the 1-minute load average when the run began and ended). */
-export function machine(): string {
-  const load = (l: number[]) => (l[0] ?? NaN).toFixed(2);
-  return `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${
-    (totalmem() / 2 ** 30).toFixed(1)
-  } GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}, load average ${
-    load(loadAtStart)
-  } at the start, ${load(loadavg())} at the end`;
-}
 
 async function main(): Promise<void> {
   if (args.env === undefined || args.work === undefined) {

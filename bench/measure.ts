@@ -6,6 +6,7 @@
  */
 import { spawn } from "node:child_process";
 import { appendFileSync, readFileSync } from "node:fs";
+import { cpus, loadavg, release, totalmem } from "node:os";
 
 /** A command to measure. */
 export interface Command {
@@ -61,3 +62,15 @@ export function stats(values: number[]): { median: number; min: number; max: num
 
 /** How every bench target is reported: "met" or "MISSED" (a comparison with NaN, a figure not taken, misses). */
 export const verdict = (ok: boolean): string => ok ? "met" : "MISSED";
+
+const loadAtStart = loadavg();
+
+/** The machine the figures come from, and its load (the 1-minute load average when the run began and ended). */
+export function machine(): string {
+  const load = (l: number[]) => (l[0] ?? NaN).toFixed(2);
+  return `${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), ${
+    (totalmem() / 2 ** 30).toFixed(1)
+  } GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}, load average ${
+    load(loadAtStart)
+  } at the start, ${load(loadavg())} at the end`;
+}

@@ -2,22 +2,28 @@
 # berth against a raw-API floor and the tools people use instead.
 #   bash bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b]   (defaults 3, 10, 3)
 #   bash bench/run.sh --scale [--runs R]                                    (10 hosts)
+#   bash bench/run.sh --sim [--sizes 10,100,1000]                           (simulated hosts)
 # Brings up its own SSH fleet (namespaces "bb-*", addresses 198.19.x.x, under
 # /tmp/berth-bench; every host directly reachable), builds what is missing,
 # measures, writes bench/results/latest.md (or scale.md), and tears the fleet
-# down again. Needs root (Debian 12); installs ansible, python3-docker and time.
+# down again; --sim needs no fleet (simulated hosts on 127.77.x.x:2222) and
+# writes sim.md. Then the READMEs' result blocks are rewritten from the
+# results files (bench/readme.ts). Needs root (Debian 12); installs ansible,
+# python3-docker and time.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BERTH_TEST_DIR=${BERTH_BENCH_DIR:-/tmp/berth-bench}
 export BERTH_TEST_NS_PREFIX=bb BERTH_TEST_NET=198.19
 
-hosts=3 scale=0 args=()
+hosts=3 scale=0 sim=0 args=() sim_args=()
 while (($#)); do
   case $1 in
   --hosts) hosts=$2 args+=("$1" "$2") && shift 2 ;;
   --per-host | --runs | --tools) args+=("$1" "$2") && shift 2 ;;
   --scale) scale=1 hosts=10 args+=("$1") && shift ;;
-  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale]" >&2 && exit 2 ;;
+  --sim) sim=1 && shift ;;
+  --sizes) sim_args+=("$1" "$2") && shift 2 ;;
+  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale] | --sim [--sizes a,b]" >&2 && exit 2 ;;
   esac
 done
 ((EUID == 0)) || { echo "run as root" >&2 && exit 1; }
@@ -42,9 +48,17 @@ node_modules/.bin/tsc -p .
 if [[ ! -x build/berth || -n $(find cli.ts mod.ts version.ts cli core engine runtimes transports platform store -name '*.ts' -newer build/berth | head -1) ]]; then
   node_modules/.bin/bun build --compile cli.ts --outfile build/berth >/dev/null
 fi
-for floor in floor floor-openssh; do
-  node_modules/.bin/bun build bench/$floor.ts --target node --packages external --outfile bench/.build/$floor.mjs >/dev/null
+for script in floor floor-openssh sim-hosts sim-floor; do
+  node_modules/.bin/bun build bench/$script.ts --target node --packages external --outfile bench/.build/$script.mjs >/dev/null
 done
+
+if ((sim)); then
+  # 1,000 hosts: as many SSH servers in the simulator, as many connections in berth.
+  ulimit -n 65536
+  node --import tsx bench/sim.ts --work "$BERTH_TEST_DIR/sim" ${sim_args[@]+"${sim_args[@]}"}
+  node --import tsx bench/readme.ts
+  exit
+fi
 
 down() { bash "$ROOT/tests/env/down.sh" || true; }
 trap down EXIT
@@ -66,4 +80,5 @@ while read -r addr; do
   ip route get "$addr" | grep -q " dev $BERTH_TEST_NS_PREFIX-br[01] " || { echo "no local route to $addr" >&2 && exit 1; }
 done < <(grep -o '"address": "[0-9.]*"' "$BERTH_TEST_DIR/env.json" | cut -d'"' -f4)
 
-node --import tsx bench/bench.ts --env "$BERTH_TEST_DIR/env.json" --work "$BERTH_TEST_DIR/work" "${args[@]}"
+node --import tsx bench/bench.ts --env "$BERTH_TEST_DIR/env.json" --work "$BERTH_TEST_DIR/work" ${args[@]+"${args[@]}"}
+node --import tsx bench/readme.ts
