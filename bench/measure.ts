@@ -72,5 +72,7 @@ export function machine(): string {
     (totalmem() / 2 ** 30).toFixed(1)
   } GiB, Linux ${release()}, Node ${process.versions.node}, ${new Date().toISOString()}, load average ${
     load(loadAtStart)
-  } at the start, ${load(loadavg())} at the end`;
+  } at the start, ${load(loadavg())} at the end${
+    (loadAtStart[0] ?? 0) >= 1 ? " (NOT QUIET: other work shared the 2 cores; compare within the run only)" : ""
+  }`;
 }

@@ -30,13 +30,20 @@ function body(text: string): string {
     .trim();
 }
 
+/** The paragraph of a results file that starts "Note" (a caveat about the whole run), if any. */
+function note(text: string): string[] {
+  const paragraphs = text.split("\n\n");
+  const found = paragraphs.find((p) => p.startsWith("Note"));
+  return found === undefined ? [] : ["", found];
+}
+
 /** The lines that say met or MISSED, under the heading of the section they belong to. */
 function verdicts(text: string): string[] {
   const out: string[] = [];
   let section = "";
   for (const line of text.split("\n")) {
     if (line.startsWith("## ")) section = line.slice(3);
-    else if (/\b(met|MISSED)\b/.test(line) && !line.startsWith("|")) {
+    else if (/\b(met|MISSED)\b/.test(line) && /^(- |Target)/.test(line)) {
       if (section !== "") out.push("", `${section}:`, "");
       section = "";
       out.push(line.startsWith("- ") ? line : `- ${line}`);
@@ -63,7 +70,8 @@ function main(): void {
     : "No results yet: run `sudo bash bench/run.sh`.";
   const targets = present.map((f) => {
     const machine = text(f).split("\n").find((l) => l.startsWith("Machine: ")) ?? "";
-    return [`From \`bench/results/${f}\` (${machine.replace(/^Machine: /, "")}):`, ...verdicts(text(f))].join("\n");
+    const from = `From \`bench/results/${f}\` (${machine.replace(/^Machine: /, "")}):`;
+    return [from, ...note(text(f)), ...verdicts(text(f))].join("\n");
   }).join("\n\n");
   let stale = false;
   for (const [file, content] of [[join(ROOT, "README.md"), latest], [join(ROOT, "bench", "README.md"), targets]]) {
