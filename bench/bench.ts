@@ -36,6 +36,7 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     tools: { type: "string" },
     scale: { type: "boolean", default: false },
+    recorded: { type: "string", default: "1000" },
     out: { type: "string", default: join(ROOT, "bench", "results") },
   },
 });
@@ -149,6 +150,7 @@ async function main(): Promise<void> {
       base: (h, k) => baseWorkload(fleet, work, h, k),
       work,
       runs: Number(args.runs),
+      recorded: Number(args.recorded),
       floorJs,
       floorOpensshJs,
       root: ROOT,

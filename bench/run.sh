@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # berth against a raw-API floor and the tools people use instead.
 #   bash bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b]   (defaults 3, 10, 3)
-#   bash bench/run.sh --scale [--runs R]                                    (10 hosts)
+#   bash bench/run.sh --scale [--runs R] [--hosts H] [--recorded N]         (10 hosts, 1,000 recorded)
 #   bash bench/run.sh --sim [--sizes 10,100,1000]                           (simulated hosts)
 # Brings up its own SSH fleet (namespaces "bb-*", addresses 198.19.x.x, under
 # /tmp/berth-bench; every host directly reachable), builds what is missing,
@@ -15,22 +15,23 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BERTH_TEST_DIR=${BERTH_BENCH_DIR:-/tmp/berth-bench}
 export BERTH_TEST_NS_PREFIX=bb BERTH_TEST_NET=198.19
 
-hosts=3 scale=0 sim=0 args=() sim_args=()
+hosts= scale=0 sim=0 args=() sim_args=()
 while (($#)); do
   case $1 in
   --hosts) hosts=$2 args+=("$1" "$2") && shift 2 ;;
-  --per-host | --runs | --tools) args+=("$1" "$2") && shift 2 ;;
-  --scale) scale=1 hosts=10 args+=("$1") && shift ;;
+  --per-host | --runs | --tools | --recorded) args+=("$1" "$2") && shift 2 ;;
+  --scale) scale=1 args+=("$1") && shift ;;
   --sim) sim=1 && shift ;;
   --sizes) sim_args+=("$1" "$2") && shift 2 ;;
-  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale] | --sim [--sizes a,b]" >&2 && exit 2 ;;
+  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] | --scale [--hosts H] [--recorded N] | --sim [--sizes a,b]" >&2 && exit 2 ;;
   esac
 done
 ((EUID == 0)) || { echo "run as root" >&2 && exit 1; }
+# The scale run uses the whole fleet: 10 hosts unless told (a smaller one proves the script quickly).
+: "${hosts:=$((scale ? 10 : 3))}"
 ((hosts >= 1 && hosts <= 10)) || { echo "--hosts must be 1..10" >&2 && exit 2; }
-# up.sh needs at least 2 hosts; the scale run needs 10.
+# up.sh needs at least 2 hosts.
 fleet=$((hosts < 2 ? 2 : hosts))
-((scale)) && fleet=10
 
 missing=()
 for pkg in ansible python3-docker time; do

@@ -19,6 +19,8 @@ export interface ScaleOptions {
   base: (hosts: number, perHost: number) => Workload;
   work: string;
   runs: number;
+  /** How many recorded containers the plan is measured over (1,000 for the target). */
+  recorded: number;
   floorJs: string;
   floorOpensshJs: string;
   root: string;
@@ -75,7 +77,7 @@ export async function scaleBench(o: ScaleOptions): Promise<string> {
   // 2. A plan over 1,000 recorded containers, and its peak RSS.
   {
     await cleanFleet(o.fleet);
-    const perHost = Math.ceil(1000 / hmax);
+    const perHost = Math.ceil(o.recorded / hmax);
     const w = o.base(hmax, perHost);
     const dir = join(o.work, "tools", "scale-1000");
     rmSync(dir, { recursive: true, force: true });
