@@ -28,8 +28,11 @@ export interface SimInputs {
 }
 
 export const SIM_IMAGE = "local/busybox:sim";
+/** With files: the one config file of every host, declared by each of its containers (as in the bench workload). */
+const SIM_FILE = "/srv/bench/app.conf";
+const SIM_FILE_CONTENT = "# simulated\nlevel = 1\n";
 
-function configYaml(n: number, k: number, net: string, port: number, changed: boolean): string {
+function configYaml(n: number, k: number, net: string, port: number, changed: boolean, files: boolean): string {
   const lines = [`ssh: { user: root, password: sim, hostKeyPolicy: insecure, port: ${port} }`, "hosts:"];
   for (let i = 0; i < n; i++) lines.push(`  h${i}: { ssh: { address: ${simAddress(net, i)} } }`);
   lines.push("containers:");
@@ -44,6 +47,7 @@ function configYaml(n: number, k: number, net: string, port: number, changed: bo
         '    args: [sleep, "100000"]',
         "    networkMode: host",
         `    env: { BENCH_VALUE: ${value} }`,
+        ...(files ? [`    configFiles: { ${SIM_FILE}: ${JSON.stringify(SIM_FILE_CONTENT)} }`] : []),
       );
     }
   }
@@ -51,7 +55,7 @@ function configYaml(n: number, k: number, net: string, port: number, changed: bo
 }
 
 /** The simulator's fleet matching `text` (berth's config), and the state recording it. */
-function fleetOf(text: string): { fleet: SimFleet; state: Record<string, unknown> } {
+function fleetOf(text: string, files: boolean): { fleet: SimFleet; state: Record<string, unknown> } {
   const desired = fromYaml(text, { log: () => {} }).desiredState();
   const fleet: SimFleet = { image: SIM_IMAGE, hosts: [] };
   const state: Record<string, unknown> = {};
@@ -71,11 +75,19 @@ function fleetOf(text: string): { fleet: SimFleet; state: Record<string, unknown
     });
     state[key] = { ...hcc, container: { ...hcc.container, status: { id, status: "running" } } };
   }
+  if (files) fleet.files = fleet.hosts.map(() => ({ [SIM_FILE]: SIM_FILE_CONTENT }));
   return { fleet, state };
 }
 
-/** Writes the inputs for `n` hosts x `k` containers into `dir`. */
-export function writeSimInputs(dir: string, n: number, k: number, net: string, port: number): SimInputs {
+/** Writes the inputs for `n` hosts x `k` containers into `dir`; `files`: with a config file per host. */
+export function writeSimInputs(
+  dir: string,
+  n: number,
+  k: number,
+  net: string,
+  port: number,
+  files: boolean,
+): SimInputs {
   mkdirSync(dir, { recursive: true });
   const out: SimInputs = {
     config: join(dir, "config.yaml"),
@@ -84,13 +96,13 @@ export function writeSimInputs(dir: string, n: number, k: number, net: string, p
     fleet: join(dir, "fleet.json"),
     changedFleet: join(dir, "fleet-changed.json"),
   };
-  const text = configYaml(n, k, net, port, false);
-  const changed = configYaml(n, k, net, port, true);
-  const { fleet, state } = fleetOf(text);
+  const text = configYaml(n, k, net, port, false, files);
+  const changed = configYaml(n, k, net, port, true, files);
+  const { fleet, state } = fleetOf(text, files);
   writeFileSync(out.config, text);
   writeFileSync(out.changed, changed);
   writeFileSync(out.state, stateToYaml(state as Parameters<typeof stateToYaml>[0]), { mode: 0o600 });
   writeFileSync(out.fleet, JSON.stringify(fleet));
-  writeFileSync(out.changedFleet, JSON.stringify(fleetOf(changed).fleet));
+  writeFileSync(out.changedFleet, JSON.stringify(fleetOf(changed, files).fleet));
   return out;
 }

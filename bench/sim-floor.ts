@@ -4,7 +4,8 @@
  * `direct-streamlocal` channel to the engine, one list request of berth's
  * containers, each compared with the wanted fleet by its config-hash label
  * and state; a container that differs is removed, created and started over
- * the same channel. P hosts at once. With the fleet the simulator started
+ * the same channel; the host's files (when the fleet has some) read over
+ * SFTP on the same connection and compared. P hosts at once. With the fleet the simulator started
  * with it is the no-op check; with the changed fleet, the apply.
  *
  * Usage: node sim-floor.mjs WANTED_FLEET.json [--par 256] [--port 2222] [--net 127.77]
@@ -75,10 +76,39 @@ interface Listed {
   Labels: Record<string, string>;
 }
 
-async function onHost(want: SimFleet["hosts"][number], image: string, address: string, port: number): Promise<void> {
+/** Reads `paths` over one SFTP session of `client` and throws on the first that differs. */
+function checkFiles(client: ssh2.Client, files: Record<string, string>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.sftp((err, sftp) => {
+      if (err) return reject(err);
+      Promise.all(
+        Object.entries(files).map(([path, text]) =>
+          new Promise<void>((ok, fail) =>
+            sftp.readFile(
+              path,
+              (e, got) => (e ? fail(e) : got.toString() === text ? ok() : fail(new Error(`${path} differs`))),
+            )
+          )
+        ),
+      ).then(() => {
+        sftp.end();
+        resolve();
+      }, reject);
+    });
+  });
+}
+
+async function onHost(
+  want: SimFleet["hosts"][number],
+  files: Record<string, string> | undefined,
+  image: string,
+  address: string,
+  port: number,
+): Promise<void> {
   const client = await connect(address, port);
   const e = engine(client);
   try {
+    const read = files === undefined ? undefined : checkFiles(client, files);
     const filters = encodeURIComponent(JSON.stringify({ label: ["berth.managed=true"] }));
     const list = await e.call("GET", `/containers/json?all=1&filters=${filters}`) as Listed[];
     const byName = new Map(list.map((c) => [(c.Names[0] ?? "").slice(1), c]));
@@ -95,6 +125,7 @@ async function onHost(want: SimFleet["hosts"][number], image: string, address: s
       }) as { Id: string };
       await e.call("POST", `/containers/${Id}/start`);
     }
+    await read;
   } finally {
     e.close();
     client.end();
@@ -117,7 +148,7 @@ async function main(): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(par, fleet.hosts.length) }, async () => {
     while (next < fleet.hosts.length) {
       const i = next++;
-      await onHost(fleet.hosts[i] ?? [], fleet.image, simAddress(o.net as string, i), Number(o.port));
+      await onHost(fleet.hosts[i] ?? [], fleet.files?.[i], fleet.image, simAddress(o.net as string, i), Number(o.port));
     }
   }));
 }

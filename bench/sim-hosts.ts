@@ -5,14 +5,16 @@
  * channels to /var/run/docker.sock as a minimal Docker Engine held in
  * memory: `/_ping`, `/version`, `GET /containers/json` (label filters),
  * `GET /containers/{id}/json`, `GET /images/{name}/json`, and the create,
- * start, stop, restart and remove calls berth and the floor make. Files
- * (helper containers, archives, SFTP) are not simulated: the simulated
- * workload has none.
+ * start, stop, restart and remove calls berth and the floor make; and an
+ * SFTP subsystem over the host's files in memory (lstat, stat, open, read,
+ * write, fstat, fsetstat, close, mkdir, remove, realpath and OpenSSH's
+ * posix-rename). Helper containers and archives are not simulated.
  *
  * Usage: node sim-hosts.mjs --fleet FLEET.json --key HOSTKEY [--port 2222] [--net 127.77]
  *   prints "ready" once every host listens. On stdin, a line "dump" prints one
- *   JSON line: per host the containers (name, env, state, labels) and how
- *   many changing requests (create, start, stop, restart, remove) it took.
+ *   JSON line: per host the containers (name, env, state, labels), the files,
+ *   and how many changing requests (create, start, stop, restart, remove, and
+ *   SFTP writes) it took.
  *
  * @module
  */
@@ -20,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import ssh2 from "ssh2";
+import ssh2, { type SFTPWrapper } from "ssh2";
 import { simAddress, type SimFleet } from "./sim-net.ts";
 
 interface SimContainer {
@@ -35,6 +37,10 @@ interface SimContainer {
 
 interface SimHost {
   containers: Map<string, SimContainer>;
+  /** Path -> content; every parent of a path is a directory. */
+  files: Map<string, Buffer>;
+  /** Directories made over SFTP (besides the parents of files). */
+  dirs: Set<string>;
   changes: number;
 }
 
@@ -162,6 +168,139 @@ function serveEngine(stream: ssh2.ServerChannel, h: SimHost): void {
   stream.on("error", () => {});
 }
 
+const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
+
+/**
+ * ssh2's server answers INIT with a VERSION naming no extension, and its
+ * client then refuses posix-rename (what berth writes files with): this
+ * channel's VERSION packet is swapped for one that names it.
+ */
+function announcePosixRename(sftp: SFTPWrapper): void {
+  const name = Buffer.from("posix-rename@openssh.com");
+  const version = Buffer.alloc(4 + 1 + 4 + 4 + name.length + 4 + 1);
+  let p = version.writeUInt32BE(version.length - 4, 0);
+  p = version.writeUInt8(2, p); // SSH_FXP_VERSION
+  p = version.writeUInt32BE(3, p);
+  p = version.writeUInt32BE(name.length, p);
+  p += name.copy(version, p);
+  p = version.writeUInt32BE(1, p);
+  version.write("1", p);
+  const inner = sftp as unknown as {
+    _protocol: Record<string, unknown> & { channelData(id: number, d: Buffer): void };
+  };
+  const protocol = inner._protocol;
+  inner._protocol = new Proxy(protocol, {
+    get(target, key) {
+      if (key === "channelData") {
+        return (id: number, data: Buffer) =>
+          target.channelData(id, data.length === 9 && data[4] === 2 ? version : data);
+      }
+      const value = target[key as string];
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** SFTP over the host's files: regular files 0600 and directories 0755, owned by root. */
+function serveSftp(sftp: SFTPWrapper, h: SimHost): void {
+  announcePosixRename(sftp);
+  const handles = new Map<string, { path: string; write?: Buffer }>();
+  let next = 0;
+  const isDir = (path: string) =>
+    path === "/" || h.dirs.has(path) || [...h.files.keys()].some((f) => f.startsWith(`${path}/`));
+  const attrs = (path: string) => {
+    const file = h.files.get(path);
+    if (file !== undefined) return { mode: 0o100600, uid: 0, gid: 0, size: file.length, atime: 0, mtime: 0 };
+    return isDir(path) ? { mode: 0o040755, uid: 0, gid: 0, size: 4096, atime: 0, mtime: 0 } : undefined;
+  };
+  const ok = (reqid: number) => sftp.status(reqid, STATUS_CODE.OK);
+  const stat = (reqid: number, path: string) => {
+    const a = attrs(path);
+    if (a === undefined) sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    else sftp.attrs(reqid, a);
+  };
+  const opened = (reqid: number, handle: Buffer) => {
+    const open = handles.get(handle.toString());
+    if (open === undefined) sftp.status(reqid, STATUS_CODE.FAILURE, "bad handle");
+    return open;
+  };
+  sftp.on("LSTAT", stat);
+  sftp.on("STAT", stat);
+  sftp.on("REALPATH", (reqid, path) => sftp.name(reqid, [{ filename: path, longname: path, attrs: {} as never }]));
+  sftp.on("OPEN", (reqid, path, flags) => {
+    const handle = String(next++);
+    if (flags === OPEN_MODE.READ) {
+      if (!h.files.has(path)) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+      handles.set(handle, { path });
+    } else {
+      if ((flags & OPEN_MODE.EXCL) !== 0 && attrs(path) !== undefined) return sftp.status(reqid, STATUS_CODE.FAILURE);
+      h.changes++;
+      handles.set(handle, { path, write: Buffer.alloc(0) });
+    }
+    sftp.handle(reqid, Buffer.from(handle));
+  });
+  sftp.on("FSTAT", (reqid, handle) => {
+    const open = opened(reqid, handle);
+    if (open !== undefined) stat(reqid, open.path);
+  });
+  sftp.on("READ", (reqid, handle, offset, length) => {
+    const open = opened(reqid, handle);
+    if (open === undefined) return;
+    const content = h.files.get(open.path) ?? Buffer.alloc(0);
+    if (offset >= content.length) sftp.status(reqid, STATUS_CODE.EOF);
+    else sftp.data(reqid, content.subarray(offset, offset + length));
+  });
+  sftp.on("WRITE", (reqid, handle, offset, data) => {
+    const open = opened(reqid, handle);
+    if (open?.write === undefined) return;
+    const grown = Buffer.alloc(Math.max(open.write.length, offset + data.length));
+    open.write.copy(grown);
+    data.copy(grown, offset);
+    open.write = grown;
+    ok(reqid);
+  });
+  sftp.on("FSETSTAT", (reqid, handle) => opened(reqid, handle) && ok(reqid));
+  sftp.on(
+    "SETSTAT",
+    (reqid, path) => attrs(path) === undefined ? sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE) : ok(reqid),
+  );
+  sftp.on("CLOSE", (reqid, handle) => {
+    const open = opened(reqid, handle);
+    if (open === undefined) return;
+    if (open.write !== undefined) h.files.set(open.path, open.write);
+    handles.delete(handle.toString());
+    ok(reqid);
+  });
+  sftp.on("MKDIR", (reqid, path) => {
+    if (attrs(path) !== undefined) return sftp.status(reqid, STATUS_CODE.FAILURE);
+    h.changes++;
+    h.dirs.add(path);
+    ok(reqid);
+  });
+  sftp.on("REMOVE", (reqid, path) => {
+    if (!h.files.delete(path)) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    h.changes++;
+    ok(reqid);
+  });
+  sftp.on("EXTENDED", (reqid, name, data) => {
+    if (name !== "posix-rename@openssh.com" || data === undefined) {
+      return sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED);
+    }
+    const from = data.subarray(4, 4 + data.readUInt32BE(0)).toString();
+    const rest = data.subarray(4 + Buffer.byteLength(from));
+    const to = rest.subarray(4, 4 + rest.readUInt32BE(0)).toString();
+    const content = h.files.get(from);
+    if (content === undefined) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    h.files.delete(from);
+    h.files.set(to, content);
+    h.changes++;
+    ok(reqid);
+  });
+  for (const unsupported of ["RMDIR", "RENAME", "OPENDIR", "READLINK", "SYMLINK"]) {
+    sftp.on(unsupported as "RMDIR", (reqid: number) => sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED));
+  }
+}
+
 function main(): void {
   const { values: o } = parseArgs({
     options: {
@@ -177,8 +316,10 @@ function main(): void {
   const fleet = JSON.parse(readFileSync(o.fleet, "utf8")) as SimFleet;
   const hostKey = readFileSync(o.key);
   const port = Number(o.port);
-  const hosts: SimHost[] = fleet.hosts.map((cs) => ({
+  const hosts: SimHost[] = fleet.hosts.map((cs, i) => ({
     changes: 0,
+    dirs: new Set<string>(),
+    files: new Map(Object.entries(fleet.files?.[i] ?? {}).map(([path, text]) => [path, Buffer.from(text)])),
     containers: new Map(cs.map((c) => {
       const sc: SimContainer = {
         Id: c.id,
@@ -204,6 +345,7 @@ function main(): void {
             st.exit(0);
             st.end();
           });
+          session.on("sftp", (acc) => serveSftp(acc(), h));
         });
         client.on("openssh.streamlocal", (accept) => serveEngine(accept(), h));
       });
@@ -221,6 +363,7 @@ function main(): void {
     if (line.trim() !== "dump") return;
     const dump = hosts.map((h) => ({
       changes: h.changes,
+      files: Object.fromEntries([...h.files].map(([path, content]) => [path, content.toString()])),
       containers: [...h.containers.values()].map((c) => ({
         name: c.Name.slice(1),
         env: c.Env,

@@ -9,6 +9,8 @@
 export interface SimFleet {
   image: string;
   hosts: Array<Array<{ id: string; name: string; env: string[]; labels: Record<string, string> }>>;
+  /** Per host, the files it holds (path -> content), when the workload has files. */
+  files?: Array<Record<string, string>>;
 }
 
 /** Host `i`'s loopback address under `net` ("127.77" -> 127.77.0.1, ..., 250 per /24). */

@@ -7,8 +7,10 @@
  * simulator's own memory is checked: a plan changed nothing, an apply left
  * exactly the wanted containers running.
  *
- * Usage: node --import tsx bench/sim.ts --work DIR [--sizes 10,100,1000] [--per-host 10]
+ * Usage: node --import tsx bench/sim.ts --work DIR [--sizes 10,100,1000] [--per-host 10] [--files]
  *          [--net 127.77] [--port 2222] [--out bench/results]
+ *   --files: every host has a config file that each of its containers declares (read over SFTP:
+ *   needs berth's file access through the transport, issue 16).
  *
  * @module
  */
@@ -19,6 +21,7 @@ import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
 import { machine, measure, type Sample, verdict } from "./measure.ts";
 import { writeSimInputs } from "./sim-fleet.ts";
+import type { SimFleet } from "./sim-net.ts";
 
 const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
 
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     work: { type: "string" },
     sizes: { type: "string", default: "10,100,1000" },
     "per-host": { type: "string", default: "10" },
+    files: { type: "boolean", default: false },
     net: { type: "string", default: "127.77" },
     port: { type: "string", default: "2222" },
     out: { type: "string", default: join(ROOT, "bench", "results") },
@@ -35,6 +39,7 @@ const { values: args } = parseArgs({
 
 interface Dumped {
   changes: number;
+  files: Record<string, string>;
   containers: Array<{ name: string; env: string[]; state: string }>;
 }
 
@@ -72,9 +77,15 @@ class Simulator {
   }
 }
 
-/** Throws unless every host holds exactly bench-1..k, running, bench-1 with `first` as BENCH_VALUE and the rest v1. */
-function checkApplied(hosts: Dumped[], k: number, first: string, who: string): void {
+/**
+ * Throws unless every host holds exactly bench-1..k, running, bench-1 with
+ * `first` as BENCH_VALUE and the rest v1, and the files of `fleet`.
+ */
+function checkApplied(hosts: Dumped[], fleet: SimFleet, k: number, first: string, who: string): void {
   hosts.forEach((h, i) => {
+    for (const [path, text] of Object.entries(fleet.files?.[i] ?? {})) {
+      if (h.files[path] !== text) throw new Error(`${who}: simulated host h${i} holds ${path} as ${h.files[path]}`);
+    }
     const got = h.containers.map((c) => `${c.name} ${c.state} ${c.env.join(",")}`).sort();
     const want = Array.from({ length: k }, (_, j) => `bench-${j + 1} running BENCH_VALUE=${j === 0 ? first : "v1"}`)
       .sort();
@@ -107,7 +118,7 @@ async function main(): Promise<void> {
   for (const n of sizes) {
     const dir = join(work, `h${n}`);
     rmSync(dir, { recursive: true, force: true });
-    const inputs = writeSimInputs(dir, n, k, args.net as string, Number(args.port));
+    const inputs = writeSimInputs(dir, n, k, args.net as string, Number(args.port), args.files === true);
     const applyDir = join(dir, "apply");
     mkdirSync(applyDir);
     copyFileSync(inputs.changed, join(applyDir, "config.yaml"));
@@ -125,13 +136,14 @@ async function main(): Promise<void> {
       throw new Error(`the floor's no-op at ${n} hosts changed a host`);
     }
     const apply = await measure({ argv: [...berth, "apply", "--yes"], cwd: applyDir, env: { NO_COLOR: "1" } }, log);
-    checkApplied(await sim.dump(), k, "v2", `berth apply at ${n} hosts`);
+    const fleet = JSON.parse(readFileSync(inputs.changedFleet, "utf8")) as SimFleet;
+    checkApplied(await sim.dump(), fleet, k, "v2", `berth apply at ${n} hosts`);
     const floorApply: Sample[] = [];
     for (const par of [256, 16]) {
       await sim.stop();
       sim = await Simulator.start(inputs.fleet, key);
       floorApply.push(await measure(floor(inputs.changedFleet, par), log));
-      checkApplied(await sim.dump(), k, "v2", `the floor's apply (${par} at once) at ${n} hosts`);
+      checkApplied(await sim.dump(), fleet, k, "v2", `the floor's apply (${par} at once) at ${n} hosts`);
     }
     await sim.stop();
     const [floorApply256, floorApply16] = floorApply as [Sample, Sample];
@@ -154,7 +166,9 @@ async function main(): Promise<void> {
     }
   }
   const md = [
-    `## Simulated SSH hosts x ${k} containers, one run each: seconds, peak RSS`,
+    `## Simulated SSH hosts x ${k} containers${
+      args.files ? " and a config file per host" : ", no files"
+    }, one run each: seconds, peak RSS`,
     "",
     "berth is `node dist/cli.js` (process start, reading config and state included); the apply changes one env var on every host (one container recreated per host).",
     "",
