@@ -13,6 +13,8 @@ export interface Command {
   argv: string[];
   cwd: string;
   env?: Record<string, string>;
+  /** Stopped (SIGTERM to its process group, SIGKILL 10 s later) when it runs longer. */
+  timeoutSeconds?: number;
 }
 
 /** What one measured run gave. */
@@ -20,6 +22,8 @@ export interface Sample {
   seconds: number;
   /** Peak resident set size in MB, of the largest process GNU time saw. */
   rssMb: number;
+  /** It ran past `timeoutSeconds` and was stopped: `seconds` is a lower bound. */
+  stopped?: boolean;
 }
 
 /**
@@ -32,18 +36,35 @@ export async function measure(cmd: Command, log: string, okCodes: number[] = [0]
   const timeFile = `${log}.time`;
   appendFileSync(log, `\n$ ${cmd.argv.join(" ")}   (in ${cmd.cwd})\n`);
   const started = performance.now();
+  let stopped = false;
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn("/usr/bin/time", ["-f", "%M", "-o", timeFile, ...cmd.argv], {
       cwd: cmd.cwd,
       env: { ...process.env, ...cmd.env },
       stdio: ["ignore", "pipe", "pipe"],
+      // Its own process group, so that a stop reaches the measured command and not only GNU time.
+      detached: cmd.timeoutSeconds !== undefined,
     });
+    const timers: NodeJS.Timeout[] = [];
+    if (cmd.timeoutSeconds !== undefined) {
+      const signal = (name: NodeJS.Signals) => () => {
+        stopped = true;
+        appendFileSync(log, `\n(stopped with ${name}: ran past ${cmd.timeoutSeconds} s)\n`);
+        process.kill(-(child.pid as number), name);
+      };
+      timers.push(setTimeout(signal("SIGTERM"), cmd.timeoutSeconds * 1000));
+      timers.push(setTimeout(signal("SIGKILL"), (cmd.timeoutSeconds + 10) * 1000));
+    }
     child.stdout.on("data", (d: Buffer) => appendFileSync(log, d));
     child.stderr.on("data", (d: Buffer) => appendFileSync(log, d));
     child.on("error", reject);
-    child.on("close", (c) => resolve(c ?? 1));
+    child.on("close", (c) => {
+      for (const t of timers) clearTimeout(t);
+      resolve(c ?? 1);
+    });
   });
   const seconds = (performance.now() - started) / 1000;
+  if (stopped) return { seconds: cmd.timeoutSeconds as number, rssMb: NaN, stopped };
   if (!okCodes.includes(code)) {
     const tail = readFileSync(log, "utf8").split("\n").slice(-25).join("\n");
     throw new Error(`${cmd.argv.join(" ")} exited ${code}:\n${tail}`);

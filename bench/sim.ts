@@ -8,7 +8,8 @@
  * exactly the wanted containers running.
  *
  * Usage: node --import tsx bench/sim.ts --work DIR [--sizes 10,100,1000] [--per-host 10] [--files]
- *          [--net 127.77] [--port 2222] [--out bench/results]
+ *          [--timeout-seconds 900] [--net 127.77] [--port 2222] [--out bench/results]
+ *   A berth command running past the timeout is stopped and reported as such (a MISSED target).
  *   --files: every host has a config file that each of its containers declares (read over SFTP:
  *   needs berth's file access through the transport, issue 16).
  *
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     work: { type: "string" },
     sizes: { type: "string", default: "10,100,1000" },
     "per-host": { type: "string", default: "10" },
+    "timeout-seconds": { type: "string", default: "900" },
     files: { type: "boolean", default: false },
     net: { type: "string", default: "127.77" },
     port: { type: "string", default: "2222" },
@@ -95,7 +97,8 @@ function checkApplied(hosts: Dumped[], fleet: SimFleet, k: number, first: string
   });
 }
 
-const cell = (s: Sample) => `${s.seconds.toFixed(2)} s, ${s.rssMb.toFixed(0)} MB`;
+const cell = (s: Sample) =>
+  s.stopped ? `> ${s.seconds.toFixed(0)} s (stopped)` : `${s.seconds.toFixed(2)} s, ${s.rssMb.toFixed(0)} MB`;
 
 async function main(): Promise<void> {
   if (args.work === undefined) throw new Error("usage: sim.ts --work DIR [--sizes 10,100,1000]");
@@ -107,6 +110,7 @@ async function main(): Promise<void> {
   if (!existsSync(key)) execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", key]);
   const log = join(work, "sim.log");
   const berth = [process.execPath, join(ROOT, "dist", "cli.js")];
+  const timeoutSeconds = Number(args["timeout-seconds"]);
   const floor = (fleet: string, par: number) => ({
     argv: [process.execPath, join(ROOT, "bench", ".build", "sim-floor.mjs"), fleet, "--par", String(par)].concat(
       ["--net", args.net as string, "--port", args.port as string],
@@ -126,7 +130,7 @@ async function main(): Promise<void> {
 
     let sim = await Simulator.start(inputs.fleet, key);
     const logStart = existsSync(log) ? statSync(log).size : 0;
-    const plan = await measure({ argv: [...berth, "plan"], cwd: dir, env: { NO_COLOR: "1" } }, log);
+    const plan = await measure({ argv: [...berth, "plan"], cwd: dir, env: { NO_COLOR: "1" }, timeoutSeconds }, log);
     // A host-key policy that applies to every host should be said once, not once per host.
     const warnings = readFileSync(log, "utf8").slice(logStart).split("\n").filter((l) => /warning/i.test(l)).length;
     if ((await sim.dump()).some((h) => h.changes > 0)) throw new Error(`berth plan at ${n} hosts changed a host`);
@@ -135,9 +139,12 @@ async function main(): Promise<void> {
     if ((await sim.dump()).some((h) => h.changes > 0)) {
       throw new Error(`the floor's no-op at ${n} hosts changed a host`);
     }
-    const apply = await measure({ argv: [...berth, "apply", "--yes"], cwd: applyDir, env: { NO_COLOR: "1" } }, log);
+    const apply = await measure(
+      { argv: [...berth, "apply", "--yes"], cwd: applyDir, env: { NO_COLOR: "1" }, timeoutSeconds },
+      log,
+    );
     const fleet = JSON.parse(readFileSync(inputs.changedFleet, "utf8")) as SimFleet;
-    checkApplied(await sim.dump(), fleet, k, "v2", `berth apply at ${n} hosts`);
+    if (!apply.stopped) checkApplied(await sim.dump(), fleet, k, "v2", `berth apply at ${n} hosts`);
     const floorApply: Sample[] = [];
     for (const par of [256, 16]) {
       await sim.stop();
@@ -156,8 +163,11 @@ async function main(): Promise<void> {
     if (n === Math.max(...sizes)) {
       const at = n === 1000 ? `${n} hosts` : `${n} hosts (the targets are set at 1,000)`;
       const ratio = plan.seconds / floorNoop256.seconds;
+      const over = plan.stopped ? "more than " : "";
       verdicts.push(
-        `- no-op plan at ${at}: ${ratio.toFixed(2)}x the floor with 256 hosts at once (<= 3x): ${verdict(ratio <= 3)}`,
+        `- no-op plan at ${at}: ${over}${ratio.toFixed(2)}x the floor with 256 hosts at once (<= 3x): ${
+          verdict(!plan.stopped && ratio <= 3)
+        }`,
         `- no-op plan at ${at}: peak RSS ${plan.rssMb.toFixed(0)} MB (< 150 MB): ${verdict(plan.rssMb < 150)}`,
         `- host-key policy warning at ${at}: ${warnings} line(s) (one line, not one per host): ${
           verdict(warnings <= 1)
