@@ -3,7 +3,7 @@
  * down): every scenario with every tool, R times, then the table.
  *
  * Usage: node --import tsx bench/bench.ts --env ENV.json --work DIR
- *          [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale] [--startup-only]
+ *          [--hosts H] [--per-host K] [--runs R] [--tools a,b] [--scale [--recorded N]]
  *
  * @module
  */
