@@ -13,8 +13,8 @@
  * Usage: node sim-hosts.mjs --fleet FLEET.json --key HOSTKEY [--port 2222] [--net 127.77]
  *   prints "ready" once every host listens. On stdin, a line "dump" prints one
  *   JSON line: per host the containers (name, env, state, labels), the files,
- *   and how many changing requests (create, start, stop, restart, remove, and
- *   SFTP writes) it took.
+ *   how many changing requests (create, start, stop, restart, remove, and SFTP
+ *   writes) it took, and how many engine requests and SFTP sessions in all.
  *
  * @module
  */
@@ -42,6 +42,9 @@ interface SimHost {
   /** Directories made over SFTP (besides the parents of files). */
   dirs: Set<string>;
   changes: number;
+  /** Engine requests answered, and SFTP sessions opened. */
+  requests: number;
+  sftpSessions: number;
 }
 
 interface Reply {
@@ -149,6 +152,7 @@ function serveEngine(stream: ssh2.ServerChannel, h: SimHost): void {
       if (buf.length < end + 4 + length) return;
       const body = buf.subarray(end + 4, end + 4 + length).toString();
       buf = buf.subarray(end + 4 + length);
+      h.requests++;
       const [method = "GET", target = "/"] = head.split(" ");
       let reply: Reply;
       try {
@@ -318,6 +322,8 @@ function main(): void {
   const port = Number(o.port);
   const hosts: SimHost[] = fleet.hosts.map((cs, i) => ({
     changes: 0,
+    requests: 0,
+    sftpSessions: 0,
     dirs: new Set<string>(),
     files: new Map(Object.entries(fleet.files?.[i] ?? {}).map(([path, text]) => [path, Buffer.from(text)])),
     containers: new Map(cs.map((c) => {
@@ -345,7 +351,10 @@ function main(): void {
             st.exit(0);
             st.end();
           });
-          session.on("sftp", (acc) => serveSftp(acc(), h));
+          session.on("sftp", (acc) => {
+            h.sftpSessions++;
+            serveSftp(acc(), h);
+          });
         });
         client.on("openssh.streamlocal", (accept) => serveEngine(accept(), h));
       });
@@ -363,6 +372,8 @@ function main(): void {
     if (line.trim() !== "dump") return;
     const dump = hosts.map((h) => ({
       changes: h.changes,
+      requests: h.requests,
+      sftpSessions: h.sftpSessions,
       files: Object.fromEntries([...h.files].map(([path, content]) => [path, content.toString()])),
       containers: [...h.containers.values()].map((c) => ({
         name: c.Name.slice(1),

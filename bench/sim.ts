@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
 
 interface Dumped {
   changes: number;
+  requests: number;
+  sftpSessions: number;
   files: Record<string, string>;
   containers: Array<{ name: string; env: string[]; state: string }>;
 }
@@ -133,7 +135,11 @@ async function main(): Promise<void> {
     const plan = await measure({ argv: [...berth, "plan"], cwd: dir, env: { NO_COLOR: "1" }, timeoutSeconds }, log);
     // A host-key policy that applies to every host should be said once, not once per host.
     const warnings = readFileSync(log, "utf8").slice(logStart).split("\n").filter((l) => /warning/i.test(l)).length;
-    if ((await sim.dump()).some((h) => h.changes > 0)) throw new Error(`berth plan at ${n} hosts changed a host`);
+    const afterPlan = await sim.dump();
+    if (afterPlan.some((h) => h.changes > 0)) throw new Error(`berth plan at ${n} hosts changed a host`);
+    // The most any host was asked during the plan (the simulator started fresh for it).
+    const requests = Math.max(...afterPlan.map((h) => h.requests));
+    const sessions = Math.max(...afterPlan.map((h) => h.sftpSessions));
     const floorNoop256 = await measure(floor(inputs.fleet, 256), log);
     const floorNoop16 = await measure(floor(inputs.fleet, 16), log);
     if ((await sim.dump()).some((h) => h.changes > 0)) {
@@ -157,7 +163,7 @@ async function main(): Promise<void> {
     rows.push(
       `| ${n} | ${cell(plan)} | ${cell(floorNoop256)} | ${cell(floorNoop16)} | ${cell(apply)} | ${
         cell(floorApply256)
-      } | ${cell(floorApply16)} | ${warnings} |`,
+      } | ${cell(floorApply16)} | ${requests} + ${sessions} | ${warnings} |`,
     );
     process.stdout.write(`${rows[rows.length - 1]}\n`);
     if (n === Math.max(...sizes)) {
@@ -169,6 +175,9 @@ async function main(): Promise<void> {
           verdict(!plan.stopped && ratio <= 3)
         }`,
         `- no-op plan at ${at}: peak RSS ${plan.rssMb.toFixed(0)} MB (< 150 MB): ${verdict(plan.rssMb < 150)}`,
+        `- no-op plan at ${at}: at most ${requests} engine requests and ${sessions} SFTP sessions on a host (<= 2 + 1): ${
+          verdict(requests <= 2 && sessions <= 1)
+        }`,
         `- host-key policy warning at ${at}: ${warnings} line(s) (one line, not one per host): ${
           verdict(warnings <= 1)
         }`,
@@ -182,8 +191,8 @@ async function main(): Promise<void> {
     "",
     "berth is `node dist/cli.js` (process start, reading config and state included); the apply changes one env var on every host (one container recreated per host).",
     "",
-    "| hosts | berth no-op plan | floor no-op, 256 at once | floor no-op, 16 at once | berth apply | floor apply, 256 at once | floor apply, 16 at once | warning lines (berth plan) |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| hosts | berth no-op plan | floor no-op, 256 at once | floor no-op, 16 at once | berth apply | floor apply, 256 at once | floor apply, 16 at once | berth plan: engine requests + SFTP sessions per host (most) | warning lines (berth plan) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     "Targets (issue 16):",
