@@ -221,7 +221,9 @@ function report(
   if (berths.length > 0 && floor !== undefined) {
     lines.push(
       "",
-      `Ratios of the medians: berth / ${floor.name}, and berth / best peer (the fastest of the docker CLI runs and Ansible; below 1 is faster).`,
+      `Ratios of the medians: berth / ${floor.name}${
+        peers.length > 0 ? ", and berth / best peer (the fastest of the docker CLI runs and Ansible)" : ""
+      }; below 1 is faster.`,
       "",
     );
     const heads = [
