@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Every runnable @example in the public modules' JSDoc runs and asserts (deno test --doc).
+# Every runnable @example in the public modules' JSDoc runs and asserts (deno test --doc),
+# those that deploy against the test environment's local engine.
 # Shows deno's own summary and reports each doc test as a scenario for tests/run.sh
 # ("smoke scenarios: P passed, F failed"); no doc test at all is a failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The examples that deploy use this machine's engine: the test environment's local one.
+ENV_JSON="${BERTH_TEST_DIR:-/tmp/berth-test}/env.json"
+DOCKER_HOST="unix://$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).local.socket' "$ENV_JSON")"
+export DOCKER_HOST
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 rc=0
