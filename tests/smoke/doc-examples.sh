@@ -12,7 +12,7 @@ export DOCKER_HOST
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 rc=0
-NO_COLOR=1 node_modules/.bin/deno test -A --doc core/ engine/ store/ transports/ runtimes/ platform/ >"$out" 2>&1 || rc=$?
+NO_COLOR=1 node_modules/.bin/deno test -A --doc mod.ts core/ engine/ store/ transports/ runtimes/ platform/ >"$out" 2>&1 || rc=$?
 # The failures (with their output) when there are any, else deno's summary line.
 if ((rc != 0)); then cat "$out"; else grep -E '^(ok|FAILED) \| ' "$out" || tail -n 5 "$out"; fi
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$out" | tail -1 || true)
