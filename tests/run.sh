@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
-# Installs dependencies when needed, brings up the real test environment
-# (tests/env/up.sh, always torn down on exit), then runs the stages in order,
-# stopping at the first that fails: typecheck, build, bun, node, smoke.
+# Installs dependencies when needed, lints and checks the format, brings up the
+# real test environment (tests/env/up.sh, always torn down on exit), then runs
+# the stages in order, stopping at the first that fails: typecheck, build, bun,
+# node, smoke.
 # Ends with a plain "N passed, N failed" line over the bun, node and smoke tests
 # (cancelled, skipped and todo added when there are any); cancelled tests, a
 # runner without a summary, and zero tests fail the run like failed ones.
@@ -135,6 +136,7 @@ on_exit() {
   trap - EXIT INT TERM
   printf '\n==== teardown ====\n'
   bash tests/env/containerd.sh down || rc=1
+  bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
@@ -158,8 +160,12 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 stage "install" install_deps
+# Lint and format first: they need no test environment, so they fail fast.
+stage "lint" "$BIN/deno" lint
+stage "format" "$BIN/deno" fmt --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
+stage "etcd (state backend)" bash tests/env/etcd.sh up
 stage "typecheck" typecheck
 stage "build" build
 stage "bun" bun_tests
