@@ -16,7 +16,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
 import { hostLabel } from "../../core/host.ts";
 import type {
   ContainerConfig,
@@ -28,6 +27,7 @@ import type {
 import { ContainersResource } from "../../engine/containers.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { codeOf } from "../support/errors.ts";
 
 /** What the scenarios run against. */
 export interface ScenarioSetup {
@@ -276,9 +276,11 @@ export function engineScenarios(setup: ScenarioSetup): void {
       mkdirSync(dataDir);
     }, 90_000);
 
-    test("plan() before checkCurrentState() throws STATE", () => {
+    test("plan() before checkCurrentState() throws STATE", async () => {
       const resource = new ContainersResource({ desiredState: desired });
-      expect(() => resource.plan()).toThrow(BerthError);
+      const thrown = await codeOf(Promise.resolve().then(() => resource.plan()));
+      expect(thrown.code).toBe("STATE");
+      expect(thrown.message).toContain("Cannot plan before checkCurrentState() has run");
     });
 
     test("a saved plan is refused when a host changed since it was made", async () => {

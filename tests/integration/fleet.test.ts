@@ -4,6 +4,7 @@
  * unreachable host does not stop the others and loses nothing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
@@ -54,6 +55,24 @@ function config(containers: Record<string, Spec>): string {
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The first line a host's sshd sends, read over plain TCP. */
+function sshBanner(host: TestHost): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: host.address, port: host.port, timeout: 5_000 });
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes("\n")) {
+        socket.destroy();
+        resolve(text.split(/\r?\n/)[0] ?? "");
+      }
+    });
+    socket.on("timeout", () => socket.destroy(new Error(`no SSH banner from ${host.address}:${host.port} in 5 s`)));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
+  });
 }
 
 /** Containers of this test on a host, straight from its engine: name -> [ids]. */
@@ -221,11 +240,17 @@ describe("berth over SSH: refused connections say why and change nothing", () =>
   }, 60_000);
 
   test("a wrong password is refused and never printed", async () => {
+    // sshd is up (its banner), so a refusal cannot be a connection failure in disguise.
+    expect(await sshBanner(h1)).toMatch(/^SSH-2\.0-/);
+    const log = join(h1.dir, "sshd.log");
+    const logBefore = readFileSync(log, "utf8").length;
     const run = await attempt(
       `user: ${env.ssh.passwordUser}, password: not-the-password-4711, knownHostsFile: ${env.ssh.knownHostsFile}`,
     );
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`${env.ssh.passwordUser}@${h1.address}:22`);
+    expect(run.stderr).toContain(`Authentication as ${env.ssh.passwordUser}@${h1.address}:22 failed (tried: password`);
+    // h1's sshd itself saw the password and turned it down.
+    expect(readFileSync(log, "utf8").slice(logBefore)).toContain(`Failed password for ${env.ssh.passwordUser} from`);
     expect(`${run.stdout}${run.stderr}${run.state}`).not.toContain("not-the-password-4711");
   }, 60_000);
 

@@ -35,6 +35,21 @@ const raw = criClient(rawGrpc);
 const dir = mkdtempSync("/tmp/kubelet-test-");
 const SLEEPER = { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
 
+/** Ids of this run's containers and sandboxes, as containerd's own `ctr` lists them. */
+function ctrContainers(): string[] {
+  const out = execFileSync("ctr", [
+    "-a",
+    cri.local.socket,
+    "-n",
+    "k8s.io",
+    "containers",
+    "ls",
+    "-q",
+    `labels."${RUN_LABEL}"==${RUN}`,
+  ], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l !== "").sort();
+}
+
 function config(suffix: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
   return { name: `${RUN}-${suffix}`, image: cri.image, ...SLEEPER, ...extra };
 }
@@ -162,10 +177,13 @@ describe("kubeletRuntime() containers", () => {
   });
 
   test("`create()` of a missing image fails with the runtime's reason and leaves no sandbox", async () => {
+    const before = ctrContainers();
     const result = await codeOf(create(kubelet, "noimage", { image: "berth-missing-image:1" }));
-    expect(result.code).not.toBe("resolved");
-    expect(result.message).toContain(`creating container "${RUN}-noimage"`);
-    expect(await kubelet.inspect(`${RUN}-noimage`)).toBeUndefined();
+    expect(result.code).toBe("NOT_FOUND");
+    expect(result.message).toContain(`creating container "${RUN}-noimage" on host local: CreateContainer`);
+    expect(result.message).toContain(`failed to resolve image "berth-missing-image:1": not found`);
+    // containerd's own client: no sandbox or container of this run appeared.
+    expect(ctrContainers()).toEqual(before);
   });
 
   test("`ensureImage()` finds a present image, and reports IMAGE_PULL for one no registry has", async () => {
