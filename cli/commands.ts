@@ -48,13 +48,18 @@ export const EXIT_INTERRUPTED = 130;
 
 /** `berth validate`: config (and state, when present) parse and validate. */
 export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
-  const desired = (await loadConfig(io, opts)).desiredState;
-  const { state } = await withBackend(io, opts, (backend) => backend.read());
-  new ContainersResource({ desiredState: desired, previousState: state });
+  const config = await loadConfig(io, opts);
+  const desired = config.desiredState;
+  const loaded = await withBackend(io, opts, (backend) => backend.read());
+  // As `plan` reads them: a flexkube document's recorded state counts until the state file exists.
+  const previous = loaded.existed ? loaded.state : config.previousState ?? {};
+  new ContainersResource({ desiredState: desired, previousState: previous });
   const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
   if (opts.json) writeJson(io, { valid: true, containers: Object.keys(desired).length, hosts: hosts.size });
   else {io.stdout.write(
-      `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`,
+      `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts${
+        Object.keys(desired).length === 0 ? ` (${Object.keys(previous).length} recorded in the state)` : ""
+      }.\n`,
     );}
   return EXIT_OK;
 }

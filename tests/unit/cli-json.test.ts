@@ -166,3 +166,19 @@ describe("--json contract", () => {
     ]);
   });
 });
+
+describe("validate accepts what plan accepts", () => {
+  test("a flexkube document with only a previousState validates (exit 0) as plan reads it", async () => {
+    writeFileSync(
+      join(dir, "flexkube.yaml"),
+      "previousState:\n  web:\n    container:\n      config: { name: web, image: busybox:latest }\n" +
+        `      runtime: { docker: { host: "unix://${dir}/no-engine.sock" } }\n    host: { directConfig: {} }\n`,
+    );
+    const run = await runCli(["-c", "flexkube.yaml", "-s", "fk-state.yaml", "validate"], dir);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toContain("1 recorded in the state");
+    // plan reads the same document: the recorded container is to be removed (its host blocked here).
+    const plan = await runCli(["-c", "flexkube.yaml", "-s", "fk-state.yaml", "--json", "plan"], dir);
+    expect(JSON.parse(plan.stdout).plan.changes[0].name).toBe("web");
+  });
+});
