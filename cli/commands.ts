@@ -23,7 +23,7 @@ import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable,
 import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 import { blockedChanges } from "../engine/plan.ts";
-import { hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
+import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicPlan, publicResult, writeJson } from "./json-output.ts";
 
 /** Options shared by the commands. */
@@ -70,12 +70,12 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
-    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     const names = HOST_NAMES.get(resource) ?? new Map();
     if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
-    else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
+    else io.stdout.write(`${formatPlan(displayPlan(names, plan), styleFor(io.stdout, io.env))}\n`);
     if (opts.out !== undefined && !opts.json) {
       io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     }
@@ -142,9 +142,10 @@ export async function applyCommand(
   try {
     resource = await openResource(io, opts, opts.destroy === true, backend);
     await resource.checkCurrentState();
-    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
-    if (!opts.json) io.stdout.write(`${formatPlan(plan, style)}\n`);
+    const names = HOST_NAMES.get(resource) ?? new Map();
+    if (!opts.json) io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
       if (!(await confirm(io, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
         io.stderr.write("Nothing was changed.\n");
@@ -158,20 +159,21 @@ export async function applyCommand(
       stopSignal: AbortSignal.any([stop.signal, lock.lost]),
       onState: (state: ContainersState) => backend.write(state),
       onEvent: (event) => {
-        const line = opts.json ? undefined : formatEvent(event, style);
+        const line = opts.json ? undefined : formatEvent(displayEvent(names, event), style);
         if (line !== undefined) io.stdout.write(`${line}\n`);
       },
     });
     const seconds = (performance.now() - started) / 1000;
     if (opts.json) {
-      const names = HOST_NAMES.get(resource) ?? new Map();
       const name = (h: string) => names.get(h) ?? h;
       writeJson(io, { plan: publicPlan(plan, name), result: publicResult(result, name) });
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (lock.lost.aborted) throw lock.lost.reason;
     if (result.interrupted) return EXIT_INTERRUPTED;
     if (applySucceeded(result)) return EXIT_OK;
-    if (!opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    if (!opts.json) {
+      io.stderr.write(`${formatHostSummary(displayPlan(names, plan), displayResult(names, result), errStyle)}\n`);
+    }
     return EXIT_ERROR;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
@@ -265,11 +267,11 @@ export const HOST_NAMES: WeakMap<ContainersResource, HostNames> = new WeakMap();
 export type LoadedConfig = BerthConfig & { hostNames: HostNames };
 
 /** One line per container taken into the state as it was found. */
-function formatAdopted(adopted: Adopted[]): string {
+function formatAdopted(adopted: Adopted[], names: HostNames): string {
   return adopted.map((a) =>
-    `Adopted "${a.name}" (${
-      shortId(a.id)
-    }) on host ${a.host}: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
+    `Adopted "${a.name}" (${shortId(a.id)}) on host ${
+      hostDisplay(names, a.host)
+    }: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
   ).join("");
 }
 
@@ -289,7 +291,9 @@ export async function withBackend<T>(
 
 /** Prints a warning on stderr (yellow on a terminal). */
 export function warn(io: CliIO, message: string): void {
-  io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
+  // A message that brings its own prefix (`WARNING: ...`) is not prefixed twice.
+  const text = message.replace(/^warning:\s*/i, "");
+  io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${text}`)}\n`);
 }
 
 /** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
@@ -344,7 +348,7 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
       );
     }
   }
-  for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
+  for (const err of await resource.close()) warn(io, err.message);
 }
 
 function path(io: CliIO, p: string): string {

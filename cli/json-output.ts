@@ -41,6 +41,7 @@ export function publicPlan(plan: PlanWithBasis, hostName: (label: string) => str
 export function publicResult(result: ApplyResult, hostName: (label: string) => string): unknown {
   return {
     failed: result.failed,
+    blocked: result.blocked,
     interrupted: result.interrupted,
     results: result.results.map((r) => ({
       ...r,

@@ -98,7 +98,7 @@ describe(`faults on host ${VICTIM} of the fleet`, () => {
           expect(run.code).toBe(1);
           expect(run.stdout + run.stderr).toContain("Per host:");
           expect(run.stdout + run.stderr).toMatch(
-            new RegExp(`${victim.address.replaceAll(".", "\\.")}: .*(failed|blocked)`),
+            new RegExp(`${victim.address.replaceAll(".", "\\.")}\\)?: .*(failed|blocked)`),
           );
           expect(run.stdout + run.stderr).not.toContain("    at ");
           const { state } = await readStateFile(join(dir, "state.yaml"));

@@ -7,9 +7,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
 import { publicPlan } from "../../cli/json-output.ts";
+import { warn } from "../../cli/commands.ts";
+import { hostDisplay, hostNamesOf } from "../../cli/host-names.ts";
+import type { CliIO } from "../../cli/io.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-cli-json-"));
@@ -125,7 +129,7 @@ describe("--json contract", () => {
         summary: { blocked: "number" },
         empty: "boolean",
       },
-      result: { failed: "number", interrupted: "boolean", results: [] },
+      result: { failed: "number", blocked: "number", interrupted: "boolean", results: [] },
     });
   });
 
@@ -180,5 +184,50 @@ describe("validate accepts what plan accepts", () => {
     // plan reads the same document: the recorded container is to be removed (its host blocked here).
     const plan = await runCli(["-c", "flexkube.yaml", "-s", "fk-state.yaml", "--json", "plan"], dir);
     expect(JSON.parse(plan.stdout).plan.changes[0].name).toBe("web");
+  });
+});
+
+describe("quiet and named output", () => {
+  test("a warning that brings its own WARNING: prefix is not prefixed twice", () => {
+    let stderr = "";
+    const io = { ...ioFor(), stderr: { write: (s: string) => (stderr += s) } };
+    warn(io, "WARNING: not verifying the host key of node1 (hostKeyPolicy: insecure)");
+    warn(io, "the lock is stale");
+    expect(stderr).toBe(
+      "warning: not verifying the host key of node1 (hostKeyPolicy: insecure)\nwarning: the lock is stale\n",
+    );
+  });
+
+  test("plan and status lines name the host from the config, with the address beside it", async () => {
+    const plan = await runCli(["plan"], dir);
+    expect(plan.stdout).toContain("web blocked on node1 (local)");
+    expect(plan.stderr).toContain("web on host node1 (local) is blocked");
+    const status = await runCli(["status"], dir);
+    expect(status.stdout).toMatch(/^HOST\s+ADDRESS\s+NAME\s+STATUS/);
+    expect(status.stdout).toMatch(/\nnode1\s+local\s+web\s+unreachable/);
+  });
+});
+
+function ioFor(): CliIO {
+  const stdin = new PassThrough();
+  stdin.end();
+  return { stdout: { write: () => true }, stderr: { write: () => true }, stdin, env: { NO_COLOR: "1" }, cwd: dir };
+}
+
+describe("host names", () => {
+  test("every host of hosts: is named, also one no container uses any more", () => {
+    const doc = {
+      hosts: {
+        here: { direct: {} },
+        node1: { ssh: { address: "10.0.0.11" } },
+        node2: { ssh: { address: "10.0.0.12" } },
+      },
+      containers: { web: { host: "node2" } },
+    };
+    const names = hostNamesOf(doc, { web: { host: { sshConfig: { address: "10.0.0.12" } } } } as never);
+    expect(hostDisplay(names, "10.0.0.11")).toBe("node1 (10.0.0.11)");
+    expect(hostDisplay(names, "10.0.0.12")).toBe("node2 (10.0.0.12)");
+    expect(hostDisplay(names, "local")).toBe("here (local)");
+    expect(hostDisplay(names, "10.9.9.9")).toBe("10.9.9.9");
   });
 });
