@@ -96,6 +96,7 @@ import {
   own,
   quote,
   report,
+  type Rule,
   string,
 } from "./shape.ts";
 import { suggest } from "./suggest.ts";
@@ -130,17 +131,21 @@ const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof Containe
 
 const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
 
+/** An entry's host: a name from hosts: (checkHostReferences says which). */
+const hostNameRule: Rule = (name) => (name === "" ? "set host: to a name from hosts:" : undefined);
+
 const CONTAINER_FIELDS: Fields = {
   ...CONTAINER_CONFIG_FIELDS,
   name: NAME_FIELD,
   host: {
-    check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined), { minLength: 1 }),
+    check: string(hostNameRule, { minLength: 1 }),
     required: "set host: to a name from hosts:",
     description: "A name from hosts:.",
   },
   configFiles: {
     check: checkConfigFiles,
     description: "Files written on the host before the container is created: absolute path -> content.",
+    sensitive: "when-referenced",
   },
   runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
 };

@@ -1,6 +1,6 @@
 /**
  * The containers resource: previous and desired state, and the
- * check -> plan -> apply cycle over them (the seed's `Containers`).
+ * check -> plan -> apply cycle over them (libflexkube's `pkg/container` `Containers`).
  *
  * @module
  */
@@ -15,7 +15,7 @@ import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { Session } from "./session.ts";
+import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -180,7 +180,7 @@ export class ContainersResource {
   }
 
   /**
-   * Checks, plans and applies in one go (the seed's `Deploy`).
+   * Checks, plans and applies in one go (libflexkube's `Deploy`).
    *
    * @throws {BerthError} When any change failed; the state reached is in `stateToYaml()`.
    */
@@ -265,7 +265,7 @@ export class ContainersResource {
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
-  connections(): ReturnType<Session["connections"]> {
+  connections(): Promise<HostConnection[]> {
     return this.#session.connections();
   }
 
