@@ -19,6 +19,7 @@ import { lockState } from "../store/lock.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
+import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { shortId } from "../core/container-id.ts";
@@ -211,6 +212,7 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: (m) => warn(io, m),
+      ...(opts.json ? {} : { onPullProgress: pullProgressReporter((line) => io.stdout.write(`${line}\n`)) }),
     },
   );
 }
