@@ -30,7 +30,7 @@ writeFileSync(join(dir, "config.yaml"), config);
 /** A refused run: exit 1, the message, no stack trace or "unexpected error". */
 function expectRefused(run: { code: number; stdout: string; stderr: string }, message: string | RegExp): void {
   tally("badInputs");
-  expect({ code: run.code, unexpected: /unexpected error|    at /.test(run.stderr) }).toEqual({
+  expect({ code: run.code, unexpected: /unexpected error| {4}at /.test(run.stderr) }).toEqual({
     code: 1,
     unexpected: false,
   });
