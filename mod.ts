@@ -59,6 +59,9 @@ export type { CheckOptions, NameHolder, Observation, ObservedState } from "./eng
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
 export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
+export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
+export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
+export { openBackend } from "./store/open-backend.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime, type LoadRuntimeOptions } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";

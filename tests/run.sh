@@ -109,6 +109,7 @@ on_exit() {
   trap - EXIT INT TERM
   printf '\n==== teardown ====\n'
   bash tests/env/containerd.sh down || rc=1
+  bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
@@ -137,6 +138,7 @@ stage "lint" "$BIN/deno" lint
 stage "format" "$BIN/deno" fmt --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
+stage "etcd (state backend)" bash tests/env/etcd.sh up
 stage "typecheck" typecheck
 stage "build" build
 stage "bun" bun_tests
