@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, hostPath, loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, fleetHosts, managedContainers, removeByPrefix, socketOf } from "./fleet.ts";
+import { census, endWithCensus, fleetHosts, managedContainers, removeByPrefix, socketOf } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -149,3 +149,5 @@ describe("drift on fleet host h1", () => {
     60_000,
   );
 });
+
+endWithCensus(env, () => ({ h1: [web] }));

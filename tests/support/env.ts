@@ -60,7 +60,14 @@ export interface TestEnv {
 }
 
 /** Fault injections `tests/env/host.sh` knows. */
-export type HostAction = "sshd-stop" | "sshd-start" | "engine-stop" | "engine-start" | "link-down" | "link-up";
+export type HostAction =
+  | "sshd-stop"
+  | "sshd-kill"
+  | "sshd-start"
+  | "engine-stop"
+  | "engine-start"
+  | "link-down"
+  | "link-up";
 
 const envDir = (): string => process.env["BERTH_TEST_DIR"] ?? "/tmp/berth-test";
 
