@@ -48,12 +48,16 @@ const SECRETS: Record<string, string> = {
 
 const indent = (text: string, n: number) => text.split("\n").map((l) => " ".repeat(n) + l).join("\n");
 
-/** h1: inline key plus a password; h2: passphrase-protected key, passphrase from the environment; local: registry credentials. */
+/**
+ * h1: inline key plus a password; h2: passphrase-protected key, passphrase from the environment; local: registry
+ * credentials. A generous connectionTimeout: with 3 s, handshakes on a loaded machine timed out now and then and
+ * a host showed as unreachable, which is not what this file tests.
+ */
 function config(extra = ""): string {
   return `ssh:
   user: ${env.ssh.user}
   knownHostsFile: ${env.ssh.knownHostsFile}
-  connectionTimeout: 3s
+  connectionTimeout: 15s
   retryTimeout: 1s
 hosts:
   local: { direct: {} }
