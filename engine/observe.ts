@@ -14,6 +14,7 @@ import {
 import { LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
 import { hostKey } from "../core/host.ts";
 import { mapLimit } from "./limit.ts";
+import { directoryMounts } from "./plan.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
@@ -23,6 +24,8 @@ export interface NameHolder {
   status: string;
   /** Created by berth for this same name. */
   managed: boolean;
+  /** Its configuration hash label, when it has one. */
+  configHash?: string;
 }
 
 /** What a host reports about one container name. */
@@ -111,6 +114,7 @@ async function observeOne(
           id: holder.id,
           status: holder.status,
           managed: holder.labels[LABEL_MANAGED] === "true" && holder.labels[LABEL_NAME] === want.container.config.name,
+          ...(holder.labels[LABEL_CONFIG_HASH] === undefined ? {} : { configHash: holder.labels[LABEL_CONFIG_HASH] }),
         };
       }
     }
@@ -121,9 +125,7 @@ async function observeOne(
     ) {
       const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])]
         .sort();
-      const dirs = (want.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) =>
-        m.source.slice(0, -1)
-      );
+      const dirs = directoryMounts(want).map((source) => source.slice(0, -1));
       if (paths.length > 0 || dirs.length > 0) {
         const files = await session.files(recorded, signal);
         const contents = await files.read(paths, signal);

@@ -293,6 +293,7 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       image: fc.constantFrom("busybox", "quay.io/coreos/etcd:v3.5.9", "127.0.0.1:5000/berth-test:latest"),
       args: fc.array(text, { maxLength: 3 }),
       entrypoint: fc.array(text, { maxLength: 2 }),
+      workingDir: absolutePath,
       ports: fc.array(
         fc.record({
           port: fc.integer({ min: 1, max: 65535 }),
