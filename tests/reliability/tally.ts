@@ -52,7 +52,7 @@ export function totals(byFile: Record<string, Counts>): Counts {
   return sum;
 }
 
-/** `faults injected 3, bad inputs tried 120, ...`. */
+/** `faults that landed 3, bad inputs tried 120, ...`. */
 export function formatCounts(counts: Counts): string {
   return (Object.keys(CATEGORY_LABELS) as Category[]).map((k) => `${CATEGORY_LABELS[k]} ${counts[k]}`).join(", ");
 }
