@@ -4,7 +4,7 @@
 #   bash tests/env/containerd.sh down   stop by PID, unmount, delete (also `stop`; safe twice)
 # Two daemons under ${BERTH_CRI_DIR:-/tmp/berth-cri}:
 #   local/  in this machine's network namespace, socket local/containerd.sock
-#   h1/     inside test host h1's namespace (when tests/env/up.sh made it), so
+#   h1/     inside test host h1's network and mount namespaces (named in tests/env/up.sh's env.json), so
 #           the exec stream URL (127.0.0.1:<port>) is reachable through h1's SSH.
 # Each gets the busybox image `berth-test:latest` from an OCI archive made
 # here (also the sandbox image: its CMD never exits). Writes env.json.
