@@ -289,7 +289,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = await readFile(file);
   } catch (err) {
@@ -299,12 +299,13 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return interruptibleAtOnce(() =>
-    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
-      env: io.env,
-      baseDir: dirname(file),
-    })
-  );
+  return interruptibleAtOnce(() => {
+    let text: string | undefined = decodeUtf8(bytes as Uint8Array, opts.config);
+    bytes = undefined; // memory: neither the bytes nor the text outlive the step that needs them
+    const doc = parseDocument(text, opts.config);
+    text = undefined;
+    return configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+  });
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */

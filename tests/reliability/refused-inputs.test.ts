@@ -203,6 +203,8 @@ describe("files refused at the door", () => {
       } MB (tiny config: ${mb(small.kb)} MB)`,
     );
     expect(large.out).toContain("is valid");
-    expect(mb(large.kb - small.kb)).toBeLessThan(8 * 50);
+    // Measured 270-440 MB above the tiny config's peak (the YAML library's tokens and lines, then the value);
+    // before, plans of such a config took 2.5 GB. Bun's lazier collector gives the upper end.
+    expect(mb(large.kb - small.kb)).toBeLessThan(10 * 50);
   }, 120_000);
 });
