@@ -18,6 +18,7 @@ import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
+import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
@@ -254,10 +255,17 @@ export async function openResource(
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: (m) => warn(io, m),
+      ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
     },
   );
   HOST_NAMES.set(resource, config.hostNames);
   return resource;
+}
+
+/** Pull progress lines on stdout, the host shown as `node1 (10.0.0.11)`. */
+function namedPullProgress(io: CliIO, names: HostNames): ReturnType<typeof pullProgressReporter> {
+  const report = pullProgressReporter((line) => io.stdout.write(`${line}\n`));
+  return (host, image, progress) => report(hostDisplay(names, host), image, progress);
 }
 
 /** The config's host names of each opened resource (see host-names.ts). */
@@ -320,7 +328,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<LoadedConfig> {
   const file = path(io, opts.config);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = await readFile(file);
   } catch (err) {
@@ -331,7 +339,10 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<Loaded
     );
   }
   return interruptibleAtOnce(() => {
-    const doc = parseDocument(decodeUtf8(bytes, opts.config), opts.config);
+    let text: string | undefined = decodeUtf8(bytes as Uint8Array, opts.config);
+    bytes = undefined; // memory: neither the bytes nor the text outlive the step that needs them
+    const doc = parseDocument(text, opts.config);
+    text = undefined;
     const config = configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
     return { ...config, hostNames: hostNamesOf(doc, config.desiredState) };
   });
