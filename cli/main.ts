@@ -26,8 +26,9 @@ import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state
  * Runs the CLI with `argv` (without the runtime and script) and returns the exit code.
  * Errors are printed as one clear message, never a stack trace (unless BERTH_DEBUG is set).
  */
-export async function main(argv: string[], io: CliIO): Promise<number> {
+export async function main(argv: string[], given: CliIO): Promise<number> {
   let code = 0;
+  let io = given; // --no-color gives the commands an environment with NO_COLOR set
   const program = new Command("berth")
     .description("Declare containers on many hosts and make the hosts match.")
     .version(VERSION, "-V, --version")
@@ -40,6 +41,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     )
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
+    .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => ({
@@ -48,6 +50,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     stateGiven: program.getOptionValueSource("state") !== "default",
   });
 
+  program.hook("preAction", () => {
+    if (program.opts<{ color: boolean }>().color === false) io = { ...given, env: { ...given.env, NO_COLOR: "1" } };
+  });
+
+  program.command("version").description("print berth's version and the JavaScript runtime").action(() => {
+    const runtime = jsRuntime();
+    if (program.opts<GlobalOptions>().json) writeJson(io, { version: VERSION, runtime });
+    else io.stdout.write(`berth ${VERSION} (${runtime})\n`);
+  });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
@@ -130,6 +141,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     return EXIT_ERROR;
   }
+}
+
+/** `node 20.20.2`, `bun 1.4.5` or `deno 2.9.6`. */
+function jsRuntime(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
+  return `node ${process.versions.node}`;
 }
 
 function parseWait(text: string): number {
