@@ -26,6 +26,7 @@ import { shortId } from "../core/container-id.ts";
 import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicPlan, publicResult, writeJson } from "./json-output.ts";
+import { selectContainers, type Selection } from "./targets.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -66,8 +67,9 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 }
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
-export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & { out?: string }): Promise<number> {
   if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
+  if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
@@ -97,8 +99,9 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
 /** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & { yes?: boolean; planFile?: string; destroy?: boolean },
+  opts: GlobalOptions & Selection & { yes?: boolean; planFile?: string; destroy?: boolean },
 ): Promise<number> {
+  if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
@@ -158,7 +161,8 @@ export async function applyCommand(
       ...(saved === undefined ? {} : { plan: saved.plan }),
       // A lost lock (an etcd lease that expired) stops the run before its next step, like an interrupt.
       stopSignal: AbortSignal.any([stop.signal, lock.lost]),
-      onState: (state: ContainersState) => backend.write(state),
+      onState: (state: ContainersState) =>
+        backend.write({ ...UNTOUCHED.get(resource as ContainersResource), ...state }),
       onEvent: (event) => {
         const line = opts.json ? undefined : formatEvent(displayEvent(names, event), style);
         if (line !== undefined) io.stdout.write(`${line}\n`);
@@ -229,7 +233,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions,
+  opts: GlobalOptions & Selection,
   destroy = false,
   backend?: StateBackend,
 ): Promise<ContainersResource> {
@@ -249,8 +253,12 @@ export async function openResource(
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
+  const selected = selectContainers(desired, previous, config.hostNames, opts);
+  if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
+    throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
+  }
   const resource = new ContainersResource(
-    { desiredState: desired, previousState: previous },
+    { desiredState: selected.desired, previousState: selected.previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
@@ -259,6 +267,7 @@ export async function openResource(
     },
   );
   HOST_NAMES.set(resource, config.hostNames);
+  UNTOUCHED.set(resource, selected.untouched);
   return resource;
 }
 
@@ -270,6 +279,9 @@ function namedPullProgress(io: CliIO, names: HostNames): ReturnType<typeof pullP
 
 /** The config's host names of each opened resource (see host-names.ts). */
 export const HOST_NAMES: WeakMap<ContainersResource, HostNames> = new WeakMap();
+
+/** The state entries `--target`/`--host` left out of each opened resource: written back as they were. */
+const UNTOUCHED: WeakMap<ContainersResource, ContainersState> = new WeakMap();
 
 /** A config with the names its hosts have in the document. */
 export type LoadedConfig = BerthConfig & { hostNames: HostNames };
@@ -323,6 +335,12 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
       );
     }
   }
+}
+
+/** `--target`/`--host` where they cannot apply: refused rather than ignored. */
+function refuseSelection(opts: Selection, why: string): void {
+  if ((opts.target?.length ?? 0) + (opts.host?.length ?? 0) === 0) return;
+  throw new BerthError("VALIDATION", `--target/--host cannot be used here: ${why}; drop them`);
 }
 
 /** Reads and parses the config file named by `--config`. */

@@ -62,15 +62,19 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
-  program.command("plan").description("show what apply would change (exit 0: nothing, 2: changes)")
+  program.command("plan").description("show what apply would change (exit 0: nothing, 2: changes, 1: error or blocked)")
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
-    .action(async (o: { out?: string }) => {
+    .option("-t, --target <name>", "only this container (repeatable)", collect, [])
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .action(async (o: { out?: string; target: string[]; host: string[] }) => {
       code = await planCommand(io, { ...global(), ...o });
     });
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")
     .argument("[plan]", "a plan saved with `berth plan --out`; refused when hosts or state changed since")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(async (planFile: string | undefined, o: { yes?: boolean }) => {
+    .option("-t, --target <name>", "only this container (repeatable)", collect, [])
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .action(async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] }) => {
       code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
     });
   program.command("destroy").description("remove every container in the state (asks first unless --yes)")
@@ -149,6 +153,10 @@ function jsRuntime(): string {
   if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
   if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
   return `node ${process.versions.node}`;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function parseWait(text: string): number {

@@ -55,3 +55,22 @@ describe("colour", () => {
     expect(red(false, { FORCE_COLOR: "1", NO_COLOR: "1" })).toBe("x");
   });
 });
+
+describe("--target / --host refuse what they cannot select", () => {
+  test("an unknown container or host name is refused with did-you-mean, exit 1", async () => {
+    const target = await runCli(["plan", "--target", "wbe"], dir);
+    expect(target.code).toBe(1);
+    expect(target.stderr).toContain(
+      `--target "wbe" is not a container of the config or the state; did you mean "web"?`,
+    );
+    const host = await runCli(["apply", "--yes", "--host", "nod1"], dir);
+    expect(host.code).toBe(1);
+    expect(host.stderr).toContain(`--host "nod1" is not a host of hosts:; did you mean "node1"?`);
+  });
+
+  test("with a saved plan they are refused rather than ignored", async () => {
+    const out = await runCli(["plan", "--target", "web", "--out", "p.json"], dir);
+    expect(out.code).toBe(1);
+    expect(out.stderr).toContain("--target/--host cannot be used here");
+  });
+});
