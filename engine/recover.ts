@@ -16,7 +16,7 @@ import {
   type ObservedContainer,
 } from "../runtimes/runtime.ts";
 import { configHash } from "../core/hash.ts";
-import { mapLimit } from "./limit.ts";
+import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
@@ -99,7 +99,7 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
     const failures: BerthError[] = [];
     const listed: Array<{ via: HostConfiguredContainer; found: ObservedContainer }> = [];
     const seen = new Set<string>();
-    await mapLimit([...engines.values()], options.concurrency ?? 16, async (via) => {
+    await mapLimit([...engines.values()], options.concurrency ?? DEFAULT_HOST_CONCURRENCY, async (via) => {
       try {
         const runtime = await session.runtime(via, options.signal);
         const found = await runtime.list({ [LABEL_MANAGED]: "true" }, signalOption(options.signal));

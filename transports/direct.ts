@@ -8,6 +8,7 @@ import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { BerthError } from "../core/errors.ts";
 import type { OpenOptions, Transport } from "./transport.ts";
+import { localFiles } from "./local-files.ts";
 
 /**
  * Creates the transport for hosts reached without SSH.
@@ -61,6 +62,7 @@ export function directTransport(): Transport {
     connect: () => Promise.resolve(),
     openUnixSocket: (path, options = {}) => dial(`unix socket ${path}`, connect({ path }), options),
     openTcp: (host, port, options = {}) => dial(`${host}:${port}`, connect({ host, port, noDelay: true }), options),
+    files: localFiles,
     close: () => {
       for (const socket of open) socket.destroy();
       open.clear();

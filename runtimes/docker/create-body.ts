@@ -17,7 +17,9 @@ export interface CreateBody {
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-    Mounts?: Array<{ Type: "bind"; Source: string; Target: string; BindOptions?: { Propagation: string } }>;
+    Mounts?: Array<
+      { Type: "bind"; Source: string; Target: string; ReadOnly?: boolean; BindOptions?: { Propagation: string } }
+    >;
     Privileged?: boolean;
     NetworkMode?: string;
     PidMode?: string;
@@ -43,7 +45,7 @@ export interface CreateBody {
  */
 export function createBody(
   config: ContainerConfig,
-  options: Pick<CreateOptions, "labels" | "restartPolicy">,
+  options: Pick<CreateOptions, "labels" | "restartPolicy" | "readOnlyMounts">,
 ): CreateBody {
   const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
@@ -73,6 +75,7 @@ export function createBody(
       // A trailing "/" marks a directory mount for berth; the engine wants the plain path.
       Source: mount.source.length > 1 ? mount.source.replace(/\/+$/, "") : mount.source,
       Target: mount.target,
+      ...(options.readOnlyMounts === true && { ReadOnly: true }),
       ...(mount.propagation !== undefined && { BindOptions: { Propagation: mount.propagation } }),
     }));
   }

@@ -329,6 +329,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
   return {
     filesNeedRunningContainer: true,
+    // The CRI socket is a unix socket on the machine the transport reaches.
+    hostFiles: transport.files(),
 
     ensureImage,
 

@@ -44,8 +44,8 @@ async function expectExactly(): Promise<void> {
     const want = keys.filter((_, i) => hostOf(i) === host).map((k) => `${prefix}-${k}`);
     const found = await census(socketOf(env, host), prefix, want);
     // Helpers are reported by their own test below, so the other checks still run.
-    leftHelpers.push(...found.orphans.filter((n) => n.endsWith("-config")));
-    const orphans = found.orphans.filter((n) => !n.endsWith("-config"));
+    leftHelpers.push(...found.orphans.filter((n) => n.startsWith("berth-files-")));
+    const orphans = found.orphans.filter((n) => !n.startsWith("berth-files-"));
     expect({ host, ...found, orphans }).toEqual({ host, lost: [], duplicated: [], orphans: [] });
   }
 }
