@@ -8,7 +8,6 @@ import { chown, lstat, mkdir, open, readFile, rename, rm } from "node:fs/promise
 import { BerthError } from "../core/errors.ts";
 import {
   type FileRead,
-  type FileToWrite,
   type HostFileSystem,
   parentsOf,
   type PathInfo,
