@@ -17,6 +17,7 @@ import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
+import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 
 /** Options shared by the commands. */
@@ -26,6 +27,8 @@ export interface GlobalOptions {
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
+  /** Hosts checked and worked on at once (default: what the machine can do). */
+  concurrency?: number;
 }
 
 /** A saved plan file (`berth plan --out`). */
@@ -211,15 +214,22 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
-  return new ContainersResource(
+  const log = groupedLog((m) => warn(io, m));
+  const resource = new ContainersResource(
     { desiredState: desired, previousState: previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
-      log: (m) => warn(io, m),
+      log: log.log,
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
     },
   );
+  hostLogs.set(resource, log);
+  return resource;
 }
+
+/** The held-back host warnings of each open resource, printed when it closes. */
+const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
 
 /** Prints a warning on stderr (yellow on a terminal). */
 export function warn(io: CliIO, message: string): void {
@@ -266,7 +276,9 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
       );
     }
   }
-  for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
+  const errors = await resource.close();
+  hostLogs.get(resource)?.flush();
+  for (const err of errors) io.stderr.write(`warning: ${err.message}\n`);
 }
 
 function path(io: CliIO, p: string): string {

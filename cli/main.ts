@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -17,6 +17,7 @@ import {
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 
 /**
@@ -32,6 +33,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .option("-s, --state <file>", "state file", "state.yaml")
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
+    .option(
+      "--concurrency <hosts>",
+      `hosts checked and worked on at once (default ${DEFAULT_HOST_CONCURRENCY}: 64 per core, at most 256)`,
+      parseConcurrency,
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => program.opts<GlobalOptions>();
@@ -89,4 +95,9 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     return EXIT_ERROR;
   }
+}
+
+function parseConcurrency(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("expected a whole number of hosts, at least 1");
+  return Number(value);
 }

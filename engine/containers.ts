@@ -30,6 +30,8 @@ export interface ContainersResourceOptions {
   sshDefaults?: Partial<SSHConfig>;
   /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
   hosts?: Host[];
+  /** Hosts checked and worked on at once, unless a call says otherwise; default 64 per core, at most 256. */
+  concurrency?: number;
 }
 
 /** A plan together with the basis it was made on. */
@@ -62,6 +64,7 @@ export class ContainersResource {
   readonly #previous: ContainersState;
   readonly #desired: ContainersState;
   readonly #session: Session;
+  readonly #concurrency: { concurrency?: number };
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -79,6 +82,7 @@ export class ContainersResource {
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
     }
+    this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -115,7 +119,7 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    const observed = await observe(this.#previous, this.#desired, this.#session, options);
+    const observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
     this.#observed = observed;
     this.#current = Object.fromEntries(
       Object.entries(this.#previous).map(([name, hcc]): [string, HostConfiguredContainer] => {
@@ -152,7 +156,10 @@ export class ContainersResource {
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     const fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
-    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, options);
+    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
+      ...this.#concurrency,
+      ...options,
+    });
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
     this.#observed = undefined;

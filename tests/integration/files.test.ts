@@ -313,8 +313,8 @@ ${[h1, h2].map((h) => `  ${h.name}: { ssh: { address: ${h.address}, port: ${h.po
         ).replace('"v1\\n" }, mounts', '"v2\\n" }, mounts'),
       );
       await new Promise((r) => setTimeout(r, 1100)); // events are stamped in seconds: none of the apply's from here
-    const since = Math.floor(Date.now() / 1000);
-      const plan = await runCli(["plan"], dir);
+      const since = Math.floor(Date.now() / 1000);
+      const plan = await runCli(["--concurrency", "1", "plan"], dir);
       const status = await runCli(["status"], dir);
       await new Promise((r) => setTimeout(r, 1100)); // events are stamped in seconds
       const until = Math.floor(Date.now() / 1000) + 1;
@@ -331,6 +331,25 @@ ${[h1, h2].map((h) => `  ${h.name}: { ssh: { address: ${h.address}, port: ${h.po
     },
     120_000,
   );
+
+  test("--concurrency takes a whole number of hosts, at least 1", async () => {
+    const bad = await runCli(["--concurrency", "0", "validate"], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("--concurrency <hosts>' argument '0' is invalid. expected a whole number of hosts");
+  });
+
+  test("a host key policy warning that applies to every host is one line with the count", async () => {
+    writeFileSync(
+      join(dir, "config.yaml"),
+      readFileSync(join(dir, "config.yaml"), "utf8").replace("ssh:\n", "ssh:\n  hostKeyPolicy: insecure\n"),
+    );
+    const status = await runCli(["status"], dir);
+    expect(status.code).toBe(0);
+    const warnings = status.stderr.split("\n").filter((l) => l.includes("hostKeyPolicy: insecure"));
+    expect(warnings).toEqual([
+      `warning: not verifying the host keys of 2 hosts (hostKeyPolicy: insecure): root@${h1.address}:22, root@${h2.address}:22`,
+    ]);
+  }, 60_000);
 });
 
 describe("a no-op check costs one engine listing per host, whatever the number of containers", () => {
