@@ -84,6 +84,7 @@ export function checkSupported(config: ContainerConfig): void {
  *
  * @param config The berth config; `image` is the image actually run.
  * @param labels Labels for both the sandbox and the container.
+ * @param readOnlyMounts Every mount read-only (berth's file helper when it only reads).
  *
  * @example
  * ```ts
@@ -93,7 +94,7 @@ export function checkSupported(config: ContainerConfig): void {
  * if (spec.container.linux?.securityContext?.runAsUser?.value !== 1000) throw new Error("uid expected");
  * ```
  */
-export function podSpec(config: ContainerConfig, labels: Record<string, string>): PodSpec {
+export function podSpec(config: ContainerConfig, labels: Record<string, string>, readOnlyMounts = false): PodSpec {
   const namespaces = {
     network: "NODE" as const,
     pid: namespaceMode(config.pidMode, "CONTAINER") as NamespaceMode,
@@ -136,6 +137,7 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
       // A trailing "/" marks a directory mount for berth; the runtime wants the plain path.
       hostPath: m.source.length > 1 ? m.source.replace(/\/+$/, "") : m.source,
       containerPath: m.target,
+      ...(readOnlyMounts && { readonly: true }),
       propagation: PROPAGATION[m.propagation ?? "rprivate"] as MountPropagation,
     }));
   }
