@@ -9,7 +9,7 @@ import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
 import { runtimeIdentity } from "./hash.ts";
 import { hostKey } from "./host.ts";
-import type { Containers, HostConfiguredContainer } from "./model.ts";
+import { type Containers, FILE_HELPER_PREFIX, type HostConfiguredContainer } from "./model.ts";
 import { type Problem, ValidationError } from "./problem.ts";
 import {
   at,
@@ -39,6 +39,11 @@ const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
 export const containerNameRule: Rule = (name) => {
   if (name === "") return "set a container name";
+  if (name.startsWith(FILE_HELPER_PREFIX)) {
+    return `${
+      quote(name)
+    } starts with "${FILE_HELPER_PREFIX}", which berth keeps for its file helper containers: choose another name`;
+  }
   return CONTAINER_NAME.test(name)
     ? undefined
     : `${quote(name)} is not a valid name: use letters, digits, "_", "." and "-", starting with a letter or digit`;

@@ -12,6 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { BerthError, withContext } from "../core/errors.ts";
+import { FILE_HELPER_PREFIX } from "../core/model.ts";
 import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transports/file-system.ts";
 import type { Runtime } from "../runtimes/runtime.ts";
 import { ownerIsGone, processOwner } from "../platform/process.ts";
@@ -20,8 +21,6 @@ import { signalOption } from "../core/signal.ts";
 
 /** Where the helper container sees the host's directories. */
 export const CONFIG_MOUNTPOINT = "/mnt/host";
-/** Names of helper containers start with this; the rest is random, so a user's container never holds it. */
-export const HELPER_PREFIX = "berth-files-";
 
 /** What a read-only look at a host found: content, or why it is unknown until apply. */
 export interface HostLook {
@@ -201,7 +200,7 @@ export class HostFiles {
     fn: (id: string) => Promise<T>,
     signal?: AbortSignal,
   ): Promise<T> {
-    const name = `${HELPER_PREFIX}${randomBytes(6).toString("hex")}`;
+    const name = `${FILE_HELPER_PREFIX}${randomBytes(6).toString("hex")}`;
     const tops = [...new Set(paths.map(topDirectory))].sort();
     const config = {
       name,

@@ -8,6 +8,8 @@
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
 import { dockerLocal, loadTestEnv, testHost } from "../support/env.ts";
 import { runCli } from "../support/cli.ts";
@@ -271,6 +273,30 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
     },
     90_000,
   );
+});
+
+describe("helper containers left by a killed run", () => {
+  test("are removed by the next run that reaches the host, even a plan; one still in use stays", async () => {
+    const dead = spawnSync("true").pid; // a process of this machine that is gone
+    const labels = (pid: number) => ({
+      "berth.managed": "true",
+      "berth.helper": "true",
+      "berth.helper-owner": `${hostname()}:${pid}`,
+    });
+    const config = (name: string) => ({ name, image: env.image, ...QUICK });
+    const left = await rawH2.create(config(`berth-files-dead${process.pid}`), { labels: labels(dead) });
+    const inUse = await rawH2.create(config(`berth-files-live${process.pid}`), { labels: labels(process.pid) });
+    try {
+      const plan = await planOf({}, {
+        app: { container: { config: config(`bt-left-${process.pid}`) }, host: rootOn(h2) },
+      });
+      expect(plan.summary).toEqual({ create: 1 });
+      expect(await rawH2.status(left)).toBeUndefined();
+      expect(await rawH2.status(inUse)).toBeDefined();
+    } finally {
+      for (const id of [left, inUse]) await rawH2.remove(id, { force: true }).catch(() => {});
+    }
+  }, 60_000);
 });
 
 describe("plan and status change nothing on the hosts", () => {
