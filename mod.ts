@@ -44,11 +44,18 @@ export {
   recoverState,
   type RecoveryResult,
 } from "./engine/recover.ts";
-export type { Action, Plan, PlannedChange } from "./engine/plan.ts";
+export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
-export type { ApplyEvent, ApplyOptions, ApplyResult, ChangeResult } from "./engine/apply.ts";
+export {
+  type ApplyEvent,
+  type ApplyOptions,
+  type ApplyResult,
+  applySucceeded,
+  type ChangeResult,
+} from "./engine/apply.ts";
 export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
+export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime } from "./runtimes/registry.ts";

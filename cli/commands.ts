@@ -4,21 +4,24 @@
  *
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { realpathSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
-import { parseDocument } from "../core/serialize.ts";
-import type { ApplyResult } from "../engine/apply.ts";
+import { decodeUtf8, parseDocument } from "../core/serialize.ts";
+import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
+import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { onInterrupt } from "./interrupt.ts";
+import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -29,14 +32,6 @@ export interface GlobalOptions {
   verbose?: boolean;
   /** Hosts checked and worked on at once (default: what the machine can do). */
   concurrency?: number;
-}
-
-/** A saved plan file (`berth plan --out`). */
-interface SavedPlan {
-  kind: "berth-plan";
-  version: 1;
-  createdAt: string;
-  plan: PlanWithBasis;
 }
 
 export const EXIT_OK = 0;
@@ -60,14 +55,12 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
 export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+  if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
     const plan = resource.plan();
-    if (opts.out !== undefined) {
-      const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
-      await writeFile(path(io, opts.out), `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
-    }
+    if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
     else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
     if (opts.out !== undefined && !opts.json) {
@@ -87,7 +80,7 @@ export async function applyCommand(
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const statePath = path(io, opts.state);
-  const saved = opts.planFile === undefined ? undefined : await readSavedPlan(path(io, opts.planFile));
+  const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(
       "VALIDATION",
@@ -145,11 +138,9 @@ export async function applyCommand(
       io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (result.interrupted) return EXIT_INTERRUPTED;
-    const blocked = plan.changes.filter((c) => c.action === "blocked");
-    if ((result.failed > 0 || blocked.length > 0) && !opts.json) {
-      io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
-    }
-    return result.failed > 0 || blocked.length > 0 ? EXIT_ERROR : EXIT_OK;
+    if (applySucceeded(result)) return EXIT_OK;
+    if (!opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    return EXIT_ERROR;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
     lock.release();
@@ -173,7 +164,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
           host: hostLabel(hcc.host),
           name,
           status,
-          id: o?.status?.id.slice(0, 12) ?? "",
+          id: o?.status === undefined ? "" : shortId(o.status.id),
           image: hcc.container.config.image,
         };
       },
@@ -236,12 +227,33 @@ export function warn(io: CliIO, message: string): void {
   io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
 }
 
+/** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
+function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void {
+  const real = (p: string) => {
+    try {
+      return realpathSync(path(io, p));
+    } catch {
+      return path(io, p);
+    }
+  };
+  const target = real(out);
+  const inputs = [["state file", opts.state], ["state lock", `${opts.state}.lock`], ["config file", opts.config]];
+  for (const [what, input] of inputs) {
+    if (real(input as string) === target) {
+      throw new BerthError(
+        "VALIDATION",
+        `--out "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
+      );
+    }
+  }
+}
+
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (err) {
     throw new BerthError(
       "VALIDATION",
@@ -249,20 +261,12 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return configFromDocument(parseDocument(text, opts.config), opts.config, { env: io.env, baseDir: dirname(file) });
-}
-
-async function readSavedPlan(file: string): Promise<SavedPlan> {
-  let saved: Partial<SavedPlan>;
-  try {
-    saved = JSON.parse(await readFile(file, "utf8")) as Partial<SavedPlan>;
-  } catch (err) {
-    throw new BerthError("VALIDATION", `Cannot read plan file "${file}": ${(err as Error).message}`, { cause: err });
-  }
-  if (saved.kind !== "berth-plan" || saved.version !== 1 || saved.plan?.basis === undefined) {
-    throw new BerthError("VALIDATION", `"${file}" is not a plan saved by "berth plan --out"`);
-  }
-  return saved as SavedPlan;
+  return interruptibleAtOnce(() =>
+    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
+      env: io.env,
+      baseDir: dirname(file),
+    })
+  );
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */

@@ -10,6 +10,7 @@
 
 let hook: (() => void) | undefined;
 let result: number | undefined;
+let installed: (() => void) | undefined;
 
 /** Installs the process handler (the CLI entry point does, once). */
 export function handleInterrupts(): void {
@@ -20,6 +21,26 @@ export function handleInterrupts(): void {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  installed = onSignal;
+}
+
+/**
+ * Runs a long synchronous step (reading a large config) so that an
+ * interrupt ends berth at once, by the signal's default action (the shell
+ * sees status 130): no handler could run before the step returns. Only
+ * while no command hook is registered, since a hook has something to save.
+ */
+export function interruptibleAtOnce<T>(fn: () => T): T {
+  const handler = installed;
+  if (handler === undefined || hook !== undefined) return fn();
+  process.off("SIGINT", handler);
+  process.off("SIGTERM", handler);
+  try {
+    return fn();
+  } finally {
+    process.on("SIGINT", handler);
+    process.on("SIGTERM", handler);
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import { readStateFile, writeStateFile } from "../store/state-file.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
+import { shortId } from "../core/container-id.ts";
 
 const WHAT: Record<string, string> = {
   desired: "as configured",
@@ -62,7 +63,7 @@ export async function recoverCommand(
         `${
           formatTable(
             ["HOST", "NAME", "STATUS", "ID", "RECORDED"],
-            found.map((f) => [f.host, f.name, f.status, f.id.slice(0, 12), WHAT[f.kind] ?? f.kind]),
+            found.map((f) => [f.host, f.name, f.status, shortId(f.id), WHAT[f.kind] ?? f.kind]),
           )
         }\n`,
       );

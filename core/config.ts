@@ -28,6 +28,7 @@
  *     image: quay.io/coreos/etcd:v3.5.9
  *     entrypoint: [/usr/local/bin/etcd]
  *     args: [--name, etcd, --data-dir, /var/lib/etcd]
+ *     workingDir: /var/lib/etcd                # absolute; the image's when not set
  *     env: { ETCD_LOG_LEVEL: info }
  *     ports: [ { port: 2379, ip: 0.0.0.0 }, { port: 2380, protocol: tcp } ]
  *     mounts: [ { source: /var/lib/etcd/, target: /var/lib/etcd } ]   # source ending in "/": created when missing
@@ -61,13 +62,17 @@
  * (`previousState`/`desiredState`, and the CLI's `containers:` groups) are
  * accepted as they are.
  *
+ * Each container field is declared once in `core/fields.ts`; the JSON Schema
+ * of this format is `schema/config.schema.json` (see {@link configSchema}).
+ *
  * @module
  */
-import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import process from "node:process";
-import { copyData } from "./document-to-model.ts";
+import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
+import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
+import { CONTAINER_NAME } from "./rules.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   ContainerConfig,
@@ -83,7 +88,9 @@ import {
   checkFields,
   describe,
   type Fields,
+  fieldsSchema,
   isMapping,
+  type JsonSchema,
   mapOf,
   mapping,
   own,
@@ -96,12 +103,12 @@ import {
   checkConfigFiles,
   checkDuplicateNames,
   checkRuntime,
-  CONTAINER_CONFIG_FIELDS,
   containerNameRule,
   hostCheck,
   type NamedContainer,
   sshFields,
 } from "./validate.ts";
+import { expandHome } from "./home.ts";
 
 /** What a config document declares. */
 export interface BerthConfig {
@@ -121,32 +128,80 @@ export interface ConfigOptions {
 
 const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof ContainerConfig>;
 
+const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
+
 const CONTAINER_FIELDS: Fields = {
   ...CONTAINER_CONFIG_FIELDS,
-  name: { check: (CONTAINER_CONFIG_FIELDS["name"] as Fields[string]).check },
+  name: NAME_FIELD,
   host: {
-    check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined)),
+    check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined), { minLength: 1 }),
     required: "set host: to a name from hosts:",
+    description: "A name from hosts:.",
   },
-  configFiles: { check: checkConfigFiles },
-  runtime: { check: checkRuntime },
+  configFiles: {
+    check: checkConfigFiles,
+    description: "Files written on the host before the container is created: absolute path -> content.",
+  },
+  runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
 };
 
+const NAME_KEYS = { pattern: CONTAINER_NAME.source };
+
 const TOP_FIELDS: Fields = {
-  ssh: { check: mapping(sshFields("defaults")) },
+  ssh: {
+    check: mapping(sshFields("defaults")),
+    description: "Defaults merged into every ssh host and every bastion in a jump list.",
+  },
   hosts: {
     check: mapOf(
       containerNameRule,
       hostCheck(["direct"], ["ssh"]),
       "hosts (name: {direct: {}} or {ssh: {address: ...}})",
+      NAME_KEYS,
     ),
+    description: "The machines: name -> direct: {} (this machine) or ssh: {address, ...}.",
   },
-  runtime: { check: checkRuntime },
+  runtime: { check: checkRuntime, description: "Default runtime of every container: docker or kubelet." },
   containers: {
-    check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})"),
+    check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})", NAME_KEYS),
     required: "set containers: (name: {host, image, ...}), or {} for none",
+    description: "The containers the hosts should run, by name.",
   },
 };
+
+/** Any string may be a `${env:NAME}` reference, resolved before validation: a pattern or a fixed set allows one. */
+function allowReferences(schema: JsonSchema): JsonSchema {
+  const out: JsonSchema = { ...schema };
+  if (out.items !== undefined) out.items = allowReferences(out.items);
+  if (out.properties !== undefined) {
+    out.properties = Object.fromEntries(Object.entries(out.properties).map(([k, v]) => [k, allowReferences(v)]));
+  }
+  if (typeof out.additionalProperties === "object") {
+    out.additionalProperties = allowReferences(out.additionalProperties);
+  }
+  if (out.type !== "string" || (out.pattern === undefined && out.enum === undefined)) return out;
+  const { description, ...rest } = out;
+  return {
+    ...(description === undefined ? {} : { description }),
+    anyOf: [rest, { type: "string", pattern: "\\$\\{env:[^}]+\\}" }],
+  };
+}
+
+/**
+ * The JSON Schema of berth's config.yaml, from the same declarations the
+ * validator runs (core/fields.ts for container fields). Looser than the
+ * validator where a rule is code (image references, cross-references to
+ * hosts:); flexkube's documents, also accepted as configs, are not described.
+ * Shipped as `schema/config.schema.json` (`npm run schema` writes it).
+ */
+export function configSchema(): JsonSchema & Record<string, unknown> {
+  return {
+    $schema: "https://json-schema.org/draft/2020-12/schema",
+    title: "berth config.yaml",
+    description: "Hosts once, containers by name, SSH defaults shared. Reference: core/config.ts.",
+    ...allowReferences(fieldsSchema(TOP_FIELDS)),
+  };
+}
 
 type Raw = Record<string, unknown>;
 
@@ -195,11 +250,8 @@ function buildHosts(doc: Raw): Map<string, Host> {
   const defaults = own(doc, "ssh") as SSHConfig | undefined;
   const hosts = new Map<string, Host>();
   for (const [name, spec] of Object.entries((own(doc, "hosts") ?? {}) as Record<string, Raw>)) {
-    const ssh = own(spec, "ssh") as SSHConfig | undefined;
-    hosts.set(
-      name,
-      ssh === undefined ? { directConfig: {} } : { sshConfig: mergeSsh(copyData(defaults), copyData(ssh)) },
-    );
+    const host = hostFromDocument(spec);
+    hosts.set(name, host.sshConfig === undefined ? host : { sshConfig: mergeSsh(copyData(defaults), host.sshConfig) });
   }
   return hosts;
 }
@@ -237,10 +289,9 @@ function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
   return state;
 }
 
-function localPath(path: string, home: string, baseDir: string): string {
-  if (path === "~") return home;
-  if (path.startsWith("~/")) return join(home, path.slice(2));
-  return isAbsolute(path) ? path : resolve(baseDir, path);
+function localPath(path: string, env: Environment, baseDir: string): string {
+  const expanded = expandHome(path, env);
+  return isAbsolute(expanded) ? expanded : resolve(baseDir, expanded);
 }
 
 function resolveSshPaths(ssh: SSHConfig, expand: (path: string) => string): SSHConfig {
@@ -302,9 +353,8 @@ export function configFromDocument(doc: unknown, source: string, options: Config
     config = { desiredState: readBerthConfig(resolved, problems) };
   }
   throwIfProblems(problems, source);
-  const home = env["HOME"] ?? homedir();
   const baseDir = options.baseDir ?? process.cwd();
-  const expand = (path: string) => localPath(path, home, baseDir);
+  const expand = (path: string) => localPath(path, env, baseDir);
   resolveLocalPaths(config.desiredState, expand);
   if (config.previousState !== undefined) resolveLocalPaths(config.previousState, expand);
   return config;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { ContainersState, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
+import type { ContainersState, Host, HostConfiguredContainer, RuntimeConfig, SSHConfig } from "./model.ts";
 import { isMapping, own } from "./shape.ts";
 
 /** A deep copy of plain data, dropping `undefined` fields; safe for keys such as `__proto__`. */
@@ -30,13 +30,21 @@ function runtimeFromDocument(raw: Raw): RuntimeConfig {
   return { docker: docker === null ? {} : copyData(docker as NonNullable<RuntimeConfig["docker"]>) };
 }
 
+/**
+ * A checked host as the model: berth's spelling (`directConfig`/`sshConfig`)
+ * and flexkube's (`direct`/`ssh`) both become berth's. The one place host
+ * spellings are normalised.
+ */
+export function hostFromDocument(raw: unknown): Host {
+  const ssh = own(raw as Raw, "sshConfig") ?? own(raw as Raw, "ssh");
+  return ssh === undefined ? { directConfig: {} } : { sshConfig: copyData(ssh as SSHConfig) };
+}
+
 /** One checked HCC document as the model. */
 export function hccFromDocument(raw: Raw): HostConfiguredContainer {
   const container = own(raw, "container") as Raw;
   const status = own(container, "status") as Raw | undefined;
   const runtime = own(container, "runtime") as Raw | undefined;
-  const host = own(raw, "host") as Raw;
-  const ssh = own(host, "sshConfig") ?? own(host, "ssh");
   const configFiles = own(raw, "configFiles");
   return {
     container: {
@@ -46,7 +54,7 @@ export function hccFromDocument(raw: Raw): HostConfiguredContainer {
         : { status: { id: own(status, "id") as string, status: own(status, "status") as string } }),
       ...(runtime === undefined ? {} : { runtime: runtimeFromDocument(runtime) }),
     },
-    host: ssh === undefined ? { directConfig: {} } : { sshConfig: copyData(ssh as SSHConfig) },
+    host: hostFromDocument(own(raw, "host")),
     ...(configFiles === undefined ? {} : { configFiles: copyData(configFiles as Record<string, string>) }),
   };
 }

@@ -58,7 +58,9 @@ export class BerthError extends Error {
 
 /**
  * Prefixes an error's message with what was being done, keeping its code.
- * Non-berth errors become `fallback`-coded BerthErrors with the original as cause.
+ * Non-berth errors become `fallback`-coded (default `ENGINE`) BerthErrors
+ * with the original as cause. `host` and `container` given here win over
+ * the error's own.
  *
  * @example
  * ```ts
@@ -67,15 +69,40 @@ export class BerthError extends Error {
  * if (e.message !== 'creating container "etcd" on host 10.0.0.2: name in use') throw new Error(e.message);
  * ```
  */
-export function withContext(err: unknown, doing: string, fallback: ErrorCode = "ENGINE"): BerthError {
-  if (err instanceof BerthError) {
-    const wrapped = new BerthError(err.code, `${doing}: ${err.message}`, {
-      cause: err.cause ?? err,
-      ...(err.host === undefined ? {} : { host: err.host }),
-      ...(err.container === undefined ? {} : { container: err.container }),
-    });
-    return wrapped;
-  }
+export function withContext(
+  err: unknown,
+  doing: string,
+  options: ErrorContext & { fallback?: ErrorCode } = {},
+): BerthError {
+  const { fallback = "ENGINE", ...context } = options;
   const message = err instanceof Error ? err.message : String(err);
-  return new BerthError(fallback, `${doing}: ${message}`, { cause: err });
+  if (err instanceof BerthError) {
+    const host = context.host ?? err.host;
+    const container = context.container ?? err.container;
+    return new BerthError(err.code, `${doing}: ${message}`, {
+      cause: err.cause ?? err,
+      ...(host === undefined ? {} : { host }),
+      ...(container === undefined ? {} : { container }),
+    });
+  }
+  return new BerthError(fallback, `${doing}: ${message}`, { ...context, cause: err });
+}
+
+/**
+ * The error for work a signal ended: `ABORTED` when the caller's `signal`
+ * aborted; with `timeoutMs`, `TIMEOUT` when it did not (the work's own
+ * deadline passed).
+ *
+ * @example
+ * ```ts
+ * import { abortedError } from "./errors.ts";
+ * if (abortedError("pulling", AbortSignal.abort()).code !== "ABORTED") throw new Error("expected ABORTED");
+ * if (abortedError("pulling", undefined, 5_000).message !== "pulling: did not finish within 5 s") throw new Error();
+ * ```
+ */
+export function abortedError(doing: string, signal?: AbortSignal, timeoutMs?: number): BerthError {
+  if (timeoutMs !== undefined && signal?.aborted !== true) {
+    return new BerthError("TIMEOUT", `${doing}: did not finish within ${Math.round(timeoutMs / 1000)} s`);
+  }
+  return new BerthError("ABORTED", `${doing}: aborted`, { cause: signal?.reason });
 }

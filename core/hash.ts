@@ -5,71 +5,22 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import {
-  type ContainerConfig,
-  DEFAULT_CRI_ADDRESS,
-  DEFAULT_DOCKER_HOST,
-  type Mount,
-  type PortMap,
-  type RuntimeConfig,
-} from "./model.ts";
+import { byKey, containerFields } from "./fields.ts";
+import { type ContainerConfig, DEFAULT_CRI_ADDRESS, DEFAULT_DOCKER_HOST, type RuntimeConfig } from "./model.ts";
 
-const DOCKER_HUB_PREFIXES = ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"];
+export { canonicalImage } from "./fields.ts";
 
-/**
- * The short form Docker itself shows for an image: `docker.io/library/busybox:latest` -> `busybox`.
- *
- * @example
- * ```ts
- * import { canonicalImage } from "./hash.ts";
- * if (canonicalImage("docker.io/library/busybox:latest") !== "busybox") throw new Error("wrong");
- * ```
- */
-export function canonicalImage(image: string): string {
-  let short = image;
-  const prefix = DOCKER_HUB_PREFIXES.find((p) => short.startsWith(p));
-  if (prefix !== undefined) short = short.slice(prefix.length);
-  if (!short.includes("@") && short.endsWith(":latest")) short = short.slice(0, -":latest".length);
-  return short;
-}
-
-function canonicalPort(port: PortMap): PortMap {
-  return {
-    port: port.port,
-    ...(port.ip === undefined || port.ip === "" ? {} : { ip: port.ip }),
-    ...(port.protocol === undefined || port.protocol === "tcp" || (port.protocol as string) === ""
-      ? {}
-      : { protocol: port.protocol }),
-  };
-}
-
-function canonicalMount(mount: Mount): Mount {
-  const propagation = mount.propagation;
-  return {
-    source: mount.source,
-    target: mount.target,
-    ...(propagation === undefined || propagation === "" || propagation === "rprivate" ? {} : { propagation }),
-  };
-}
-
-function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
-  return (a, b) => {
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : 0;
-  };
-}
-
-function nonEmpty(value: string | undefined, ...defaults: string[]): value is string {
-  return value !== undefined && value !== "" && !defaults.includes(value);
+function nonEmpty(value: string | undefined): value is string {
+  return value !== undefined && value !== "";
 }
 
 /**
  * The normalised form of a container config used by {@link configHash} and
- * by diffs: fields in a fixed order, defaults dropped (empty lists and maps,
- * `protocol: tcp`, `propagation: rprivate`, `privileged: false`,
- * `init: false`, empty strings, `networkMode: default`), ports and mounts
- * sorted, env sorted by name, Docker Hub images in their short form.
+ * by diffs: the identity fields of core/fields.ts in declared order, each in
+ * its canonical form (defaults dropped: empty lists and maps, `protocol: tcp`,
+ * `propagation: rprivate`, `privileged: false`, `init: false`, empty strings,
+ * `networkMode: default`; ports and mounts sorted, env sorted by name, Docker
+ * Hub images in their short form).
  *
  * @example
  * ```ts
@@ -79,28 +30,13 @@ function nonEmpty(value: string | undefined, ...defaults: string[]): value is st
  * ```
  */
 export function canonicalConfig(config: ContainerConfig): ContainerConfig {
-  const out: ContainerConfig = { name: config.name, image: canonicalImage(config.image) };
-  if (config.args !== undefined && config.args.length > 0) out.args = [...config.args];
-  if (config.entrypoint !== undefined && config.entrypoint.length > 0) out.entrypoint = [...config.entrypoint];
-  if (config.ports !== undefined && config.ports.length > 0) {
-    out.ports = config.ports.map(canonicalPort).sort(
-      byKey((p) => JSON.stringify([p.port, p.protocol ?? "", p.ip ?? ""])),
-    );
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    const canonical = value === undefined || !field.identity ? undefined : field.canonical(value);
+    if (canonical !== undefined) out[key] = canonical;
   }
-  if (config.mounts !== undefined && config.mounts.length > 0) {
-    out.mounts = config.mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source])));
-  }
-  if (config.privileged === true) out.privileged = true;
-  if (nonEmpty(config.networkMode, "default")) out.networkMode = config.networkMode;
-  if (nonEmpty(config.pidMode)) out.pidMode = config.pidMode;
-  if (nonEmpty(config.ipcMode)) out.ipcMode = config.ipcMode;
-  if (nonEmpty(config.user)) out.user = config.user;
-  if (nonEmpty(config.group)) out.group = config.group;
-  if (config.env !== undefined && Object.keys(config.env).length > 0) {
-    out.env = Object.fromEntries(Object.entries(config.env).sort(byKey(([k]) => k)));
-  }
-  if (config.init === true) out.init = true;
-  return out;
+  return out as unknown as ContainerConfig;
 }
 
 /**

@@ -24,12 +24,14 @@ export interface Mount {
   propagation?: string;
 }
 
-/** What the container is. Hashing this decides "changed". */
+/** What the container is. Hashing this decides "changed". Each field is declared in core/fields.ts. */
 export interface ContainerConfig {
   name: string;
   image: string;
   args?: string[];
   entrypoint?: string[];
+  /** Working directory of the process in the container (absolute); the image's when not set. */
+  workingDir?: string;
   ports?: PortMap[];
   mounts?: Mount[];
   privileged?: boolean;

@@ -21,8 +21,9 @@
  *
  * @module
  */
-import { parseDocument as parseYaml, stringify } from "yaml";
+import { isAlias, isMap, isScalar, LineCounter, type Node, parseDocument as parseYaml, stringify, visit } from "yaml";
 import { containersStateFromDocument } from "./document-to-model.ts";
+import { containerFields } from "./fields.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   Container,
@@ -35,8 +36,8 @@ import type {
   SSHConfig,
 } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
-import { checkFields, describe, isMapping, own, report } from "./shape.ts";
-import { checkContainersState } from "./validate.ts";
+import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
+import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 
 /** The version written to, and required in, berth's state.yaml. */
 export const STATE_VERSION = 1;
@@ -66,12 +67,16 @@ function firstLine(message: string): string {
 export function parseDocument(text: string, source: string): unknown {
   const problems: Problem[] = [];
   try {
+    const lines = new LineCounter();
+    // The library's own unique-key check is quadratic in a mapping's size, and tells `1` from "1",
+    // which both become the key "1": keys are checked below, once each, as they will be read.
     const doc = parseYaml(text, {
       version: "1.2",
       schema: "core",
-      uniqueKeys: true,
+      uniqueKeys: false,
       prettyErrors: true,
       logLevel: "error",
+      lineCounter: lines,
     });
     for (const error of doc.errors) {
       const position = error.linePos?.[0];
@@ -81,6 +86,7 @@ export function parseDocument(text: string, source: string): unknown {
         : firstLine(error.message);
       problems.push({ path: where, message });
     }
+    if (problems.length === 0) problems.push(...duplicateKeys(doc, lines, source));
     if (problems.length === 0) return doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
   } catch (err) {
     // Alias bombs, and stack exhaustion on absurdly deep nesting.
@@ -90,25 +96,97 @@ export function parseDocument(text: string, source: string): unknown {
   throw new ValidationError(problems, source);
 }
 
+/** Keys of one mapping that become the same key once read (`1` and `"1"`, `~` and `""`), each mapping once. */
+function duplicateKeys(doc: ReturnType<typeof parseYaml>, lines: LineCounter, source: string): Problem[] {
+  const problems: Problem[] = [];
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Map<string, Node>();
+      for (const pair of map.items) {
+        const node = (isAlias(pair.key) ? pair.key.resolve(doc) : pair.key) as Node | undefined;
+        const key = isScalar(node) ? String(node.value ?? "") : String(node);
+        const first = seen.get(key);
+        if (first === undefined) {
+          seen.set(key, pair.key as Node);
+          continue;
+        }
+        const at = lines.linePos((pair.key as Node).range?.[0] ?? 0);
+        const was = lines.linePos(first.range?.[0] ?? 0);
+        problems.push({
+          path: `${source}:${at.line}:${at.col}`,
+          message: `Map keys must be unique: "${key}" is also at line ${was.line}, column ${was.col}${
+            isMap(node) ? "" : " (a number and a quoted string with the same text are the same key)"
+          }; remove or rename one`,
+        });
+      }
+    },
+  });
+  return problems;
+}
+
+/**
+ * Decodes a document's bytes as UTF-8, refusing bytes that are not (they
+ * would otherwise become U+FFFD and reach a host as such).
+ *
+ * @throws {ValidationError} Naming the line and column of the first bad byte.
+ */
+export function decodeUtf8(bytes: Uint8Array, source: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    const bad = firstInvalidUtf8(bytes);
+    const before = new TextDecoder().decode(bytes.subarray(0, bad));
+    const line = before.split("\n").length;
+    const col = before.length - before.lastIndexOf("\n");
+    throw new ValidationError([{
+      path: `${source}:${line}:${col}`,
+      message: `byte 0x${
+        (bytes[bad] ?? 0).toString(16).padStart(2, "0")
+      } at offset ${bad} is not valid UTF-8: save the file as UTF-8 (binary content does not belong in a config)`,
+    }], source);
+  }
+}
+
+/** Offset of the first byte that does not start or continue a valid UTF-8 sequence. */
+function firstInvalidUtf8(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length;) {
+    const b = bytes[i] as number;
+    const n = b < 0x80 ? 0 : b >= 0xc2 && b <= 0xdf ? 1 : b >= 0xe0 && b <= 0xef ? 2 : b >= 0xf0 && b <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const c = bytes[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+    }
+    const second = bytes[i + 1] as number;
+    if (
+      (b === 0xe0 && second < 0xa0) || (b === 0xed && second > 0x9f) || (b === 0xf0 && second < 0x90) ||
+      (b === 0xf4 && second > 0x8f)
+    ) return i;
+    i += n + 1;
+  }
+  return bytes.length;
+}
+
 // ---- secrets -------------------------------------------------------------------
 
+const SSH_FIELDS = sshFields("host");
+
+/** A copy without the fields declared `sensitive: "always"`. */
+function withoutSecrets<T extends object>(value: T, fields: Fields): T {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => fields[key]?.sensitive !== "always")) as T;
+}
+
 function sshWithoutSecrets(ssh: SSHConfig): SSHConfig {
-  const { password: _password, privateKey: _privateKey, passphrase: _passphrase, jump, ...rest } = ssh;
-  return jump === undefined ? rest : { ...rest, jump: jump.map(sshWithoutSecrets) };
+  const rest = withoutSecrets(ssh, SSH_FIELDS);
+  return ssh.jump === undefined ? rest : { ...rest, jump: ssh.jump.map(sshWithoutSecrets) };
 }
 
 function containerWithoutSecrets(container: Container): Container {
   const { docker, kubelet } = container.runtime ?? {};
   if (docker === undefined && kubelet === undefined) return container;
   const runtime = { ...container.runtime };
-  if (docker !== undefined) {
-    const { registryAuth: _registryAuth, ...rest } = docker;
-    runtime.docker = rest;
-  }
-  if (kubelet !== undefined) {
-    const { registryAuth: _registryAuth, ...rest } = kubelet;
-    runtime.kubelet = rest;
-  }
+  if (docker !== undefined) runtime.docker = withoutSecrets(docker, DOCKER_FIELDS);
+  if (kubelet !== undefined) runtime.kubelet = withoutSecrets(kubelet, KUBELET_FIELDS);
   return { ...container, runtime };
 }
 
@@ -147,33 +225,25 @@ function sorted<T>(map: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-const SSH_KEYS = [
-  "address",
-  "port",
-  "user",
-  "privateKeyPath",
-  "agent",
-  "connectionTimeout",
-  "retryTimeout",
-  "retryInterval",
-  "knownHostsFile",
-  "hostKeyPolicy",
-] as const;
+/** The SSH fields written to state.yaml, in declared order: no secrets, and `jump` handled apart. */
+const SSH_KEYS = Object.keys(SSH_FIELDS).filter((key) =>
+  key !== "jump" && SSH_FIELDS[key]?.sensitive !== "always"
+) as Array<
+  keyof SSHConfig
+>;
 
 function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
   const out = pick(ssh, SSH_KEYS);
   return ssh.jump === undefined ? out : { ...out, jump: ssh.jump.map((j) => orderedSsh(j) as SSHConfig) };
 }
 
+/** The fields in the order core/fields.ts declares them, each as its declaration serialises it. */
 function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
-  const out = pick(config, ["name", "image", "args", "entrypoint"]);
-  if (config.ports !== undefined) out.ports = config.ports.map((p) => pick(p, ["ip", "port", "protocol"]) as typeof p);
-  if (config.mounts !== undefined) {
-    out.mounts = config.mounts.map((m) => pick(m, ["source", "target", "propagation"]) as typeof m);
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    if (value !== undefined) out[key] = field.serialize === undefined ? value : field.serialize(value);
   }
-  Object.assign(out, pick(config, ["privileged", "networkMode", "pidMode", "ipcMode", "user", "group"]));
-  if (config.env !== undefined) out.env = sorted(config.env);
-  if (config.init !== undefined) out.init = config.init;
   return out;
 }
 

@@ -7,14 +7,53 @@
 import type { Problem } from "./problem.ts";
 import { suggest } from "./suggest.ts";
 
-/** Checks one value found at `path`, adding a problem for each thing wrong. */
-export type Check = (value: unknown, path: string, problems: Problem[]) => void;
+/**
+ * The subset of JSON Schema (draft 2020-12) berth generates for its config:
+ * enough for editors, and small enough to check with `tests/support/json-schema.ts`.
+ */
+export interface JsonSchema {
+  description?: string;
+  type?: "string" | "integer" | "boolean" | "object" | "array" | Array<"object" | "null">;
+  enum?: readonly string[];
+  pattern?: string;
+  minLength?: number;
+  minimum?: number;
+  maximum?: number;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties?: boolean | JsonSchema;
+  propertyNames?: JsonSchema;
+  minProperties?: number;
+  maxProperties?: number;
+  /** `not: {}` refuses any value (a field that is known but not allowed here). */
+  not?: JsonSchema;
+  anyOf?: JsonSchema[];
+}
+
+/**
+ * Checks one value found at `path`, adding a problem for each thing wrong.
+ * `schema` is what the check accepts, as JSON Schema (looser where a rule is
+ * code, such as image references); the config's schema is built from these.
+ */
+export type Check = ((value: unknown, path: string, problems: Problem[]) => void) & { readonly schema?: JsonSchema };
+
+/**
+ * Whether a field's value is a secret: `always` (never written to a file
+ * berth writes, never printed), `when-referenced` (a secret when it came from
+ * a `${env:}`/`${file:}` reference; the secrets work acts on this), or `never`.
+ */
+export type Sensitivity = "never" | "always" | "when-referenced";
 
 /** A field of a mapping: its check and, when it is required, how to fix its absence. */
 export interface Field {
   check: Check;
   /** Set for required fields: the fix shown when it is missing, e.g. `set the image to run`. */
   required?: string;
+  /** What the field is, for the JSON Schema. */
+  description?: string;
+  /** `never` when not set. */
+  sensitive?: Sensitivity;
 }
 
 /** The fields a mapping may have. */
@@ -22,6 +61,37 @@ export type Fields = Readonly<Record<string, Field>>;
 
 /** A string check's verdict: a problem message, or `undefined` when fine. */
 export type Rule = (text: string) => string | undefined;
+
+/** Attaches the JSON Schema of what `check` accepts; `schema` may be a function, computed when first asked for. */
+export function withSchema(
+  check: (value: unknown, path: string, problems: Problem[]) => void,
+  schema: JsonSchema | (() => JsonSchema),
+): Check {
+  if (typeof schema !== "function") return Object.assign(check, { schema });
+  let computed: JsonSchema | undefined;
+  return Object.defineProperty(check, "schema", { get: () => (computed ??= schema()), enumerable: true });
+}
+
+/**
+ * The schema of a check.
+ *
+ * @throws {Error} When the check declares none: every check in the config must, so the schema is complete.
+ */
+export function schemaOf(check: Check, path: string): JsonSchema {
+  if (check.schema === undefined) throw new Error(`the check of ${path || "(document)"} declares no JSON Schema`);
+  return check.schema;
+}
+
+/** The schema of a mapping with these fields (no others). */
+export function fieldsSchema(fields: Fields, path = ""): JsonSchema {
+  const properties: Record<string, JsonSchema> = {};
+  for (const [key, field] of Object.entries(fields)) {
+    const schema = schemaOf(field.check, at(path, key));
+    properties[key] = field.description === undefined ? schema : { description: field.description, ...schema };
+  }
+  const required = Object.keys(fields).filter((key) => fields[key]?.required !== undefined);
+  return { type: "object", properties, ...(required.length > 0 ? { required } : {}), additionalProperties: false };
+}
 
 /** True for plain mappings as parsed from YAML/JSON (not lists, not null, not class instances). */
 export function isMapping(value: unknown): value is Record<string, unknown> {
@@ -125,55 +195,61 @@ export function checkFields(
 
 /** A check for a mapping with the given fields. */
 export function mapping(fields: Fields): Check {
-  return (value, path, problems) => {
+  return withSchema((value, path, problems) => {
     checkFields(value, path, problems, fields);
-  };
+  }, () => fieldsSchema(fields));
 }
 
-/** A check for a string, optionally with a rule about its content. */
-export function string(rule?: Rule): Check {
-  return (value, path, problems) => {
+/**
+ * A check for a string, optionally with a rule about its content; `schema`
+ * states what of the rule JSON Schema can say (a pattern, an enum).
+ */
+export function string(rule?: Rule, schema: Omit<JsonSchema, "type"> = {}): Check {
+  return withSchema((value, path, problems) => {
     if (typeof value !== "string") {
       report(problems, path, `expected a string, got ${describe(value)}${scalarHint(value)}`);
       return;
     }
     const message = rule?.(value);
     if (message !== undefined) report(problems, path, message);
-  };
+  }, { type: "string", ...schema });
 }
 
 /** A check for `true` or `false`. */
-export const boolean: Check = (value, path, problems) => {
+export const boolean: Check = withSchema((value, path, problems) => {
   if (typeof value !== "boolean") report(problems, path, `expected true or false, got ${describe(value)}`);
-};
+}, { type: "boolean" });
 
 /** A check for a whole number from `min` to `max`, named `what` in messages (e.g. "a port number"). */
 export function integer(min: number, max: number, what: string): Check {
-  return (value, path, problems) => {
+  return withSchema((value, path, problems) => {
     if (typeof value !== "number") {
       const hint = typeof value === "string" && /^\d+$/.test(value) ? `; write ${value} without quotes` : "";
       report(problems, path, `expected ${what} from ${min} to ${max}, got ${describe(value)}${hint}`);
     } else if (!Number.isInteger(value) || value < min || value > max) {
       report(problems, path, `expected ${what} from ${min} to ${max}, got ${value}`);
     }
-  };
+  }, { type: "integer", minimum: min, maximum: max });
 }
 
 /** A check for a list whose items pass `item`; `what` names the items (`strings`, `ports`). */
 export function listOf(item: Check, what: string): Check {
-  return (value, path, problems) => {
+  return withSchema((value, path, problems) => {
     if (!Array.isArray(value)) {
       report(problems, path, `expected a list of ${what}, got ${describe(value)}`);
       return;
     }
     // An index loop, not forEach: holes in sparse arrays are reported, not skipped.
     for (let index = 0; index < value.length; index++) item(value[index], at(path, index), problems);
-  };
+  }, () => ({ type: "array", items: schemaOf(item, "[]") }));
 }
 
-/** A check for a mapping from keys passing `key` to values passing `item`; `what` names the entries. */
-export function mapOf(key: Rule, item: Check, what: string): Check {
-  return (value, path, problems) => {
+/**
+ * A check for a mapping from keys passing `key` to values passing `item`;
+ * `what` names the entries; `keySchema` states what of `key` JSON Schema can say.
+ */
+export function mapOf(key: Rule, item: Check, what: string, keySchema?: Omit<JsonSchema, "type">): Check {
+  return withSchema((value, path, problems) => {
     if (!isMapping(value)) {
       report(problems, path, `expected a mapping of ${what}, got ${describe(value)}`);
       return;
@@ -183,5 +259,9 @@ export function mapOf(key: Rule, item: Check, what: string): Check {
       if (message !== undefined) report(problems, at(path, name), message);
       item(element, at(path, name), problems);
     }
-  };
+  }, () => ({
+    type: "object",
+    ...(keySchema === undefined ? {} : { propertyNames: { type: "string", ...keySchema } }),
+    additionalProperties: schemaOf(item, "{}"),
+  }));
 }

@@ -10,6 +10,7 @@ import { canonicalJson } from "../core/hash.ts";
 import type { ContainersState } from "../core/model.ts";
 import { stripSecrets } from "../core/serialize.ts";
 import type { ObservedState } from "./observe.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** Fingerprints of the inputs of a plan. */
 export interface PlanBasis {
@@ -32,7 +33,7 @@ export function planBasis(previous: ContainersState, desired: ContainersState, o
         {
           status: o.error !== undefined
             ? "unreachable"
-            : o.status?.status ?? (o.nameHolder ? `name held by ${o.nameHolder.id.slice(0, 12)}` : "absent"),
+            : o.status?.status ?? (o.nameHolder ? `name held by ${shortId(o.nameHolder.id)}` : "absent"),
           hash: hash(o),
         },
       ]),

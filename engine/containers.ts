@@ -9,6 +9,7 @@ import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHCon
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
+import { adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
@@ -61,10 +62,12 @@ export interface PlanWithBasis extends Plan {
  * ```
  */
 export class ContainersResource {
-  readonly #previous: ContainersState;
+  /** As given, plus containers adopted by a check. */
+  #previous: ContainersState;
   readonly #desired: ContainersState;
   readonly #session: Session;
   readonly #concurrency: { concurrency?: number };
+  readonly #log: ((message: string) => void) | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -77,6 +80,7 @@ export class ContainersResource {
     const problems = validateContainers(doc);
     if (problems.length > 0) throw new ValidationError(problems);
     this.#previous = doc.previousState ?? {};
+    this.#log = options.log;
     this.#desired = doc.desiredState ?? {};
     const reachable = new Map<string, Host>();
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
@@ -119,7 +123,25 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    const observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
+    let observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
+    const { previous, adopted } = adoptUnrecorded(this.#previous, this.#desired, observed);
+    if (adopted.length > 0) {
+      this.#previous = previous;
+      const names = new Set(adopted.map((a) => a.name));
+      const only = (state: ContainersState) => Object.fromEntries(Object.entries(state).filter(([n]) => names.has(n)));
+      // Asked again as recorded containers: their files and mounts are compared like any other's.
+      observed = {
+        ...observed,
+        ...await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
+      };
+      for (const a of adopted) {
+        this.#log?.(
+          `container "${a.name}" (${
+            a.id.slice(0, 12)
+          }) on host ${a.host} was created by berth with this configuration but not recorded (a state write failed, or berth was stopped): adopted, not recreated`,
+        );
+      }
+    }
     this.#observed = observed;
     this.#current = Object.fromEntries(
       Object.entries(this.#previous).map(([name, hcc]): [string, HostConfiguredContainer] => {

@@ -24,6 +24,7 @@ import {
 import { hostKey } from "../core/host.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { removeAbandonedHelpers } from "./host-files.ts";
+import { directoryMounts } from "./plan.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
@@ -33,6 +34,8 @@ export interface NameHolder {
   status: string;
   /** Created by berth for this same name. */
   managed: boolean;
+  /** Its configuration hash label, when it has one. */
+  configHash?: string;
 }
 
 /** What a host reports about one container name. */
@@ -158,6 +161,7 @@ async function observeHost(
           id: holder.id,
           status: holder.status,
           managed: holder.labels[LABEL_MANAGED] === "true" && holder.labels[LABEL_NAME] === wanted,
+          ...(holder.labels[LABEL_CONFIG_HASH] === undefined ? {} : { configHash: holder.labels[LABEL_CONFIG_HASH] }),
         };
       }
     }
@@ -167,9 +171,7 @@ async function observeHost(
       hostKey(want.host) === hostKey(recorded.host)
     ) {
       const paths = [...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})];
-      const dirs = (want.container.config.mounts ?? []).filter((m) => m.source.endsWith("/")).map((m) =>
-        m.source.slice(0, -1)
-      );
+      const dirs = directoryMounts(want).map((source) => source.slice(0, -1));
       if (paths.length > 0 || dirs.length > 0) {
         const files = await session.files(recorded, signal);
         const look = looks.get(files) ?? { paths: new Set(), dirs: new Set(), names: [] };

@@ -9,6 +9,7 @@ import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from 
 import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -56,6 +57,11 @@ export interface Plan {
   empty: boolean;
 }
 
+/** The changes that cannot be carried out (host unreachable, name taken, ...): applying does the rest. */
+export function blockedChanges(plan: Plan): PlannedChange[] {
+  return plan.changes.filter((c) => c.action === "blocked");
+}
+
 /**
  * Plans the changes that make the hosts match the desired state.
  *
@@ -97,7 +103,7 @@ function planOne(
   const exists = obs.status !== undefined && obs.status.status !== STATUS_GONE;
   const running = obs.status?.status === "running" || obs.status?.status === "restarting";
   const gone = obs.status?.status === STATUS_GONE
-    ? [`recorded container ${short(obs.status.id)} no longer exists`]
+    ? [`recorded container ${shortId(obs.status.id)} no longer exists`]
     : [];
 
   if (want === undefined) {
@@ -124,13 +130,13 @@ function planOne(
       if (!obs.nameHolder.managed) {
         return change("blocked", [
           `name "${want.container.config.name}" is taken on host ${hostLabel(want.host)} by container ${
-            short(obs.nameHolder.id)
+            shortId(obs.nameHolder.id)
           }, which berth did not create: remove or rename that container, or choose another name`,
         ]);
       }
       return change("recreate", [
         ...gone,
-        `an unrecorded berth container ${short(obs.nameHolder.id)} holds the name and is replaced`,
+        `an unrecorded berth container ${shortId(obs.nameHolder.id)} holds the name and is replaced`,
       ], {
         ...fresh,
         replaces: obs.nameHolder.id,
@@ -218,8 +224,4 @@ function publicRuntime(hcc: HostConfiguredContainer): unknown {
   if (docker === undefined) return hcc.container.runtime ?? {};
   const { registryAuth: _secret, ...rest } = docker;
   return { docker: rest };
-}
-
-function short(id: string): string {
-  return id.slice(0, 12);
 }

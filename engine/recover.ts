@@ -19,6 +19,7 @@ import { configHash } from "../core/hash.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import { shortId } from "../core/container-id.ts";
 
 /** Options of {@link recoverState}. */
 export interface RecoverOptions {
@@ -169,7 +170,7 @@ function record(
   // Orphans last, so they never take a key a desired container needs.
   for (const { via, found: c } of orphans) {
     const name = nameOf(c);
-    const key = name in state || name in desired ? `${name}.${c.id.slice(0, 12)}` : name;
+    const key = name in state || name in desired ? `${name}.${shortId(c.id)}` : name;
     state[key] = {
       container: {
         config: { name, image: c.image },

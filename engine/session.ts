@@ -56,7 +56,7 @@ export class Session {
         try {
           await transport.connect(signalOption(signal));
         } catch (err) {
-          throw withContext(err, `connecting to host ${label}`, "CONNECT");
+          throw withContext(err, `connecting to host ${label}`, { fallback: "CONNECT" });
         }
         return loadRuntime(config, { transport, hostLabel: label });
       });

@@ -1,15 +1,17 @@
 /**
- * The state file: read strictly (a corrupt file is never overwritten),
- * written atomically (temp file, fsync, rename) with mode 0600.
+ * The state file: read strictly (a corrupt or empty file is never taken as
+ * "no containers", and never overwritten), written so it can never be cut
+ * short: every byte written or an error, fsync, the temp file read back and
+ * parsed, then renamed over the old one, with mode 0600.
  *
  * @module
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
-import { parseDocument, stateFromDocument, stateToYaml } from "../core/serialize.ts";
+import { decodeUtf8, parseDocument, stateFromDocument, stateToYaml } from "../core/serialize.ts";
 
 /** What reading a state file found. */
 export interface LoadedState {
@@ -21,15 +23,16 @@ export interface LoadedState {
 }
 
 /**
- * Reads a state file. A missing file is an empty state.
+ * Reads a state file. A missing file is an empty state; an empty file is an
+ * error (it is what a cut-short write leaves, not what berth writes).
  *
- * @throws {BerthError} `STATE` when the file cannot be read or parsed; the file is left untouched.
+ * @throws {BerthError} `STATE` when the file cannot be read, is empty or cannot be parsed; the file is left untouched.
  */
 export async function readStateFile(path: string): Promise<LoadedState> {
-  let text: string;
+  let bytes: Uint8Array;
   const warnings: string[] = [];
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
     const mode = (await stat(path)).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       warnings.push(
@@ -43,12 +46,19 @@ export async function readStateFile(path: string): Promise<LoadedState> {
     throw new BerthError("STATE", `Cannot read state file "${path}": ${(err as Error).message}`, { cause: err });
   }
   try {
-    if (text.trim() === "") return { state: {}, existed: true, warnings };
+    const text = decodeUtf8(bytes, path);
+    if (text.trim() === "") {
+      throw new BerthError(
+        "STATE",
+        `State file "${path}" is empty; berth never writes an empty state, so it was probably cut short. If this is a first run, delete it; otherwise rebuild it from the hosts with "berth state recover --force"`,
+      );
+    }
     return { state: stateFromDocument(parseDocument(text, path), path), existed: true, warnings };
   } catch (err) {
+    if (err instanceof BerthError && err.code === "STATE") throw err;
     throw new BerthError(
       "STATE",
-      `Cannot parse state file "${path}"; it was left untouched. Fix it, or restore it from a backup, then run again:\n${
+      `Cannot parse state file "${path}"; it was left untouched. Fix it, restore it from a backup, or rebuild it with "berth state recover --force", then run again:\n${
         (err as Error).message
       }`,
       { cause: err },
@@ -57,7 +67,10 @@ export async function readStateFile(path: string): Promise<LoadedState> {
 }
 
 /**
- * Writes the state atomically: a reader sees the old file or the new one, never a mix.
+ * Writes the state atomically: a reader sees the old file or the new one,
+ * never a mix, and never a shorter or unparsable one.
+ *
+ * @throws {BerthError} `STATE` when any step fails (a full disk, for one); the old file is then left as it was.
  */
 export function writeStateFile(path: string, state: ContainersState): void {
   const text = stateToYaml(state);
@@ -66,11 +79,15 @@ export function writeStateFile(path: string, state: ContainersState): void {
   try {
     const fd = openSync(temp, "w", 0o600);
     try {
-      writeSync(fd, text);
+      writeAll(fd, new TextEncoder().encode(text));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    // What is on disk must be what was meant, and parse, before it replaces the old file.
+    const back = readFileSync(temp, "utf8");
+    if (back !== text) throw new Error(`read back ${back.length} characters of ${text.length}`);
+    stateFromDocument(parseDocument(back, temp), temp);
     renameSync(temp, path);
     const dirFd = openSync(dir, "r");
     try {
@@ -80,6 +97,21 @@ export function writeStateFile(path: string, state: ContainersState): void {
     }
   } catch (err) {
     rmSync(temp, { force: true });
-    throw new BerthError("STATE", `Cannot write state file "${path}": ${(err as Error).message}`, { cause: err });
+    throw new BerthError(
+      "STATE",
+      `Cannot write state file "${path}" (the previous one is unchanged): ${
+        (err as Error).message
+      }. Free space or fix permissions in "${dir}"; containers changed since are adopted by the next run`,
+      { cause: err },
+    );
+  }
+}
+
+/** Writes every byte of `data` at the file's position, or throws: `write(2)` may write fewer bytes than asked. */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length;) {
+    const n = writeSync(fd, data, done, data.length - done);
+    if (n <= 0) throw new Error(`wrote ${done} of ${data.length} bytes`);
+    done += n;
   }
 }

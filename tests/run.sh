@@ -4,7 +4,9 @@
 # (tests/env/up.sh, always torn down on exit), then runs the stages in order,
 # stopping at the first that fails: typecheck, build, bun, node, smoke.
 # Ends with a plain "N passed, N failed" line over the bun, node and smoke tests.
+# BERTH_NIGHTLY=1: the long reliability runs (the kill loop at 20 iterations per signal).
 set -euo pipefail
+if [[ ${BERTH_NIGHTLY:-} == 1 ]]; then export BERTH_REL_KILL_ITERATIONS=${BERTH_REL_KILL_ITERATIONS:-20}; fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BIN=$ROOT/node_modules/.bin

@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { once } from "node:events";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { BerthError } from "../core/errors.ts";
+import { abortedError, BerthError } from "../core/errors.ts";
+import { signalOption } from "../core/signal.ts";
 import type { OpenOptions, Transport } from "./transport.ts";
 import { localFiles } from "./local-files.ts";
 
@@ -29,32 +31,14 @@ export function directTransport(): Transport {
   function dial(address: string, socket: Socket, options: OpenOptions): Promise<Duplex> {
     open.add(socket);
     socket.once("close", () => open.delete(socket));
-    return new Promise<Duplex>((resolve, reject) => {
-      const signal = options.signal;
-      const onAbort = () => {
-        cleanup();
+    return once(socket, "connect", signalOption(options.signal)).then(
+      () => socket,
+      (err: Error) => {
         socket.destroy();
-        reject(new BerthError("ABORTED", `connecting to ${address}: aborted`, { cause: signal?.reason }));
-      };
-      const onError = (err: Error) => {
-        cleanup();
-        socket.destroy();
-        reject(new BerthError("CONNECT", `connecting to ${address}: ${err.message}`, { cause: err }));
-      };
-      const onConnect = () => {
-        cleanup();
-        resolve(socket);
-      };
-      const cleanup = () => {
-        signal?.removeEventListener("abort", onAbort);
-        socket.off("error", onError);
-        socket.off("connect", onConnect);
-      };
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-      socket.once("error", onError);
-      socket.once("connect", onConnect);
-    });
+        if (options.signal?.aborted) throw abortedError(`connecting to ${address}`, options.signal);
+        throw new BerthError("CONNECT", `connecting to ${address}: ${err.message}`, { cause: err });
+      },
+    );
   }
 
   return {

@@ -6,13 +6,7 @@
  */
 import { chown, lstat, mkdir, open, readFile, rename, rm } from "node:fs/promises";
 import { BerthError } from "../core/errors.ts";
-import {
-  type FileRead,
-  type HostFileSystem,
-  parentsOf,
-  type PathInfo,
-  temporaryName,
-} from "./file-system.ts";
+import { type FileRead, type HostFileSystem, parentsOf, type PathInfo, temporaryName } from "./file-system.ts";
 
 /**
  * Creates the file access of this machine.

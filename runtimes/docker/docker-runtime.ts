@@ -5,7 +5,7 @@
  * @module
  */
 import process from "node:process";
-import { BerthError } from "../../core/errors.ts";
+import { BerthError, withContext } from "../../core/errors.ts";
 import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type {
@@ -21,12 +21,14 @@ import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
 import { createBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
-import { contextError, type EngineClient, engineClient } from "./engine-client.ts";
+import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";
 import { signalOption } from "../../core/signal.ts";
+import { shortId } from "../../core/container-id.ts";
+import { quote } from "../../core/shape.ts";
 
 /** Settings of {@link dockerRuntime} besides the runtime config. */
 export interface DockerRuntimeOptions {
@@ -38,8 +40,10 @@ export interface DockerRuntimeOptions {
   onProgress?: (image: string, progress: PullProgress) => void;
 }
 
-/** Headers timeout of ordinary calls. */
+/** Headers timeout of ordinary calls that change something (create, start, remove, upload). */
 const CALL_TIMEOUT_MS = 60_000;
+/** Headers timeout of reads (inspect, list, image lookup): the engine answers them from memory. */
+const READ_TIMEOUT_MS = 15_000;
 /** A pull may sit silent while the registry is slow; fail only after this long without a message. */
 const PULL_IDLE_TIMEOUT_MS = 5 * 60_000;
 
@@ -81,6 +85,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       what,
       container: idOrName,
       accept: [404],
+      headersTimeoutMs: READ_TIMEOUT_MS,
       ...signalOption(o?.signal),
     });
     if (res.status === 404) {
@@ -90,21 +95,13 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     try {
       return JSON.parse(await res.text()) as InspectResponse;
     } catch (err) {
-      throw contextError(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: idOrName });
+      throw withContext(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: idOrName });
     }
   }
 
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
-    const what = `checking "${target}" in container ${quote(id)}`;
-    const res = await engine.request({
-      method: "HEAD",
-      path: `${path(id)}/archive`,
-      query: { path: target },
-      what,
-      container: id,
-      accept: [404],
-      ...signalOption(o?.signal),
-    });
+    const what = `checking "${target}" in container ${quote(shortId(id))}`;
+    const res = await archive("HEAD", id, target, what, o);
     if (res.status === 404) {
       // A HEAD answer has no message telling a missing path from a missing container.
       if ((await inspectRaw(id, what, o)) === undefined) throw noSuchContainer(id, what);
@@ -117,6 +114,19 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       });
     }
     return decodePathStat(target, header);
+  }
+
+  /** Asks the archive endpoint about `target` in container `id`; a 404 is an answer, not an error. */
+  function archive(method: "GET" | "HEAD", id: string, target: string, what: string, o?: CallOptions) {
+    return engine.request({
+      method,
+      path: `${path(id)}/archive`,
+      query: { path: target },
+      what,
+      container: id,
+      accept: [404],
+      ...signalOption(o?.signal),
+    });
   }
 
   function noSuchContainer(id: string, what: string): BerthError {
@@ -178,6 +188,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         path: `/images/${encodeURI(image)}/json`,
         what: `looking up image "${image}"`,
         accept: [404],
+        headersTimeoutMs: READ_TIMEOUT_MS,
         ...signalOption(o?.signal),
       });
       await res.discard();
@@ -202,7 +213,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       const res = await engine.request({
         method: "POST",
         path: `${path(id)}/start`,
-        what: `starting container ${quote(id)}`,
+        what: `starting container ${quote(shortId(id))}`,
         container: id,
         accept: [304],
         ...signalOption(o?.signal),
@@ -216,7 +227,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         method: "POST",
         path: `${path(id)}/stop`,
         query: { t: seconds },
-        what: `stopping container ${quote(id)}`,
+        what: `stopping container ${quote(shortId(id))}`,
         container: id,
         accept: [304],
         headersTimeoutMs: seconds * 1000 + CALL_TIMEOUT_MS,
@@ -230,7 +241,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         method: "DELETE",
         path: path(id),
         query: { force: o?.force === true },
-        what: `removing container ${quote(id)}`,
+        what: `removing container ${quote(shortId(id))}`,
         container: id,
         ...signalOption(o?.signal),
       });
@@ -238,12 +249,12 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     },
 
     async status(id, o): Promise<ContainerStatus | undefined> {
-      const info = await inspectRaw(id, `reading the status of container ${quote(id)}`, o);
+      const info = await inspectRaw(id, `reading the status of container ${quote(shortId(id))}`, o);
       return info === undefined ? undefined : { id: info.Id, status: info.State.Status };
     },
 
     async inspect(idOrName, o) {
-      const info = await inspectRaw(idOrName, `inspecting container ${quote(idOrName)}`, o);
+      const info = await inspectRaw(idOrName, `inspecting container ${quote(shortId(idOrName))}`, o);
       return info === undefined ? undefined : observedFromInspect(info);
     },
 
@@ -254,6 +265,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         path: "/containers/json",
         query: { all: 1, filters },
         what: "listing containers",
+        headersTimeoutMs: READ_TIMEOUT_MS,
         ...signalOption(o?.signal),
       });
       return rows.map(observedFromList);
@@ -262,22 +274,14 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     async writeFiles(id, files: FileToWrite[], o) {
       if (files.length === 0) return;
       const names = files.map((f) => `"${f.path}"`).join(", ");
-      await upload(id, packEntries([], files), `writing ${names} in container ${quote(id)}`, o);
+      await upload(id, packEntries([], files), `writing ${names} in container ${quote(shortId(id))}`, o);
     },
 
     async readFiles(id, paths, o): Promise<FileRead[]> {
       const result: FileRead[] = [];
       for (const target of paths) {
-        const what = `reading "${target}" from container ${quote(id)}`;
-        const res = await engine.request({
-          method: "GET",
-          path: `${path(id)}/archive`,
-          query: { path: target },
-          what,
-          container: id,
-          accept: [404],
-          ...signalOption(o?.signal),
-        });
+        const what = `reading "${target}" from container ${quote(shortId(id))}`;
+        const res = await archive("GET", id, target, what, o);
         if (res.status === 404) {
           if (/no such container/i.test(await res.text())) throw noSuchContainer(id, what);
           continue;
@@ -285,7 +289,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         try {
           result.push({ path: target, ...(await readSingleFile(res.body, target)) });
         } catch (err) {
-          throw contextError(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: id });
+          throw withContext(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: id });
         }
       }
       return result;
@@ -309,7 +313,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
           throw new BerthError(
             "CONFLICT",
             `creating directory "${target}" in container ${
-              quote(id)
+              quote(shortId(id))
             } on host ${hostLabel}: it exists and is not a directory`,
             {
               host: hostLabel,
@@ -320,7 +324,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       }
       if (missing.length === 0) return;
       const names = missing.map((d) => `"${d.path}"`).join(", ");
-      await upload(id, packEntries(missing, []), `creating directories ${names} in container ${quote(id)}`, o);
+      await upload(id, packEntries(missing, []), `creating directories ${names} in container ${quote(shortId(id))}`, o);
     },
 
     async logs(id, o) {
@@ -328,7 +332,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         method: "GET",
         path: `${path(id)}/logs`,
         query: { stdout: 1, stderr: 1, tail: o?.tail ?? "all" },
-        what: `reading the logs of container ${quote(id)}`,
+        what: `reading the logs of container ${quote(shortId(id))}`,
         container: id,
         ...signalOption(o?.signal),
       });
@@ -374,9 +378,4 @@ function observedFromList(row: ListRow): ObservedContainer {
     image: row.Image,
     labels: row.Labels ?? {},
   };
-}
-
-/** Names a container in messages: quoted, long ids shortened. */
-function quote(idOrName: string): string {
-  return `"${/^[0-9a-f]{64}$/.test(idOrName) ? idOrName.slice(0, 12) : idOrName}"`;
 }

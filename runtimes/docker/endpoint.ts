@@ -5,16 +5,17 @@
  *
  * @module
  */
+import { once } from "node:events";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
-import { BerthError } from "../../core/errors.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 import { DEFAULT_DOCKER_HOST, type DockerRuntimeConfig } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type { Connect } from "../../transports/http/http-client.ts";
+import { homeDir } from "../../core/home.ts";
 
 /** TLS settings as PEM file paths. */
 export interface TlsFiles {
@@ -72,7 +73,7 @@ function tlsFromEnv(env: Record<string, string | undefined>): TlsFiles | undefin
   const verify = (env["DOCKER_TLS_VERIFY"] ?? "") !== "";
   const certPath = env["DOCKER_CERT_PATH"] || undefined;
   if (!verify && certPath === undefined) return undefined;
-  const dir = certPath ?? join(homedir(), ".docker");
+  const dir = certPath ?? join(homeDir(env), ".docker");
   return { ca: join(dir, "ca.pem"), cert: join(dir, "cert.pem"), key: join(dir, "key.pem"), verify };
 }
 
@@ -132,28 +133,13 @@ function secure(
     rejectUnauthorized: verify,
     ...files,
   });
-  return new Promise<Duplex>((resolve, reject) => {
-    const fail = (err: unknown, code: "CONNECT" | "ABORTED") => {
-      cleanup();
+  return once(socket, "secureConnect", { signal }).then(
+    () => socket,
+    (err: Error) => {
       socket.destroy();
       raw.destroy();
-      reject(
-        new BerthError(code, `TLS handshake with ${host}: ${(err as Error).message ?? String(err)}`, { cause: err }),
-      );
-    };
-    const onError = (err: Error) => fail(err, "CONNECT");
-    const onAbort = () => fail(signal.reason, "ABORTED");
-    const onSecure = () => {
-      cleanup();
-      resolve(socket);
-    };
-    const cleanup = () => {
-      socket.off("error", onError);
-      socket.off("secureConnect", onSecure);
-      signal.removeEventListener("abort", onAbort);
-    };
-    socket.once("error", onError);
-    socket.once("secureConnect", onSecure);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+      if (signal.aborted) throw abortedError(`TLS handshake with ${host}`, signal);
+      throw new BerthError("CONNECT", `TLS handshake with ${host}: ${err.message}`, { cause: err });
+    },
+  );
 }

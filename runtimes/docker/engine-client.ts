@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BerthError, type ErrorCode, type ErrorContext } from "../../core/errors.ts";
+import { BerthError, type ErrorCode, withContext } from "../../core/errors.ts";
 import type { HttpClient, HttpRequest, HttpResponse } from "../../transports/http/http-client.ts";
 import { signalOption } from "../../core/signal.ts";
 
@@ -107,14 +107,14 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
         ...(json !== undefined && { body: JSON.stringify(json) }),
       });
     } catch (err) {
-      throw contextError(err, doing, context);
+      throw withContext(err, doing, context);
     }
     if ((res.status >= 200 && res.status < 300) || req.accept?.includes(res.status)) return res;
     let message: string;
     try {
       message = engineMessage(await res.text());
     } catch (err) {
-      throw contextError(err, doing, context);
+      throw withContext(err, doing, context);
     }
     throw new BerthError(codeForStatus(res.status), `${doing}: ${message || `HTTP ${res.status}`}`, {
       ...context,
@@ -128,7 +128,7 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
     json: async <T>(req: EngineRequest) => {
       const res = await request(req);
       const text = await res.text().catch((err: unknown) => {
-        throw contextError(err, `${req.what} on host ${hostLabel}`, { host: hostLabel });
+        throw withContext(err, `${req.what} on host ${hostLabel}`, { host: hostLabel });
       });
       try {
         return JSON.parse(text) as T;
@@ -139,13 +139,6 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
       }
     },
   };
-}
-
-/** Prefixes `doing` to an error, keeping BerthError codes. */
-export function contextError(err: unknown, doing: string, context: ErrorContext = {}): BerthError {
-  const code: ErrorCode = err instanceof BerthError ? err.code : "ENGINE";
-  const message = err instanceof Error ? err.message : String(err);
-  return new BerthError(code, `${doing}: ${message}`, { ...context, cause: err });
 }
 
 function codeForStatus(status: number): ErrorCode {

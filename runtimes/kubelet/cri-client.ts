@@ -45,6 +45,7 @@ export interface ContainerConfig {
   image: { image: string };
   command?: string[];
   args?: string[];
+  workingDir?: string;
   envs?: Array<{ key: string; value: string }>;
   mounts?: CriMount[];
   labels?: Record<string, string>;

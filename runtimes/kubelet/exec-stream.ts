@@ -12,7 +12,7 @@
  */
 import type { Duplex } from "node:stream";
 import WebSocket from "ws";
-import { BerthError } from "../../core/errors.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 
 /** What a command produced. */
 export interface ExecResult {
@@ -84,13 +84,7 @@ export async function runExecStream(url: string, options: ExecStreamOptions): Pr
         ws.terminate();
         reject(err);
       };
-      const onAbort = () => {
-        if (options.signal?.aborted) {
-          fail(new BerthError("ABORTED", `${doing}: aborted`, { cause: options.signal.reason }));
-        } else {fail(
-            new BerthError("TIMEOUT", `${doing}: the command did not finish within ${Math.round(timeoutMs / 1000)} s`),
-          );}
-      };
+      const onAbort = () => fail(abortedError(doing, options.signal, timeoutMs));
       const cleanup = () => signal.removeEventListener("abort", onAbort);
       if (signal.aborted) return onAbort();
       signal.addEventListener("abort", onAbort, { once: true });

@@ -6,9 +6,10 @@
  *
  * @module
  */
+import { once } from "node:events";
 import { type ClientHttp2Session, type ClientHttp2Stream, connect, constants } from "node:http2";
 import type { Duplex } from "node:stream";
-import { BerthError, type ErrorCode } from "../../core/errors.ts";
+import { abortedError, BerthError, type ErrorCode } from "../../core/errors.ts";
 
 /** Encodes a request / decodes a response of one method. */
 export interface MethodCodec {
@@ -117,7 +118,7 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
     const deadline = AbortSignal.timeout(timeoutMs);
     const signal = callOptions.signal === undefined ? deadline : AbortSignal.any([callOptions.signal, deadline]);
     const doing = `${method.path.slice(method.path.lastIndexOf("/") + 1)} on ${options.description}`;
-    if (signal.aborted) throw abortError(callOptions.signal, doing, timeoutMs);
+    if (signal.aborted) throw abortedError(doing, callOptions.signal, timeoutMs);
     let s: ClientHttp2Session;
     try {
       s = await sessionFor(signal);
@@ -157,11 +158,22 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       };
       const onAbort = () => {
         stream.close(constants.NGHTTP2_CANCEL);
-        finish(abortError(callOptions.signal, doing, timeoutMs));
+        finish(abortedError(doing, callOptions.signal, timeoutMs));
       };
       signal.addEventListener("abort", onAbort, { once: true });
       stream.on("response", (h) => (headers = h));
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      let announced = 0;
+      stream.on("data", (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        // Checked as bytes arrive, so a server that announces or streams too much cannot fill the memory.
+        if (received >= 5 && received - chunk.length < 5) announced = Buffer.concat(chunks).readUInt32BE(1);
+        if (announced > MAX_MESSAGE || received > 5 + MAX_MESSAGE) {
+          stream.close(constants.NGHTTP2_CANCEL);
+          finish(new BerthError("ENGINE", `${doing}: the answer is larger than ${MAX_MESSAGE} bytes`));
+        }
+      });
       stream.on("error", (err) => finish(new BerthError("CONNECT", `${doing}: ${err.message}`, { cause: err })));
       stream.on("trailers", (t) => (headers = { ...headers, ...t }));
       stream.on("close", () => {
@@ -180,7 +192,7 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
           return;
         }
         if (Number(status) !== 0) {
-          const message = decodeURIComponent(String(headers["grpc-message"] ?? ""));
+          const message = grpcMessage(headers["grpc-message"]);
           finish(new GrpcStatusError(Number(status), `${doing}: ${message}`));
           return;
         }
@@ -202,18 +214,24 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       if (current === undefined) return;
       const s = await current.catch(() => undefined);
       if (s === undefined || s.closed || s.destroyed) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          s.destroy();
-          resolve();
-        }, 2_000);
-        s.close(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+      const closed = once(s, "close", { signal: AbortSignal.timeout(2_000) });
+      s.close();
+      await closed.catch(() => s.destroy());
     },
   };
+}
+
+/**
+ * The `grpc-message` trailer, percent-decoded. A malformed encoding is shown
+ * as sent: the gRPC spec says never to fail or drop the message for it.
+ */
+function grpcMessage(value: unknown): string {
+  const text = String(value ?? "");
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 function frame(message: Uint8Array): Buffer {
@@ -231,9 +249,4 @@ function unframe(data: Buffer, doing: string): Uint8Array {
     throw new BerthError("ENGINE", `${doing}: the answer is truncated or too large`);
   }
   return data.subarray(5, 5 + length);
-}
-
-function abortError(callerSignal: AbortSignal | undefined, doing: string, timeoutMs: number): BerthError {
-  if (callerSignal?.aborted) return new BerthError("ABORTED", `${doing}: aborted`, { cause: callerSignal.reason });
-  return new BerthError("TIMEOUT", `${doing}: no answer within ${Math.round(timeoutMs / 1000)} s`);
 }

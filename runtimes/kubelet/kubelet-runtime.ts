@@ -48,6 +48,7 @@ import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
 import { checkSupported, CONFIG_ANNOTATION, containerLogPath, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
 import { signalOption } from "../../core/signal.ts";
+import { shortId } from "../../core/container-id.ts";
 
 /** Settings of {@link kubeletRuntime} besides the runtime config. */
 export interface KubeletRuntimeOptions {
@@ -112,14 +113,6 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     o?: CallOptions,
     timeoutMs = CALL_TIMEOUT_MS,
   ) => (o?.signal === undefined ? { timeoutMs } : { signal: o.signal, timeoutMs });
-  const fail = (err: unknown, doing: string, container?: string) => {
-    const e = withContext(err, `${doing} on host ${hostLabel}`);
-    return new BerthError(e.code, e.message, {
-      cause: e.cause,
-      host: hostLabel,
-      ...(container === undefined ? {} : { container }),
-    });
-  };
 
   async function sandboxOf(id: string, o?: CallOptions): Promise<PodSandbox | undefined> {
     const [found] = await cri.listPodSandbox({ id }, call(o));
@@ -181,6 +174,28 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     };
   }
 
+  /** Runs `fn`; a failure says what was being done ("stopping") to container `id` on this host. */
+  async function onContainer<T>(doing: string, id: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw withContext(err, `${doing} container "${shortId(id)}" on host ${hostLabel}`, {
+        host: hostLabel,
+        container: id,
+      });
+    }
+  }
+
+  /** Runs `fn` on the files of container `id`; `doing` is like "reading \"/a\" from". */
+  function withFiles<T>(
+    id: string,
+    doing: string,
+    o: CallOptions | undefined,
+    fn: (exec: ContainerExec) => Promise<T>,
+  ): Promise<T> {
+    return onContainer(doing, id, async () => fn(await files(id, o)));
+  }
+
   /** The exec access to a running container, its image checked for the tools once. */
   async function files(id: string, o?: CallOptions): Promise<ContainerExec> {
     const containerId = await running(id, o);
@@ -230,7 +245,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
   async function ensureImage(image: string, o?: CallOptions): Promise<void> {
     const id = await cri.imageStatus(image, call(o)).catch((err) => {
-      throw fail(err, `looking up image "${image}"`);
+      throw withContext(err, `looking up image "${image}" on host ${hostLabel}`, { host: hostLabel });
     });
     if (id === undefined) await pull(image, o);
   }
@@ -245,7 +260,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     if (stored === undefined) {
       throw new BerthError(
         "STATE",
-        `sandbox ${short(sandbox.id)} has no berth config annotation; remove it and apply again`,
+        `sandbox ${shortId(sandbox.id)} has no berth config annotation; remove it and apply again`,
       );
     }
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
@@ -336,14 +351,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     async create(containerConfig: ContainerConfig, o?: CreateOptions) {
       const name = containerConfig.name;
-      const doing = `creating container "${name}"`;
       checkSupported(containerConfig);
       const labels = { ...o?.labels };
       // The file helper runs the configured helper image, when there is one.
       const effective = labels[LABEL_HELPER] === "true" && config.configImage !== undefined
         ? { ...containerConfig, image: config.configImage }
         : containerConfig;
-      try {
+      return await onContainer("creating", name, async () => {
         if (effective !== containerConfig) await ensureImage(effective.image, o);
         if ((await sandboxNamed(name, o)) !== undefined) {
           throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
@@ -361,14 +375,11 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
           throw err;
         }
         return sandboxId;
-      } catch (err) {
-        throw fail(err, doing, name);
-      }
+      });
     },
 
     async start(id, o) {
-      const doing = `starting container "${short(id)}"`;
-      try {
+      return await onContainer("starting", id, async () => {
         const container = await containerIn(id, o);
         if (container?.state === "CONTAINER_RUNNING") return;
         if (container?.state === "CONTAINER_CREATED") {
@@ -378,14 +389,12 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         const sandbox = await sandboxOf(id, o);
         if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
         await replaceContainer(sandbox, container, o);
-      } catch (err) {
-        throw fail(err, doing, id);
-      }
+      });
     },
 
     async stop(id, o) {
       const seconds = o?.timeoutSeconds ?? 10;
-      try {
+      return await onContainer("stopping", id, async () => {
         const container = await containerIn(id, o);
         if (container === undefined) {
           if ((await sandboxOf(id, o)) === undefined) throw new BerthError("NOT_FOUND", "no such container");
@@ -393,13 +402,11 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         }
         if (container.state !== "CONTAINER_RUNNING") return;
         await cri.stopContainer(container.id, seconds, call(o, seconds * 1000 + CALL_TIMEOUT_MS));
-      } catch (err) {
-        throw fail(err, `stopping container "${short(id)}"`, id);
-      }
+      });
     },
 
     async remove(id, o) {
-      try {
+      return await onContainer("removing", id, async () => {
         const sandbox = await sandboxOf(id, o);
         if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
         const container = await containerIn(id, o);
@@ -414,31 +421,25 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
         await cri.removePodSandbox(id, call(o));
-      } catch (err) {
-        throw fail(err, `removing container "${short(id)}"`, id);
-      }
+      });
     },
 
     async status(id, o): Promise<ContainerStatus | undefined> {
-      try {
+      return await onContainer("reading the status of", id, async () => {
         const sandbox = await sandboxOf(id, o);
         return sandbox === undefined
           ? undefined
           : { id: sandbox.id, status: observed(sandbox, await containerIn(sandbox.id, o)).status };
-      } catch (err) {
-        throw fail(err, `reading the status of container "${short(id)}"`, id);
-      }
+      });
     },
 
     async inspect(idOrName, o) {
-      try {
+      return await onContainer("inspecting", idOrName, async () => {
         const sandbox = /^[0-9a-f]{64}$/.test(idOrName)
           ? await sandboxOf(idOrName, o)
           : await sandboxNamed(idOrName, o);
         return sandbox === undefined ? undefined : observed(sandbox, await containerIn(sandbox.id, o));
-      } catch (err) {
-        throw fail(err, `inspecting container "${short(idOrName)}"`, idOrName);
-      }
+      });
     },
 
     async list(labels, o) {
@@ -459,56 +460,39 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
           observed(s, latest.get(s.id))
         );
       } catch (err) {
-        throw fail(err, "listing containers");
+        throw withContext(err, `listing containers on host ${hostLabel}`, { host: hostLabel });
       }
     },
 
     async writeFiles(id, toWrite, o) {
       if (toWrite.length === 0) return;
-      const doing = `writing ${toWrite.map((f) => `"${f.path}"`).join(", ")} in container "${short(id)}"`;
-      try {
-        await writeFiles(await files(id, o), toWrite, o?.signal);
-      } catch (err) {
-        throw fail(err, doing, id);
-      }
+      const names = listed(toWrite.map((f) => f.path));
+      await withFiles(id, `writing ${names} in`, o, (exec) => writeFiles(exec, toWrite, o?.signal));
     },
 
     async readFiles(id, paths, o) {
       if (paths.length === 0) return [];
-      const doing = `reading ${paths.map((p) => `"${p}"`).join(", ")} from container "${short(id)}"`;
-      try {
-        return await readFiles(await files(id, o), paths, o?.signal);
-      } catch (err) {
-        throw fail(err, doing, id);
-      }
+      return await withFiles(id, `reading ${listed(paths)} from`, o, (exec) => readFiles(exec, paths, o?.signal));
     },
 
     async stat(id, paths, o) {
       if (paths.length === 0) return [];
-      const doing = `checking ${paths.map((p) => `"${p}"`).join(", ")} in container "${short(id)}"`;
-      try {
-        return await statPaths(await files(id, o), paths, o?.signal);
-      } catch (err) {
-        throw fail(err, doing, id);
-      }
+      return await withFiles(id, `checking ${listed(paths)} in`, o, (exec) => statPaths(exec, paths, o?.signal));
     },
 
     async mkdir(id, paths, o) {
       if (paths.length === 0) return;
-      const doing = `creating directories ${paths.map((p) => `"${p}"`).join(", ")} in container "${short(id)}"`;
-      try {
-        await makeDirectories(await files(id, o), paths, o?.mode ?? 0o700, o?.signal);
-      } catch (err) {
-        throw fail(err, doing, id);
-      }
+      const mode = o?.mode ?? 0o700;
+      await withFiles(
+        id,
+        `creating directories ${listed(paths)} in`,
+        o,
+        (e) => makeDirectories(e, paths, mode, o?.signal),
+      );
     },
 
     async logs(id, o) {
-      try {
-        return await readLogs(id, o?.tail, o);
-      } catch (err) {
-        throw fail(err, `reading the logs of container "${short(id)}"`, id);
-      }
+      return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
     },
 
     close: () => grpc.close(),
@@ -526,6 +510,7 @@ function storedConfig(sandbox: PodSandbox): ContainerConfig | undefined {
 }
 
 /** Long ids shortened for messages. */
-function short(id: string): string {
-  return /^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id;
+
+function listed(paths: string[]): string {
+  return paths.map((p) => `"${p}"`).join(", ");
 }

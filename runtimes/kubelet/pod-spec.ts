@@ -6,11 +6,13 @@
  * @module
  */
 import { BerthError } from "../../core/errors.ts";
+import { containerFields } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import type {
   ContainerConfig as CriContainerConfig,
   MountPropagation,
   NamespaceMode,
+  NamespaceOption,
   PodSandboxConfig,
 } from "./cri-client.ts";
 
@@ -36,42 +38,124 @@ const PROPAGATION: Record<string, MountPropagation> = {
   rshared: "PROPAGATION_BIDIRECTIONAL",
 };
 
+/** How one config field goes into the pod spec: mapped, refused (a problem naming the fix), or both by value. */
+interface CriField<V> {
+  /** Why CRI cannot honour this value; undefined when it can. */
+  refuse?: (value: V, config: ContainerConfig) => string | undefined;
+  map?: (value: V, spec: PodSpec, config: ContainerConfig) => void;
+}
+
+type SecurityContext = NonNullable<NonNullable<CriContainerConfig["linux"]>["securityContext"]>;
+
+function security(spec: PodSpec): SecurityContext {
+  return (spec.container.linux as { securityContext: SecurityContext }).securityContext;
+}
+
+function namespaces(spec: PodSpec): NamespaceOption {
+  return security(spec).namespaceOptions as NamespaceOption;
+}
+
+/** runAsUsername for a user name, else numeric ids (0 when only the group is set). */
+function setRunAs(spec: PodSpec, config: ContainerConfig): void {
+  const context = security(spec);
+  if (config.user !== undefined && !/^\d+$/.test(config.user)) context.runAsUsername = config.user;
+  else context.runAsUser = { value: Number(config.user ?? "0") };
+  if (config.group !== undefined) context.runAsGroup = { value: Number(config.group) };
+}
+
+/**
+ * Every field of core/fields.ts, mapped to CRI or refused, in one place (the
+ * compiler, and tests/unit/fields.test.ts, fail when one is missing).
+ */
+export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<NonNullable<ContainerConfig[K]>> } = {
+  // Both are set with the sandbox's and container's metadata, which need them.
+  name: { map: () => {} },
+  image: { map: () => {} },
+  args: { map: (args, spec) => void (spec.container.args = args) },
+  entrypoint: { map: (entrypoint, spec) => void (spec.container.command = entrypoint) },
+  workingDir: { map: (dir, spec) => void (spec.container.workingDir = dir) },
+  ports: {
+    refuse: (ports) =>
+      ports.length === 0
+        ? undefined
+        : "ports need a pod network (CNI); the container uses the host network, so its ports are the host's: remove `ports`",
+  },
+  mounts: {
+    refuse: (mounts) => {
+      const bad = mounts.filter((m) => m.propagation !== undefined && PROPAGATION[m.propagation] === undefined);
+      return bad.length === 0
+        ? undefined
+        : bad.map((m) =>
+          `mount "${m.target}": propagation "${m.propagation}" is not one of ${Object.keys(PROPAGATION).join(", ")}`
+        ).join("; ");
+    },
+    map: (mounts, spec) => {
+      if (mounts.length === 0) return;
+      spec.container.mounts = mounts.map((m) => ({
+        // A trailing "/" marks a directory mount for berth; the runtime wants the plain path.
+        hostPath: m.source.length > 1 ? m.source.replace(/\/+$/, "") : m.source,
+        containerPath: m.target,
+        propagation: PROPAGATION[m.propagation ?? "rprivate"] as MountPropagation,
+      }));
+    },
+  },
+  privileged: {
+    map: (privileged, spec) => {
+      security(spec).privileged = privileged;
+      (spec.sandbox.linux?.securityContext as { privileged?: boolean }).privileged = privileged;
+    },
+  },
+  // Always the host network (the sandbox is made with it): anything else needs CNI.
+  networkMode: {
+    refuse: (mode) =>
+      mode === "host" ? undefined : `networkMode "${mode}" needs a pod network (CNI); only "host" is supported`,
+  },
+  pidMode: {
+    refuse: (mode) =>
+      namespaceMode(mode, "CONTAINER") === undefined ? `pidMode "${mode}" is not supported (only "host")` : undefined,
+    map: (mode, spec) => void (namespaces(spec).pid = namespaceMode(mode, "CONTAINER") as NamespaceMode),
+  },
+  ipcMode: {
+    refuse: (mode) =>
+      namespaceMode(mode, "POD") === undefined
+        ? `ipcMode "${mode}" is not supported (only "host", "private", "shareable")`
+        : undefined,
+    map: (mode, spec) => void (namespaces(spec).ipc = namespaceMode(mode, "POD") as NamespaceMode),
+  },
+  user: { map: (_user, spec, config) => setRunAs(spec, config) },
+  group: {
+    refuse: (
+      group,
+    ) => (/^\d+$/.test(group) ? undefined : `group "${group}" must be numeric: CRI takes a group id only`),
+    map: (_group, spec, config) => setRunAs(spec, config),
+  },
+  env: {
+    map: (env, spec) => {
+      spec.container.envs = Object.entries(env)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, value]) => ({ key, value }));
+    },
+  },
+  init: {
+    refuse: (init) =>
+      init ? "CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM" : undefined,
+  },
+};
+
+function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {
+  return containerFields().flatMap(([key]) => {
+    const value = config[key];
+    return value === undefined ? [] : [[key, CRI_MAPPING[key] as CriField<unknown>, value]];
+  });
+}
+
 /**
  * Checks that CRI can run `config` as berth asks, without CNI.
  *
  * @throws {BerthError} VALIDATION naming every option that cannot be honoured.
  */
 export function checkSupported(config: ContainerConfig): void {
-  const problems: string[] = [];
-  if (config.networkMode !== undefined && config.networkMode !== "host") {
-    problems.push(`networkMode "${config.networkMode}" needs a pod network (CNI); only "host" is supported`);
-  }
-  if (config.ports !== undefined && config.ports.length > 0) {
-    problems.push(
-      "ports need a pod network (CNI); the container uses the host network, so its ports are the host's: remove `ports`",
-    );
-  }
-  if (config.init === true) {
-    problems.push("CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM");
-  }
-  if (namespaceMode(config.pidMode, "CONTAINER") === undefined) {
-    problems.push(`pidMode "${config.pidMode}" is not supported (only "host")`);
-  }
-  if (namespaceMode(config.ipcMode, "POD") === undefined) {
-    problems.push(`ipcMode "${config.ipcMode}" is not supported (only "host", "private", "shareable")`);
-  }
-  if (config.group !== undefined && !/^\d+$/.test(config.group)) {
-    problems.push(`group "${config.group}" must be numeric: CRI takes a group id only`);
-  }
-  for (const mount of config.mounts ?? []) {
-    if (mount.propagation !== undefined && PROPAGATION[mount.propagation] === undefined) {
-      problems.push(
-        `mount "${mount.target}": propagation "${mount.propagation}" is not one of ${
-          Object.keys(PROPAGATION).join(", ")
-        }`,
-      );
-    }
-  }
+  const problems = setFields(config).flatMap(([, field, value]) => field.refuse?.(value, config) ?? []);
   if (problems.length > 0) {
     throw new BerthError("VALIDATION", `container "${config.name}" cannot run through CRI: ${problems.join("; ")}`, {
       container: config.name,
@@ -95,12 +179,8 @@ export function checkSupported(config: ContainerConfig): void {
  * ```
  */
 export function podSpec(config: ContainerConfig, labels: Record<string, string>, readOnlyMounts = false): PodSpec {
-  const namespaces = {
-    network: "NODE" as const,
-    pid: namespaceMode(config.pidMode, "CONTAINER") as NamespaceMode,
-    ipc: namespaceMode(config.ipcMode, "POD") as NamespaceMode,
-  };
-  const privileged = config.privileged === true;
+  // One object shared by the sandbox and the container; the pid and ipc fields change it.
+  const namespaceOptions: NamespaceOption = { network: "NODE", pid: "CONTAINER", ipc: "POD" };
   const sandbox: PodSandboxConfig = {
     metadata: { name: config.name, uid: config.name, namespace: POD_NAMESPACE, attempt: 0 },
     // A host-network sandbox must leave the hostname empty.
@@ -108,40 +188,18 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>,
     logDirectory: `${LOG_ROOT}/${config.name}`,
     labels: { ...labels },
     annotations: { [CONFIG_ANNOTATION]: JSON.stringify(config) },
-    linux: { securityContext: { namespaceOptions: namespaces, privileged } },
+    linux: { securityContext: { namespaceOptions, privileged: false } },
   };
-  const security: NonNullable<NonNullable<CriContainerConfig["linux"]>["securityContext"]> = {
-    privileged,
-    namespaceOptions: namespaces,
-  };
-  if (config.user !== undefined && !/^\d+$/.test(config.user)) security.runAsUsername = config.user;
-  else if (config.user !== undefined || config.group !== undefined) {
-    security.runAsUser = { value: Number(config.user ?? "0") };
-  }
-  if (config.group !== undefined) security.runAsGroup = { value: Number(config.group) };
   const container: CriContainerConfig = {
     metadata: { name: config.name, attempt: 0 },
     image: { image: config.image },
     labels: { ...labels },
-    linux: { securityContext: security },
+    linux: { securityContext: { privileged: false, namespaceOptions } },
   };
-  if (config.entrypoint !== undefined) container.command = config.entrypoint;
-  if (config.args !== undefined) container.args = config.args;
-  if (config.env !== undefined) {
-    container.envs = Object.entries(config.env)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, value]) => ({ key, value }));
-  }
-  if (config.mounts !== undefined && config.mounts.length > 0) {
-    container.mounts = config.mounts.map((m) => ({
-      // A trailing "/" marks a directory mount for berth; the runtime wants the plain path.
-      hostPath: m.source.length > 1 ? m.source.replace(/\/+$/, "") : m.source,
-      containerPath: m.target,
-      ...(readOnlyMounts && { readonly: true }),
-      propagation: PROPAGATION[m.propagation ?? "rprivate"] as MountPropagation,
-    }));
-  }
-  return { sandbox, container };
+  const spec = { sandbox, container };
+  for (const [, field, value] of setFields(config)) field.map?.(value, spec, config);
+  if (readOnlyMounts) { for (const mount of container.mounts ?? []) mount.readonly = true; }
+  return spec;
 }
 
 /**

@@ -147,6 +147,7 @@ describe("dockerRuntime() containers", () => {
           image: env.image,
           args: ["sleep", "60"],
           entrypoint: ["/bin/sh", "-c", 'exec "$@"', "--"],
+          workingDir: "/tmp",
           env: { ZED: "last", ALPHA: "first" },
           user: "1000",
           group: "1001",
@@ -165,6 +166,7 @@ describe("dockerRuntime() containers", () => {
         Config: {
           Cmd: string[];
           Entrypoint: string[];
+          WorkingDir: string;
           Env: string[];
           User: string;
           ExposedPorts: object;
@@ -175,6 +177,7 @@ describe("dockerRuntime() containers", () => {
       };
       expect(info.Config.Cmd).toEqual(["sleep", "60"]);
       expect(info.Config.Entrypoint).toEqual(["/bin/sh", "-c", 'exec "$@"', "--"]);
+      expect(info.Config.WorkingDir).toBe("/tmp");
       expect(info.Config.Env.filter((e) => e === "ALPHA=first" || e === "ZED=last")).toEqual([
         "ALPHA=first",
         "ZED=last",

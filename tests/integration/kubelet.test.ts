@@ -115,10 +115,12 @@ describe("kubeletRuntime() containers", () => {
     expect((await codeOf(create(kubelet, "taken"))).code).toBe("CONFLICT");
   });
 
-  test("`create()` passes env, command, args, user, group, mounts and namespaces to the container", async () => {
+  test("`create()` passes env, command, args, workdir, user, group, mounts, namespaces to the container", async () => {
     const id = await create(kubelet, "options", {
       entrypoint: ["sh", "-c"],
-      args: ['echo "$ALPHA $ZED $(id -u):$(id -g)" > /data/out; trap "exit 0" TERM; while :; do sleep 1; done'],
+      // A relative path and $PWD: the shell runs in workingDir.
+      args: ['echo "$ALPHA $ZED $(id -u):$(id -g) $PWD" > out; trap "exit 0" TERM; while :; do sleep 1; done'],
+      workingDir: "/data",
       env: { ZED: "last", ALPHA: "first" },
       user: "1000",
       group: "1001",
@@ -137,7 +139,7 @@ describe("kubeletRuntime() containers", () => {
       "PROPAGATION_PRIVATE",
     ]]);
     for (let i = 0; i < 50 && !existsNonEmpty(join(dir, "out")); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(readFileSync(join(dir, "out"), "utf8")).toBe("first last 1000:1001\n");
+    expect(readFileSync(join(dir, "out"), "utf8")).toBe("first last 1000:1001 /data\n");
     // Host PID namespace: the host's PID 1 is visible.
     const ps = await raw.execSync(container?.id as string, ["sh", "-c", "cat /proc/1/comm"], 10);
     expect(new TextDecoder().decode(ps.stdout).trim()).not.toBe("sh");

@@ -59,7 +59,7 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as { port: number }).port;
 }
 
-function clientFor(port: number, extra: { connectTimeoutMs?: number } = {}): HttpClient {
+function clientFor(port: number, extra: { connectTimeoutMs?: number; keepAliveTimeoutMs?: number } = {}): HttpClient {
   return httpClient({
     hostHeader: "test",
     description: "the test server",
@@ -89,6 +89,11 @@ describe("httpClient()", () => {
       socket.write(
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n",
       );
+    } else if (path === "/bad-chunk") {
+      socket.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1g\r\nhello\r\n0\r\n\r\n");
+    } else if (path === "/interim") {
+      socket.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n");
+      socket.write("HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nfinal");
     } else if (path === "/close") {
       socket.end("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil close");
     } else if (path === "/echo") {
@@ -126,6 +131,38 @@ describe("httpClient()", () => {
     expect(await (await client.request({ method: "GET", path: "/chunked" })).text()).toBe("hello world");
     expect(await (await client.request({ method: "GET", path: "/after" })).text()).toBe("/after");
     expect(connections() - before).toBe(1);
+    await client.close();
+  });
+
+  test('`httpClient()` refuses a chunk size that is not strictly hex ("1g")', async () => {
+    const client = clientFor(port);
+    const response = await client.request({ method: "GET", path: "/bad-chunk" });
+    const err = await failure(response.text());
+    expect(err.code).toBe("ENGINE");
+    expect(err.message).toContain('bad chunk size "1g"');
+    await client.close();
+  });
+
+  test("`httpClient()` skips 1xx interim responses and returns the final one", async () => {
+    const client = clientFor(port);
+    const response = await client.request({ method: "POST", path: "/interim", body: "x" });
+    expect(response.status).toBe(201);
+    expect(await response.text()).toBe("final");
+    expect(await (await client.request({ method: "GET", path: "/after" })).text()).toBe("/after");
+    await client.close();
+  });
+
+  test("`httpClient()` closes a connection left idle past keepAliveTimeoutMs and opens a new one", async () => {
+    const client = clientFor(port, { keepAliveTimeoutMs: 100 });
+    const before = connections();
+    const closedByClient = new Promise<void>((resolve) =>
+      server.once("connection", (s: Socket) => s.once("end", resolve))
+    );
+    expect(await (await client.request({ method: "GET", path: "/first" })).text()).toBe("/first");
+    // The server sees the client end the idle connection, without any new request.
+    await closedByClient;
+    expect(await (await client.request({ method: "GET", path: "/second" })).text()).toBe("/second");
+    expect(connections() - before).toBe(2);
     await client.close();
   });
 

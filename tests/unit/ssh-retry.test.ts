@@ -1,6 +1,7 @@
 import { BerthError } from "../../core/errors.ts";
 import { describe, expect, test } from "../support/harness.ts";
 import { retryConnect } from "../../transports/ssh/retry.ts";
+import { SilentHostError } from "../../transports/ssh/hop.ts";
 
 const refused = () => new BerthError("CONNECT", "root@h:22: connect ECONNREFUSED");
 
@@ -43,5 +44,16 @@ describe("retryConnect()", () => {
     }, { timeoutMs: 5000, intervalMs: 1000, signal: controller.signal })).rejects.toThrow(
       "connecting to root@h:22: aborted",
     );
+  });
+  test("retryConnect() does not repeat an attempt the host never answered", async () => {
+    let calls = 0;
+    const silent = new BerthError("CONNECT", "root@h:22: no SSH handshake within 50ms", {
+      cause: new SilentHostError("Timed out while waiting for handshake"),
+    });
+    await expect(retryConnect("root@h:22", async () => {
+      calls++;
+      throw silent;
+    }, { timeoutMs: 5000, intervalMs: 10 })).rejects.toThrow(/1 attempt in/);
+    expect(calls).toBe(1);
   });
 });

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { BerthError } from "../../core/errors.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 import { HttpConnection } from "./http-connection.ts";
 
 /** Opens a new stream to the server. */
@@ -60,11 +60,14 @@ export interface HttpClientOptions {
   connectTimeoutMs?: number;
   /** Idle connections kept; default 4. */
   maxIdle?: number;
+  /** How long an idle connection is kept before it is closed; default 4 s (servers drop theirs too). */
+  keepAliveTimeoutMs?: number;
 }
 
 const MAX_HEADER_BYTES = 64 * 1024;
 const HEADER_END = Buffer.from("\r\n\r\n");
 const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 4_000;
 
 /**
  * Creates a keep-alive HTTP/1.1 client.
@@ -93,6 +96,8 @@ export function httpClient(options: HttpClientOptions): HttpClient {
   const idle: HttpConnection[] = [];
   const all = new Set<HttpConnection>();
   const maxIdle = options.maxIdle ?? 4;
+  const keepAliveMs = options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
+  const expiry = new Map<HttpConnection, ReturnType<typeof setTimeout>>();
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   let closed = false;
 
@@ -106,7 +111,7 @@ export function httpClient(options: HttpClientOptions): HttpClient {
       stream.once("close", () => all.delete(conn));
       return conn;
     } catch (err) {
-      if (signal?.aborted) throw abortError(options.description, signal);
+      if (signal?.aborted) throw abortedError(`request to ${options.description}`, signal);
       if (timeout.aborted) {
         throw new BerthError(
           "TIMEOUT",
@@ -123,6 +128,8 @@ export function httpClient(options: HttpClientOptions): HttpClient {
 
   function acquireIdle(): HttpConnection | undefined {
     for (let conn = idle.pop(); conn !== undefined; conn = idle.pop()) {
+      clearTimeout(expiry.get(conn));
+      expiry.delete(conn);
       if (conn.reusable) {
         conn.setIdle(false);
         return conn;
@@ -139,11 +146,18 @@ export function httpClient(options: HttpClientOptions): HttpClient {
     }
     conn.setIdle(true);
     idle.push(conn);
+    const timer = setTimeout(() => {
+      expiry.delete(conn);
+      idle.splice(idle.indexOf(conn), 1);
+      conn.destroy();
+    }, keepAliveMs);
+    (timer as { unref?: () => void }).unref?.();
+    expiry.set(conn, timer);
   }
 
   async function request(req: HttpRequest): Promise<HttpResponse> {
     if (closed) throw new BerthError("CONNECT", `${options.description}: client closed`);
-    if (req.signal?.aborted) throw abortError(options.description, req.signal);
+    if (req.signal?.aborted) throw abortedError(`request to ${options.description}`, req.signal);
     const reused = acquireIdle();
     const conn = reused ?? (await open(req.signal));
     try {
@@ -174,6 +188,8 @@ export function httpClient(options: HttpClientOptions): HttpClient {
     close: () => {
       closed = true;
       idle.length = 0;
+      for (const timer of expiry.values()) clearTimeout(timer);
+      expiry.clear();
       for (const conn of all) conn.destroy();
       all.clear();
       return Promise.resolve();
@@ -182,10 +198,6 @@ export function httpClient(options: HttpClientOptions): HttpClient {
 }
 
 class ClosedBeforeResponse extends Error {}
-
-function abortError(description: string, signal: AbortSignal): BerthError {
-  return new BerthError("ABORTED", `request to ${description}: aborted`, { cause: signal.reason });
-}
 
 function serializeHead(req: HttpRequest, hostHeader: string, bodyHeader: string): string {
   let head = `${req.method} ${req.path} HTTP/1.1\r\nHost: ${hostHeader}\r\nUser-Agent: berth\r\n`;
@@ -205,7 +217,7 @@ async function exchange(
 ): Promise<HttpResponse> {
   const what = `${req.method} ${req.path.split("?")[0]} on ${options.description}`;
   const signal = req.signal;
-  const onAbort = () => conn.fail(abortError(options.description, signal as AbortSignal));
+  const onAbort = () => conn.fail(abortedError(`request to ${options.description}`, signal as AbortSignal));
   signal?.addEventListener("abort", onAbort, { once: true });
   const done = () => signal?.removeEventListener("abort", onAbort);
 
@@ -266,6 +278,10 @@ async function exchange(
     if (first === null) throw new ClosedBeforeResponse("connection closed");
     conn.unread(first);
     head = await conn.readUntil(HEADER_END, MAX_HEADER_BYTES, undefined, what);
+    // Interim responses (100 Continue, 102, 103; not 101, which ends HTTP) precede the final one: skip them.
+    while (/^HTTP\/1\.[01] 1(?!01)\d\d\b/.test(head.toString("latin1", 0, 16))) {
+      head = await conn.readUntil(HEADER_END, MAX_HEADER_BYTES, undefined, what);
+    }
   } catch (err) {
     done();
     conn.destroy();
@@ -381,10 +397,10 @@ async function* fixedBody(conn: HttpConnection, length: number, idleMs: number, 
 async function* chunkedBody(conn: HttpConnection, idleMs: number, what: string): AsyncGenerator<Buffer> {
   for (;;) {
     const sizeLine = (await conn.readLine(1024, idleMs, what)).toString("latin1");
-    const size = Number.parseInt(sizeLine.split(";")[0] ?? "", 16);
-    if (!Number.isFinite(size) || size < 0) {
-      throw new BerthError("ENGINE", `${what}: bad chunk size ${JSON.stringify(sizeLine)}`);
-    }
+    // chunk-size is 1*HEXDIG, then optional extensions (RFC 9112 7.1); parseInt would take "1g" as 1.
+    const hex = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(sizeLine)?.[1];
+    if (hex === undefined) throw new BerthError("ENGINE", `${what}: bad chunk size ${JSON.stringify(sizeLine)}`);
+    const size = Number.parseInt(hex, 16);
     if (size === 0) {
       // Trailers, up to the empty line.
       while ((await conn.readLine(MAX_HEADER_BYTES, idleMs, what)).length > 0) {

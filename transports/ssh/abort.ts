@@ -4,12 +4,7 @@
  *
  * @module
  */
-import { BerthError } from "../../core/errors.ts";
-
-/** The `ABORTED` error for `doing`. */
-export function abortedError(doing: string, signal?: AbortSignal): BerthError {
-  return new BerthError("ABORTED", `${doing}: aborted`, { cause: signal?.reason });
-}
+import { abortedError } from "../../core/errors.ts";
 
 /**
  * Resolves like `promise` unless `signal` aborts first.
@@ -23,25 +18,5 @@ export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefine
     const onAbort = () => reject(abortedError(doing, signal));
     signal.addEventListener("abort", onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/**
- * Waits `ms` milliseconds.
- *
- * @throws {BerthError} `ABORTED` when the signal aborts first.
- */
-export function sleep(ms: number, signal: AbortSignal | undefined, doing: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    if (signal?.aborted) return reject(abortedError(doing, signal));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortedError(doing, signal));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
   });
 }

@@ -6,8 +6,7 @@
  */
 import { Duplex } from "node:stream";
 import type { Client, ClientChannel } from "ssh2";
-import { BerthError } from "../../core/errors.ts";
-import { abortedError } from "./abort.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 
 /** Where a channel leads on the server side. */
 export type ChannelTarget = { path: string } | { host: string; port: number };

@@ -8,16 +8,23 @@
 import type { Duplex } from "node:stream";
 import ssh2 from "ssh2";
 import type { Client, ConnectConfig } from "ssh2";
-import { BerthError } from "../../core/errors.ts";
-import { abortedError } from "./abort.ts";
+import { abortedError, BerthError } from "../../core/errors.ts";
 import { authHandler, authMethods } from "./auth.ts";
 import { hostKeyVerifier } from "./host-key.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
 import { signalOption } from "../../core/signal.ts";
 
-/** SSH keepalive: a probe every 10s, the connection is dropped after 3 unanswered. */
-const KEEPALIVE_INTERVAL_MS = 10_000;
+/**
+ * SSH keepalive: a probe after 3 s without traffic; the connection is dropped when 3 go unanswered, so a
+ * host that stops answering is noticed within 12 s (ssh2 gives up on the probe after the last one).
+ */
+const KEEPALIVE_INTERVAL_MS = 3_000;
 const KEEPALIVE_COUNT_MAX = 3;
+
+/** The cause of a connection attempt the host never answered: retrying would only wait as long again. */
+export class SilentHostError extends Error {
+  override name = "SilentHostError";
+}
 
 /** Options of {@link connectHop}. */
 export interface HopOptions {
@@ -58,8 +65,8 @@ export async function connectHop(hop: HopSettings, options: HopOptions): Promise
     if (err.level === "client-timeout") {
       return new BerthError(
         "CONNECT",
-        `${who}: no SSH handshake within ${hop.connectionTimeoutMs}ms (connectionTimeout)`,
-        { host: hop.address, cause: err },
+        `${who}: no SSH handshake within ${hop.connectionTimeoutMs}ms (connectionTimeout): the host does not answer`,
+        { host: hop.address, cause: new SilentHostError(err.message) },
       );
     }
     return new BerthError("CONNECT", `${who}: ${err.message}`, { host: hop.address, cause: err });

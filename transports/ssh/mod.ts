@@ -5,14 +5,15 @@
  *
  * @module
  */
+import { once } from "node:events";
 import type { Duplex } from "node:stream";
 import type { Client, SFTPWrapper } from "ssh2";
-import { BerthError, withContext } from "../../core/errors.ts";
+import { abortedError, BerthError, withContext } from "../../core/errors.ts";
 import type { SSHConfig } from "../../core/model.ts";
 import type { OpenOptions, Transport } from "../transport.ts";
 import type { HostFileSystem } from "../file-system.ts";
 import { sftpFiles } from "./sftp-files.ts";
-import { abortable, abortedError } from "./abort.ts";
+import { abortable } from "./abort.ts";
 import { type ChannelTarget, destroyChannel, openChannel } from "./channel.ts";
 import { connectChain } from "./jump.ts";
 import { retryConnect } from "./retry.ts";
@@ -242,16 +243,8 @@ class SSHConnection implements SSHTransport {
 }
 
 /** Ends a client politely, destroying it if it has not closed within a second. */
-function endClient(client: Client): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const timer = setTimeout(() => {
-      client.destroy();
-      resolve();
-    }, 1000);
-    client.once("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    client.end();
-  });
+async function endClient(client: Client): Promise<void> {
+  const closed = once(client, "close", { signal: AbortSignal.timeout(1000) });
+  client.end();
+  await closed.catch(() => client.destroy());
 }

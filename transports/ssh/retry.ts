@@ -1,12 +1,17 @@
 /**
  * Retrying a connection: again every `intervalMs` while it fails with
- * `CONNECT` (refused, unreachable, timed out, dropped), until `timeoutMs`
- * have passed. Any other error (`AUTH`, `HOST_KEY`, ...) ends it at once.
+ * `CONNECT` (refused, unreachable, dropped), until `timeoutMs` have passed.
+ * An attempt the host never answered (its cause a `SilentHostError`) is not
+ * repeated: it already took the whole connection timeout, and a silent host
+ * is reported in that time, not after minutes. Any other error (`AUTH`,
+ * `HOST_KEY`, ...) ends it at once.
  *
  * @module
  */
-import { BerthError } from "../../core/errors.ts";
-import { sleep } from "./abort.ts";
+import { setTimeout as sleep } from "node:timers/promises";
+import { abortedError, BerthError } from "../../core/errors.ts";
+import { signalOption } from "../../core/signal.ts";
+import { SilentHostError } from "./hop.ts";
 
 /** Options of {@link retryConnect}. */
 export interface RetryOptions {
@@ -34,7 +39,7 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
     } catch (err) {
       if (!(err instanceof BerthError) || err.code !== "CONNECT") throw err;
       const elapsed = Date.now() - started;
-      if (elapsed + options.intervalMs > options.timeoutMs) {
+      if (elapsed + options.intervalMs > options.timeoutMs || err.cause instanceof SilentHostError) {
         throw new BerthError(
           "CONNECT",
           `Cannot connect to ${what} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${
@@ -43,7 +48,9 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
           { cause: err, ...(options.host === undefined ? {} : { host: options.host }) },
         );
       }
-      await sleep(options.intervalMs, options.signal, `connecting to ${what}`);
+      await sleep(options.intervalMs, undefined, signalOption(options.signal)).catch((cause: unknown) => {
+        throw options.signal?.aborted ? abortedError(`connecting to ${what}`, options.signal) : cause;
+      });
     }
   }
 }

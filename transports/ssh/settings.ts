@@ -4,11 +4,10 @@
  *
  * @module
  */
-import { homedir } from "node:os";
-import { join } from "node:path";
 import { parseDuration } from "../../core/duration.ts";
 import { BerthError } from "../../core/errors.ts";
 import type { SSHConfig } from "../../core/model.ts";
+import { expandHome } from "../../core/home.ts";
 
 /** How strictly host keys are checked. */
 export type HostKeyPolicy = "strict" | "accept-new" | "insecure";
@@ -84,10 +83,10 @@ function resolveHop(
     user: own.user ?? parent?.user ?? DEFAULTS.user,
     password: own.password,
     privateKey: keys.privateKey,
-    privateKeyPath: keys.privateKeyPath === undefined ? undefined : expandHome(keys.privateKeyPath),
+    privateKeyPath: keys.privateKeyPath === undefined ? undefined : expandHome(keys.privateKeyPath, env),
     passphrase: keys.passphrase,
     agentSocket: agent !== false && agentSocket !== undefined && agentSocket !== "" ? agentSocket : undefined,
-    knownHostsFile: knownHostsFile === undefined ? join(homedir(), ".ssh", "known_hosts") : expandHome(knownHostsFile),
+    knownHostsFile: expandHome(knownHostsFile ?? "~/.ssh/known_hosts", env),
     hostKeyPolicy: own.hostKeyPolicy ?? parent?.hostKeyPolicy ?? "strict",
     connectionTimeoutMs: duration(
       own.connectionTimeout === undefined && parent !== undefined ? parent : own,
@@ -106,8 +105,4 @@ function duration(config: SSHConfig, field: "connectionTimeout" | "retryTimeout"
       cause: err,
     });
   }
-}
-
-function expandHome(path: string): string {
-  return path === "~" || path.startsWith("~/") ? join(homedir(), path.slice(1)) : path;
 }

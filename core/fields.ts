@@ -1,0 +1,321 @@
+/**
+ * The container config's fields, declared once each. Validation (and the
+ * JSON Schema, from the same checks), default normalisation for the identity
+ * hash and diffs, the order in state.yaml, and what is a secret all follow
+ * from {@link CONTAINER_FIELDS}; each runtime maps every field to its API in
+ * one place (`runtimes/docker/create-body.ts`, `runtimes/kubelet/pod-spec.ts`).
+ *
+ * Adding a field: its type in `ContainerConfig` (core/model.ts), its
+ * declaration here, and its mapping (or refusal) in each runtime; the
+ * compiler and `tests/unit/fields.test.ts` fail until all are there.
+ *
+ * @module
+ */
+import type { ContainerConfig, Mount, PortMap } from "./model.ts";
+import {
+  absolutePathRule,
+  CONTAINER_NAME,
+  containerNameRule,
+  envNameRule,
+  imageRule,
+  ipRule,
+  modeRule,
+  mountTargetRule,
+  oneOf,
+  plainUserRule,
+} from "./rules.ts";
+import {
+  boolean,
+  type Check,
+  type Fields,
+  integer,
+  listOf,
+  mapOf,
+  mapping,
+  type Sensitivity,
+  string,
+} from "./shape.ts";
+
+export type { Sensitivity };
+
+/** One field of the container config. */
+export interface FieldDeclaration<V> {
+  /** What the field is: the JSON Schema's description. */
+  description: string;
+  /** Validation of a present value (problems name the path and the fix); its `schema` is the field's JSON Schema. */
+  check: Check;
+  /** Set for required fields: the fix shown when the field is missing. */
+  required?: string;
+  /**
+   * Default normalisation: the value in canonical form (sets sorted, default
+   * parts dropped), or `undefined` when it means the same as leaving the field out.
+   */
+  canonical: (value: V) => V | undefined;
+  /** The value as written to state.yaml (item keys in declared order, maps sorted); as it is when absent. */
+  serialize?: (value: V) => V;
+  /** Part of the identity hash: a change recreates the container (and shows in the plan's diff). */
+  identity: boolean;
+  sensitive: Sensitivity;
+}
+
+/** Every field of `ContainerConfig`, each declared once; the order is the order in state.yaml. */
+export type ContainerFieldTable = {
+  readonly [K in keyof ContainerConfig]-?: FieldDeclaration<NonNullable<ContainerConfig[K]>>;
+};
+
+// ---- normalisation helpers ---------------------------------------------------
+
+const DOCKER_HUB_PREFIXES = ["docker.io/library/", "index.docker.io/library/", "docker.io/", "index.docker.io/"];
+
+/**
+ * The short form Docker itself shows for an image: `docker.io/library/busybox:latest` -> `busybox`.
+ *
+ * @example
+ * ```ts
+ * import { canonicalImage } from "./fields.ts";
+ * if (canonicalImage("docker.io/library/busybox:latest") !== "busybox") throw new Error("wrong");
+ * ```
+ */
+export function canonicalImage(image: string): string {
+  let short = image;
+  const prefix = DOCKER_HUB_PREFIXES.find((p) => short.startsWith(p));
+  if (prefix !== undefined) short = short.slice(prefix.length);
+  if (!short.includes("@") && short.endsWith(":latest")) short = short.slice(0, -":latest".length);
+  return short;
+}
+
+/** Sorts by a string key. */
+export function byKey<T>(key: (item: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  };
+}
+
+/** A string field whose empty value (and the given defaults) mean "not set". */
+function text(...defaults: string[]): (value: string) => string | undefined {
+  return (value) => (value === "" || defaults.includes(value) ? undefined : value);
+}
+
+function nonEmptyList<T>(value: T[]): T[] | undefined {
+  return value.length > 0 ? [...value] : undefined;
+}
+
+function onlyTrue(value: boolean): boolean | undefined {
+  return value === true ? true : undefined;
+}
+
+function sortedMap<T>(map: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(map).sort(byKey(([k]) => k)));
+}
+
+/** Copies the fields that are set, in the order `fields` declares them. */
+function inDeclaredOrder<T extends object>(value: T, fields: Fields): T {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(fields)) {
+    const field = (value as Record<string, unknown>)[key];
+    if (field !== undefined) out[key] = field;
+  }
+  return out as T;
+}
+
+/** A string from a fixed set (`""` too when `emptyAllowed`). */
+function choice(what: string, allowed: readonly string[], emptyAllowed: boolean): Check {
+  return string(oneOf(what, allowed, emptyAllowed), { enum: emptyAllowed ? ["", ...allowed] : allowed });
+}
+
+const NAME = CONTAINER_NAME.source.slice(1, -1);
+
+/** A namespace mode, as {@link modeRule} accepts it. */
+function mode(what: string, keywords: readonly string[], networkNames: boolean): Check {
+  const shapes = [...keywords, `container:${NAME}`, ...(networkNames ? [NAME] : [])];
+  return string(modeRule(what, keywords, networkNames), { pattern: `^(?:${shapes.join("|")})?$` });
+}
+
+const ABSOLUTE = { pattern: "^/" };
+const strings = listOf(string(), "strings");
+
+// ---- the fields ----------------------------------------------------------------
+
+const PORT_FIELDS: Fields = {
+  ip: { check: string(ipRule), description: "Host address to bind; all addresses when empty." },
+  port: {
+    check: integer(1, 65535, "a port number"),
+    required: "set the port to publish, such as 8080",
+    description: "Port number on the host and in the container.",
+  },
+  protocol: { check: choice("protocol", ["tcp", "udp", "sctp"], true), description: "tcp (default), udp or sctp." },
+};
+
+const MOUNT_FIELDS: Fields = {
+  source: {
+    check: string(absolutePathRule, ABSOLUTE),
+    required: 'set the host path, such as "/var/lib/app/"',
+    description: 'Host path; ending in "/" makes it a directory, created when missing.',
+  },
+  target: {
+    check: string(mountTargetRule, ABSOLUTE),
+    required: 'set the path in the container, such as "/data"',
+    description: "Path in the container.",
+  },
+  propagation: {
+    check: choice("propagation", ["rprivate", "private", "rshared", "shared", "rslave", "slave"], true),
+    description: "Mount propagation; rprivate when empty.",
+  },
+};
+
+function canonicalPort(port: PortMap): PortMap {
+  return {
+    port: port.port,
+    ...(port.ip === undefined || port.ip === "" ? {} : { ip: port.ip }),
+    ...(port.protocol === undefined || port.protocol === "tcp" || (port.protocol as string) === ""
+      ? {}
+      : { protocol: port.protocol }),
+  };
+}
+
+function canonicalMount(mount: Mount): Mount {
+  const propagation = mount.propagation;
+  return {
+    source: mount.source,
+    target: mount.target,
+    ...(propagation === undefined || propagation === "" || propagation === "rprivate" ? {} : { propagation }),
+  };
+}
+
+/** The container config's fields. */
+export const CONTAINER_FIELDS: ContainerFieldTable = {
+  name: {
+    description: "Container name on the host; the key under containers: when not set.",
+    check: string(containerNameRule, { pattern: CONTAINER_NAME.source }),
+    required: "set the container name",
+    canonical: (name) => name,
+    identity: true,
+    sensitive: "never",
+  },
+  image: {
+    description: "Image to run: [registry/]repository[:tag][@digest].",
+    check: string(imageRule, { pattern: "^\\S+$" }),
+    required: 'set the image to run, such as "busybox:1.36"',
+    canonical: canonicalImage,
+    identity: true,
+    sensitive: "never",
+  },
+  args: {
+    description: "Arguments (Docker Cmd), replacing the image's.",
+    check: strings,
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  entrypoint: {
+    description: "Entrypoint, replacing the image's.",
+    check: strings,
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  workingDir: {
+    description: "Working directory of the process in the container (absolute); the image's when not set.",
+    check: string(absolutePathRule, ABSOLUTE),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  ports: {
+    description: "Published ports: host ip:port -> container port.",
+    check: listOf(mapping(PORT_FIELDS), "ports"),
+    canonical: (ports) =>
+      nonEmptyList(ports.map(canonicalPort).sort(byKey((p) => JSON.stringify([p.port, p.protocol ?? "", p.ip ?? ""])))),
+    serialize: (ports) => ports.map((port) => inDeclaredOrder(port, PORT_FIELDS)),
+    identity: true,
+    sensitive: "never",
+  },
+  mounts: {
+    description: "Bind mounts.",
+    check: listOf(mapping(MOUNT_FIELDS), "mounts"),
+    canonical: (mounts) =>
+      nonEmptyList(mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source])))),
+    serialize: (mounts) => mounts.map((mount) => inDeclaredOrder(mount, MOUNT_FIELDS)),
+    identity: true,
+    sensitive: "never",
+  },
+  privileged: {
+    description: "Run privileged.",
+    check: boolean,
+    canonical: onlyTrue,
+    identity: true,
+    sensitive: "never",
+  },
+  networkMode: {
+    description: "host, none, bridge, default, container:<name> or a network name.",
+    check: mode("network mode", ["host", "none", "bridge", "default"], true),
+    canonical: text("default"),
+    identity: true,
+    sensitive: "never",
+  },
+  pidMode: {
+    description: "host or container:<name>.",
+    check: mode("pid mode", ["host"], false),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  ipcMode: {
+    description: "none, private, shareable, host or container:<name>.",
+    check: mode("ipc mode", ["none", "private", "shareable", "host"], false),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  user: {
+    description: "User name or id to run as (the group goes in group:).",
+    check: string(plainUserRule("user"), { pattern: "^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$" }),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  group: {
+    description: "Group name or id to run as.",
+    check: string(plainUserRule("group"), { pattern: "^(?:[A-Za-z0-9_][A-Za-z0-9_.-]*)?$" }),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  env: {
+    description: "Environment variables: name -> value.",
+    check: mapOf(envNameRule, string(), "environment variables", { pattern: "^[^=\\u0000]+$" }),
+    canonical: (env) => (Object.keys(env).length > 0 ? sortedMap(env) : undefined),
+    serialize: sortedMap,
+    identity: true,
+    sensitive: "when-referenced",
+  },
+  init: {
+    description: "Run an init process as PID 1 (docker --init), so stops are quick.",
+    check: boolean,
+    canonical: onlyTrue,
+    identity: true,
+    sensitive: "never",
+  },
+};
+
+type AnyField = FieldDeclaration<unknown>;
+
+/** The table's entries, in declared order, typed for generic use. */
+export function containerFields(): Array<[keyof ContainerConfig, AnyField]> {
+  return Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
+}
+
+/** The table as validation fields (check, required, description, sensitive). */
+export const CONTAINER_CONFIG_FIELDS: Fields = Object.fromEntries(
+  containerFields().map(([key, field]) => [
+    key,
+    {
+      check: field.check,
+      description: field.description,
+      sensitive: field.sensitive,
+      ...(field.required === undefined ? {} : { required: field.required }),
+    },
+  ]),
+);

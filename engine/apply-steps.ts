@@ -1,0 +1,211 @@
+/**
+ * The steps of an apply: create, remove, start, rewrite files and restart,
+ * for one container on one host. Each records the state that is true after
+ * it; the order and concurrency of steps is `apply-schedule.ts`'s job.
+ *
+ * @module
+ */
+import { dirname } from "node:path";
+import { BerthError, withContext } from "../core/errors.ts";
+import { configHash } from "../core/hash.ts";
+import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
+import { LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NAME, type Runtime } from "../runtimes/runtime.ts";
+import { hostLabel } from "../core/host.ts";
+import type { PlannedChange } from "./plan.ts";
+import type { HostFiles } from "./host-files.ts";
+import type { Session } from "./session.ts";
+
+/** What the steps work with. */
+export interface StepContext {
+  session: Session;
+  /** The state now true, changed only through `record`. */
+  state: ContainersState;
+  /** Changes the state and resolves once the change is persisted. */
+  record: (mutate: () => void) => Promise<void>;
+  stopTimeoutSeconds: number;
+}
+
+/** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files. */
+export async function changeStep(
+  ctx: StepContext,
+  c: PlannedChange,
+  want: HostConfiguredContainer,
+  prev: HostConfiguredContainer | undefined,
+): Promise<void> {
+  switch (c.action) {
+    case "create":
+      return createStep(ctx, c, want);
+    case "recreate":
+      await removeStep(ctx, c.name, prev ?? want, c.replaces as string);
+      return createStep(ctx, c, want);
+    case "start": {
+      const runtime = await ctx.session.runtime(want);
+      const id = ctx.state[c.name]?.container.status?.id as string;
+      await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
+      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      return await postStart(want, c);
+    }
+    case "update-files": {
+      const runtime = await ctx.session.runtime(want);
+      const id = ctx.state[c.name]?.container.status?.id as string;
+      const wrote = await writeHostFiles(ctx, want, c);
+      await ctx.record(
+        () => (ctx.state[c.name] = withStatus(want, id, ctx.state[c.name]?.container.status?.status ?? "running")),
+      );
+      // Files the check could not read turned out to match: the container stays as it is.
+      if (!wrote && ctx.state[c.name]?.container.status?.status === "running") return;
+      await doing(`restarting container "${c.name}" on host ${c.host}`, async () => {
+        await runtime.stop(id, { timeoutSeconds: ctx.stopTimeoutSeconds });
+        await runtime.start(id);
+      });
+      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      return await postStart(want, c);
+    }
+    default:
+      throw new Error(`unexpected action ${c.action}`);
+  }
+}
+
+/** Pulls the image, writes the files, creates and starts the container, then runs its postStart hook. */
+export async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
+  const runtime = await ctx.session.runtime(want);
+  const config = want.container.config;
+  await doing(`pulling image "${config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
+  await writeHostFiles(ctx, want, c);
+  const labels = {
+    [LABEL_MANAGED]: "true",
+    [LABEL_NAME]: config.name,
+    [LABEL_CONFIG_HASH]: configHash(config, want.container.runtime),
+  };
+  const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));
+  await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "created")));
+  await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
+  await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+  await postStart(want, c);
+}
+
+/** Stops and removes container `id` of `hcc`'s host, and drops it from the state. */
+export async function removeStep(
+  ctx: StepContext,
+  name: string,
+  hcc: HostConfiguredContainer,
+  id: string,
+): Promise<void> {
+  const runtime = await ctx.session.runtime(hcc);
+  const label = hostLabel(hcc.host);
+  await doing(`removing container "${name}" on host ${label}`, async () => {
+    await stopAndRemove(runtime, id, ctx.stopTimeoutSeconds);
+  });
+  await ctx.record(() => {
+    if (ctx.state[name]?.container.status?.id === id || ctx.state[name]?.container.status === undefined) {
+      delete ctx.state[name];
+    }
+  });
+}
+
+async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
+  const status = await runtime.status(id);
+  if (status === undefined) return;
+  if (status.status === "running" || status.status === "restarting" || status.status === "paused") {
+    await runtime.stop(id, { timeoutSeconds });
+  }
+  await runtime.remove(id, { force: true });
+}
+
+/** Writes the change's files and makes its directories; false when there was nothing to do after all. */
+async function writeHostFiles(ctx: StepContext, want: HostConfiguredContainer, c: PlannedChange): Promise<boolean> {
+  if (c.files.length === 0 && c.directories.length === 0) return false;
+  const files = await ctx.session.files(want);
+  const { paths, directories } = await stillToDo(files, want, c);
+  if (paths.length === 0 && directories.length === 0) return false;
+  await refuseSymlinkedParents(files, [...paths, ...directories.map((d) => d.slice(0, -1))], c);
+  if (directories.length > 0) {
+    const dirs = directories.map((d) => d.slice(0, -1));
+    const found = await files.stat(dirs);
+    const asFile = dirs.filter((d) => found.get(d)?.isDirectory === false);
+    if (asFile.length > 0) {
+      throw new BerthError(
+        "CONFLICT",
+        `mount source "${
+          asFile[0]
+        }/" is a file on host ${c.host}, a directory mount needs a directory: remove the file, or drop the trailing "/"`,
+        { container: c.name },
+      );
+    }
+    await files.mkdir(dirs.filter((d) => !found.has(d)));
+  }
+  const { uid, gid } = owner(want);
+  await files.write(
+    paths.map((path) => ({ path, content: (want.configFiles ?? {})[path] as string, mode: 0o600, uid, gid })),
+  );
+  return true;
+}
+
+/** The change's files and directories, less those the check could not read that turn out to be right already. */
+async function stillToDo(
+  files: HostFiles,
+  want: HostConfiguredContainer,
+  c: PlannedChange,
+): Promise<{ paths: string[]; directories: string[] }> {
+  const unknown = new Set(c.unknown ?? []);
+  if (unknown.size === 0) return { paths: c.files, directories: c.directories };
+  const current = await files.read(c.files.filter((p) => unknown.has(p)));
+  const found = await files.stat(c.directories.filter((d) => unknown.has(d)).map((d) => d.slice(0, -1)));
+  const wanted = want.configFiles ?? {};
+  return {
+    paths: c.files.filter((p) =>
+      !unknown.has(p) || !current.has(p) ||
+      new TextDecoder().decode(current.get(p)?.content) !== wanted[p]
+    ),
+    directories: c.directories.filter((d) => !unknown.has(d) || found.get(d.slice(0, -1))?.isDirectory !== true),
+  };
+}
+
+/**
+ * A write into a symlinked directory would land wherever the link points
+ * (and a helper container resolves an absolute link inside itself): a path
+ * under a symlinked directory is refused, never written elsewhere.
+ */
+async function refuseSymlinkedParents(files: HostFiles, paths: string[], c: PlannedChange): Promise<void> {
+  const parents = new Set<string>();
+  for (const path of paths) {
+    for (let dir = dirname(path); dir !== "/"; dir = dirname(dir)) parents.add(dir);
+  }
+  const links = [...(await files.stat([...parents].sort())).values()].filter((info) => info.isSymlink).map((info) =>
+    info.path
+  );
+  if (links.length > 0) {
+    throw new BerthError(
+      "UNSAFE_PATH",
+      `"${
+        links[0]
+      }" on host ${c.host} is a symbolic link; berth does not follow links to write files: use the real path in configFiles and mounts`,
+      { container: c.name },
+    );
+  }
+}
+
+/** Config files belong to the container's user and group when they are numeric, else root. */
+function owner(hcc: HostConfiguredContainer): { uid: number; gid: number } {
+  const numeric = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : 0);
+  return { uid: numeric(hcc.container.config.user), gid: numeric(hcc.container.config.group) };
+}
+
+async function postStart(want: HostConfiguredContainer, c: PlannedChange): Promise<void> {
+  if (want.hooks?.postStart === undefined) return;
+  await doing(`running postStart hook of container "${c.name}"`, async () => {
+    await want.hooks?.postStart?.();
+  });
+}
+
+function withStatus(hcc: HostConfiguredContainer, id: string, status: string): HostConfiguredContainer {
+  return { ...hcc, container: { ...hcc.container, status: { id, status } } };
+}
+
+async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw withContext(err, what);
+  }
+}
