@@ -112,15 +112,20 @@ async function observeHost(
   session: Session,
   signal?: AbortSignal,
 ): Promise<ObservedState> {
-  const listings = new Map<Runtime, Promise<ObservedContainer[]>>();
+  /** Per runtime: its listing, by id and by name (a host may hold thousands). */
+  type Listing = { byId: Map<string, ObservedContainer>; byName: Map<string, ObservedContainer> };
+  const listings = new Map<Runtime, Promise<Listing>>();
   const listed = async (hcc: HostConfiguredContainer) => {
     const runtime = await session.runtime(hcc, signal);
     let listing = listings.get(runtime);
     if (listing === undefined) {
-      listing = listManaged(runtime, signal);
+      listing = listManaged(runtime, signal).then((all) => ({
+        byId: new Map(all.map((c) => [c.id, c])),
+        byName: new Map(all.map((c) => [c.name, c])),
+      }));
       listings.set(runtime, listing);
     }
-    return { runtime, containers: await listing };
+    return { runtime, listing: await listing };
   };
   const result: ObservedState = {};
   /** Per file access: the paths to read and the names waiting on them. */
@@ -144,17 +149,18 @@ async function observeHost(
     let found: ObservedContainer | undefined;
     if (recorded !== undefined) {
       const id = recorded.container.status?.id as string;
-      const { containers } = await listed(recorded);
-      found = containers.find((c) => c.id === id || c.id.startsWith(id));
+      const { listing } = await listed(recorded);
+      // A recorded id may be a short one.
+      found = listing.byId.get(id) ?? [...listing.byId.values()].find((c) => c.id.startsWith(id));
       obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
     }
     if (found === undefined && want !== undefined) {
       const wanted = want.container.config.name;
-      const { runtime, containers } = await listed(want);
+      const { runtime, listing } = await listed(want);
       // A container berth did not create is not in the listing: only then is the name asked for.
-      const holder = containers.find((c) => c.name === wanted) ??
+      const holder = listing.byName.get(wanted) ??
         await runtime.inspect(wanted, signalOption(signal));
       if (holder !== undefined) {
         obs.nameHolder = {

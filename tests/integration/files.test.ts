@@ -275,6 +275,77 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
   );
 });
 
+describe("an engine reached over TCP has no file channel: a helper container does the files", () => {
+  const prefix = `bt-tcp-${process.pid}`;
+  const dir = mkdtempSync("/tmp/berth-tcp-");
+  const conf = join(dir, "etc", "app.conf");
+  const raw = dockerRuntime({ host: `unix://${env.local.socket}` }, {
+    transport: directTransport(),
+    hostLabel: "local",
+  });
+  // A plain TCP port in front of the local engine, recording the create bodies.
+  let sent = "";
+  const server = createServer((client) => {
+    const engine = createConnection({ path: env.local.socket });
+    client.on("data", (chunk: Buffer) => (sent += chunk.toString("latin1")));
+    client.pipe(engine).pipe(client);
+    client.on("error", () => engine.destroy());
+    engine.on("error", () => client.destroy());
+    client.on("close", () => engine.destroy());
+  });
+  let state: ContainersState = {};
+  const desired = (): ContainersState => {
+    const address = server.address() as { port: number };
+    return {
+      app: {
+        container: {
+          config: { name: `${prefix}-app`, image: env.image, ...QUICK },
+          runtime: { docker: { host: `tcp://127.0.0.1:${address.port}` } },
+        },
+        host: { directConfig: {} },
+        configFiles: { [conf]: "over tcp\n" },
+      },
+    };
+  };
+  beforeAll(() => new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve)));
+  afterAll(async () => {
+    await removeNamed(raw, prefix);
+    await raw.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(
+    "apply writes through a helper mounting /tmp only; the next plan says unknown until apply and changes nothing; apply then leaves file and container alone",
+    async () => {
+      const first = await converge(state, desired());
+      state = first.result.state;
+      expect(first.result.failed).toBe(0);
+      expect(readFileSync(conf, "utf8")).toBe("over tcp\n");
+      const mounts = () =>
+        [...sent.matchAll(/"Mounts":(\[[^\]]*\])/g)].flatMap((m) =>
+          JSON.parse(m[1] as string) as Array<{ Source: string }>
+        );
+      expect(mounts().length).toBeGreaterThanOrEqual(1);
+      expect(new Set(mounts().map((m) => m.Source))).toEqual(new Set(["/tmp"]));
+
+      sent = "";
+      const plan = await planOf(state, desired());
+      expect(plan.changes[0]?.reasons.join(" ")).toContain(`config file ${conf}: unknown until apply`);
+      expect(sent).not.toMatch(/^(POST|PUT|DELETE) /m);
+
+      const id = state.app?.container.status?.id;
+      const second = await converge(state, desired());
+      expect(second.result.failed).toBe(0);
+      expect(second.result.state.app?.container.status?.id).toBe(id);
+      expect(sent).not.toMatch(/^POST \S*\/(stop|restart)/m);
+      expect(mounts().every((m) => m.Source !== "/")).toBe(true);
+      expect(await raw.list({ "berth.helper": "true" })).toEqual([]);
+    },
+    90_000,
+  );
+});
+
 describe("helper containers left by a killed run", () => {
   test("are removed by the next run that reaches the host, even a plan; one still in use stays", async () => {
     const dead = spawnSync("true").pid; // a process of this machine that is gone
