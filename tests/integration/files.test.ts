@@ -198,12 +198,18 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
   const dir = mkdtempSync("/tmp/berth-nonroot-");
   const secret = join(dir, "secret");
   const conf = join(secret, "app.conf");
+  const data = join(secret, "data");
   const proxy = new RecordingProxy(h1, `bt-nonroot-${process.pid}.sock`);
   let state: ContainersState = {};
   const desired = (): ContainersState => ({
     app: {
       container: {
-        config: { name: `${prefix}-app`, image: env.image, ...QUICK },
+        config: {
+          name: `${prefix}-app`,
+          image: env.image,
+          ...QUICK,
+          mounts: [{ source: `${data}/`, target: "/data" }],
+        },
         runtime: { docker: { host: `unix://${proxy.hostPath}` } } satisfies RuntimeConfig,
       },
       host: {
@@ -235,12 +241,17 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
     expect(result.results.filter((r) => !r.ok).map((r) => r.error?.message)).toEqual([]);
     expect(readFileSync(conf, "utf8")).toBe("for root only\n");
     expect(statSync(conf).mode & 0o777).toBe(0o600);
+    expect(statSync(data).isDirectory()).toBe(true);
+    expect(statSync(data).mode & 0o777).toBe(0o700);
     const creates = [...proxy.sent().matchAll(/"Mounts":(\[[^\]]*\])/g)].map((m) =>
       JSON.parse(m[1] as string) as Array<{ Source: string; ReadOnly?: boolean }>
     );
     expect(proxy.sent()).toContain("berth.helper");
     expect(creates.length).toBeGreaterThanOrEqual(1);
-    for (const mounts of creates) expect(mounts.map((m) => m.Source)).toEqual(["/tmp"]);
+    // The helpers' mounts (the container's own mounts its data directory).
+    for (const mounts of creates.filter((m) => m.every((x) => x.Source !== data))) {
+      expect(mounts.map((m) => m.Source)).toEqual(["/tmp"]);
+    }
     expect(await rawH1.list({ "berth.helper": "true" })).toEqual([]);
   }, 90_000);
 
@@ -253,6 +264,7 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
       const change = plan.changes.find((c) => c.name === "app");
       expect(change?.action).toBe("update-files");
       expect(change?.reasons.join(" ")).toContain(`config file ${conf}: unknown until apply`);
+      expect(change?.reasons.join(" ")).toContain(`mount directory ${data}/: unknown until apply`);
       expect(proxy.requests().filter((r) => !r.startsWith("GET "))).toEqual([]);
 
       const startedAt = async () =>
@@ -269,7 +281,9 @@ describe("a non-root SSH user (docker group) falls back to a helper container", 
       const mounts = [...proxy.sent().matchAll(/"Mounts":(\[[^\]]*\])/g)].map((m) =>
         JSON.parse(m[1] as string) as Array<{ Source: string; ReadOnly?: boolean }>
       );
-      expect(mounts.flat()).toEqual([{ Type: "bind", Source: "/tmp", Target: "/mnt/host/tmp", ReadOnly: true }]);
+      expect(new Set(mounts.flat().map((m) => JSON.stringify(m)))).toEqual(
+        new Set([JSON.stringify({ Type: "bind", Source: "/tmp", Target: "/mnt/host/tmp", ReadOnly: true })]),
+      );
     },
     90_000,
   );
