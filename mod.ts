@@ -36,6 +36,8 @@ export { type BerthConfig, configFromDocument, type ConfigOptions } from "./core
 export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./core/serialize.ts";
 export { type Problem, validateContainers as validate, ValidationError } from "./core/validate.ts";
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
+export type { PlanBasis } from "./engine/basis.ts";
+export type { HostConnection } from "./engine/session.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
 export {
   type RecoveredContainer,
@@ -53,12 +55,15 @@ export {
   applySucceeded,
   type ChangeResult,
 } from "./engine/apply.ts";
-export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
+export type { CheckOptions, NameHolder, Observation, ObservedState } from "./engine/observe.ts";
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
 export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
+export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
+export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
+export { openBackend } from "./store/open-backend.ts";
 export type * from "./runtimes/runtime.ts";
-export { loadRuntime } from "./runtimes/registry.ts";
+export { loadRuntime, type LoadRuntimeOptions } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";
-export { openTransport } from "./transports/registry.ts";
+export { openTransport, type OpenTransportOptions } from "./transports/registry.ts";
 export { VERSION } from "./version.ts";

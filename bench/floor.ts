@@ -151,7 +151,7 @@ async function withHelper<T>(e: Engine, w: Workload, host: BenchHost, fn: (id: s
   }
 }
 
-async function writeConfig(e: Engine, w: Workload, host: BenchHost, helper: string): Promise<void> {
+async function writeConfig(e: Engine, _w: Workload, host: BenchHost, helper: string): Promise<void> {
   const pack = tar.pack();
   const content = Buffer.from(host.config);
   pack.entry({ name: `mnt/host${host.configFile}`, mode: 0o600, size: content.length }, content);

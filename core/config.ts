@@ -69,6 +69,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import process from "node:process";
+import { checkBackend } from "./backend-config.ts";
 import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
@@ -96,6 +97,7 @@ import {
   own,
   quote,
   report,
+  type Rule,
   string,
 } from "./shape.ts";
 import { suggest } from "./suggest.ts";
@@ -130,17 +132,21 @@ const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof Containe
 
 const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
 
+/** An entry's host: a name from hosts: (checkHostReferences says which). */
+const hostNameRule: Rule = (name) => (name === "" ? "set host: to a name from hosts:" : undefined);
+
 const CONTAINER_FIELDS: Fields = {
   ...CONTAINER_CONFIG_FIELDS,
   name: NAME_FIELD,
   host: {
-    check: string((name) => (name === "" ? "set host: to a name from hosts:" : undefined), { minLength: 1 }),
+    check: string(hostNameRule, { minLength: 1 }),
     required: "set host: to a name from hosts:",
     description: "A name from hosts:.",
   },
   configFiles: {
     check: checkConfigFiles,
     description: "Files written on the host before the container is created: absolute path -> content.",
+    sensitive: "when-referenced",
   },
   runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
 };
@@ -162,6 +168,11 @@ const TOP_FIELDS: Fields = {
     description: "The machines: name -> direct: {} (this machine) or ssh: {address, ...}.",
   },
   runtime: { check: checkRuntime, description: "Default runtime of every container: docker or kubelet." },
+  backend: {
+    check: checkBackend, // read by cli/state-backend.ts
+    description:
+      "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
+  },
   containers: {
     check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})", NAME_KEYS),
     required: "set containers: (name: {host, image, ...}), or {} for none",

@@ -7,7 +7,9 @@
  *
  * Adding a field: its type in `ContainerConfig` (core/model.ts), its
  * declaration here, and its mapping (or refusal) in each runtime; the
- * compiler and `tests/unit/fields.test.ts` fail until all are there.
+ * compiler and `tests/unit/fields.test.ts` fail until all are there. Then
+ * `npm run schema` rewrites `schema/config.schema.json`
+ * (`tests/unit/config-schema.test.ts` fails while it is stale).
  *
  * @module
  */
@@ -55,6 +57,7 @@ export interface FieldDeclaration<V> {
   serialize?: (value: V) => V;
   /** Part of the identity hash: a change recreates the container (and shows in the plan's diff). */
   identity: boolean;
+  /** Whether the value is a secret; see {@link Sensitivity}. */
   sensitive: Sensitivity;
 }
 

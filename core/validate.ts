@@ -223,7 +223,8 @@ const HOOK_FIELDS: Fields = {
   },
 };
 
-const HCC_FIELDS: Fields = {
+/** The fields of a host-configured container. */
+export const HCC_FIELDS: Fields = {
   container: {
     check: mapping({
       config: { check: mapping(CONTAINER_CONFIG_FIELDS), required: "set the container config (name, image, ...)" },
@@ -236,7 +237,7 @@ const HCC_FIELDS: Fields = {
     check: hostCheck(["directConfig", "direct"], ["sshConfig", "ssh"]),
     required: "set host: with directConfig: {} or sshConfig:",
   },
-  configFiles: { check: checkConfigFiles },
+  configFiles: { check: checkConfigFiles, sensitive: "when-referenced" },
   hooks: { check: mapping(HOOK_FIELDS) },
 };
 

@@ -1,6 +1,6 @@
 /**
  * The containers resource: previous and desired state, and the
- * check -> plan -> apply cycle over them (the seed's `Containers`).
+ * check -> plan -> apply cycle over them (libflexkube's `pkg/container` `Containers`).
  *
  * @module
  */
@@ -9,13 +9,13 @@ import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHCon
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
-import { adoptUnrecorded } from "./adopt.ts";
+import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { Session } from "./session.ts";
+import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -67,7 +67,7 @@ export class ContainersResource {
   readonly #desired: ContainersState;
   readonly #session: Session;
   readonly #concurrency: { concurrency?: number };
-  readonly #log: ((message: string) => void) | undefined;
+  #adopted: Adopted[] = [];
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -80,7 +80,6 @@ export class ContainersResource {
     const problems = validateContainers(doc);
     if (problems.length > 0) throw new ValidationError(problems);
     this.#previous = doc.previousState ?? {};
-    this.#log = options.log;
     this.#desired = doc.desiredState ?? {};
     const reachable = new Map<string, Host>();
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
@@ -125,6 +124,7 @@ export class ContainersResource {
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
     let observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
     const { previous, adopted } = adoptUnrecorded(this.#previous, this.#desired, observed);
+    this.#adopted = adopted;
     if (adopted.length > 0) {
       this.#previous = previous;
       const names = new Set(adopted.map((a) => a.name));
@@ -134,13 +134,6 @@ export class ContainersResource {
         ...observed,
         ...await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
       };
-      for (const a of adopted) {
-        this.#log?.(
-          `container "${a.name}" (${
-            a.id.slice(0, 12)
-          }) on host ${a.host} was created by berth with this configuration but not recorded (a state write failed, or berth was stopped): adopted, not recreated`,
-        );
-      }
     }
     this.#observed = observed;
     this.#current = Object.fromEntries(
@@ -155,6 +148,14 @@ export class ContainersResource {
       }),
     );
     return observed;
+  }
+
+  /**
+   * Containers the last check found created by berth but not recorded (same
+   * labels and configuration hash): taken into the state as they are.
+   */
+  adopted(): Adopted[] {
+    return this.#adopted;
   }
 
   /**
@@ -189,7 +190,7 @@ export class ContainersResource {
   }
 
   /**
-   * Checks, plans and applies in one go (the seed's `Deploy`).
+   * Checks, plans and applies in one go (libflexkube's `Deploy`).
    *
    * @throws {BerthError} When any change failed; the state reached is in `stateToYaml()`.
    */
@@ -274,7 +275,7 @@ export class ContainersResource {
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
-  connections(): ReturnType<Session["connections"]> {
+  connections(): Promise<HostConnection[]> {
     return this.#session.connections();
   }
 

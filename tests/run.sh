@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
-# Installs dependencies when needed, brings up the real test environment
-# (tests/env/up.sh, always torn down on exit), then runs the stages in order,
-# stopping at the first that fails: typecheck, build, bun, node, smoke.
+# Installs dependencies when needed, lints and checks the format, brings up the
+# real test environment (tests/env/up.sh, always torn down on exit), then runs
+# the stages in order, stopping at the first that fails: typecheck, build, bun,
+# node, smoke.
 # Ends with a plain "N passed, N failed" line over the bun, node and smoke tests.
 # BERTH_NIGHTLY=1: the long reliability runs (the kill loop at 20 iterations per signal).
 set -euo pipefail
@@ -108,6 +109,7 @@ on_exit() {
   trap - EXIT INT TERM
   printf '\n==== teardown ====\n'
   bash tests/env/containerd.sh down || rc=1
+  bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
@@ -131,8 +133,12 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 stage "install" install_deps
+# Lint and format first: they need no test environment, so they fail fast.
+stage "lint" "$BIN/deno" lint
+stage "format" "$BIN/deno" fmt --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
+stage "etcd (state backend)" bash tests/env/etcd.sh up
 stage "typecheck" typecheck
 stage "build" build
 stage "bun" bun_tests

@@ -124,9 +124,7 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   },
   user: { map: (_user, spec, config) => setRunAs(spec, config) },
   group: {
-    refuse: (
-      group,
-    ) => (/^\d+$/.test(group) ? undefined : `group "${group}" must be numeric: CRI takes a group id only`),
+    refuse: (group) => /^\d+$/.test(group) ? undefined : `group "${group}" must be numeric: CRI takes a group id only`,
     map: (_group, spec, config) => setRunAs(spec, config),
   },
   env: {

@@ -17,6 +17,8 @@ DIR=${BERTH_CRI_DIR:-/tmp/berth-cri}
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/apt.sh"
 TEST_ENV=${BERTH_TEST_DIR:-/tmp/berth-test}/env.json
 IMAGE=berth-test:latest
+# Test host h1's namespace in this fleet (tests/env/lib.sh names them PREFIX-h1).
+H1_NETNS=${BERTH_TEST_NS_PREFIX:-berth}-h1
 APPLETS=(sh tar sleep cat ls mkdir head stat echo env id true false printf rm touch chmod chown ln wc test mv cp find grep sed)
 
 log() { printf 'containerd.sh: %s\n' "$*" >&2; }
@@ -152,7 +154,7 @@ stop() {
 
 write_env() {
   local h1=null
-  running "$DIR/h1" && h1="{ \"socket\": \"$DIR/h1/containerd.sock\", \"netns\": \"berth-h1\" }"
+  running "$DIR/h1" && h1="{ \"socket\": \"$DIR/h1/containerd.sock\", \"netns\": \"$H1_NETNS\" }"
   cat >"$DIR/env.json.tmp" <<EOF
 {
   "dir": "$DIR",
@@ -172,7 +174,7 @@ up)
   make_image_archive
   write_registry_hosts
   start local
-  if [[ -e /run/netns/berth-h1 ]]; then start h1 berth-h1; fi
+  if [[ -e /run/netns/$H1_NETNS ]]; then start h1 "$H1_NETNS"; fi
   write_env
   log "up: $DIR/env.json"
   ;;

@@ -6,7 +6,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";

@@ -5,7 +5,7 @@ import { canonicalConfig, configHash } from "../../core/hash.ts";
 import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
 import { parseDocument, stateFromDocument, stateToYaml } from "../../core/serialize.ts";
 import type { Fields } from "../../core/shape.ts";
-import { DOCKER_FIELDS, KUBELET_FIELDS, sshFields, validateContainers } from "../../core/validate.ts";
+import { DOCKER_FIELDS, HCC_FIELDS, KUBELET_FIELDS, sshFields, validateContainers } from "../../core/validate.ts";
 import { plan } from "../../engine/plan.ts";
 import { createBody, DOCKER_MAPPING } from "../../runtimes/docker/create-body.ts";
 import { checkSupported, CRI_MAPPING, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
@@ -49,6 +49,7 @@ describe("the field table", () => {
     expect(always(sshFields("host"))).toEqual(["password", "privateKey", "passphrase"]);
     expect(always(DOCKER_FIELDS)).toEqual(["registryAuth"]);
     expect(always(KUBELET_FIELDS)).toEqual(["registryAuth"]);
+    expect(HCC_FIELDS["configFiles"]?.sensitive).toBe("when-referenced");
     const auth = { "docker.io": { username: "u", password: "SECRET-5" } };
     const yaml = stateToYaml({
       a: {
