@@ -53,23 +53,32 @@ export function sftpFiles(session: () => Promise<SFTPWrapper>, via: string): Hos
     }
   }
 
-  async function writeOne(file: FileToWrite): Promise<void> {
-    const doing = `writing "${file.path}"`;
-    for (const parent of parentsOf(file.path)) {
+  /** Creates the missing parents of `path` (0755); the usual case, an existing parent, costs one request. */
+  async function makeParents(path: string, doing: string): Promise<void> {
+    const parents = parentsOf(path);
+    if (parents.length === 0 || (await lstat(parents.at(-1) as string, doing)) !== undefined) return;
+    for (const parent of parents) {
       if ((await lstat(parent, doing)) === undefined) await makeDirectory(parent, 0o755, doing);
     }
+  }
+
+  async function writeOne(file: FileToWrite): Promise<void> {
+    const doing = `writing "${file.path}"`;
+    await makeParents(file.path, doing);
     const temporary = temporaryName(file.path);
-    const content = typeof file.content === "string" ? Buffer.from(file.content) : Buffer.from(file.content);
+    const content = Buffer.from(file.content);
     // "wx": a fresh file, never an existing one or a symlink's target.
     const handle = await call<Buffer>(doing, (s, done) => s.open(temporary, "wx", { mode: 0o600 }, done));
     try {
-      try {
-        await call<void>(doing, (s, done) => s.write(handle, content, 0, content.length, 0, done));
-        await call<void>(doing, (s, done) => s.fchown(handle, file.uid ?? 0, file.gid ?? 0, done));
-        await call<void>(doing, (s, done) => s.fchmod(handle, file.mode ?? 0o600, done));
-      } finally {
-        await call<void>(doing, (s, done) => s.close(handle, done));
-      }
+      // Sent together: the server answers them in order, in one round trip.
+      const steps = await Promise.allSettled([
+        call<void>(doing, (s, done) => s.write(handle, content, 0, content.length, 0, done)),
+        call<void>(doing, (s, done) => s.fchown(handle, file.uid ?? 0, file.gid ?? 0, done)),
+        call<void>(doing, (s, done) => s.fchmod(handle, file.mode ?? 0o600, done)),
+        call<void>(doing, (s, done) => s.close(handle, done)),
+      ]);
+      const failed = steps.find((step): step is PromiseRejectedResult => step.status === "rejected");
+      if (failed !== undefined) throw failed.reason;
       // posix-rename@openssh.com replaces the target in one step (plain SFTP rename refuses an existing one).
       await call<void>(doing, (s, done) => s.ext_openssh_rename(temporary, file.path, done));
     } catch (err) {
@@ -112,9 +121,7 @@ export function sftpFiles(session: () => Promise<SFTPWrapper>, via: string): Hos
     async mkdir(paths, options = {}) {
       for (const path of paths) {
         const doing = `creating directory "${path}"`;
-        for (const parent of parentsOf(path)) {
-          if ((await lstat(parent, doing)) === undefined) await makeDirectory(parent, 0o755, doing);
-        }
+        await makeParents(path, doing);
         await makeDirectory(path, options.mode ?? 0o700, doing);
       }
     },
