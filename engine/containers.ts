@@ -13,7 +13,7 @@ import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
-import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
+import { type CheckOptions, listManaged, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
@@ -250,6 +250,8 @@ export class ContainersResource {
       });
     }
     const runtime = await this.#session.runtime(hcc, options.signal);
+    // Like every run that reaches a host, this one removes file helpers a killed run left there.
+    await listManaged(runtime, options.signal).catch(() => {});
     if (runtime.logs === undefined) {
       throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
         container: name,
