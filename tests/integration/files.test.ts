@@ -13,6 +13,7 @@ import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
 import { dockerLocal, loadTestEnv, testHost } from "../support/env.ts";
 import { runCli } from "../support/cli.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { ContainersState, Host, HostConfiguredContainer, RuntimeConfig } from "../../core/model.ts";
 import { dockerRuntime } from "../../runtimes/docker/mod.ts";
@@ -45,6 +46,7 @@ engineScenarios({
   runtime: { docker: {} },
   host: rootOn(h2),
   raw: rawH2,
+  view: dockerView(h2.dockerSocket),
   base: { networkMode: "none" },
 });
 
