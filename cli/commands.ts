@@ -20,6 +20,7 @@ import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
+import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
@@ -41,6 +42,8 @@ export interface GlobalOptions {
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
+  /** Hosts checked and worked on at once (default: what the machine can do). */
+  concurrency?: number;
 }
 
 export const EXIT_OK = 0;
@@ -257,19 +260,25 @@ export async function openResource(
   if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
   }
+  const log = groupedLog((m) => warn(io, m));
   const resource = new ContainersResource(
     { desiredState: selected.desired, previousState: selected.previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
-      log: (m) => warn(io, m),
+      log: log.log,
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
     },
   );
+  hostLogs.set(resource, log);
   HOST_NAMES.set(resource, config.hostNames);
   UNTOUCHED.set(resource, selected.untouched);
   return resource;
 }
+
+/** The held-back host warnings of each open resource, printed when it closes. */
+const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
 
 /** Pull progress lines on stdout, the host shown as `node1 (10.0.0.11)`. */
 function namedPullProgress(io: CliIO, names: HostNames): ReturnType<typeof pullProgressReporter> {
@@ -377,7 +386,9 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
       );
     }
   }
-  for (const err of await resource.close()) warn(io, err.message);
+  const errors = await resource.close();
+  hostLogs.get(resource)?.flush();
+  for (const err of errors) warn(io, err.message);
 }
 
 function path(io: CliIO, p: string): string {

@@ -19,6 +19,7 @@ import {
 import type { CliIO } from "./io.ts";
 import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
 
@@ -42,6 +43,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
+    .option(
+      "--concurrency <hosts>",
+      `hosts checked and worked on at once (default ${DEFAULT_HOST_CONCURRENCY}: 64 per core, at most 256)`,
+      parseConcurrency,
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => ({
@@ -157,6 +163,11 @@ function jsRuntime(): string {
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+function parseConcurrency(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("expected a whole number of hosts, at least 1");
+  return Number(value);
 }
 
 function parseWait(text: string): number {
