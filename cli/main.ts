@@ -17,6 +17,8 @@ import {
   validateCommand,
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { suggest } from "../core/suggest.ts";
+import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
@@ -65,6 +67,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     if (program.opts<GlobalOptions>().json) writeJson(io, { version: VERSION, runtime });
     else io.stdout.write(`berth ${VERSION} (${runtime})\n`);
   });
+  program.command("completion").description("print a shell completion script (bash, zsh or fish)")
+    .argument("<shell>", SHELLS.join(", "), parseShell)
+    .action((shell: Shell) => {
+      io.stdout.write(completionScript(program, shell));
+    });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
@@ -159,6 +166,14 @@ function jsRuntime(): string {
   if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
   if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
   return `node ${process.versions.node}`;
+}
+
+function parseShell(text: string): Shell {
+  if ((SHELLS as readonly string[]).includes(text)) return text as Shell;
+  const close = suggest(text, SHELLS);
+  throw new InvalidArgumentError(
+    `expected one of ${SHELLS.join(", ")}${close === undefined ? "" : ` (did you mean "${close}"?)`}`,
+  );
 }
 
 function collect(value: string, previous: string[]): string[] {
