@@ -22,7 +22,7 @@ import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
-import { stateBackend } from "./state-backend.ts";
+import { lockedBackend, withBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
@@ -116,15 +116,12 @@ export async function applyCommand(
       } without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`,
     );
   }
-  const backend = await stateBackend(io, opts);
-  const lock = await backend.lock({
-    command: opts.destroy ? "berth destroy" : "berth apply",
-    warn: (m) => warn(io, m),
-    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
-  }).catch(async (err: unknown) => {
-    await backend.close();
-    throw err;
-  });
+  const { backend, lock } = await lockedBackend(
+    io,
+    opts,
+    opts.destroy ? "berth destroy" : "berth apply",
+    (m) => warn(io, m),
+  );
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
@@ -302,20 +299,6 @@ function formatAdopted(adopted: Adopted[], names: HostNames): string {
       hostDisplay(names, a.host)
     }: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
   ).join("");
-}
-
-/** Runs `use` with the state backend of `opts`, closed afterwards. */
-export async function withBackend<T>(
-  io: CliIO,
-  opts: GlobalOptions,
-  use: (backend: StateBackend) => Promise<T>,
-): Promise<T> {
-  const backend = await stateBackend(io, opts);
-  try {
-    return await use(backend);
-  } finally {
-    await backend.close();
-  }
 }
 
 /** Prints a warning on stderr (yellow on a terminal). */

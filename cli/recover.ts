@@ -11,7 +11,7 @@ import { writeJson } from "./json-output.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
-import { stateBackend } from "./state-backend.ts";
+import { lockedBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 
 const WHAT: Record<string, string> = {
@@ -37,15 +37,7 @@ export async function recoverCommand(
     throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
   }
 
-  const backend = await stateBackend(io, opts);
-  const lock = await backend.lock({
-    command: "berth state recover",
-    warn: (m) => warn(io, m),
-    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
-  }).catch(async (err: unknown) => {
-    await backend.close();
-    throw err;
-  });
+  const { backend, lock } = await lockedBackend(io, opts, "berth state recover", (m) => warn(io, m));
   try {
     const existing = await backend.read().catch(() => ({ existed: true }));
     if (existing.existed && opts.force !== true) {
