@@ -37,6 +37,9 @@
  *     group: "0"
  *     privileged: false
  *     init: true                             # an init as PID 1, so stops are quick
+ *     restartPolicy: on-failure:5            # unless-stopped (default), no, always, on-failure[:N]; changed in place
+ *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
+ *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

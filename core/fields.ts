@@ -25,6 +25,8 @@ import {
   mountTargetRule,
   oneOf,
   plainUserRule,
+  restartPolicyRule,
+  stopSignalRule,
 } from "./rules.ts";
 import {
   boolean,
@@ -57,6 +59,13 @@ export interface FieldDeclaration<V> {
   serialize?: (value: V) => V;
   /** Part of the identity hash: a change recreates the container (and shows in the plan's diff). */
   identity: boolean;
+  /**
+   * Set on fields the engine changes on a running container (`POST
+   * /containers/{id}/update`), which are then not part of the identity hash: a
+   * change is planned as `update`. `when-set`: the engine cannot clear the
+   * setting (its update reads 0 as "unchanged"), so removing it recreates.
+   */
+  inPlace?: "always" | "when-set";
   /** Whether the value is a secret; see {@link Sensitivity}. */
   sensitive: Sensitivity;
 }
@@ -301,6 +310,29 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  restartPolicy: {
+    description: "unless-stopped (default), no, always, on-failure or on-failure:N (at most N restarts).",
+    check: string(restartPolicyRule, { pattern: "^(?:no|always|unless-stopped|on-failure(?::\\d{1,9})?)$" }),
+    canonical: (policy) => policy === "unless-stopped" ? undefined : policy.replace(/^on-failure:0+$/, "on-failure"),
+    identity: false,
+    inPlace: "always",
+    sensitive: "never",
+  },
+  stopSignal: {
+    description: "Signal that stops the container (SIGTERM, SIGQUIT, 15...); the image's, else SIGTERM, when not set.",
+    check: string(stopSignalRule, { pattern: "^(?:[A-Za-z0-9+-]+)$" }),
+    canonical: (signal) =>
+      signal === "" ? undefined : /^\d+$/.test(signal) ? signal : `SIG${signal.toUpperCase().replace(/^SIG/, "")}`,
+    identity: true,
+    sensitive: "never",
+  },
+  stopTimeout: {
+    description: "Seconds from the stop signal to SIGKILL, when berth or the engine stops the container.",
+    check: integer(0, 86400, "a number of seconds"),
+    canonical: (seconds) => seconds,
+    identity: true,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -308,6 +340,20 @@ type AnyField = FieldDeclaration<unknown>;
 /** The table's entries, in declared order, typed for generic use. */
 export function containerFields(): Array<[keyof ContainerConfig, AnyField]> {
   return Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
+}
+
+/**
+ * The fields the engine changes in place, canonical (defaults dropped): what
+ * an `update` compares and sends.
+ */
+export function inPlaceSettings(config: Partial<ContainerConfig>): Partial<ContainerConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    const canonical = value === undefined || field.inPlace === undefined ? undefined : field.canonical(value);
+    if (canonical !== undefined) out[key] = canonical;
+  }
+  return out as Partial<ContainerConfig>;
 }
 
 /** The table as validation fields (check, required, description, sensitive). */

@@ -43,6 +43,12 @@ export interface ContainerConfig {
   env?: Record<string, string>;
   /** Run an init process as PID 1 (docker `--init`). berth extension. */
   init?: boolean;
+  /** `unless-stopped` (default), `no`, `always`, `on-failure` or `on-failure:N` (at most N restarts). */
+  restartPolicy?: string;
+  /** Signal that stops the container, such as `SIGQUIT`; the image's (else SIGTERM) when not set. */
+  stopSignal?: string;
+  /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
+  stopTimeout?: number;
 }
 
 /** Container status as the runtime reports it. */

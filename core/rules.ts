@@ -160,3 +160,59 @@ export const dockerHostRule: Rule = (host) => {
   if (host === "" || /^unix:\/\/\/\S+$/.test(host) || /^tcp:\/\/[^/\s]+\/?$/.test(host)) return undefined;
   return `${quote(host)} is not an engine address: use "unix:///var/run/docker.sock" or "tcp://host:port"`;
 };
+
+const RESTART_POLICY = /^(?:no|always|unless-stopped|on-failure(?::\d{1,9})?)$/;
+
+export const restartPolicyRule: Rule = (policy) =>
+  RESTART_POLICY.test(policy)
+    ? undefined
+    : `${quote(policy)} is not a restart policy: use no, always, unless-stopped, ${
+      /^on-?failure/i.test(policy)
+        ? "or on-failure:N (N, the most restarts, a whole number)"
+        : "on-failure or on-failure:N"
+    }`;
+
+/** The signal names Linux and Docker know, without the `SIG` prefix. */
+const SIGNALS = [
+  "HUP",
+  "INT",
+  "QUIT",
+  "ILL",
+  "TRAP",
+  "ABRT",
+  "IOT",
+  "BUS",
+  "FPE",
+  "KILL",
+  "USR1",
+  "SEGV",
+  "USR2",
+  "PIPE",
+  "ALRM",
+  "TERM",
+  "STKFLT",
+  "CHLD",
+  "CONT",
+  "STOP",
+  "TSTP",
+  "TTIN",
+  "TTOU",
+  "URG",
+  "XCPU",
+  "XFSZ",
+  "VTALRM",
+  "PROF",
+  "WINCH",
+  "IO",
+  "POLL",
+  "PWR",
+  "SYS",
+]; // deno-fmt-ignore
+
+/** `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`: the forms `docker run --stop-signal` takes. */
+export const stopSignalRule: Rule = (signal) => {
+  const name = signal.toUpperCase().replace(/^SIG/, "");
+  if (SIGNALS.includes(name) || /^RTM(?:IN\+\d{1,2}|AX-\d{1,2}|IN|AX)$/.test(name)) return undefined;
+  if (/^\d{1,2}$/.test(signal) && Number(signal) >= 1 && Number(signal) <= 64) return undefined;
+  return `${quote(signal)} is not a signal: use a name such as SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64`;
+};

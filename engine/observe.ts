@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type ContainerConfig,
   type ContainersState,
   type ContainerStatus,
   type HostConfiguredContainer,
@@ -36,6 +37,8 @@ export interface Observation {
   status?: ContainerStatus;
   /** The configuration hash label on the running container (drift behind berth's back). */
   configHash?: string;
+  /** The in-place settings the engine reports for the recorded container (`settings` of the runtime's inspect). */
+  settings?: Partial<ContainerConfig>;
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
   /** A container holding the desired name when the recorded one is missing. */
@@ -105,6 +108,7 @@ async function observeOne(
         : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) result.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) result.renamedTo = found.name;
+      if (found?.settings !== undefined) result.settings = found.settings;
     }
     if (found === undefined && want !== undefined) {
       const runtime = await session.runtime(want, signal);

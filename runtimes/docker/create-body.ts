@@ -15,6 +15,8 @@ export interface CreateBody {
   WorkingDir?: string;
   Env?: string[];
   User?: string;
+  StopSignal?: string;
+  StopTimeout?: number;
   Labels: Record<string, string>;
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
@@ -25,7 +27,7 @@ export interface CreateBody {
     PidMode?: string;
     IpcMode?: string;
     Init?: boolean;
-    RestartPolicy: { Name: string };
+    RestartPolicy: { Name: string; MaximumRetryCount?: number };
   };
 }
 
@@ -82,7 +84,25 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
         .sort();
     },
     init: (init, body) => void (body.HostConfig.Init = init),
+    restartPolicy: (policy, body) => {
+      const [name, retries] = policy.split(":");
+      body.HostConfig.RestartPolicy = {
+        Name: name as string,
+        ...(retries !== undefined && { MaximumRetryCount: Number(retries) }),
+      };
+    },
+    stopSignal: (signal, body) => void (body.StopSignal = signal),
+    stopTimeout: (seconds, body) => void (body.StopTimeout = seconds),
   };
+
+/** The settings of `HostConfig` that `POST /containers/{id}/update` changes (see `inPlace` in core/fields.ts). */
+const UPDATABLE = ["RestartPolicy"] as const;
+
+/** The body of `POST /containers/{id}/update`: the in-place settings of `config`, the defaults included. */
+export function updateBody(config: ContainerConfig): Partial<CreateBody["HostConfig"]> {
+  const host = createBody(config, {}).HostConfig;
+  return Object.fromEntries(UPDATABLE.filter((key) => host[key] !== undefined).map((key) => [key, host[key]]));
+}
 
 /**
  * Builds the create request body.

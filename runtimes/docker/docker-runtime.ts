@@ -19,7 +19,7 @@ import type {
 } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
-import { createBody } from "./create-body.ts";
+import { createBody, updateBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
@@ -219,6 +219,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       await res.discard();
     },
 
+    async update(id, containerConfig, o) {
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/update`,
+        json: updateBody(containerConfig),
+        what: `updating container ${quote(shortId(id))}`,
+        container: id,
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
+    },
+
     async stop(id, o) {
       const seconds = o?.timeoutSeconds ?? 10;
       const res = await engine.request({
@@ -361,6 +373,18 @@ interface InspectResponse {
   Name: string;
   State: { Status: string };
   Config: { Image: string; Labels: Record<string, string> | null };
+  HostConfig?: { RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
+}
+
+/** The in-place settings as the engine reports them, in config form (engine defaults read as absent). */
+function settingsFromInspect(host: NonNullable<InspectResponse["HostConfig"]>): Partial<ContainerConfig> {
+  const settings: Partial<ContainerConfig> = {};
+  const restart = host.RestartPolicy;
+  // An empty name is the engine's "no"; berth's default is unless-stopped, so "no" is a real setting.
+  const name = restart?.Name === undefined || restart.Name === "" ? "no" : restart.Name;
+  const retries = restart?.MaximumRetryCount ?? 0;
+  settings.restartPolicy = name === "on-failure" && retries > 0 ? `${name}:${retries}` : name;
+  return settings;
 }
 
 /** The part of the engine's list answer berth reads. */
@@ -379,6 +403,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     name: info.Name.replace(/^\//, ""),
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
+    ...(info.HostConfig !== undefined && { settings: settingsFromInspect(info.HostConfig) }),
   };
 }
 

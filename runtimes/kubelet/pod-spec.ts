@@ -138,6 +138,12 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
     refuse: (init) =>
       init ? "CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM" : undefined,
   },
+  restartPolicy: {
+    refuse: () => "CRI has no restart policy (the kubelet runtime restarts nothing by itself): remove `restartPolicy`",
+  },
+  stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
+  // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
+  stopTimeout: { map: () => {} },
 };
 
 function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {

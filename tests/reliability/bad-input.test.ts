@@ -120,6 +120,18 @@ const cases: BadCase[] = [
     expect: ["ssh.hostKeyPolicy", "containers.a.pidMode", "containers.a.ipcMode", "mounts[0].propagation"],
   },
   {
+    name: "invalid restart policy, stop signal and stop timeout",
+    config: withA('restartPolicy: "on-failure:x", stopSignal: SIGFOO, stopTimeout: "10"'),
+    expect: [
+      "containers.a.restartPolicy",
+      "on-failure:N",
+      "containers.a.stopSignal",
+      "is not a signal",
+      "containers.a.stopTimeout",
+      "write 10 without quotes",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

@@ -316,6 +316,9 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
         text,
       ),
       init: fc.boolean(),
+      restartPolicy: fc.constantFrom("no", "always", "unless-stopped", "on-failure", "on-failure:3", "on-failure:0"),
+      stopSignal: fc.constantFrom("SIGQUIT", "term", "15", "SIGRTMIN+3"),
+      stopTimeout: fc.integer({ min: 0, max: 600 }),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
     status: fc.record({
       id: fc.stringMatching(/^[0-9a-f]{0,12}$/),

@@ -1,0 +1,121 @@
+/**
+ * The container options of issue 14 on the real local Docker engine: a
+ * config with every option converges, the engine's own inspect (raw HTTP on
+ * its socket, not berth's client) shows each setting, a second plan is
+ * empty, and each group changes with the right action: in place or recreate.
+ */
+import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { ContainersResource } from "../../engine/containers.ts";
+import type { ContainerConfig, ContainersState } from "../../core/model.ts";
+import type { Plan } from "../../engine/plan.ts";
+
+const env = loadTestEnv();
+const runtime = { docker: { host: `unix://${env.local.socket}` } };
+const name = `bt-options-${process.pid}`;
+
+interface Inspect {
+  Id: string;
+  State: { Status: string };
+  Config: { StopSignal?: string; StopTimeout?: number };
+  HostConfig: { RestartPolicy: { Name: string; MaximumRetryCount: number } };
+}
+
+describe("container options on Docker", () => {
+  let state: ContainersState = {};
+  const base: ContainerConfig = { name, image: env.image, init: true, networkMode: "none", args: ["sleep", "100000"] };
+  const desired = (config: Partial<ContainerConfig>): ContainersState => ({
+    app: { container: { config: { ...base, ...config }, runtime }, host: { directConfig: {} } },
+  });
+  const converge = async (want: ContainersState): Promise<Plan> => {
+    const resource = new ContainersResource({ previousState: state, desiredState: want });
+    try {
+      await resource.checkCurrentState();
+      const plan = resource.plan();
+      const result = await resource.apply();
+      state = result.state;
+      expect(result.results.filter((r) => !r.ok)).toEqual([]);
+      return plan;
+    } finally {
+      await resource.close();
+    }
+  };
+  const planOnly = async (want: ContainersState): Promise<Plan> => {
+    const resource = new ContainersResource({ previousState: state, desiredState: want });
+    try {
+      await resource.checkCurrentState();
+      return resource.plan();
+    } finally {
+      await resource.close();
+    }
+  };
+  const inspect = async (): Promise<Inspect> => {
+    const res = await dockerLocal(`/containers/${name}/json`);
+    expect(res.status).toBe(200);
+    return res.body as Inspect;
+  };
+  const action = (plan: Plan) => plan.changes.find((c) => c.name === "app")?.action;
+
+  afterAll(async () => {
+    await dockerLocal(`/containers/${name}?force=1`, { method: "DELETE" });
+  });
+
+  const group1 = { restartPolicy: "on-failure:3", stopSignal: "SIGQUIT", stopTimeout: 7 };
+
+  test("restartPolicy, stopSignal, stopTimeout: converge, the engine shows each, a second plan is empty", async () => {
+    expect(action(await converge(desired(group1)))).toBe("create");
+    const seen = await inspect();
+    expect(seen.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
+    expect([seen.Config.StopSignal, seen.Config.StopTimeout]).toEqual(["SIGQUIT", 7]);
+    expect((await planOnly(desired(group1))).empty).toBe(true);
+  }, 120_000);
+
+  test("a restart policy change is applied in place: same container, new policy, then nothing to do", async () => {
+    const before = (await inspect()).Id;
+    const want = desired({ ...group1, restartPolicy: "always" });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.diff).toEqual([
+      { op: "~", path: "restartPolicy", before: '"on-failure:3"', after: '"always"' },
+    ]);
+    const seen = await inspect();
+    expect(seen.Id).toBe(before);
+    expect(seen.State.Status).toBe("running");
+    expect(seen.HostConfig.RestartPolicy.Name).toBe("always");
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  test("a restart policy changed behind berth's back (docker update) is planned back, in place", async () => {
+    const want = desired({ ...group1, restartPolicy: "always" });
+    const before = await inspect();
+    const res = await dockerLocal(`/containers/${before.Id}/update`, {
+      method: "POST",
+      body: { RestartPolicy: { Name: "no" } },
+    });
+    expect(res.status).toBe(200);
+    const plan = await converge(want);
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.reasons[0]).toContain("changed outside berth");
+    const seen = await inspect();
+    expect([seen.Id, seen.HostConfig.RestartPolicy.Name]).toEqual([before.Id, "always"]);
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  test("a stop signal change recreates the container", async () => {
+    const before = (await inspect()).Id;
+    const want = desired({ ...group1, restartPolicy: "always", stopSignal: "SIGINT" });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("recreate");
+    const seen = await inspect();
+    expect(seen.Id).not.toBe(before);
+    expect(seen.Config.StopSignal).toBe("SIGINT");
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  test("back to the defaults: existing-style containers plan nothing after converging", async () => {
+    await converge(desired({}));
+    const seen = await inspect();
+    expect(seen.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
+    expect((await planOnly(desired({}))).empty).toBe(true);
+  }, 120_000);
+});

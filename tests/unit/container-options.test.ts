@@ -1,0 +1,120 @@
+/**
+ * The container options of issue 14, group by group: validation with the
+ * path and the fix, the identity hash (existing containers keep theirs), the
+ * plan's action (update in place or recreate) and diff, and what each runtime
+ * is sent or refuses. The real engines are in tests/integration/options.test.ts.
+ */
+import { describe, expect, test } from "../support/harness.ts";
+import { canonicalConfig, configHash } from "../../core/hash.ts";
+import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
+import { validateContainers } from "../../core/validate.ts";
+import { plan } from "../../engine/plan.ts";
+import type { Observation } from "../../engine/observe.ts";
+import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
+import { checkSupported } from "../../runtimes/kubelet/pod-spec.ts";
+
+const BASE: ContainerConfig = { name: "web", image: "nginx:1.25" };
+const PATH = "desiredState.web.container.config";
+
+function hcc(config: ContainerConfig, id?: string): HostConfiguredContainer {
+  return {
+    container: { config, ...(id === undefined ? {} : { status: { id, status: "running" } }) },
+    host: { directConfig: {} },
+  };
+}
+
+function problems(extra: Record<string, unknown>) {
+  return validateContainers({ desiredState: { web: hcc({ ...BASE, ...extra } as ContainerConfig) } });
+}
+
+const running = (settings?: Partial<ContainerConfig>): Observation => ({
+  status: { id: "abc", status: "running" },
+  files: {},
+  mounts: {},
+  ...(settings === undefined ? {} : { settings }),
+});
+
+describe("restartPolicy, stopSignal, stopTimeout", () => {
+  test("valid values pass; bad ones name the path and the fix", () => {
+    for (const restartPolicy of ["no", "always", "unless-stopped", "on-failure", "on-failure:5"]) {
+      expect(problems({ restartPolicy, stopSignal: "SIGQUIT", stopTimeout: 30 })).toEqual([]);
+    }
+    expect(problems({ stopSignal: "term" })).toEqual([]);
+    expect(problems({ stopSignal: "15" })).toEqual([]);
+    expect(problems({ restartPolicy: "sometimes" })).toEqual([{
+      path: `${PATH}.restartPolicy`,
+      message: '"sometimes" is not a restart policy: use no, always, unless-stopped, on-failure or on-failure:N',
+    }]);
+    expect(problems({ restartPolicy: "on-failure:many" })[0]?.message).toContain(
+      "on-failure:N (N, the most restarts, a whole number)",
+    );
+    expect(problems({ stopSignal: "SIGFOO" })).toEqual([{
+      path: `${PATH}.stopSignal`,
+      message: '"SIGFOO" is not a signal: use a name such as SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64',
+    }]);
+    expect(problems({ stopTimeout: -1 })[0]).toMatchObject({ path: `${PATH}.stopTimeout` });
+    expect(problems({ stopTimeout: "10" })[0]?.message).toContain("write 10 without quotes");
+  });
+
+  test("existing containers keep their hash: the default restart policy and absent fields hash alike", () => {
+    const before = configHash(BASE);
+    expect(configHash({ ...BASE, restartPolicy: "unless-stopped" })).toBe(before);
+    // The restart policy changes in place, so it is never part of the identity.
+    expect(configHash({ ...BASE, restartPolicy: "always" })).toBe(before);
+    expect(configHash({ ...BASE, stopSignal: "SIGQUIT" })).not.toBe(before);
+    expect(configHash({ ...BASE, stopSignal: "quit" })).toBe(configHash({ ...BASE, stopSignal: "SIGQUIT" }));
+    expect(configHash({ ...BASE, stopTimeout: 30 })).not.toBe(before);
+    expect(canonicalConfig({ ...BASE, stopSignal: "" })).toEqual({ name: "web", image: "nginx:1.25" });
+  });
+
+  test("a restart policy change is an in-place update, with a diff", () => {
+    const p = plan({ web: hcc({ ...BASE, restartPolicy: "on-failure:3" }) }, { web: hcc(BASE, "abc") }, {
+      web: running({ restartPolicy: "unless-stopped" }),
+    });
+    expect(p.changes[0]?.action).toBe("update");
+    expect(p.changes[0]?.diff).toEqual([{ op: "+", path: "restartPolicy", after: '"on-failure:3"' }]);
+    expect(p.changes[0]?.reasons.join("\n")).toContain("restartPolicy changed in place, without a recreate");
+  });
+
+  test("a restart policy changed behind berth's back is planned back; matching engine values plan nothing", () => {
+    const want = { web: hcc({ ...BASE, restartPolicy: "always" }) };
+    const prev = { web: hcc({ ...BASE, restartPolicy: "always" }, "abc") };
+    const drifted = plan(want, prev, { web: running({ restartPolicy: "no" }) });
+    expect(drifted.changes[0]?.action).toBe("update");
+    expect(drifted.changes[0]?.reasons[0]).toContain("changed outside berth");
+    expect(drifted.changes[0]?.diff).toEqual([{ op: "~", path: "restartPolicy", before: '"no"', after: '"always"' }]);
+    expect(plan(want, prev, { web: running({ restartPolicy: "always" }) }).empty).toBe(true);
+    // The engine's unless-stopped is berth's default.
+    expect(
+      plan({ web: hcc(BASE) }, { web: hcc(BASE, "abc") }, { web: running({ restartPolicy: "unless-stopped" }) }).empty,
+    )
+      .toBe(true);
+  });
+
+  test("a stop signal or timeout change recreates, with a diff", () => {
+    const p = plan({ web: hcc({ ...BASE, stopSignal: "SIGQUIT", stopTimeout: 30 }) }, { web: hcc(BASE, "abc") }, {
+      web: running(),
+    });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.diff).toEqual([
+      { op: "+", path: "stopSignal", after: '"SIGQUIT"' },
+      { op: "+", path: "stopTimeout", after: "30" },
+    ]);
+  });
+
+  test("Docker gets RestartPolicy, StopSignal and StopTimeout; the update body carries the policy", () => {
+    const body = createBody({ ...BASE, restartPolicy: "on-failure:3", stopSignal: "SIGQUIT", stopTimeout: 30 }, {});
+    expect(body.HostConfig.RestartPolicy).toEqual({ Name: "on-failure", MaximumRetryCount: 3 });
+    expect([body.StopSignal, body.StopTimeout]).toEqual(["SIGQUIT", 30]);
+    expect(createBody(BASE, {}).HostConfig.RestartPolicy).toEqual({ Name: "unless-stopped" });
+    expect(updateBody({ ...BASE, restartPolicy: "always" })).toEqual({ RestartPolicy: { Name: "always" } });
+    expect(updateBody(BASE)).toEqual({ RestartPolicy: { Name: "unless-stopped" } });
+  });
+
+  test("CRI takes stopTimeout (berth's stops) and refuses restartPolicy and stopSignal before creating", () => {
+    const host = { ...BASE, networkMode: "host" };
+    checkSupported({ ...host, stopTimeout: 5 });
+    expect(() => checkSupported({ ...host, restartPolicy: "always" })).toThrow(/remove `restartPolicy`/);
+    expect(() => checkSupported({ ...host, stopSignal: "SIGQUIT" })).toThrow(/remove `stopSignal`/);
+  });
+});
