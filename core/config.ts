@@ -40,6 +40,14 @@
  *     restartPolicy: on-failure:5            # unless-stopped (default), no, always, on-failure[:N]; changed in place
  *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
  *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
+ *     memory: 512m                           # sizes: bytes, or a whole number and k, m, g (binary); 512M, 512mb refused
+ *     memoryReservation: 256m
+ *     memorySwap: 1g                         # -1: unlimited swap; twice memory when not set
+ *     cpus: 1.5
+ *     cpuShares: 512                         # relative weight; 1024 is the engine's default
+ *     cpusetCpus: "0-1"
+ *     pidsLimit: 200
+ *     shmSize: 128m                          # /dev/shm; 64m when not set
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

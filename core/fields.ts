@@ -18,6 +18,7 @@ import {
   absolutePathRule,
   CONTAINER_NAME,
   containerNameRule,
+  cpusetRule,
   envNameRule,
   imageRule,
   ipRule,
@@ -26,18 +27,23 @@ import {
   oneOf,
   plainUserRule,
   restartPolicyRule,
+  sizeInBytes,
+  sizeRule,
   stopSignalRule,
 } from "./rules.ts";
 import {
   boolean,
   type Check,
+  describe,
   type Fields,
   integer,
   listOf,
   mapOf,
   mapping,
+  report,
   type Sensitivity,
   string,
+  withSchema,
 } from "./shape.ts";
 
 export type { Sensitivity };
@@ -146,6 +152,55 @@ function mode(what: string, keywords: readonly string[], networkNames: boolean):
 }
 
 const ABSOLUTE = { pattern: "^/" };
+
+const MIB = 1024 ** 2;
+
+/** A size: bytes, or a string such as `512m`; `-1` too when `unlimited`. */
+function size(what: string, min: number, unlimited = false): Check {
+  const rule = sizeRule(what, min);
+  return withSchema((value, path, problems) => {
+    if (unlimited && value === -1) return;
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value) || value < min) {
+        report(
+          problems,
+          path,
+          `expected ${what} in bytes from ${min}${
+            unlimited ? " (or -1: unlimited)" : ""
+          }, or a size such as "512m"; got ${value}`,
+        );
+      }
+    } else if (typeof value === "string") {
+      const message = rule(value);
+      if (message !== undefined) report(problems, path, message);
+    } else {
+      report(problems, path, `expected ${what} such as "512m" or "1g", got ${describe(value)}`);
+    }
+  }, {
+    anyOf: [
+      { type: "integer", minimum: unlimited ? -1 : min },
+      { type: "string", pattern: "^\\d{1,15}[kmg]?$" },
+    ],
+  });
+}
+
+/** Sizes hash and compare as bytes: `1g` and `1024m` are the same limit. */
+function bytes(value: number | string): number | undefined {
+  const n = value === -1 ? -1 : sizeInBytes(value);
+  return n === 0 ? undefined : n;
+}
+
+/** A decimal number of CPUs. */
+const cpuCount: Check = withSchema((value, path, problems) => {
+  const hint = typeof value === "string" && /^\d+(?:\.\d+)?$/.test(value) ? `; write ${value} without quotes` : "";
+  if (typeof value !== "number" || !(value > 0 && value <= 4096) || Math.round(value * 1e9) / 1e9 !== value) {
+    report(
+      problems,
+      path,
+      `expected a number of CPUs such as 0.5 or 2 (above 0, at most 9 decimals), got ${describe(value)}${hint}`,
+    );
+  }
+}, { type: "number", minimum: 0, maximum: 4096 });
 const strings = listOf(string(), "strings");
 
 // ---- the fields ----------------------------------------------------------------
@@ -333,6 +388,72 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  memory: {
+    description: 'Memory limit: bytes or a size such as "512m", "1g" (binary units).',
+    check: size("a memory limit", 6 * MIB),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  memoryReservation: {
+    description: 'Soft memory limit: bytes or a size such as "256m".',
+    check: size("a memory reservation", 6 * MIB),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  memorySwap: {
+    description: "Memory plus swap limit, a size; -1 for unlimited swap; twice memory when not set.",
+    check: size("a memory plus swap limit", 6 * MIB, true),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpus: {
+    description: "CPUs, a decimal such as 1.5.",
+    check: cpuCount,
+    canonical: (cpus) => cpus,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpuShares: {
+    description: "Relative CPU weight, from 2 to 262144 (the engine's default is 1024).",
+    check: integer(2, 262144, "a CPU weight"),
+    canonical: (shares) => (shares === 1024 ? undefined : shares),
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpusetCpus: {
+    description: 'CPUs the container may run on, such as "0-1,3".',
+    check: string(cpusetRule, { pattern: "^(?:\\d+(?:-\\d+)?(?:,\\d+(?:-\\d+)?)*)?$" }),
+    canonical: text(),
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  pidsLimit: {
+    description: "Most processes in the container.",
+    check: integer(1, 4194304, "a process limit"),
+    canonical: (limit) => limit,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  shmSize: {
+    description: 'Size of /dev/shm, such as "256m" (the engine\'s default is 64m).',
+    check: size("a /dev/shm size", 1),
+    canonical: (value) => {
+      const n = bytes(value);
+      return n === 64 * MIB ? undefined : n;
+    },
+    identity: true,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -353,6 +474,8 @@ export function inPlaceSettings(config: Partial<ContainerConfig>): Partial<Conta
     const canonical = value === undefined || field.inPlace === undefined ? undefined : field.canonical(value);
     if (canonical !== undefined) out[key] = canonical;
   }
+  // The engine sets swap to twice the memory when it is not given: written or not, that is the same.
+  if (out["memorySwap"] !== undefined && out["memorySwap"] === 2 * (out["memory"] as number)) delete out["memorySwap"];
   return out as Partial<ContainerConfig>;
 }
 

@@ -49,6 +49,22 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
   stopTimeout?: number;
+  /** Memory limit: bytes, or a size such as `512m`, `1g` (k, m, g: binary units). */
+  memory?: number | string;
+  /** Soft memory limit, a size. */
+  memoryReservation?: number | string;
+  /** Memory plus swap limit, a size; -1 for unlimited swap; twice `memory` when not set. */
+  memorySwap?: number | string;
+  /** CPUs, a decimal such as 1.5. */
+  cpus?: number;
+  /** Relative CPU weight (the engine's default is 1024). */
+  cpuShares?: number;
+  /** CPUs the container may run on, such as `0-1,3`. */
+  cpusetCpus?: string;
+  /** Most processes in the container. */
+  pidsLimit?: number;
+  /** Size of /dev/shm (the engine's default is 64m). */
+  shmSize?: number | string;
 }
 
 /** Container status as the runtime reports it. */

@@ -216,3 +216,46 @@ export const stopSignalRule: Rule = (signal) => {
   if (/^\d{1,2}$/.test(signal) && Number(signal) >= 1 && Number(signal) <= 64) return undefined;
   return `${quote(signal)} is not a signal: use a name such as SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64`;
 };
+
+const UNIT: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes of a size written as berth takes it (`512m`, `1g`, `1024`), else undefined. */
+export function sizeInBytes(size: number | string): number | undefined {
+  if (typeof size === "number") return Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+  const match = /^(\d{1,15})([kmg]?)$/.exec(size);
+  return match === null ? undefined : Number(match[1]) * (UNIT[match[2] as string] as number);
+}
+
+/**
+ * The fix for a size berth does not take. Docker's own parser also reads
+ * `512M`, `512mb` and `512MiB` (all binary); berth takes one spelling, so a
+ * config says the same thing everywhere: the suggestion is that spelling.
+ */
+export function sizeRule(what: string, min: number): Rule {
+  return (size) => {
+    const bytes = sizeInBytes(size);
+    if (bytes !== undefined) {
+      return bytes < min ? `${what} ${quote(size)} is below the engine's minimum of ${min / 1024 ** 2}m` : undefined;
+    }
+    const spelled = /^(\d+(?:\.\d+)?)\s*([kmgKMG])(?:i?[bB])?$/.exec(size.trim());
+    if (spelled !== null) {
+      const [, number, unit] = spelled as unknown as [string, string, string];
+      const lower = unit.toLowerCase();
+      if (/^\d+$/.test(number)) {
+        return `write ${
+          quote(`${number}${lower}`)
+        }: sizes are a whole number and k, m or g (binary: 1024, 1024², 1024³ bytes)`;
+      }
+      const down = { k: "", m: "k", g: "m" }[lower] as string;
+      return `${quote(size)} is not a whole number of ${lower}: write ${
+        quote(`${Math.round(Number(number) * 1024)}${down}`)
+      }`;
+    }
+    return `${quote(size)} is not a size: write bytes, or a whole number and k, m or g, such as "512m" or "1g"`;
+  };
+}
+
+export const cpusetRule: Rule = (set) =>
+  set === "" || /^\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*$/.test(set)
+    ? undefined
+    : `${quote(set)} is not a CPU list: write CPU numbers and ranges, such as "0-1,3"`;

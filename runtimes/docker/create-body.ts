@@ -5,6 +5,7 @@
  */
 import { containerFields } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
+import { sizeInBytes } from "../../core/rules.ts";
 import type { CreateOptions } from "../runtime.ts";
 
 /** The fields of the engine's create request that berth sets. */
@@ -28,6 +29,14 @@ export interface CreateBody {
     IpcMode?: string;
     Init?: boolean;
     RestartPolicy: { Name: string; MaximumRetryCount?: number };
+    Memory?: number;
+    MemoryReservation?: number;
+    MemorySwap?: number;
+    NanoCpus?: number;
+    CpuShares?: number;
+    CpusetCpus?: string;
+    PidsLimit?: number;
+    ShmSize?: number;
   };
 }
 
@@ -93,14 +102,38 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     stopSignal: (signal, body) => void (body.StopSignal = signal),
     stopTimeout: (seconds, body) => void (body.StopTimeout = seconds),
+    memory: (size, body) => void (body.HostConfig.Memory = bytes(size)),
+    memoryReservation: (size, body) => void (body.HostConfig.MemoryReservation = bytes(size)),
+    memorySwap: (size, body) => void (body.HostConfig.MemorySwap = bytes(size)),
+    cpus: (cpus, body) => void (body.HostConfig.NanoCpus = Math.round(cpus * 1e9)),
+    cpuShares: (shares, body) => void (body.HostConfig.CpuShares = shares),
+    cpusetCpus: (set, body) => void (body.HostConfig.CpusetCpus = set),
+    pidsLimit: (limit, body) => void (body.HostConfig.PidsLimit = limit),
+    shmSize: (size, body) => void (body.HostConfig.ShmSize = bytes(size)),
   };
 
+/** A validated size in bytes (-1: unlimited swap). */
+function bytes(size: number | string): number {
+  return size === -1 ? -1 : sizeInBytes(size) as number;
+}
+
 /** The settings of `HostConfig` that `POST /containers/{id}/update` changes (see `inPlace` in core/fields.ts). */
-const UPDATABLE = ["RestartPolicy"] as const;
+const UPDATABLE = [
+  "RestartPolicy",
+  "Memory",
+  "MemoryReservation",
+  "MemorySwap",
+  "NanoCpus",
+  "CpuShares",
+  "CpusetCpus",
+  "PidsLimit",
+] as const;
 
 /** The body of `POST /containers/{id}/update`: the in-place settings of `config`, the defaults included. */
 export function updateBody(config: ContainerConfig): Partial<CreateBody["HostConfig"]> {
   const host = createBody(config, {}).HostConfig;
+  // The engine refuses a memory limit above the swap limit in place; at create it sets swap to twice the memory.
+  if (host.Memory !== undefined && host.MemorySwap === undefined) host.MemorySwap = 2 * host.Memory;
   return Object.fromEntries(UPDATABLE.filter((key) => host[key] !== undefined).map((key) => [key, host[key]]));
 }
 

@@ -373,7 +373,16 @@ interface InspectResponse {
   Name: string;
   State: { Status: string };
   Config: { Image: string; Labels: Record<string, string> | null };
-  HostConfig?: { RestartPolicy?: { Name?: string; MaximumRetryCount?: number } };
+  HostConfig?: {
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    Memory?: number;
+    MemoryReservation?: number;
+    MemorySwap?: number;
+    NanoCpus?: number;
+    CpuShares?: number;
+    CpusetCpus?: string;
+    PidsLimit?: number | null;
+  };
 }
 
 /** The in-place settings as the engine reports them, in config form (engine defaults read as absent). */
@@ -384,6 +393,21 @@ function settingsFromInspect(host: NonNullable<InspectResponse["HostConfig"]>): 
   const name = restart?.Name === undefined || restart.Name === "" ? "no" : restart.Name;
   const retries = restart?.MaximumRetryCount ?? 0;
   settings.restartPolicy = name === "on-failure" && retries > 0 ? `${name}:${retries}` : name;
+  // 0, "" and null are the engine's "not set"; -1 and 0 mean no process limit.
+  const set = <T>(value: T | null | undefined, unset: readonly unknown[]): T | undefined =>
+    value === null || value === undefined || unset.includes(value) ? undefined : value;
+  const fields: Record<string, unknown> = {
+    memory: set(host.Memory, [0]),
+    memoryReservation: set(host.MemoryReservation, [0]),
+    memorySwap: set(host.MemorySwap, [0]),
+    cpus: set(host.NanoCpus, [0]) === undefined ? undefined : (host.NanoCpus as number) / 1e9,
+    cpuShares: set(host.CpuShares, [0]),
+    cpusetCpus: set(host.CpusetCpus, [""]),
+    pidsLimit: set(host.PidsLimit, [0, -1]),
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) (settings as Record<string, unknown>)[key] = value;
+  }
   return settings;
 }
 

@@ -144,7 +144,22 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
   // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
   stopTimeout: { map: () => {} },
+  memory: { refuse: () => noResources("memory") },
+  memoryReservation: { refuse: () => noResources("memoryReservation") },
+  memorySwap: { refuse: () => noResources("memorySwap") },
+  cpus: { refuse: () => noResources("cpus") },
+  cpuShares: { refuse: () => noResources("cpuShares") },
+  cpusetCpus: { refuse: () => noResources("cpusetCpus") },
+  pidsLimit: {
+    refuse: () => "CRI sets no per-container process limit (the kubelet's is per node): remove `pidsLimit`",
+  },
+  shmSize: { refuse: () => "CRI sets no /dev/shm size per container: remove `shmSize`" },
 };
+
+/** berth's CRI client does not send LinuxContainerResources yet. */
+function noResources(field: string): string {
+  return `berth's CRI runtime does not set resource limits yet: remove \`${field}\`, or run the container on a Docker host`;
+}
 
 function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {
   return containerFields().flatMap(([key]) => {

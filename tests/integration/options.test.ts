@@ -18,7 +18,17 @@ interface Inspect {
   Id: string;
   State: { Status: string };
   Config: { StopSignal?: string; StopTimeout?: number };
-  HostConfig: { RestartPolicy: { Name: string; MaximumRetryCount: number } };
+  HostConfig: {
+    RestartPolicy: { Name: string; MaximumRetryCount: number };
+    Memory: number;
+    MemoryReservation: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    CpuShares: number;
+    CpusetCpus: string;
+    PidsLimit: number | null;
+    ShmSize: number;
+  };
 }
 
 describe("container options on Docker", () => {
@@ -116,6 +126,94 @@ describe("container options on Docker", () => {
     await converge(desired({}));
     const seen = await inspect();
     expect(seen.HostConfig.RestartPolicy.Name).toBe("unless-stopped");
+    expect((await planOnly(desired({}))).empty).toBe(true);
+  }, 120_000);
+
+  const MIB = 1024 ** 2;
+  const limits = {
+    memory: "64m",
+    memoryReservation: "32m",
+    memorySwap: "256m",
+    cpus: 0.5,
+    cpuShares: 512,
+    cpusetCpus: "0",
+    pidsLimit: 100,
+    shmSize: "128m",
+  };
+
+  test("resources: converge, the engine shows each limit, a second plan is empty", async () => {
+    await converge(desired(limits));
+    const host = (await inspect()).HostConfig;
+    expect(host).toMatchObject({
+      Memory: 64 * MIB,
+      MemoryReservation: 32 * MIB,
+      MemorySwap: 256 * MIB,
+      NanoCpus: 500_000_000,
+      CpuShares: 512,
+      CpusetCpus: "0",
+      PidsLimit: 100,
+      ShmSize: 128 * MIB,
+    });
+    expect((await planOnly(desired(limits))).empty).toBe(true);
+  }, 120_000);
+
+  test("memory, CPU and pids changes are applied in place: same container, new limits, then nothing", async () => {
+    const before = (await inspect()).Id;
+    const want = desired({ ...limits, memory: "128m", memorySwap: "512m", cpus: 1, pidsLimit: 200 });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.diff.map((d) => d.path)).toEqual([
+      "cpus",
+      "memory",
+      "memorySwap",
+      "pidsLimit",
+    ]);
+    const seen = await inspect();
+    expect([seen.Id, seen.State.Status]).toEqual([before, "running"]);
+    expect(seen.HostConfig).toMatchObject({ Memory: 128 * MIB, MemorySwap: 512 * MIB, NanoCpus: 1e9, PidsLimit: 200 });
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  test("a memory limit changed behind berth's back (docker update) is planned back, in place", async () => {
+    const want = desired({ ...limits, memory: "128m", memorySwap: "512m", cpus: 1, pidsLimit: 200 });
+    const before = await inspect();
+    const res = await dockerLocal(`/containers/${before.Id}/update`, { method: "POST", body: { Memory: 96 * MIB } });
+    expect(res.status).toBe(200);
+    const plan = await converge(want);
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.diff).toEqual([
+      { op: "~", path: "memory", before: String(96 * MIB), after: String(128 * MIB) },
+    ]);
+    const seen = await inspect();
+    expect([seen.Id, seen.HostConfig.Memory]).toEqual([before.Id, 128 * MIB]);
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  test(
+    "a memory limit without swap: the engine's doubled swap plans nothing, and raising it updates in place",
+    async () => {
+      await converge(desired({ memory: "64m" }));
+      expect((await inspect()).HostConfig.MemorySwap).toBe(128 * MIB);
+      expect((await planOnly(desired({ memory: "64m" }))).empty).toBe(true);
+      const before = (await inspect()).Id;
+      expect(action(await converge(desired({ memory: "256m" })))).toBe("update");
+      const seen = await inspect();
+      expect([seen.Id, seen.HostConfig.Memory, seen.HostConfig.MemorySwap]).toEqual([before, 256 * MIB, 512 * MIB]);
+      expect((await planOnly(desired({ memory: "256m" }))).empty).toBe(true);
+    },
+    120_000,
+  );
+
+  test("a shmSize change, or removing a limit, recreates the container", async () => {
+    let before = (await inspect()).Id;
+    expect(action(await converge(desired({ memory: "256m", shmSize: "32m" })))).toBe("recreate");
+    expect((await inspect()).HostConfig.ShmSize).toBe(32 * MIB);
+    expect((await inspect()).Id).not.toBe(before);
+    before = (await inspect()).Id;
+    const plan = await converge(desired({}));
+    expect(action(plan)).toBe("recreate");
+    const seen = await inspect();
+    expect([seen.Id === before, seen.HostConfig.Memory]).toEqual([false, 0]);
     expect((await planOnly(desired({}))).empty).toBe(true);
   }, 120_000);
 });

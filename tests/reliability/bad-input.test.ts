@@ -132,6 +132,21 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "invalid resource limits",
+    config: withA('memory: 512M, memorySwap: 512mb, shmSize: 1.5g, cpus: "0.5", cpusetCpus: "0-a", pidsLimit: 0'),
+    expect: [
+      "containers.a.memory",
+      'write "512m"',
+      "containers.a.memorySwap",
+      "containers.a.shmSize",
+      'write "1536m"',
+      "containers.a.cpus",
+      "write 0.5 without quotes",
+      "containers.a.cpusetCpus",
+      "containers.a.pidsLimit",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

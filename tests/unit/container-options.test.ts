@@ -118,3 +118,99 @@ describe("restartPolicy, stopSignal, stopTimeout", () => {
     expect(() => checkSupported({ ...host, stopSignal: "SIGQUIT" })).toThrow(/remove `stopSignal`/);
   });
 });
+
+describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpusetCpus, pidsLimit, shmSize", () => {
+  const LIMITS = {
+    memory: "64m",
+    memoryReservation: "32m",
+    memorySwap: "256m",
+    cpus: 0.5,
+    cpuShares: 512,
+    cpusetCpus: "0",
+    pidsLimit: 100,
+    shmSize: "128m",
+  };
+
+  test("valid values pass; 512M, 512mb and 1.5g are refused with the spelling to write", () => {
+    expect(problems(LIMITS)).toEqual([]);
+    expect(problems({ memory: 67108864, memorySwap: -1 })).toEqual([]);
+    expect(problems({ memory: "512M" })).toEqual([{
+      path: `${PATH}.memory`,
+      message: 'write "512m": sizes are a whole number and k, m or g (binary: 1024, 1024², 1024³ bytes)',
+    }]);
+    expect(problems({ memory: "512mb" })[0]?.message).toContain('write "512m"');
+    expect(problems({ memory: "512MiB" })[0]?.message).toContain('write "512m"');
+    expect(problems({ shmSize: "1.5g" })[0]?.message).toBe('"1.5g" is not a whole number of g: write "1536m"');
+    expect(problems({ memory: "1m" })[0]?.message).toBe(`a memory limit "1m" is below the engine's minimum of 6m`);
+    expect(problems({ memory: "lots" })[0]?.message).toContain("is not a size");
+    expect(problems({ cpus: "0.5" })[0]).toMatchObject({ path: `${PATH}.cpus` });
+    expect(problems({ cpus: "0.5" })[0]?.message).toContain("write 0.5 without quotes");
+    expect(problems({ cpus: 0 })[0]?.message).toContain("above 0");
+    expect(problems({ cpusetCpus: "0-a" })[0]).toMatchObject({
+      path: `${PATH}.cpusetCpus`,
+      message: '"0-a" is not a CPU list: write CPU numbers and ranges, such as "0-1,3"',
+    });
+    expect(problems({ pidsLimit: 0 })[0]).toMatchObject({ path: `${PATH}.pidsLimit` });
+  });
+
+  test("limits the engine changes in place keep the identity hash; shmSize is identity, 64m being the default", () => {
+    const before = configHash(BASE);
+    const { shmSize: _, ...inPlace } = LIMITS;
+    expect(configHash({ ...BASE, ...inPlace })).toBe(before);
+    expect(configHash({ ...BASE, shmSize: "64m" })).toBe(before);
+    expect(configHash({ ...BASE, shmSize: "128m" })).toBe(configHash({ ...BASE, shmSize: 134217728 }));
+    expect(configHash({ ...BASE, shmSize: "128m" })).not.toBe(before);
+  });
+
+  test("a memory or CPU change is an update in place; the engine's own swap default compares equal", () => {
+    const prev = { web: hcc({ ...BASE, memory: "64m", cpus: 1 }, "abc") };
+    const engine = running({
+      restartPolicy: "unless-stopped",
+      memory: 64 * 1024 ** 2,
+      memorySwap: 128 * 1024 ** 2,
+      cpus: 1,
+    });
+    expect(plan({ web: hcc({ ...BASE, memory: "64m", cpus: 1 }) }, prev, { web: engine }).empty).toBe(true);
+    expect(plan({ web: hcc({ ...BASE, memory: 67108864, cpus: 1 }) }, prev, { web: engine }).empty).toBe(true);
+    const p = plan({ web: hcc({ ...BASE, memory: "128m", cpus: 1.5 }) }, prev, { web: engine });
+    expect(p.changes[0]?.action).toBe("update");
+    expect(p.changes[0]?.diff).toEqual([
+      { op: "~", path: "cpus", before: "1", after: "1.5" },
+      { op: "~", path: "memory", before: "67108864", after: "134217728" },
+    ]);
+  });
+
+  test("removing a limit recreates, since the engine cannot clear it in place; the plan says why", () => {
+    const p = plan({ web: hcc(BASE) }, { web: hcc({ ...BASE, memory: "64m" }, "abc") }, {
+      web: running({ memory: 64 * 1024 ** 2, memorySwap: 128 * 1024 ** 2 }),
+    });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.reasons).toContain("memory cannot be cleared in place, so the container is recreated");
+  });
+
+  test("Docker gets each limit in bytes and nano-CPUs; the update body keeps swap at twice the memory", () => {
+    const host = createBody({ ...BASE, ...LIMITS }, {}).HostConfig;
+    expect(host).toMatchObject({
+      Memory: 64 * 1024 ** 2,
+      MemoryReservation: 32 * 1024 ** 2,
+      MemorySwap: 256 * 1024 ** 2,
+      NanoCpus: 500_000_000,
+      CpuShares: 512,
+      CpusetCpus: "0",
+      PidsLimit: 100,
+      ShmSize: 128 * 1024 ** 2,
+    });
+    expect(updateBody({ ...BASE, memory: "1g" })).toEqual({
+      RestartPolicy: { Name: "unless-stopped" },
+      Memory: 1024 ** 3,
+      MemorySwap: 2 * 1024 ** 3,
+    });
+    expect(updateBody({ ...BASE, ...LIMITS })).not.toHaveProperty("ShmSize");
+  });
+
+  test("CRI refuses every resource field before creating, naming it", () => {
+    for (const [key, value] of Object.entries(LIMITS)) {
+      expect(() => checkSupported({ ...BASE, networkMode: "host", [key]: value })).toThrow(new RegExp(`\`${key}\``));
+    }
+  });
+});

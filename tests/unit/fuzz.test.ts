@@ -319,6 +319,13 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       restartPolicy: fc.constantFrom("no", "always", "unless-stopped", "on-failure", "on-failure:3", "on-failure:0"),
       stopSignal: fc.constantFrom("SIGQUIT", "term", "15", "SIGRTMIN+3"),
       stopTimeout: fc.integer({ min: 0, max: 600 }),
+      memory: fc.constantFrom("64m", "1g", 67108864),
+      memorySwap: fc.constantFrom("128m", -1, "2g"),
+      cpus: fc.constantFrom(0.5, 1, 2.25),
+      cpuShares: fc.integer({ min: 2, max: 262144 }),
+      cpusetCpus: fc.constantFrom("0", "0-1,3"),
+      pidsLimit: fc.integer({ min: 1, max: 1000 }),
+      shmSize: fc.constantFrom("64m", "128m", 1024),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
     status: fc.record({
       id: fc.stringMatching(/^[0-9a-f]{0,12}$/),
