@@ -7,21 +7,34 @@
  * persist {@link ContainersResource.stateToYaml}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fromYaml } from "@berth/berth";
+ * // One container on this machine's engine (DOCKER_HOST, else /var/run/docker.sock); a host
+ * // `node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }` works the same way.
  * const resource = fromYaml(`
  * hosts:
- *   node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }
+ *   local: { direct: {} }
  * containers:
- *   etcd: { host: node1, image: "quay.io/coreos/etcd:v3.5.9", networkMode: host }
+ *   hello: { host: local, name: doc-example-hello, image: "berth-test:latest", init: true, args: [sleep, "3600"] }
  * `);
+ * const stateFile = await Deno.makeTempFile({ suffix: ".yaml" });
  * try {
  *   await resource.checkCurrentState();
  *   const plan = resource.plan();
  *   if (!plan.empty) await resource.apply({ onState: (s) => console.log("now true:", Object.keys(s)) });
- *   await Deno.writeTextFile("state.yaml", resource.stateToYaml());
+ *   await Deno.writeTextFile(stateFile, resource.stateToYaml());
  * } finally {
  *   await resource.close();
+ * }
+ * // A config without the container removes it again.
+ * const removal = fromYaml("hosts: { local: { direct: {} } }\ncontainers: {}\n", {
+ *   previousState: resource.currentState(),
+ * });
+ * try {
+ *   await removal.deploy();
+ * } finally {
+ *   await removal.close();
+ *   await Deno.remove(stateFile);
  * }
  * ```
  *

@@ -43,19 +43,27 @@ export interface PlanWithBasis extends Plan {
  * makes the hosts match the desired state.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ContainersResource } from "./containers.ts";
+ * // On this machine's engine (DOCKER_HOST, else /var/run/docker.sock); berth-test:latest is the quickstart's image.
  * const resource = new ContainersResource({ desiredState: { web: {
- *   container: { config: { name: "web", image: "nginx:1.27" } },
+ *   container: { config: { name: "doc-example-web", image: "berth-test:latest", init: true, args: ["sleep", "3600"] } },
  *   host: { directConfig: {} },
  * } } });
  * try {
  *   await resource.checkCurrentState();
- *   console.log(resource.plan().summary);
+ *   if (resource.plan().summary.create !== 1) throw new Error("expected one container to create");
  *   await resource.deploy();
  *   console.log(resource.stateToYaml());
  * } finally {
  *   await resource.close();
+ * }
+ * // An empty desired state removes what the previous state holds.
+ * const removal = new ContainersResource({ previousState: resource.currentState() });
+ * try {
+ *   if ((await removal.deploy()).results.length !== 1) throw new Error("expected one removal");
+ * } finally {
+ *   await removal.close();
  * }
  * ```
  */

@@ -15,7 +15,7 @@ import { readStateFile } from "../../store/state-file.ts";
 import { runCli } from "../support/cli.ts";
 import { loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, containerYaml, fleetHosts, managedContainers, removeByPrefix } from "./fleet.ts";
+import { census, containerYaml, endWithCensus, fleetHosts, managedContainers, removeByPrefix } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -123,3 +123,5 @@ describe("a full file system under the state file", () => {
     );
   }
 });
+
+endWithCensus(env, () => ({ local: names }));

@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+. tests/smoke/scenarios.sh
 ETCD_DIR=${BERTH_ETCD_DIR:-/tmp/berth-etcd}
 [[ -s $ETCD_DIR/env.json ]] || bash tests/env/etcd.sh up
 [[ -x build/berth ]] || node_modules/.bin/bun build --compile cli.ts --outfile build/berth >/dev/null
@@ -46,5 +47,5 @@ YAML
   echo "$name: OK"
 }
 
-smoke deno "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
-smoke binary "$ROOT/build/berth"
+scenario "etcd backend, Deno: migrate, pull back identical, unlock" smoke deno "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
+scenario "etcd backend, compiled binary: migrate, pull back identical, unlock" smoke binary "$ROOT/build/berth"
