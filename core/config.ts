@@ -48,6 +48,12 @@
  *     cpusetCpus: "0-1"
  *     pidsLimit: 200
  *     shmSize: 128m                          # /dev/shm; 64m when not set
+ *     labels: { com.example.team: infra }    # the user's own; "berth." keys are reserved
+ *     hostname: etcd-1
+ *     domainname: example.com
+ *     extraHosts: ["registry:10.0.0.5"]      # /etc/hosts entries, name:address (or host-gateway)
+ *     dns: [10.0.0.53]
+ *     dnsSearch: [example.com]
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

@@ -65,6 +65,18 @@ export interface ContainerConfig {
   pidsLimit?: number;
   /** Size of /dev/shm (the engine's default is 64m). */
   shmSize?: number | string;
+  /** Labels of the user's own; `berth.*` keys are berth's and refused. */
+  labels?: Record<string, string>;
+  /** Host name inside the container. */
+  hostname?: string;
+  /** Domain name inside the container. */
+  domainname?: string;
+  /** Extra `/etc/hosts` entries: `name:address`. */
+  extraHosts?: string[];
+  /** DNS servers (addresses). */
+  dns?: string[];
+  /** DNS search domains. */
+  dnsSearch?: string[];
 }
 
 /** Container status as the runtime reports it. */

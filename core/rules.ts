@@ -259,3 +259,45 @@ export const cpusetRule: Rule = (set) =>
   set === "" || /^\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*$/.test(set)
     ? undefined
     : `${quote(set)} is not a CPU list: write CPU numbers and ranges, such as "0-1,3"`;
+
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A host or domain name: dot-separated labels of letters, digits and inner hyphens. */
+export function dnsNameRule(what: string): Rule {
+  return (name) =>
+    name === "" || DNS_NAME.test(name)
+      ? undefined
+      : `${quote(name)} is not a valid ${what}: use letters, digits, "-" and ".", such as "web-1" or "example.com"`;
+}
+
+/** A label key of the user's own: berth's keys (`berth.*`) are reserved. */
+export const labelKeyRule: Rule = (key) => {
+  if (key === "") return "label keys cannot be empty";
+  if (/^berth\./i.test(key)) {
+    return `label ${
+      quote(key)
+    } is berth's own (keys starting "berth." are reserved): choose another key, such as "app.${key.slice(6)}"`;
+  }
+  return /[\s=]/.test(key)
+    ? `label key ${quote(key)} contains a space or "=": use letters, digits, ".", "-", "_" and "/"`
+    : undefined;
+};
+
+/** `name:address` for /etc/hosts (`host-gateway` too, Docker's own address on the host). */
+export const extraHostRule: Rule = (entry) => {
+  const at = entry.indexOf(":");
+  const name = entry.slice(0, at);
+  const address = entry.slice(at + 1);
+  if (at <= 0 || !DNS_NAME.test(name)) {
+    return `${quote(entry)} is not an /etc/hosts entry: write "name:address", such as "db:10.0.0.5"`;
+  }
+  return isIP(address) !== 0 || address === "host-gateway"
+    ? undefined
+    : `${quote(entry)}: ${quote(address)} is not an IPv4 or IPv6 address (or host-gateway)`;
+};
+
+export const dnsServerRule: Rule = (ip) =>
+  isIP(ip) !== 0
+    ? undefined
+    : `${quote(ip)} is not a DNS server address: write an IPv4 or IPv6 address, such as "1.1.1.1"`;

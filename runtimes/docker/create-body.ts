@@ -17,6 +17,8 @@ export interface CreateBody {
   Env?: string[];
   User?: string;
   StopSignal?: string;
+  Hostname?: string;
+  Domainname?: string;
   StopTimeout?: number;
   Labels: Record<string, string>;
   ExposedPorts?: Record<string, Record<string, never>>;
@@ -37,6 +39,9 @@ export interface CreateBody {
     CpusetCpus?: string;
     PidsLimit?: number;
     ShmSize?: number;
+    ExtraHosts?: string[];
+    Dns?: string[];
+    DnsSearch?: string[];
   };
 }
 
@@ -110,6 +115,13 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     cpusetCpus: (set, body) => void (body.HostConfig.CpusetCpus = set),
     pidsLimit: (limit, body) => void (body.HostConfig.PidsLimit = limit),
     shmSize: (size, body) => void (body.HostConfig.ShmSize = bytes(size)),
+    // berth's own labels win; validation refuses them as user keys anyway.
+    labels: (labels, body) => void (body.Labels = { ...labels, ...body.Labels }),
+    hostname: (name, body) => void (body.Hostname = name),
+    domainname: (name, body) => void (body.Domainname = name),
+    extraHosts: (hosts, body) => void (body.HostConfig.ExtraHosts = hosts),
+    dns: (servers, body) => void (body.HostConfig.Dns = servers),
+    dnsSearch: (domains, body) => void (body.HostConfig.DnsSearch = domains),
   };
 
 /** A validated size in bytes (-1: unlimited swap). */

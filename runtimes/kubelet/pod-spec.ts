@@ -154,7 +154,18 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
     refuse: () => "CRI sets no per-container process limit (the kubelet's is per node): remove `pidsLimit`",
   },
   shmSize: { refuse: () => "CRI sets no /dev/shm size per container: remove `shmSize`" },
+  labels: { map: (labels, spec) => void (spec.container.labels = { ...labels, ...spec.container.labels }) },
+  hostname: { refuse: (name) => name === "" ? undefined : hostNetwork("hostname") },
+  domainname: { refuse: (name) => name === "" ? undefined : hostNetwork("domainname") },
+  extraHosts: { refuse: (hosts) => hosts.length === 0 ? undefined : hostNetwork("extraHosts") },
+  dns: { refuse: (servers) => servers.length === 0 ? undefined : hostNetwork("dns") },
+  dnsSearch: { refuse: (domains) => domains.length === 0 ? undefined : hostNetwork("dnsSearch") },
 };
+
+/** The container shares the host's network namespace (no CNI), and so its name and resolver. */
+function hostNetwork(field: string): string {
+  return `the container uses the host network, so the host's name and resolver: remove \`${field}\``;
+}
 
 /** berth's CRI client does not send LinuxContainerResources yet. */
 function noResources(field: string): string {

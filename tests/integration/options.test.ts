@@ -17,7 +17,13 @@ const name = `bt-options-${process.pid}`;
 interface Inspect {
   Id: string;
   State: { Status: string };
-  Config: { StopSignal?: string; StopTimeout?: number };
+  Config: {
+    StopSignal?: string;
+    StopTimeout?: number;
+    Labels: Record<string, string>;
+    Hostname: string;
+    Domainname: string;
+  };
   HostConfig: {
     RestartPolicy: { Name: string; MaximumRetryCount: number };
     Memory: number;
@@ -28,6 +34,9 @@ interface Inspect {
     CpusetCpus: string;
     PidsLimit: number | null;
     ShmSize: number;
+    ExtraHosts: string[] | null;
+    Dns: string[] | null;
+    DnsSearch: string[] | null;
   };
 }
 
@@ -215,5 +224,44 @@ describe("container options on Docker", () => {
     const seen = await inspect();
     expect([seen.Id === before, seen.HostConfig.Memory]).toEqual([false, 0]);
     expect((await planOnly(desired({}))).empty).toBe(true);
+  }, 120_000);
+
+  const naming = {
+    labels: { "com.example.team": "infra", tier: "db" },
+    hostname: "db-1",
+    domainname: "example.com",
+    extraHosts: ["registry:10.0.0.5"],
+    dns: ["10.0.0.53"],
+    dnsSearch: ["example.com"],
+  };
+
+  test(
+    "labels, hostname, domainname, extraHosts, dns, dnsSearch: converge, the engine shows each, then nothing",
+    async () => {
+      await converge(desired(naming));
+      const seen = await inspect();
+      expect(seen.Config.Labels).toMatchObject({ ...naming.labels, "berth.managed": "true", "berth.name": name });
+      expect([seen.Config.Hostname, seen.Config.Domainname]).toEqual(["db-1", "example.com"]);
+      expect([seen.HostConfig.ExtraHosts, seen.HostConfig.Dns, seen.HostConfig.DnsSearch]).toEqual([
+        naming.extraHosts,
+        naming.dns,
+        naming.dnsSearch,
+      ]);
+      expect((await planOnly(desired(naming))).empty).toBe(true);
+    },
+    120_000,
+  );
+
+  test("a label change recreates the container, with a readable diff", async () => {
+    const before = (await inspect()).Id;
+    const want = desired({ ...naming, labels: { ...naming.labels, tier: "web" } });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("recreate");
+    expect(plan.changes.find((c) => c.name === "app")?.diff).toEqual([
+      { op: "~", path: "labels.tier", before: '"db"', after: '"web"' },
+    ]);
+    const seen = await inspect();
+    expect([seen.Id === before, seen.Config.Labels["tier"]]).toEqual([false, "web"]);
+    expect((await planOnly(want)).empty).toBe(true);
   }, 120_000);
 });

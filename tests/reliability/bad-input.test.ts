@@ -147,6 +147,18 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "reserved label keys and bad names or addresses",
+    config: withA('labels: { berth.name: x }, hostname: "db_1", extraHosts: ["db=10.0.0.5"], dns: [dns.google]'),
+    expect: [
+      'containers.a.labels["berth.name"]',
+      "reserved",
+      "containers.a.hostname",
+      "containers.a.extraHosts[0]",
+      'write "name:address"',
+      "containers.a.dns[0]",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

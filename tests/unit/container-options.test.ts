@@ -11,7 +11,7 @@ import { validateContainers } from "../../core/validate.ts";
 import { plan } from "../../engine/plan.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
-import { checkSupported } from "../../runtimes/kubelet/pod-spec.ts";
+import { checkSupported, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 
 const BASE: ContainerConfig = { name: "web", image: "nginx:1.25" };
 const PATH = "desiredState.web.container.config";
@@ -211,6 +211,74 @@ describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpu
   test("CRI refuses every resource field before creating, naming it", () => {
     for (const [key, value] of Object.entries(LIMITS)) {
       expect(() => checkSupported({ ...BASE, networkMode: "host", [key]: value })).toThrow(new RegExp(`\`${key}\``));
+    }
+  });
+});
+
+describe("labels, hostname, domainname, extraHosts, dns, dnsSearch", () => {
+  const NAMING = {
+    labels: { "com.example.team": "infra", tier: "db" },
+    hostname: "db-1",
+    domainname: "example.com",
+    extraHosts: ["registry:10.0.0.5", "gw:host-gateway"],
+    dns: ["1.1.1.1", "2606:4700:4700::1111"],
+    dnsSearch: ["example.com"],
+  };
+
+  test("valid values pass; berth's label keys and bad names or addresses are refused with the fix", () => {
+    expect(problems(NAMING)).toEqual([]);
+    expect(problems({ labels: { "berth.name": "x" } })).toEqual([{
+      path: `${PATH}.labels["berth.name"]`,
+      message:
+        'label "berth.name" is berth\'s own (keys starting "berth." are reserved): choose another key, such as "app.name"',
+    }]);
+    expect(problems({ hostname: "db_1" })[0]).toMatchObject({ path: `${PATH}.hostname` });
+    expect(problems({ domainname: "-x.com" })[0]).toMatchObject({ path: `${PATH}.domainname` });
+    expect(problems({ extraHosts: ["registry=10.0.0.5"] })[0]).toMatchObject({
+      path: `${PATH}.extraHosts[0]`,
+      message: '"registry=10.0.0.5" is not an /etc/hosts entry: write "name:address", such as "db:10.0.0.5"',
+    });
+    expect(problems({ extraHosts: ["registry:10.0.0"] })[0]?.message).toContain("is not an IPv4 or IPv6 address");
+    expect(problems({ dns: ["dns.google"] })[0]).toMatchObject({
+      path: `${PATH}.dns[0]`,
+      message: '"dns.google" is not a DNS server address: write an IPv4 or IPv6 address, such as "1.1.1.1"',
+    });
+    expect(problems({ dnsSearch: ["a b"] })[0]).toMatchObject({ path: `${PATH}.dnsSearch[0]` });
+  });
+
+  test("each is part of the identity: a change recreates, with a diff; empty values hash as absent", () => {
+    const before = configHash(BASE);
+    expect(configHash({ ...BASE, labels: {}, hostname: "", extraHosts: [], dns: [], dnsSearch: [] })).toBe(before);
+    for (const [key, value] of Object.entries(NAMING)) expect(configHash({ ...BASE, [key]: value })).not.toBe(before);
+    const p = plan({ web: hcc({ ...BASE, labels: { tier: "web" } }) }, {
+      web: hcc({ ...BASE, labels: { tier: "db" } }, "abc"),
+    }, {
+      web: running(),
+    });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.diff).toEqual([{ op: "~", path: "labels.tier", before: '"db"', after: '"web"' }]);
+  });
+
+  test("Docker gets each; berth's labels stay alongside the user's", () => {
+    const body = createBody({ ...BASE, ...NAMING }, { labels: { "berth.managed": "true" } });
+    expect(body.Labels).toEqual({ "com.example.team": "infra", tier: "db", "berth.managed": "true" });
+    expect([body.Hostname, body.Domainname]).toEqual(["db-1", "example.com"]);
+    expect(body.HostConfig).toMatchObject({
+      ExtraHosts: NAMING.extraHosts,
+      Dns: NAMING.dns,
+      DnsSearch: NAMING.dnsSearch,
+    });
+  });
+
+  test("CRI takes labels; the host network's name and resolver fields are refused", () => {
+    const host = { ...BASE, networkMode: "host" };
+    checkSupported({ ...host, labels: NAMING.labels });
+    expect(podSpec({ ...host, labels: NAMING.labels }, { "berth.managed": "true" }).container.labels).toEqual({
+      ...NAMING.labels,
+      "berth.managed": "true",
+    });
+    for (const key of ["hostname", "domainname", "extraHosts", "dns", "dnsSearch"] as const) {
+      expect(() => checkSupported({ ...host, [key]: NAMING[key] })).toThrow(new RegExp(`remove \`${key}\``));
     }
   });
 });

@@ -328,6 +328,12 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       cpusetCpus: fc.constantFrom("0", "0-1,3"),
       pidsLimit: fc.integer({ min: 1, max: 1000 }),
       shmSize: fc.constantFrom("64m", "128m", 1024),
+      labels: dictionary(fc.constantFrom("tier", "com.example.team", "a/b"), text),
+      hostname: fc.constantFrom("db-1", "a.b.c", ""),
+      domainname: fc.constantFrom("example.com", ""),
+      extraHosts: fc.array(fc.constantFrom("db:10.0.0.5", "gw:host-gateway", "v6:::1"), { maxLength: 2 }),
+      dns: fc.array(fc.constantFrom("1.1.1.1", "::1"), { maxLength: 2 }),
+      dnsSearch: fc.array(fc.constantFrom("example.com", "local"), { maxLength: 2 }),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
     status: fc.record({
       id: fc.stringMatching(/^[0-9a-f]{0,12}$/),
