@@ -18,6 +18,7 @@ import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
+import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
@@ -231,6 +232,7 @@ export async function openResource(
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: (m) => warn(io, m),
+      ...(opts.json ? {} : { onPullProgress: pullProgressReporter((line) => io.stdout.write(`${line}\n`)) }),
     },
   );
 }
@@ -287,7 +289,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = await readFile(file);
   } catch (err) {
@@ -297,12 +299,13 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return interruptibleAtOnce(() =>
-    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
-      env: io.env,
-      baseDir: dirname(file),
-    })
-  );
+  return interruptibleAtOnce(() => {
+    let text: string | undefined = decodeUtf8(bytes as Uint8Array, opts.config);
+    bytes = undefined; // memory: neither the bytes nor the text outlive the step that needs them
+    const doc = parseDocument(text, opts.config);
+    text = undefined;
+    return configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+  });
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */

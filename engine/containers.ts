@@ -15,7 +15,7 @@ import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { type HostConnection, Session } from "./session.ts";
+import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -31,6 +31,8 @@ export interface ContainersResourceOptions {
   sshDefaults?: Partial<SSHConfig>;
   /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
   hosts?: Host[];
+  /** Told the progress messages of image pulls during an apply. */
+  onPullProgress?: SessionOptions["onPullProgress"];
 }
 
 /** A plan together with the basis it was made on. */
@@ -94,6 +96,7 @@ export class ContainersResource {
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
       reach: (host) =>
         reachable.get(hostKey(host)) ??
           (host.sshConfig === undefined ? host : { sshConfig: { ...defaults, ...host.sshConfig } }),

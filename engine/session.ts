@@ -8,6 +8,7 @@
 import { withContext } from "../core/errors.ts";
 import type { Host, HostConfiguredContainer, RuntimeConfig } from "../core/model.ts";
 import { loadRuntime } from "../runtimes/registry.ts";
+import type { PullProgress } from "../runtimes/docker/image.ts";
 import type { Runtime } from "../runtimes/runtime.ts";
 import { openTransport, type OpenTransportOptions } from "../transports/registry.ts";
 import type { Transport } from "../transports/transport.ts";
@@ -43,6 +44,8 @@ export interface SessionOptions extends OpenTransportOptions {
    * containers that exist only in the state.
    */
   reach?: (host: Host) => Host;
+  /** Told the progress messages of image pulls, with the host's label. */
+  onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
 }
 
 /** Connections and helpers of one run. */
@@ -68,7 +71,12 @@ export class Session {
         } catch (err) {
           throw withContext(err, `connecting to host ${label}`, { fallback: "CONNECT" });
         }
-        return loadRuntime(config, { transport, hostLabel: label });
+        const onPull = this.#options.onPullProgress;
+        return loadRuntime(config, {
+          transport,
+          hostLabel: label,
+          ...(onPull === undefined ? {} : { onProgress: (image: string, p: PullProgress) => onPull(label, image, p) }),
+        });
       });
       entry.runtimes.set(key, runtime);
     }
