@@ -54,6 +54,15 @@
  *     extraHosts: ["registry:10.0.0.5"]      # /etc/hosts entries, name:address (or host-gateway)
  *     dns: [10.0.0.53]
  *     dnsSearch: [example.com]
+ *     capAdd: [NET_ADMIN]                    # capabilities(7) names, CAP_ prefix optional; unknown names refused
+ *     capDrop: [NET_RAW]
+ *     securityOpt: [no-new-privileges]       # also seccomp=..., apparmor=..., label=..., systempaths=unconfined
+ *     readOnly: true                         # read-only root file system
+ *     devices: [ { source: /dev/fuse, target: /dev/fuse, permissions: rwm } ]   # absolute paths
+ *     ulimits: { nofile: { soft: 1024, hard: 4096 } }
+ *     sysctls: { net.ipv4.ip_unprivileged_port_start: "80" }   # namespaced only: net.*, fs.mqueue.*, IPC kernel.*
+ *     groupAdd: ["123"]
+ *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

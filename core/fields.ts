@@ -13,12 +13,14 @@
  *
  * @module
  */
-import type { ContainerConfig, Mount, PortMap } from "./model.ts";
+import type { ContainerConfig, Device, Mount, PortMap, Ulimit } from "./model.ts";
 import {
   absolutePathRule,
+  capabilityRule,
   CONTAINER_NAME,
   containerNameRule,
   cpusetRule,
+  devicePermissionsRule,
   dnsNameRule,
   dnsServerRule,
   envNameRule,
@@ -31,9 +33,13 @@ import {
   oneOf,
   plainUserRule,
   restartPolicyRule,
+  securityOptRule,
   sizeInBytes,
   sizeRule,
   stopSignalRule,
+  sysctlRule,
+  tmpfsOptionsRule,
+  ulimitNameRule,
 } from "./rules.ts";
 import {
   boolean,
@@ -235,6 +241,44 @@ const MOUNT_FIELDS: Fields = {
     description: "Mount propagation; rprivate when empty.",
   },
 };
+
+const DEVICE_FIELDS: Fields = {
+  source: {
+    check: string(absolutePathRule, ABSOLUTE),
+    required: 'set the device path on the host, such as "/dev/fuse"',
+    description: "Device path on the host.",
+  },
+  target: {
+    check: string(absolutePathRule, ABSOLUTE),
+    description: "Path in the container; the host path when not set.",
+  },
+  permissions: {
+    check: string(devicePermissionsRule, { pattern: "^[rwm]{1,3}$" }),
+    description: "Cgroup permissions, letters of rwm (the default).",
+  },
+};
+
+const ULIMIT_FIELDS: Fields = {
+  soft: { check: integer(-1, Number.MAX_SAFE_INTEGER, "a limit"), required: "set the soft limit (-1: unlimited)" },
+  hard: { check: integer(-1, Number.MAX_SAFE_INTEGER, "a limit"), required: "set the hard limit (-1: unlimited)" },
+};
+
+function canonicalDevice(device: Device): Device {
+  const target = device.target === undefined || device.target === "" || device.target === device.source
+    ? {}
+    : { target: device.target };
+  const permissions = device.permissions === undefined || device.permissions === "" ||
+      [...device.permissions].sort().join("") === "mrw"
+    ? {}
+    : { permissions: [...device.permissions].sort().join("") };
+  return { source: device.source, ...target, ...permissions };
+}
+
+/** Capability names as the engine reports them: upper case, with the CAP_ prefix (ALL as it is), sorted. */
+function canonicalCapabilities(caps: string[]): string[] | undefined {
+  const names = caps.map((c) => c.toUpperCase().replace(/^CAP_/, "")).map((c) => c === "ALL" ? c : `CAP_${c}`);
+  return nonEmptyList([...new Set(names)].sort());
+}
 
 function canonicalPort(port: PortMap): PortMap {
   return {
@@ -498,6 +542,82 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     description: "DNS search domains.",
     check: listOf(string(dnsNameRule("search domain")), "domains"),
     canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  capAdd: {
+    description: "Capabilities to add, such as NET_ADMIN (the CAP_ prefix is optional), or ALL.",
+    check: listOf(string(capabilityRule, { pattern: "^[A-Za-z_]+$" }), "capabilities"),
+    canonical: canonicalCapabilities,
+    identity: true,
+    sensitive: "never",
+  },
+  capDrop: {
+    description: "Capabilities to drop, such as NET_RAW, or ALL.",
+    check: listOf(string(capabilityRule, { pattern: "^[A-Za-z_]+$" }), "capabilities"),
+    canonical: canonicalCapabilities,
+    identity: true,
+    sensitive: "never",
+  },
+  securityOpt: {
+    description:
+      "Security options: no-new-privileges, seccomp=PROFILE, apparmor=PROFILE, label=..., systempaths=unconfined.",
+    check: listOf(string(securityOptRule, { pattern: "^[a-z-]+(?:[=:].+)?$" }), "security options"),
+    canonical: (opts) => nonEmptyList([...opts].sort()),
+    identity: true,
+    sensitive: "never",
+  },
+  readOnly: {
+    description: "Read-only root file system.",
+    check: boolean,
+    canonical: onlyTrue,
+    identity: true,
+    sensitive: "never",
+  },
+  devices: {
+    description: "Host devices given to the container.",
+    check: listOf(mapping(DEVICE_FIELDS), "devices"),
+    canonical: (devices) => nonEmptyList(devices.map(canonicalDevice).sort(byKey((d) => d.target ?? d.source))),
+    serialize: (devices) => devices.map((device) => inDeclaredOrder(device, DEVICE_FIELDS)),
+    identity: true,
+    sensitive: "never",
+  },
+  ulimits: {
+    description: "Resource limits by name (nofile, nproc, ...): soft and hard, -1 for unlimited.",
+    check: mapOf(ulimitNameRule, mapping(ULIMIT_FIELDS), "ulimits", { pattern: "^[a-z]+$" }),
+    canonical: (limits) =>
+      Object.keys(limits).length > 0
+        ? sortedMap(
+          Object.fromEntries(
+            Object.entries(limits).map(([k, v]): [string, Ulimit] => [k, { soft: v.soft, hard: v.hard }]),
+          ),
+        )
+        : undefined,
+    serialize: (limits) =>
+      sortedMap(Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, inDeclaredOrder(v, ULIMIT_FIELDS)]))),
+    identity: true,
+    sensitive: "never",
+  },
+  sysctls: {
+    description: "Namespaced kernel parameters: net.*, fs.mqueue.* and the IPC ones (kernel.shmmax, ...).",
+    check: mapOf(sysctlRule, string(), "kernel parameters", { pattern: "^(?:net\\.|fs\\.mqueue\\.|kernel\\.)" }),
+    canonical: (sysctls) => (Object.keys(sysctls).length > 0 ? sortedMap(sysctls) : undefined),
+    serialize: sortedMap,
+    identity: true,
+    sensitive: "never",
+  },
+  groupAdd: {
+    description: "Extra groups of the process: names or ids.",
+    check: listOf(string(plainUserRule("group"), { pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" }), "groups"),
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  tmpfs: {
+    description: 'tmpfs mounts: path in the container -> mount options ("size=64m,mode=1777", or "").',
+    check: mapOf(mountTargetRule, string(tmpfsOptionsRule), "tmpfs mounts", ABSOLUTE),
+    canonical: (mounts) => (Object.keys(mounts).length > 0 ? sortedMap(mounts) : undefined),
+    serialize: sortedMap,
     identity: true,
     sensitive: "never",
   },

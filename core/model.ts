@@ -24,6 +24,22 @@ export interface Mount {
   propagation?: string;
 }
 
+/** A host device given to the container. */
+export interface Device {
+  /** Device path on the host, such as `/dev/fuse`. */
+  source: string;
+  /** Path in the container; the host path when not set. */
+  target?: string;
+  /** Cgroup permissions, from `rwm` (the default). */
+  permissions?: string;
+}
+
+/** A resource limit (see `ulimit`); -1 for unlimited. */
+export interface Ulimit {
+  soft: number;
+  hard: number;
+}
+
 /** What the container is. Hashing this decides "changed". Each field is declared in core/fields.ts. */
 export interface ContainerConfig {
   name: string;
@@ -77,6 +93,24 @@ export interface ContainerConfig {
   dns?: string[];
   /** DNS search domains. */
   dnsSearch?: string[];
+  /** Capabilities to add, such as `NET_ADMIN` (`CAP_` prefix optional), or `ALL`. */
+  capAdd?: string[];
+  /** Capabilities to drop. */
+  capDrop?: string[];
+  /** Security options: `no-new-privileges`, `seccomp=...`, `apparmor=...`, `label=...`. */
+  securityOpt?: string[];
+  /** Read-only root file system. */
+  readOnly?: boolean;
+  /** Host devices. */
+  devices?: Device[];
+  /** Resource limits by name: `nofile: { soft: 1024, hard: 4096 }`. */
+  ulimits?: Record<string, Ulimit>;
+  /** Namespaced kernel parameters, such as `net.ipv4.ip_forward: "1"`. */
+  sysctls?: Record<string, string>;
+  /** Extra groups of the process. */
+  groupAdd?: string[];
+  /** tmpfs mounts: path in the container -> mount options (`size=64m,mode=1777`, or ""). */
+  tmpfs?: Record<string, string>;
 }
 
 /** Container status as the runtime reports it. */

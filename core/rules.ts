@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
 import { quote, type Rule } from "./shape.ts";
+import { suggest } from "./suggest.ts";
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
@@ -301,3 +302,131 @@ export const dnsServerRule: Rule = (ip) =>
   isIP(ip) !== 0
     ? undefined
     : `${quote(ip)} is not a DNS server address: write an IPv4 or IPv6 address, such as "1.1.1.1"`;
+
+/** Linux capabilities (capabilities(7)), without the `CAP_` prefix. */
+export const CAPABILITIES = [
+  "AUDIT_CONTROL",
+  "AUDIT_READ",
+  "AUDIT_WRITE",
+  "BLOCK_SUSPEND",
+  "BPF",
+  "CHECKPOINT_RESTORE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "KILL",
+  "LEASE",
+  "LINUX_IMMUTABLE",
+  "MAC_ADMIN",
+  "MAC_OVERRIDE",
+  "MKNOD",
+  "NET_ADMIN",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_RAW",
+  "PERFMON",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYSLOG",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_CHROOT",
+  "SYS_MODULE",
+  "SYS_NICE",
+  "SYS_PACCT",
+  "SYS_PTRACE",
+  "SYS_RAWIO",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTY_CONFIG",
+  "WAKE_ALARM",
+]; // deno-fmt-ignore
+
+export const capabilityRule: Rule = (cap) => {
+  const name = cap.toUpperCase().replace(/^CAP_/, "");
+  if (name === "ALL" || CAPABILITIES.includes(name)) return undefined;
+  const near = suggest(name, CAPABILITIES);
+  return `${quote(cap)} is not a Linux capability${near === undefined ? "" : `; did you mean ${near}?`} (see capabilities(7); the CAP_ prefix is optional)`;
+};
+
+const SECURITY_OPTS = ["no-new-privileges", "seccomp", "apparmor", "label", "systempaths"];
+
+export const securityOptRule: Rule = (opt) => {
+  const [key = "", value] = opt.split(/[=:](.*)/s);
+  if (key === "no-new-privileges" && (value === undefined || value === "true" || value === "false")) return undefined;
+  if (SECURITY_OPTS.includes(key) && key !== "no-new-privileges" && value !== undefined && value !== "") {
+    return undefined;
+  }
+  const near = suggest(key, SECURITY_OPTS);
+  return `${
+    quote(opt)
+  } is not a security option: use no-new-privileges, seccomp=PROFILE, apparmor=PROFILE, label=... or systempaths=unconfined${
+    near !== undefined && near !== key ? ` (did you mean ${near}?)` : ""
+  }`;
+};
+
+export const devicePermissionsRule: Rule = (p) =>
+  /^(?!.*(.).*\1)[rwm]{1,3}$/.test(p)
+    ? undefined
+    : `${quote(p)} is not a set of device permissions: use letters of "rwm"`;
+
+const ULIMITS = [
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
+]; // deno-fmt-ignore
+
+export const ulimitNameRule: Rule = (name) => {
+  if (ULIMITS.includes(name)) return undefined;
+  const near = suggest(name, ULIMITS);
+  return `${quote(name)} is not a ulimit: use one of ${ULIMITS.join(", ")}${near === undefined ? "" : ` (did you mean ${near}?)`}`;
+};
+
+/** The kernel parameters Docker lets a container set: those of its own IPC and network namespaces. */
+const IPC_SYSCTLS = [
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+];
+
+export const sysctlRule: Rule = (key) =>
+  IPC_SYSCTLS.includes(key) || /^fs\.mqueue\.[a-z_]+$/.test(key) || /^net\.[A-Za-z0-9_.\-/]+$/.test(key)
+    ? undefined
+    : `sysctl ${quote(key)} is not namespaced, so the engine refuses it: only net.*, fs.mqueue.* and ${
+      IPC_SYSCTLS.join(", ")
+    } can be set per container`;
+
+const TMPFS_OPTION =
+  /^(?:size=\d+[kmg%]?|nr_inodes=\d+[kmg]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+|ro|rw|noexec|exec|nosuid|suid|nodev|dev|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|sync|async|mpol=\S+)$/;
+
+export const tmpfsOptionsRule: Rule = (options) => {
+  const bad = options === "" ? [] : options.split(",").filter((o) => !TMPFS_OPTION.test(o));
+  return bad.length === 0
+    ? undefined
+    : `${
+      bad.map(quote).join(", ")
+    }: not a tmpfs option; use size=64m, mode=1777, uid=N, gid=N, noexec, nosuid, nodev, ro, separated by ","`;
+};

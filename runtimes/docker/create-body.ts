@@ -42,6 +42,15 @@ export interface CreateBody {
     ExtraHosts?: string[];
     Dns?: string[];
     DnsSearch?: string[];
+    CapAdd?: string[];
+    CapDrop?: string[];
+    SecurityOpt?: string[];
+    ReadonlyRootfs?: boolean;
+    Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+    Sysctls?: Record<string, string>;
+    GroupAdd?: string[];
+    Tmpfs?: Record<string, string>;
   };
 }
 
@@ -122,6 +131,23 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     extraHosts: (hosts, body) => void (body.HostConfig.ExtraHosts = hosts),
     dns: (servers, body) => void (body.HostConfig.Dns = servers),
     dnsSearch: (domains, body) => void (body.HostConfig.DnsSearch = domains),
+    capAdd: (caps, body) => void (body.HostConfig.CapAdd = caps),
+    capDrop: (caps, body) => void (body.HostConfig.CapDrop = caps),
+    securityOpt: (opts, body) => void (body.HostConfig.SecurityOpt = opts),
+    readOnly: (readOnly, body) => void (body.HostConfig.ReadonlyRootfs = readOnly),
+    devices: (devices, body) => {
+      body.HostConfig.Devices = devices.map((d) => ({
+        PathOnHost: d.source,
+        PathInContainer: d.target ?? d.source,
+        CgroupPermissions: d.permissions ?? "rwm",
+      }));
+    },
+    ulimits: (limits, body) => {
+      body.HostConfig.Ulimits = Object.entries(limits).map(([Name, l]) => ({ Name, Soft: l.soft, Hard: l.hard }));
+    },
+    sysctls: (sysctls, body) => void (body.HostConfig.Sysctls = sysctls),
+    groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
+    tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
   };
 
 /** A validated size in bytes (-1: unlimited swap). */

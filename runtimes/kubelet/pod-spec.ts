@@ -160,7 +160,21 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   extraHosts: { refuse: (hosts) => hosts.length === 0 ? undefined : hostNetwork("extraHosts") },
   dns: { refuse: (servers) => servers.length === 0 ? undefined : hostNetwork("dns") },
   dnsSearch: { refuse: (domains) => domains.length === 0 ? undefined : hostNetwork("dnsSearch") },
+  capAdd: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capAdd") },
+  capDrop: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capDrop") },
+  securityOpt: { refuse: (opts) => opts.length === 0 ? undefined : notSent("securityOpt") },
+  readOnly: { map: (readOnly, spec) => void (security(spec).readonlyRootfs = readOnly) },
+  devices: { refuse: (devices) => devices.length === 0 ? undefined : notSent("devices") },
+  ulimits: { refuse: (limits) => Object.keys(limits).length === 0 ? undefined : notSent("ulimits") },
+  sysctls: { refuse: (sysctls) => Object.keys(sysctls).length === 0 ? undefined : notSent("sysctls") },
+  groupAdd: { refuse: (groups) => groups.length === 0 ? undefined : notSent("groupAdd") },
+  tmpfs: { refuse: (mounts) => Object.keys(mounts).length === 0 ? undefined : notSent("tmpfs") },
 };
+
+/** berth's CRI client does not send these settings yet. */
+function notSent(field: string): string {
+  return `berth's CRI runtime does not send \`${field}\` yet: remove it, or run the container on a Docker host`;
+}
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */
 function hostNetwork(field: string): string {

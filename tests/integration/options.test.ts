@@ -37,6 +37,15 @@ interface Inspect {
     ExtraHosts: string[] | null;
     Dns: string[] | null;
     DnsSearch: string[] | null;
+    CapAdd: string[] | null;
+    CapDrop: string[] | null;
+    SecurityOpt: string[] | null;
+    ReadonlyRootfs: boolean;
+    Devices: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }> | null;
+    Ulimits: Array<{ Name: string; Soft: number; Hard: number }> | null;
+    Sysctls: Record<string, string> | null;
+    GroupAdd: string[] | null;
+    Tmpfs: Record<string, string> | null;
   };
 }
 
@@ -262,6 +271,43 @@ describe("container options on Docker", () => {
     ]);
     const seen = await inspect();
     expect([seen.Id === before, seen.Config.Labels["tier"]]).toEqual([false, "web"]);
+    expect((await planOnly(want)).empty).toBe(true);
+  }, 120_000);
+
+  const security = {
+    capAdd: ["NET_ADMIN"],
+    capDrop: ["NET_RAW"],
+    securityOpt: ["no-new-privileges"],
+    readOnly: true,
+    devices: [{ source: "/dev/zero", target: "/dev/berth-zero", permissions: "rw" }],
+    ulimits: { nofile: { soft: 1024, hard: 2048 } },
+    sysctls: { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shmmax": "1000000" },
+    groupAdd: ["123"],
+    tmpfs: { "/run/scratch": "size=16m,mode=1777" },
+  };
+  const cap = (names: string[] | null) => (names ?? []).map((n) => n.replace(/^CAP_/, ""));
+
+  test("security fields: converge, the engine shows each, then nothing; a change recreates", async () => {
+    await converge(desired(security));
+    const seen = await inspect();
+    expect([cap(seen.HostConfig.CapAdd), cap(seen.HostConfig.CapDrop)]).toEqual([["NET_ADMIN"], ["NET_RAW"]]);
+    expect(seen.HostConfig).toMatchObject({
+      SecurityOpt: ["no-new-privileges"],
+      ReadonlyRootfs: true,
+      Devices: [{ PathOnHost: "/dev/zero", PathInContainer: "/dev/berth-zero", CgroupPermissions: "rw" }],
+      Ulimits: [{ Name: "nofile", Soft: 1024, Hard: 2048 }],
+      Sysctls: security.sysctls,
+      GroupAdd: ["123"],
+      Tmpfs: security.tmpfs,
+    });
+    expect(seen.State.Status).toBe("running");
+    expect((await planOnly(desired(security))).empty).toBe(true);
+    const before = seen.Id;
+    const want = desired({ ...security, readOnly: false });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("recreate");
+    expect(plan.changes.find((c) => c.name === "app")?.diff).toEqual([{ op: "-", path: "readOnly", before: "true" }]);
+    expect((await inspect()).Id).not.toBe(before);
     expect((await planOnly(want)).empty).toBe(true);
   }, 120_000);
 });

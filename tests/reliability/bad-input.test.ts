@@ -159,6 +159,20 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "unknown capabilities, relative devices, host-wide sysctls",
+    config: withA(
+      'capAdd: [NET_ADMN], devices: [{source: dev/fuse}], sysctls: {kernel.panic: "1"}, ulimits: {nofiles: {soft: 1, hard: 1}}',
+    ),
+    expect: [
+      "containers.a.capAdd[0]",
+      "did you mean NET_ADMIN?",
+      "containers.a.devices[0].source",
+      'containers.a.sysctls["kernel.panic"]',
+      "is not namespaced",
+      "containers.a.ulimits.nofiles",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

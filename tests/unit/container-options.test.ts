@@ -282,3 +282,78 @@ describe("labels, hostname, domainname, extraHosts, dns, dnsSearch", () => {
     }
   });
 });
+
+describe("security: capAdd, capDrop, securityOpt, readOnly, devices, ulimits, sysctls, groupAdd, tmpfs", () => {
+  const SECURITY = {
+    capAdd: ["NET_ADMIN"],
+    capDrop: ["cap_net_raw"],
+    securityOpt: ["no-new-privileges"],
+    readOnly: true,
+    devices: [{ source: "/dev/zero", target: "/dev/berth-zero", permissions: "rw" }],
+    ulimits: { nofile: { soft: 1024, hard: 2048 } },
+    sysctls: { "net.ipv4.ip_unprivileged_port_start": "80", "kernel.shmmax": "1000000" },
+    groupAdd: ["123"],
+    tmpfs: { "/run/scratch": "size=16m,mode=1777" },
+  };
+
+  test("valid values pass; unknown capabilities, relative devices and host-wide sysctls are refused with the fix", () => {
+    expect(problems(SECURITY)).toEqual([]);
+    expect(problems({ capAdd: ["NET_ADMN"] })).toEqual([{
+      path: `${PATH}.capAdd[0]`,
+      message:
+        '"NET_ADMN" is not a Linux capability; did you mean NET_ADMIN? (see capabilities(7); the CAP_ prefix is optional)',
+    }]);
+    expect(problems({ devices: [{ source: "dev/fuse" }] })[0]).toMatchObject({ path: `${PATH}.devices[0].source` });
+    expect(problems({ devices: [{ source: "/dev/fuse", permissions: "rx" }] })[0]?.message).toContain(
+      'letters of "rwm"',
+    );
+    expect(problems({ sysctls: { "kernel.panic": "1" } })[0]).toMatchObject({
+      path: `${PATH}.sysctls["kernel.panic"]`,
+    });
+    expect(problems({ sysctls: { "kernel.panic": "1" } })[0]?.message).toContain("is not namespaced");
+    expect(problems({ securityOpt: ["seccomp"] })[0]?.message).toContain("seccomp=PROFILE");
+    expect(problems({ ulimits: { nofiles: { soft: 1, hard: 1 } } })[0]?.message).toContain("did you mean nofile?");
+    expect(problems({ ulimits: { nofile: { soft: 1 } } })[0]).toMatchObject({ path: `${PATH}.ulimits.nofile.hard` });
+    expect(problems({ tmpfs: { "/run/x": "size=16m,exec=yes" } })[0]?.message).toContain("not a tmpfs option");
+    expect(problems({ tmpfs: { "run/x": "" } })[0]?.path).toContain("tmpfs");
+  });
+
+  test("each is part of the identity (recreate); equivalent spellings hash alike", () => {
+    const before = configHash(BASE);
+    for (const [key, value] of Object.entries(SECURITY)) expect(configHash({ ...BASE, [key]: value })).not.toBe(before);
+    expect(configHash({ ...BASE, readOnly: false, capAdd: [], devices: [], ulimits: {}, tmpfs: {} })).toBe(before);
+    expect(configHash({ ...BASE, capAdd: ["net_admin", "CAP_SYS_TIME"] })).toBe(
+      configHash({ ...BASE, capAdd: ["SYS_TIME", "NET_ADMIN"] }),
+    );
+    expect(configHash({ ...BASE, devices: [{ source: "/dev/fuse", target: "/dev/fuse", permissions: "wrm" }] })).toBe(
+      configHash({ ...BASE, devices: [{ source: "/dev/fuse" }] }),
+    );
+    const p = plan({ web: hcc({ ...BASE, readOnly: true }) }, { web: hcc(BASE, "abc") }, { web: running() });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.diff).toEqual([{ op: "+", path: "readOnly", after: "true" }]);
+  });
+
+  test("Docker gets each", () => {
+    expect(createBody({ ...BASE, ...SECURITY }, {}).HostConfig).toMatchObject({
+      CapAdd: ["NET_ADMIN"],
+      CapDrop: ["cap_net_raw"],
+      SecurityOpt: ["no-new-privileges"],
+      ReadonlyRootfs: true,
+      Devices: [{ PathOnHost: "/dev/zero", PathInContainer: "/dev/berth-zero", CgroupPermissions: "rw" }],
+      Ulimits: [{ Name: "nofile", Soft: 1024, Hard: 2048 }],
+      Sysctls: SECURITY.sysctls,
+      GroupAdd: ["123"],
+      Tmpfs: SECURITY.tmpfs,
+    });
+  });
+
+  test("CRI takes readOnly; the rest are refused before creating, each named", () => {
+    const host = { ...BASE, networkMode: "host" };
+    checkSupported({ ...host, readOnly: true });
+    expect(podSpec({ ...host, readOnly: true }, {}).container.linux?.securityContext?.readonlyRootfs).toBe(true);
+    for (const [key, value] of Object.entries(SECURITY)) {
+      if (key === "readOnly") continue;
+      expect(() => checkSupported({ ...host, [key]: value })).toThrow(new RegExp(`\`${key}\``));
+    }
+  });
+});

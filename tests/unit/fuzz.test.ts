@@ -334,6 +334,28 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       extraHosts: fc.array(fc.constantFrom("db:10.0.0.5", "gw:host-gateway", "v6:::1"), { maxLength: 2 }),
       dns: fc.array(fc.constantFrom("1.1.1.1", "::1"), { maxLength: 2 }),
       dnsSearch: fc.array(fc.constantFrom("example.com", "local"), { maxLength: 2 }),
+      capAdd: fc.array(fc.constantFrom("NET_ADMIN", "cap_sys_time", "ALL"), { maxLength: 2 }),
+      capDrop: fc.array(fc.constantFrom("NET_RAW", "MKNOD"), { maxLength: 2 }),
+      securityOpt: fc.array(fc.constantFrom("no-new-privileges", "seccomp=unconfined", "label=disable"), {
+        maxLength: 2,
+      }),
+      readOnly: fc.boolean(),
+      devices: fc.array(
+        fc.record({ source: absolutePath, target: absolutePath, permissions: fc.constantFrom("r", "rw", "rwm") }, {
+          requiredKeys: ["source"],
+          noNullPrototype: true,
+        }),
+        { maxLength: 2 },
+      ),
+      ulimits: dictionary(
+        fc.constantFrom("nofile", "nproc", "core"),
+        fc.record({ soft: fc.integer({ min: -1, max: 65536 }), hard: fc.integer({ min: -1, max: 65536 }) }, {
+          noNullPrototype: true,
+        }),
+      ),
+      sysctls: dictionary(fc.constantFrom("net.ipv4.ip_forward", "kernel.shmmax", "fs.mqueue.msg_max"), text),
+      groupAdd: fc.array(fc.constantFrom("123", "wheel"), { maxLength: 2 }),
+      tmpfs: dictionary(absolutePath.filter((p) => p !== "/"), fc.constantFrom("", "size=16m", "size=1g,mode=1777")),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
     status: fc.record({
       id: fc.stringMatching(/^[0-9a-f]{0,12}$/),
