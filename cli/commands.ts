@@ -20,6 +20,7 @@ import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
+import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
@@ -37,6 +38,8 @@ export interface GlobalOptions {
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
+  /** Hosts checked and worked on at once (default: what the machine can do). */
+  concurrency?: number;
 }
 
 export const EXIT_OK = 0;
@@ -226,16 +229,23 @@ export async function openResource(
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
-  return new ContainersResource(
+  const log = groupedLog((m) => warn(io, m));
+  const resource = new ContainersResource(
     { desiredState: desired, previousState: previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
-      log: (m) => warn(io, m),
+      log: log.log,
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.json ? {} : { onPullProgress: pullProgressReporter((line) => io.stdout.write(`${line}\n`)) }),
     },
   );
+  hostLogs.set(resource, log);
+  return resource;
 }
+
+/** The held-back host warnings of each open resource, printed when it closes. */
+const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
 
 /** One line per container taken into the state as it was found. */
 function formatAdopted(adopted: Adopted[]): string {
@@ -319,7 +329,9 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
       );
     }
   }
-  for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
+  const errors = await resource.close();
+  hostLogs.get(resource)?.flush();
+  for (const err of errors) io.stderr.write(`warning: ${err.message}\n`);
 }
 
 function path(io: CliIO, p: string): string {

@@ -13,7 +13,7 @@ import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
-import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
+import { type CheckOptions, listManaged, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
@@ -31,6 +31,8 @@ export interface ContainersResourceOptions {
   sshDefaults?: Partial<SSHConfig>;
   /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
   hosts?: Host[];
+  /** Hosts checked and worked on at once, unless a call says otherwise; default 64 per core, at most 256. */
+  concurrency?: number;
   /** Told the progress messages of image pulls during an apply. */
   onPullProgress?: SessionOptions["onPullProgress"];
 }
@@ -74,6 +76,7 @@ export class ContainersResource {
   #previous: ContainersState;
   readonly #desired: ContainersState;
   readonly #session: Session;
+  readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
@@ -92,6 +95,7 @@ export class ContainersResource {
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
     }
+    this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -129,7 +133,7 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    let observed = await observe(this.#previous, this.#desired, this.#session, options);
+    let observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
     const { previous, adopted } = adoptUnrecorded(this.#previous, this.#desired, observed);
     this.#adopted = adopted;
     if (adopted.length > 0) {
@@ -137,7 +141,10 @@ export class ContainersResource {
       const names = new Set(adopted.map((a) => a.name));
       const only = (state: ContainersState) => Object.fromEntries(Object.entries(state).filter(([n]) => names.has(n)));
       // Asked again as recorded containers: their files and mounts are compared like any other's.
-      observed = { ...observed, ...await observe(only(previous), only(this.#desired), this.#session, options) };
+      observed = {
+        ...observed,
+        ...await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
+      };
     }
     this.#observed = observed;
     this.#current = Object.fromEntries(
@@ -183,7 +190,10 @@ export class ContainersResource {
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     const fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
-    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, options);
+    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
+      ...this.#concurrency,
+      ...options,
+    });
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
     this.#observed = undefined;
@@ -251,6 +261,8 @@ export class ContainersResource {
       });
     }
     const runtime = await this.#session.runtime(hcc, options.signal);
+    // Like every run that reaches a host, this one removes file helpers a killed run left there.
+    await listManaged(runtime, options.signal).catch(() => {});
     if (runtime.logs === undefined) {
       throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
         container: name,

@@ -40,6 +40,12 @@ export interface PlannedChange {
   files: string[];
   /** Directory mounts (sources ending in `/`) to create. */
   directories: string[];
+  /**
+   * Files and directories (ending in `/`) among `files` and `directories`
+   * whose content the check could not read without a change: apply reads
+   * them first and leaves them (and the container) alone when they match.
+   */
+  unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
 }
@@ -178,12 +184,24 @@ function planOne(
       ),
     );
   }
-  const diff = fileDiff(obs.files);
-  const files = allFiles.filter((p) => obs.files[p] !== (want.configFiles ?? {})[p]);
-  const directories = allDirs.filter((d) => obs.mounts[d] === "missing");
+  const unknown = obs.unknown ?? {};
+  // An unknown file has no diff to show: its reason says why.
+  const diff = fileDiff(obs.files).filter((line) => unknown[line.path.replace(/^file /, "")] === undefined);
+  const files = allFiles.filter((p) => unknown[p] !== undefined || obs.files[p] !== (want.configFiles ?? {})[p]);
+  const directories = allDirs.filter((d) => unknown[d] !== undefined || obs.mounts[d] === "missing");
+  const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
+  const fileChange = { files, directories, ...(unread.length > 0 && { unknown: unread }) };
   const fileReasons = [
-    ...files.map((p) => obs.files[p] === null ? `config file ${p} is missing on the host` : `config file ${p} differs`),
-    ...directories.map((d) => `mount directory ${d} is missing on the host`),
+    ...files.map((p) =>
+      unknown[p] !== undefined
+        ? `config file ${p}: ${unknown[p]}`
+        : obs.files[p] === null
+        ? `config file ${p} is missing on the host`
+        : `config file ${p} differs`
+    ),
+    ...directories.map((d) =>
+      unknown[d] !== undefined ? `mount directory ${d}: ${unknown[d]}` : `mount directory ${d} is missing on the host`
+    ),
   ];
   const restart = running ? "container is restarted to pick them up" : "container is started";
 
@@ -215,9 +233,9 @@ function planOne(
       `${settingsDiff.map((d) => d.path).join(", ")} changed in place, without a recreate`,
       ...fileReasons,
       ...(fileReasons.length > 0 || !running ? [restart] : []),
-    ], { files, directories, diff: [...settingsDiff, ...diff] });
+    ], { ...fileChange, diff: [...settingsDiff, ...diff] });
   }
-  if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { files, directories, diff });
+  if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}`]);
   return change("nothing", []);
 }

@@ -1,6 +1,6 @@
 /**
  * The connections of one run: one transport per host, one runtime per host
- * and runtime settings, one file helper per host and runtime. Everything is
+ * and runtime settings, one file access per host and runtime. Everything is
  * opened on first use and closed together.
  *
  * @module
@@ -98,17 +98,14 @@ export class Session {
     return present;
   }
 
-  /** File access on the container's host, through a helper named after the container. */
+  /** File access on the container's host (a fallback helper would use the container's image). */
   async files(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<HostFiles> {
     const runtime = await this.runtime(hcc, signal);
     const entry = this.#entry(hcc.host);
     const key = JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME);
     let files = entry.files.get(key);
     if (files === undefined) {
-      files = new HostFiles(runtime, hostLabel(hcc.host), {
-        name: `${hcc.container.config.name}-config`,
-        image: hcc.container.config.image,
-      });
+      files = new HostFiles(runtime, hostLabel(hcc.host), hcc.container.config.image);
       entry.files.set(key, files);
     }
     return files;
@@ -123,14 +120,10 @@ export class Session {
     }));
   }
 
-  /** Removes every helper and closes every connection. Returns cleanup errors, never throws. */
+  /** Closes every connection. Returns cleanup errors, never throws. */
   async close(): Promise<Error[]> {
     const errors: Error[] = [];
     await Promise.all([...this.#hosts.values()].map(async (entry) => {
-      for (const files of entry.files.values()) {
-        const err = await files.close();
-        if (err !== undefined) errors.push(err);
-      }
       for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
       await entry.transport.then((t) => t.close(), () => {});
     }));

@@ -24,7 +24,9 @@ export interface CreateBody {
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-    Mounts?: Array<{ Type: "bind"; Source: string; Target: string; BindOptions?: { Propagation: string } }>;
+    Mounts?: Array<
+      { Type: "bind"; Source: string; Target: string; ReadOnly?: boolean; BindOptions?: { Propagation: string } }
+    >;
     Privileged?: boolean;
     NetworkMode?: string;
     PidMode?: string;
@@ -179,7 +181,7 @@ export function updateBody(config: ContainerConfig): Partial<CreateBody["HostCon
  * Builds the create request body.
  *
  * @param config The container config.
- * @param options Labels and restart policy.
+ * @param options Labels, restart policy, whether every mount is read-only.
  * @returns The JSON body.
  *
  * @example
@@ -191,7 +193,7 @@ export function updateBody(config: ContainerConfig): Partial<CreateBody["HostCon
  */
 export function createBody(
   config: ContainerConfig,
-  options: Pick<CreateOptions, "labels" | "restartPolicy">,
+  options: Pick<CreateOptions, "labels" | "restartPolicy" | "readOnlyMounts">,
 ): CreateBody {
   const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
@@ -199,5 +201,6 @@ export function createBody(
     const value = config[key];
     if (value !== undefined) (DOCKER_MAPPING[key] as DockerField<unknown>)(value, body, config);
   }
+  if (options.readOnlyMounts === true) { for (const mount of host.Mounts ?? []) mount.ReadOnly = true; }
   return body;
 }

@@ -212,6 +212,7 @@ export function checkSupported(config: ContainerConfig): void {
  *
  * @param config The berth config; `image` is the image actually run.
  * @param labels Labels for both the sandbox and the container.
+ * @param readOnlyMounts Every mount read-only (berth's file helper when it only reads).
  *
  * @example
  * ```ts
@@ -221,7 +222,7 @@ export function checkSupported(config: ContainerConfig): void {
  * if (spec.container.linux?.securityContext?.runAsUser?.value !== 1000) throw new Error("uid expected");
  * ```
  */
-export function podSpec(config: ContainerConfig, labels: Record<string, string>): PodSpec {
+export function podSpec(config: ContainerConfig, labels: Record<string, string>, readOnlyMounts = false): PodSpec {
   // One object shared by the sandbox and the container; the pid and ipc fields change it.
   const namespaceOptions: NamespaceOption = { network: "NODE", pid: "CONTAINER", ipc: "POD" };
   const sandbox: PodSandboxConfig = {
@@ -241,6 +242,7 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
   };
   const spec = { sandbox, container };
   for (const [, field, value] of setFields(config)) field.map?.(value, spec, config);
+  if (readOnlyMounts) { for (const mount of container.mounts ?? []) mount.readonly = true; }
   return spec;
 }
 
