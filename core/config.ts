@@ -63,6 +63,7 @@
  *     sysctls: { net.ipv4.ip_unprivileged_port_start: "80" }   # namespaced only: net.*, fs.mqueue.*, IPC kernel.*
  *     groupAdd: ["123"]
  *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
+ *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

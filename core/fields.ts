@@ -13,21 +13,24 @@
  *
  * @module
  */
-import type { ContainerConfig, Device, Mount, PortMap, Ulimit } from "./model.ts";
+import type { ContainerConfig, Device, Logging, Mount, PortMap, Ulimit } from "./model.ts";
 import {
   absolutePathRule,
   capabilityRule,
   CONTAINER_NAME,
   containerNameRule,
   cpusetRule,
+  DEFAULT_LOG_ROTATION,
   devicePermissionsRule,
   dnsNameRule,
   dnsServerRule,
   envNameRule,
   extraHostRule,
+  fileLogOptionRule,
   imageRule,
   ipRule,
   labelKeyRule,
+  logDriverRule,
   modeRule,
   mountTargetRule,
   oneOf,
@@ -41,7 +44,9 @@ import {
   tmpfsOptionsRule,
   ulimitNameRule,
 } from "./rules.ts";
+import type { Problem } from "./problem.ts";
 import {
+  at,
   boolean,
   type Check,
   describe,
@@ -50,7 +55,9 @@ import {
   listOf,
   mapOf,
   mapping,
+  quote,
   report,
+  schemaOf,
   type Sensitivity,
   string,
   withSchema,
@@ -278,6 +285,40 @@ function canonicalDevice(device: Device): Device {
 function canonicalCapabilities(caps: string[]): string[] | undefined {
   const names = caps.map((c) => c.toUpperCase().replace(/^CAP_/, "")).map((c) => c === "ALL" ? c : `CAP_${c}`);
   return nonEmptyList([...new Set(names)].sort());
+}
+
+const LOGGING_FIELDS: Fields = {
+  driver: { check: string(logDriverRule), description: "Logging driver: json-file (default), local, journald, ..." },
+  options: {
+    check: mapOf((key) => (key === "" ? "option names cannot be empty" : undefined), string(), "driver options"),
+    description: "Driver options, such as max-size and max-file.",
+  },
+};
+
+/** The logging settings as the engine gets them: json-file's options over its default rotation. */
+export function effectiveLogging(logging: Logging | undefined): { driver: string; options: Record<string, string> } {
+  const driver = logging?.driver === undefined || logging.driver === "" ? "json-file" : logging.driver;
+  const options = driver === "json-file" ? { ...DEFAULT_LOG_ROTATION, ...logging?.options } : { ...logging?.options };
+  return { driver, options: sortedMap(options) };
+}
+
+/** json-file and local options berth can check: their names, and the sizes and counts they take. */
+function checkLogging(value: unknown, path: string, problems: Problem[]): void {
+  mapping(LOGGING_FIELDS)(value, path, problems);
+  if (problems.some((p) => p.path.startsWith(path))) return;
+  const logging = value as Logging;
+  const driver = effectiveLogging(logging).driver;
+  if (driver !== "json-file" && driver !== "local") return;
+  for (const [key, option] of Object.entries(logging.options ?? {})) {
+    const where = at(at(path, "options"), key);
+    const message = fileLogOptionRule(key) ??
+      (key === "max-size" && option !== "-1" && !/^\d+[kmg]?$/.test(option)
+        ? `${quote(option)} is not a size: write a whole number and k, m or g, such as "10m" (or -1: no limit)`
+        : key === "max-file" && !/^[1-9]\d*$/.test(option)
+        ? `${quote(option)} is not a number of files: write a whole number from 1, such as "3"`
+        : undefined);
+    if (message !== undefined) report(problems, where, message);
+  }
 }
 
 function canonicalPort(port: PortMap): PortMap {
@@ -618,6 +659,18 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     check: mapOf(mountTargetRule, string(tmpfsOptionsRule), "tmpfs mounts", ABSOLUTE),
     canonical: (mounts) => (Object.keys(mounts).length > 0 ? sortedMap(mounts) : undefined),
     serialize: sortedMap,
+    identity: true,
+    sensitive: "never",
+  },
+  logging: {
+    description: "Logging driver and options; json-file rotated at max-size 10m, max-file 3 when not set.",
+    check: withSchema(checkLogging, () => schemaOf(mapping(LOGGING_FIELDS), "logging")),
+    // The default (json-file, rotated) hashes as "not set", so containers made before it keep their identity.
+    canonical: (logging) => {
+      const effective = effectiveLogging(logging);
+      return JSON.stringify(effective) === JSON.stringify(effectiveLogging(undefined)) ? undefined : effective;
+    },
+    serialize: (logging) => inDeclaredOrder(logging, LOGGING_FIELDS),
     identity: true,
     sensitive: "never",
   },

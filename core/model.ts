@@ -40,6 +40,14 @@ export interface Ulimit {
   hard: number;
 }
 
+/** Where the container's output goes: a Docker logging driver and its options. */
+export interface Logging {
+  /** `json-file` (the default), `local`, `journald`, `syslog`, `fluentd`, `gelf`, `none`, ... */
+  driver?: string;
+  /** Driver options; for json-file, `max-size` and `max-file` default to 10m and 3 (rotation). */
+  options?: Record<string, string>;
+}
+
 /** What the container is. Hashing this decides "changed". Each field is declared in core/fields.ts. */
 export interface ContainerConfig {
   name: string;
@@ -111,6 +119,8 @@ export interface ContainerConfig {
   groupAdd?: string[];
   /** tmpfs mounts: path in the container -> mount options (`size=64m,mode=1777`, or ""). */
   tmpfs?: Record<string, string>;
+  /** Logging driver and options; json-file rotated at 10m x 3 files when not set. */
+  logging?: Logging;
 }
 
 /** Container status as the runtime reports it. */

@@ -436,3 +436,51 @@ export const tmpfsOptionsRule: Rule = (options) => {
       bad.map(quote).join(", ")
     }: not a tmpfs option; use size=64m, mode=1777, uid=N, gid=N, noexec, nosuid, nodev, ro, separated by ","`;
 };
+
+export const LOG_DRIVERS = [
+  "json-file",
+  "local",
+  "journald",
+  "syslog",
+  "fluentd",
+  "gelf",
+  "awslogs",
+  "splunk",
+  "gcplogs",
+  "logentries",
+  "etwlogs",
+  "none",
+]; // deno-fmt-ignore
+
+/** The default rotation of the json-file driver: without it, a chatty container fills the disk (moby/moby#8911). */
+export const DEFAULT_LOG_ROTATION: Readonly<Record<string, string>> = { "max-size": "10m", "max-file": "3" };
+
+export const logDriverRule: Rule = (driver) => {
+  if (driver === "" || LOG_DRIVERS.includes(driver)) return undefined;
+  const near = suggest(driver, LOG_DRIVERS);
+  return `${quote(driver)} is not a logging driver: use one of ${LOG_DRIVERS.join(", ")}${
+    near === undefined ? "" : ` (did you mean ${near}?)`
+  }`;
+};
+
+const FILE_LOG_OPTIONS = [
+  "max-size",
+  "max-file",
+  "compress",
+  "labels",
+  "labels-regex",
+  "env",
+  "env-regex",
+  "tag",
+  "mode",
+  "max-buffer-size",
+];
+
+/** Options of the file drivers (json-file, local), whose names and values berth can check. */
+export const fileLogOptionRule: Rule = (key) => {
+  if (FILE_LOG_OPTIONS.includes(key)) return undefined;
+  const near = suggest(key, FILE_LOG_OPTIONS);
+  return `${quote(key)} is not an option of the json-file and local drivers${
+    near === undefined ? "" : `; did you mean ${near}?`
+  }`;
+};

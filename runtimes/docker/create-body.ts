@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { containerFields } from "../../core/fields.ts";
+import { containerFields, effectiveLogging } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { sizeInBytes } from "../../core/rules.ts";
 import type { CreateOptions } from "../runtime.ts";
@@ -53,6 +53,7 @@ export interface CreateBody {
     Sysctls?: Record<string, string>;
     GroupAdd?: string[];
     Tmpfs?: Record<string, string>;
+    LogConfig: { Type: string; Config: Record<string, string> };
   };
 }
 
@@ -150,7 +151,13 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     sysctls: (sysctls, body) => void (body.HostConfig.Sysctls = sysctls),
     groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
     tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
+    logging: (logging, body) => void (body.HostConfig.LogConfig = logConfig(logging)),
   };
+
+function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {
+  const { driver, options } = effectiveLogging(logging);
+  return { Type: driver, Config: options };
+}
 
 /** A validated size in bytes (-1: unlimited swap). */
 function bytes(size: number | string): number {
@@ -195,7 +202,11 @@ export function createBody(
   config: ContainerConfig,
   options: Pick<CreateOptions, "labels" | "restartPolicy" | "readOnlyMounts">,
 ): CreateBody {
-  const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
+  // Rotated json-file logs unless the config says otherwise (the logging mapping below).
+  const host: CreateBody["HostConfig"] = {
+    RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" },
+    LogConfig: logConfig(undefined),
+  };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
   for (const [key] of containerFields()) {
     const value = config[key];

@@ -6,7 +6,7 @@
  * @module
  */
 import { BerthError } from "../../core/errors.ts";
-import { containerFields } from "../../core/fields.ts";
+import { CONTAINER_FIELDS, containerFields } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import type {
   ContainerConfig as CriContainerConfig,
@@ -169,6 +169,13 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   sysctls: { refuse: (sysctls) => Object.keys(sysctls).length === 0 ? undefined : notSent("sysctls") },
   groupAdd: { refuse: (groups) => groups.length === 0 ? undefined : notSent("groupAdd") },
   tmpfs: { refuse: (mounts) => Object.keys(mounts).length === 0 ? undefined : notSent("tmpfs") },
+  // The runtime writes the container's output to its own files (/var/log/berth); no driver to choose.
+  logging: {
+    refuse: (logging) =>
+      CONTAINER_FIELDS.logging.canonical(logging) === undefined
+        ? undefined
+        : "the CRI runtime writes the output to its own log files (/var/log/berth); remove `logging`",
+  },
 };
 
 /** berth's CRI client does not send these settings yet. */

@@ -46,6 +46,7 @@ interface Inspect {
     Sysctls: Record<string, string> | null;
     GroupAdd: string[] | null;
     Tmpfs: Record<string, string> | null;
+    LogConfig: { Type: string; Config: Record<string, string> };
   };
 }
 
@@ -310,4 +311,27 @@ describe("container options on Docker", () => {
     expect((await inspect()).Id).not.toBe(before);
     expect((await planOnly(want)).empty).toBe(true);
   }, 120_000);
+
+  test(
+    "logging: rotated json-file by default; another driver recreates, shows in the engine, then nothing",
+    async () => {
+      await converge(desired({}));
+      expect((await inspect()).HostConfig.LogConfig).toEqual({
+        Type: "json-file",
+        Config: { "max-file": "3", "max-size": "10m" },
+      });
+      const before = (await inspect()).Id;
+      const want = desired({ logging: { driver: "local", options: { "max-size": "5m" } } });
+      const plan = await converge(want);
+      expect(action(plan)).toBe("recreate");
+      expect(plan.changes.find((c) => c.name === "app")?.diff.map((d) => d.path)).toContain("logging.driver");
+      const seen = await inspect();
+      expect([seen.Id === before, seen.HostConfig.LogConfig]).toEqual([false, {
+        Type: "local",
+        Config: { "max-size": "5m" },
+      }]);
+      expect((await planOnly(want)).empty).toBe(true);
+    },
+    120_000,
+  );
 });

@@ -173,6 +173,13 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "unknown logging driver and option",
+    config: `${
+      withA("logging: { driver: json-fil }")
+    }  b: { host: local, image: x, logging: { options: { max-sise: 5m } } }\n`,
+    expect: ["containers.a.logging.driver", "did you mean json-file?", "containers.b.logging.options.max-sise"],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

@@ -357,3 +357,54 @@ describe("security: capAdd, capDrop, securityOpt, readOnly, devices, ulimits, sy
     }
   });
 });
+
+describe("logging", () => {
+  test("valid values pass; unknown drivers and json-file options are refused with a suggestion", () => {
+    expect(problems({ logging: { driver: "local", options: { "max-size": "5m" } } })).toEqual([]);
+    expect(problems({ logging: { driver: "syslog", options: { "syslog-address": "udp://10.0.0.1:514" } } })).toEqual(
+      [],
+    );
+    expect(problems({ logging: { driver: "json-fil" } })).toEqual([{
+      path: `${PATH}.logging.driver`,
+      message: `"json-fil" is not a logging driver: use one of ${
+        ["json-file", "local", "journald", "syslog", "fluentd", "gelf", "awslogs", "splunk", "gcplogs", "logentries"]
+          .join(", ")
+      }, etwlogs, none (did you mean json-file?)`,
+    }]);
+    expect(problems({ logging: { options: { "max-sise": "5m" } } })).toEqual([{
+      path: `${PATH}.logging.options.max-sise`,
+      message: '"max-sise" is not an option of the json-file and local drivers; did you mean max-size?',
+    }]);
+    expect(problems({ logging: { options: { "max-size": "5MB" } } })[0]?.message).toContain("is not a size");
+    expect(problems({ logging: { options: { "max-file": "0" } } })[0]?.message).toContain("number of files");
+  });
+
+  test("the default (json-file rotated at 10m x 3) keeps the identity hash; anything else changes it", () => {
+    const before = configHash(BASE);
+    expect(configHash({ ...BASE, logging: {} })).toBe(before);
+    expect(configHash({ ...BASE, logging: { driver: "json-file", options: { "max-size": "10m" } } })).toBe(before);
+    expect(configHash({ ...BASE, logging: { options: { "max-size": "50m" } } })).not.toBe(before);
+    expect(configHash({ ...BASE, logging: { driver: "local" } })).not.toBe(before);
+  });
+
+  test("Docker gets rotated json-file logs by default, and the config's driver and options otherwise", () => {
+    expect(createBody(BASE, {}).HostConfig.LogConfig).toEqual({
+      Type: "json-file",
+      Config: { "max-file": "3", "max-size": "10m" },
+    });
+    expect(createBody({ ...BASE, logging: { options: { "max-size": "-1" } } }, {}).HostConfig.LogConfig).toEqual({
+      Type: "json-file",
+      Config: { "max-file": "3", "max-size": "-1" },
+    });
+    expect(createBody({ ...BASE, logging: { driver: "none" } }, {}).HostConfig.LogConfig).toEqual({
+      Type: "none",
+      Config: {},
+    });
+  });
+
+  test("CRI keeps its own log files: the default passes, another driver is refused", () => {
+    const host = { ...BASE, networkMode: "host" };
+    checkSupported({ ...host, logging: { driver: "json-file" } });
+    expect(() => checkSupported({ ...host, logging: { driver: "local" } })).toThrow(/remove `logging`/);
+  });
+});

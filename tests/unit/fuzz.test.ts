@@ -355,6 +355,13 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       ),
       sysctls: dictionary(fc.constantFrom("net.ipv4.ip_forward", "kernel.shmmax", "fs.mqueue.msg_max"), text),
       groupAdd: fc.array(fc.constantFrom("123", "wheel"), { maxLength: 2 }),
+      logging: fc.record({
+        driver: fc.constantFrom("json-file", "local", "none", ""),
+        options: fc.record({ "max-size": fc.constantFrom("10m", "-1"), "max-file": fc.constantFrom("3", "1") }, {
+          requiredKeys: [],
+          noNullPrototype: true,
+        }),
+      }, { noNullPrototype: true }),
       tmpfs: dictionary(absolutePath.filter((p) => p !== "/"), fc.constantFrom("", "size=16m", "size=1g,mode=1777")),
     }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
     status: fc.record({
