@@ -12,6 +12,7 @@ import { plan } from "../../engine/plan.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
 import { checkSupported, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { formatPlan, styleFor } from "../../cli/output.ts";
 
 const BASE: ContainerConfig = { name: "web", image: "nginx:1.25" };
 const PATH = "desiredState.web.container.config";
@@ -74,6 +75,17 @@ describe("restartPolicy, stopSignal, stopTimeout", () => {
     expect(p.changes[0]?.action).toBe("update");
     expect(p.changes[0]?.diff).toEqual([{ op: "+", path: "restartPolicy", after: '"on-failure:3"' }]);
     expect(p.changes[0]?.reasons.join("\n")).toContain("restartPolicy changed in place, without a recreate");
+  });
+
+  test("the printed plan says update, what changes in place, and that nothing is recreated", () => {
+    const p = plan({ web: hcc({ ...BASE, restartPolicy: "always" }) }, { web: hcc(BASE, "abc") }, {
+      web: running({ restartPolicy: "unless-stopped" }),
+    });
+    const text = formatPlan(p, styleFor({ isTTY: false }, {}));
+    expect(text).toContain("~ web update on");
+    expect(text).toContain("restartPolicy changed in place, without a recreate");
+    expect(text).toContain("restartPolicy");
+    expect(text).toContain(`+ restartPolicy: "always"\nPlan: 1 update.`);
   });
 
   test("a restart policy changed behind berth's back is planned back; matching engine values plan nothing", () => {
