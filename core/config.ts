@@ -60,7 +60,7 @@
  *     readOnly: true                         # read-only root file system
  *     devices: [ { source: /dev/fuse, target: /dev/fuse, permissions: rwm } ]   # absolute paths
  *     ulimits: { nofile: { soft: 1024, hard: 4096 } }
- *     sysctls: { net.ipv4.ip_unprivileged_port_start: "80" }   # namespaced only: net.*, fs.mqueue.*, IPC kernel.*
+ *     sysctls: { kernel.shmmax: "68719476736" }  # namespaced only: IPC kernel.*, fs.mqueue.*, net.* (not with networkMode host)
  *     groupAdd: ["123"]
  *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
  *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
@@ -99,7 +99,7 @@ import process from "node:process";
 import { checkBackend } from "./backend-config.ts";
 import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
-import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
+import { CONTAINER_CONFIG_FIELDS, withConfigLimits } from "./fields.ts";
 import { CONTAINER_NAME } from "./rules.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
@@ -201,7 +201,12 @@ const TOP_FIELDS: Fields = {
       "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
   },
   containers: {
-    check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})", NAME_KEYS),
+    check: mapOf(
+      containerNameRule,
+      withConfigLimits(mapping(CONTAINER_FIELDS)),
+      "containers (name: {host, image, ...})",
+      NAME_KEYS,
+    ),
     required: "set containers: (name: {host, image, ...}), or {} for none",
     description: "The containers the hosts should run, by name.",
   },

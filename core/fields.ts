@@ -699,6 +699,50 @@ export function inPlaceSettings(config: Partial<ContainerConfig>): Partial<Conta
   return out as Partial<ContainerConfig>;
 }
 
+/**
+ * `check` (a container config's fields), then the limits the engine checks
+ * against each other, so a config it would refuse fails validation instead
+ * of the apply.
+ */
+export function withConfigLimits(check: Check): Check {
+  return withSchema((value, path, problems) => {
+    const before = problems.length;
+    check(value, path, problems);
+    if (problems.length === before) checkConfigLimits(value as ContainerConfig, path, problems);
+  }, () => schemaOf(check, "config"));
+}
+
+function checkConfigLimits(config: ContainerConfig, path: string, problems: Problem[]): void {
+  const memory = config.memory === undefined ? undefined : sizeInBytes(config.memory);
+  const reservation = config.memoryReservation === undefined ? undefined : sizeInBytes(config.memoryReservation);
+  const swap = config.memorySwap === undefined || config.memorySwap === -1 ? undefined : sizeInBytes(config.memorySwap);
+  if (memory !== undefined && reservation !== undefined && reservation > memory) {
+    report(
+      problems,
+      at(path, "memoryReservation"),
+      `must not be above memory (${config.memory}): lower it, or raise memory`,
+    );
+  }
+  if (config.memorySwap !== undefined && memory === undefined) {
+    report(problems, at(path, "memorySwap"), "needs memory: set memory too (memorySwap is memory plus swap)");
+  } else if (memory !== undefined && swap !== undefined && swap < memory) {
+    report(
+      problems,
+      at(path, "memorySwap"),
+      `is memory plus swap, so at least memory (${config.memory}): raise it, or use -1 for unlimited swap`,
+    );
+  }
+  if (config.networkMode === "host") {
+    for (const key of Object.keys(config.sysctls ?? {}).filter((k) => k.startsWith("net."))) {
+      report(
+        problems,
+        at(at(path, "sysctls"), key),
+        "with networkMode host the network parameters are the host's: remove it, or set it on the host",
+      );
+    }
+  }
+}
+
 /** The table as validation fields (check, required, description, sensitive). */
 export const CONTAINER_CONFIG_FIELDS: Fields = Object.fromEntries(
   containerFields().map(([key, field]) => [

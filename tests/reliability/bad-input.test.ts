@@ -180,6 +180,16 @@ const cases: BadCase[] = [
     expect: ["containers.a.logging.driver", "did you mean json-file?", "containers.b.logging.options.max-sise"],
   },
   {
+    name: "memory limits the engine checks against each other",
+    config: withA("memory: 64m, memoryReservation: 128m, memorySwap: 32m"),
+    expect: [
+      "containers.a.memoryReservation",
+      "must not be above memory",
+      "containers.a.memorySwap",
+      "at least memory",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

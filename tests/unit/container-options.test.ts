@@ -8,6 +8,8 @@ import { describe, expect, test } from "../support/harness.ts";
 import { canonicalConfig, configHash } from "../../core/hash.ts";
 import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
 import { validateContainers } from "../../core/validate.ts";
+import { configFromDocument } from "../../core/config.ts";
+import { parseDocument } from "../../core/serialize.ts";
 import { plan } from "../../engine/plan.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
@@ -163,6 +165,24 @@ describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpu
       message: '"0-a" is not a CPU list: write CPU numbers and ranges, such as "0-1,3"',
     });
     expect(problems({ pidsLimit: 0 })[0]).toMatchObject({ path: `${PATH}.pidsLimit` });
+  });
+
+  test("limits the engine checks against each other are refused at validation, in both formats", () => {
+    expect(problems({ memory: "64m", memoryReservation: "128m" })).toEqual([{
+      path: `${PATH}.memoryReservation`,
+      message: "must not be above memory (64m): lower it, or raise memory",
+    }]);
+    expect(problems({ memory: "128m", memorySwap: "64m" })[0]).toMatchObject({ path: `${PATH}.memorySwap` });
+    expect(problems({ memorySwap: "1g" })[0]?.message).toContain("needs memory");
+    expect(problems({ memory: "64m", memorySwap: -1 })).toEqual([]);
+    expect(problems({ networkMode: "host", sysctls: { "net.ipv4.ip_forward": "1" } })[0]).toMatchObject({
+      path: `${PATH}.sysctls["net.ipv4.ip_forward"]`,
+    });
+    const yaml =
+      "hosts: { local: { direct: {} } }\ncontainers: { web: { host: local, image: x, memory: 64m, memoryReservation: 1g } }";
+    expect(() => configFromDocument(parseDocument(yaml, "config.yaml"), "config.yaml")).toThrow(
+      /containers\.web\.memoryReservation: must not be above memory/,
+    );
   });
 
   test("limits the engine changes in place keep the identity hash; shmSize is identity, 64m being the default", () => {

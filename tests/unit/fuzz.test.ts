@@ -322,7 +322,6 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       stopSignal: fc.constantFrom("SIGQUIT", "term", "15", "SIGRTMIN+3"),
       stopTimeout: fc.integer({ min: 0, max: 600 }),
       memory: fc.constantFrom("64m", "1g", 67108864),
-      memorySwap: fc.constantFrom("128m", -1, "2g"),
       cpus: fc.constantFrom(0.5, 1, 2.25),
       cpuShares: fc.integer({ min: 2, max: 262144 }),
       cpusetCpus: fc.constantFrom("0", "0-1,3"),
@@ -353,7 +352,7 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
           noNullPrototype: true,
         }),
       ),
-      sysctls: dictionary(fc.constantFrom("net.ipv4.ip_forward", "kernel.shmmax", "fs.mqueue.msg_max"), text),
+      sysctls: dictionary(fc.constantFrom("kernel.shmmax", "fs.mqueue.msg_max"), text),
       groupAdd: fc.array(fc.constantFrom("123", "wheel"), { maxLength: 2 }),
       logging: fc.record({
         driver: fc.constantFrom("json-file", "local", "none", ""),
