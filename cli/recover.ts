@@ -7,6 +7,7 @@
 import { BerthError } from "../core/errors.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
+import { writeJson } from "./json-output.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
@@ -29,7 +30,7 @@ export async function recoverCommand(
   io: CliIO,
   opts: GlobalOptions & { force?: boolean; namePrefix?: string },
 ): Promise<number> {
-  const { desiredState } = await loadConfig(io, opts);
+  const { desiredState, hostNames } = await loadConfig(io, opts);
   const problems = validateContainers({ desiredState });
   if (problems.length > 0) throw new ValidationError(problems);
   if (Object.keys(desiredState).length === 0) {
@@ -60,15 +61,20 @@ export async function recoverCommand(
     });
     await backend.write(state);
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ state: opts.state, recovered: found }, null, 2)}\n`);
+      writeJson(io, {
+        state: opts.state,
+        recovered: found.map((f) => ({ ...f, hostName: hostNames.get(f.host) ?? f.host })),
+      });
       return EXIT_OK;
     }
     if (found.length > 0) {
       io.stdout.write(
         `${
           formatTable(
-            ["HOST", "NAME", "STATUS", "ID", "RECORDED"],
-            found.map((f) => [f.host, f.name, f.status, shortId(f.id), WHAT[f.kind] ?? f.kind]),
+            ["HOST", "ADDRESS", "NAME", "STATUS", "ID", "RECORDED"],
+            found.map((
+              f,
+            ) => [hostNames.get(f.host) ?? f.host, f.host, f.name, f.status, shortId(f.id), WHAT[f.kind] ?? f.kind]),
           )
         }\n`,
       );
