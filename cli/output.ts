@@ -39,6 +39,7 @@ export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string
 const SYMBOL: Record<Action, string> = {
   create: "+",
   recreate: "-/+",
+  update: "~",
   "update-files": "~",
   start: ">",
   remove: "-",
@@ -100,6 +101,7 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
 const PAST: Record<Action, string> = {
   create: "created",
   recreate: "recreated",
+  update: "updated in place",
   "update-files": "updated",
   start: "started",
   remove: "removed",

@@ -37,6 +37,33 @@
  *     group: "0"
  *     privileged: false
  *     init: true                             # an init as PID 1, so stops are quick
+ *     restartPolicy: on-failure:5            # unless-stopped (default), no, always, on-failure[:N]; changed in place
+ *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
+ *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
+ *     memory: 512m                           # sizes: bytes, or a whole number and k, m, g (binary); 512M, 512mb refused
+ *     memoryReservation: 256m
+ *     memorySwap: 1g                         # -1: unlimited swap; twice memory when not set
+ *     cpus: 1.5
+ *     cpuShares: 512                         # relative weight; 1024 is the engine's default
+ *     cpusetCpus: "0-1"
+ *     pidsLimit: 200
+ *     shmSize: 128m                          # /dev/shm; 64m when not set
+ *     labels: { com.example.team: infra }    # the user's own; "berth." keys are reserved
+ *     hostname: etcd-1
+ *     domainname: example.com
+ *     extraHosts: ["registry:10.0.0.5"]      # /etc/hosts entries, name:address (or host-gateway)
+ *     dns: [10.0.0.53]
+ *     dnsSearch: [example.com]
+ *     capAdd: [NET_ADMIN]                    # capabilities(7) names, CAP_ prefix optional; unknown names refused
+ *     capDrop: [NET_RAW]
+ *     securityOpt: [no-new-privileges]       # also seccomp=..., apparmor=..., label=..., systempaths=unconfined
+ *     readOnly: true                         # read-only root file system
+ *     devices: [ { source: /dev/fuse, target: /dev/fuse, permissions: rwm } ]   # absolute paths
+ *     ulimits: { nofile: { soft: 1024, hard: 4096 } }
+ *     sysctls: { kernel.shmmax: "68719476736" }  # namespaced only: IPC kernel.*, fs.mqueue.*, net.* (not with networkMode host)
+ *     groupAdd: ["123"]
+ *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
+ *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd
@@ -72,7 +99,7 @@ import process from "node:process";
 import { checkBackend } from "./backend-config.ts";
 import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
-import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
+import { CONTAINER_CONFIG_FIELDS, withConfigLimits } from "./fields.ts";
 import { CONTAINER_NAME } from "./rules.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
@@ -174,7 +201,12 @@ const TOP_FIELDS: Fields = {
       "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
   },
   containers: {
-    check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})", NAME_KEYS),
+    check: mapOf(
+      containerNameRule,
+      withConfigLimits(mapping(CONTAINER_FIELDS)),
+      "containers (name: {host, image, ...})",
+      NAME_KEYS,
+    ),
     required: "set containers: (name: {host, image, ...}), or {} for none",
     description: "The containers the hosts should run, by name.",
   },

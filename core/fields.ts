@@ -13,29 +13,54 @@
  *
  * @module
  */
-import type { ContainerConfig, Mount, PortMap } from "./model.ts";
+import type { ContainerConfig, Device, Logging, Mount, PortMap, Ulimit } from "./model.ts";
 import {
   absolutePathRule,
+  capabilityRule,
   CONTAINER_NAME,
   containerNameRule,
+  cpusetRule,
+  DEFAULT_LOG_ROTATION,
+  devicePermissionsRule,
+  dnsNameRule,
+  dnsServerRule,
   envNameRule,
+  extraHostRule,
+  fileLogOptionRule,
   imageRule,
   ipRule,
+  labelKeyRule,
+  logDriverRule,
   modeRule,
   mountTargetRule,
   oneOf,
   plainUserRule,
+  restartPolicyRule,
+  securityOptRule,
+  sizeInBytes,
+  sizeRule,
+  stopSignalRule,
+  sysctlRule,
+  tmpfsOptionsRule,
+  ulimitNameRule,
 } from "./rules.ts";
+import type { Problem } from "./problem.ts";
 import {
+  at,
   boolean,
   type Check,
+  describe,
   type Fields,
   integer,
   listOf,
   mapOf,
   mapping,
+  quote,
+  report,
+  schemaOf,
   type Sensitivity,
   string,
+  withSchema,
 } from "./shape.ts";
 
 export type { Sensitivity };
@@ -57,6 +82,13 @@ export interface FieldDeclaration<V> {
   serialize?: (value: V) => V;
   /** Part of the identity hash: a change recreates the container (and shows in the plan's diff). */
   identity: boolean;
+  /**
+   * Set on fields the engine changes on a running container (`POST
+   * /containers/{id}/update`), which are then not part of the identity hash: a
+   * change is planned as `update`. `when-set`: the engine cannot clear the
+   * setting (its update reads 0 as "unchanged"), so removing it recreates.
+   */
+  inPlace?: "always" | "when-set";
   /** Whether the value is a secret; see {@link Sensitivity}. */
   sensitive: Sensitivity;
 }
@@ -137,6 +169,55 @@ function mode(what: string, keywords: readonly string[], networkNames: boolean):
 }
 
 const ABSOLUTE = { pattern: "^/" };
+
+const MIB = 1024 ** 2;
+
+/** A size: bytes, or a string such as `512m`; `-1` too when `unlimited`. */
+function size(what: string, min: number, unlimited = false): Check {
+  const rule = sizeRule(what, min);
+  return withSchema((value, path, problems) => {
+    if (unlimited && value === -1) return;
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value) || value < min) {
+        report(
+          problems,
+          path,
+          `expected ${what} in bytes from ${min}${
+            unlimited ? " (or -1: unlimited)" : ""
+          }, or a size such as "512m"; got ${value}`,
+        );
+      }
+    } else if (typeof value === "string") {
+      const message = rule(value);
+      if (message !== undefined) report(problems, path, message);
+    } else {
+      report(problems, path, `expected ${what} such as "512m" or "1g", got ${describe(value)}`);
+    }
+  }, {
+    anyOf: [
+      { type: "integer", minimum: unlimited ? -1 : min },
+      { type: "string", pattern: "^\\d{1,15}[kmg]?$" },
+    ],
+  });
+}
+
+/** Sizes hash and compare as bytes: `1g` and `1024m` are the same limit. */
+function bytes(value: number | string): number | undefined {
+  const n = value === -1 ? -1 : sizeInBytes(value);
+  return n === 0 ? undefined : n;
+}
+
+/** A decimal number of CPUs. */
+const cpuCount: Check = withSchema((value, path, problems) => {
+  const hint = typeof value === "string" && /^\d+(?:\.\d+)?$/.test(value) ? `; write ${value} without quotes` : "";
+  if (typeof value !== "number" || !(value > 0 && value <= 4096) || Math.round(value * 1e9) / 1e9 !== value) {
+    report(
+      problems,
+      path,
+      `expected a number of CPUs such as 0.5 or 2 (above 0, at most 9 decimals), got ${describe(value)}${hint}`,
+    );
+  }
+}, { type: "number", minimum: 0, maximum: 4096 });
 const strings = listOf(string(), "strings");
 
 // ---- the fields ----------------------------------------------------------------
@@ -167,6 +248,78 @@ const MOUNT_FIELDS: Fields = {
     description: "Mount propagation; rprivate when empty.",
   },
 };
+
+const DEVICE_FIELDS: Fields = {
+  source: {
+    check: string(absolutePathRule, ABSOLUTE),
+    required: 'set the device path on the host, such as "/dev/fuse"',
+    description: "Device path on the host.",
+  },
+  target: {
+    check: string(absolutePathRule, ABSOLUTE),
+    description: "Path in the container; the host path when not set.",
+  },
+  permissions: {
+    check: string(devicePermissionsRule, { pattern: "^[rwm]{1,3}$" }),
+    description: "Cgroup permissions, letters of rwm (the default).",
+  },
+};
+
+const ULIMIT_FIELDS: Fields = {
+  soft: { check: integer(-1, Number.MAX_SAFE_INTEGER, "a limit"), required: "set the soft limit (-1: unlimited)" },
+  hard: { check: integer(-1, Number.MAX_SAFE_INTEGER, "a limit"), required: "set the hard limit (-1: unlimited)" },
+};
+
+function canonicalDevice(device: Device): Device {
+  const target = device.target === undefined || device.target === "" || device.target === device.source
+    ? {}
+    : { target: device.target };
+  const permissions = device.permissions === undefined || device.permissions === "" ||
+      [...device.permissions].sort().join("") === "mrw"
+    ? {}
+    : { permissions: [...device.permissions].sort().join("") };
+  return { source: device.source, ...target, ...permissions };
+}
+
+/** Capability names as the engine reports them: upper case, with the CAP_ prefix (ALL as it is), sorted. */
+function canonicalCapabilities(caps: string[]): string[] | undefined {
+  const names = caps.map((c) => c.toUpperCase().replace(/^CAP_/, "")).map((c) => c === "ALL" ? c : `CAP_${c}`);
+  return nonEmptyList([...new Set(names)].sort());
+}
+
+const LOGGING_FIELDS: Fields = {
+  driver: { check: string(logDriverRule), description: "Logging driver: json-file (default), local, journald, ..." },
+  options: {
+    check: mapOf((key) => (key === "" ? "option names cannot be empty" : undefined), string(), "driver options"),
+    description: "Driver options, such as max-size and max-file.",
+  },
+};
+
+/** The logging settings as the engine gets them: json-file's options over its default rotation. */
+export function effectiveLogging(logging: Logging | undefined): { driver: string; options: Record<string, string> } {
+  const driver = logging?.driver === undefined || logging.driver === "" ? "json-file" : logging.driver;
+  const options = driver === "json-file" ? { ...DEFAULT_LOG_ROTATION, ...logging?.options } : { ...logging?.options };
+  return { driver, options: sortedMap(options) };
+}
+
+/** json-file and local options berth can check: their names, and the sizes and counts they take. */
+function checkLogging(value: unknown, path: string, problems: Problem[]): void {
+  mapping(LOGGING_FIELDS)(value, path, problems);
+  if (problems.some((p) => p.path.startsWith(path))) return;
+  const logging = value as Logging;
+  const driver = effectiveLogging(logging).driver;
+  if (driver !== "json-file" && driver !== "local") return;
+  for (const [key, option] of Object.entries(logging.options ?? {})) {
+    const where = at(at(path, "options"), key);
+    const message = fileLogOptionRule(key) ??
+      (key === "max-size" && option !== "-1" && !/^\d+[kmg]?$/.test(option)
+        ? `${quote(option)} is not a size: write a whole number and k, m or g, such as "10m" (or -1: no limit)`
+        : key === "max-file" && !/^[1-9]\d*$/.test(option)
+        ? `${quote(option)} is not a number of files: write a whole number from 1, such as "3"`
+        : undefined);
+    if (message !== undefined) report(problems, where, message);
+  }
+}
 
 function canonicalPort(port: PortMap): PortMap {
   return {
@@ -301,6 +454,226 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  restartPolicy: {
+    description: "unless-stopped (default), no, always, on-failure or on-failure:N (at most N restarts).",
+    check: string(restartPolicyRule, { pattern: "^(?:no|always|unless-stopped|on-failure(?::\\d{1,9})?)$" }),
+    canonical: (policy) => policy === "unless-stopped" ? undefined : policy.replace(/^on-failure:0+$/, "on-failure"),
+    identity: false,
+    inPlace: "always",
+    sensitive: "never",
+  },
+  stopSignal: {
+    description: "Signal that stops the container (SIGTERM, SIGQUIT, 15...); the image's, else SIGTERM, when not set.",
+    check: string(stopSignalRule, { pattern: "^(?:[A-Za-z0-9+-]+)$" }),
+    canonical: (signal) =>
+      signal === "" ? undefined : /^\d+$/.test(signal) ? signal : `SIG${signal.toUpperCase().replace(/^SIG/, "")}`,
+    identity: true,
+    sensitive: "never",
+  },
+  stopTimeout: {
+    description: "Seconds from the stop signal to SIGKILL, when berth or the engine stops the container.",
+    check: integer(0, 86400, "a number of seconds"),
+    canonical: (seconds) => seconds,
+    identity: true,
+    sensitive: "never",
+  },
+  memory: {
+    description: 'Memory limit: bytes or a size such as "512m", "1g" (binary units).',
+    check: size("a memory limit", 6 * MIB),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  memoryReservation: {
+    description: 'Soft memory limit: bytes or a size such as "256m".',
+    check: size("a memory reservation", 6 * MIB),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  memorySwap: {
+    description: "Memory plus swap limit, a size; -1 for unlimited swap; twice memory when not set.",
+    check: size("a memory plus swap limit", 6 * MIB, true),
+    canonical: bytes,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpus: {
+    description: "CPUs, a decimal such as 1.5.",
+    check: cpuCount,
+    canonical: (cpus) => cpus,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpuShares: {
+    description: "Relative CPU weight, from 2 to 262144 (the engine's default is 1024).",
+    check: integer(2, 262144, "a CPU weight"),
+    canonical: (shares) => (shares === 1024 ? undefined : shares),
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  cpusetCpus: {
+    description: 'CPUs the container may run on, such as "0-1,3".',
+    check: string(cpusetRule, { pattern: "^(?:\\d+(?:-\\d+)?(?:,\\d+(?:-\\d+)?)*)?$" }),
+    canonical: text(),
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  pidsLimit: {
+    description: "Most processes in the container.",
+    check: integer(1, 4194304, "a process limit"),
+    canonical: (limit) => limit,
+    identity: false,
+    inPlace: "when-set",
+    sensitive: "never",
+  },
+  shmSize: {
+    description: 'Size of /dev/shm, such as "256m" (the engine\'s default is 64m).',
+    check: size("a /dev/shm size", 1),
+    canonical: (value) => {
+      const n = bytes(value);
+      return n === 64 * MIB ? undefined : n;
+    },
+    identity: true,
+    sensitive: "never",
+  },
+  labels: {
+    description: 'Labels of the user\'s own: key -> value ("berth." keys are reserved).',
+    check: mapOf(labelKeyRule, string(), "labels", { pattern: "^(?![Bb][Ee][Rr][Tt][Hh]\\.)[^\\s=]+$" }),
+    canonical: (labels) => (Object.keys(labels).length > 0 ? sortedMap(labels) : undefined),
+    serialize: sortedMap,
+    identity: true,
+    sensitive: "never",
+  },
+  hostname: {
+    description: "Host name inside the container.",
+    check: string(dnsNameRule("host name")),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  domainname: {
+    description: "Domain name inside the container.",
+    check: string(dnsNameRule("domain name")),
+    canonical: text(),
+    identity: true,
+    sensitive: "never",
+  },
+  extraHosts: {
+    description: 'Extra /etc/hosts entries, "name:address".',
+    check: listOf(string(extraHostRule, { pattern: "^[A-Za-z0-9.-]+:.+$" }), "name:address entries"),
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  dns: {
+    description: "DNS server addresses.",
+    check: listOf(string(dnsServerRule), "addresses"),
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  dnsSearch: {
+    description: "DNS search domains.",
+    check: listOf(string(dnsNameRule("search domain")), "domains"),
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  capAdd: {
+    description: "Capabilities to add, such as NET_ADMIN (the CAP_ prefix is optional), or ALL.",
+    check: listOf(string(capabilityRule, { pattern: "^[A-Za-z_]+$" }), "capabilities"),
+    canonical: canonicalCapabilities,
+    identity: true,
+    sensitive: "never",
+  },
+  capDrop: {
+    description: "Capabilities to drop, such as NET_RAW, or ALL.",
+    check: listOf(string(capabilityRule, { pattern: "^[A-Za-z_]+$" }), "capabilities"),
+    canonical: canonicalCapabilities,
+    identity: true,
+    sensitive: "never",
+  },
+  securityOpt: {
+    description:
+      "Security options: no-new-privileges, seccomp=PROFILE, apparmor=PROFILE, label=..., systempaths=unconfined.",
+    check: listOf(string(securityOptRule, { pattern: "^[a-z-]+(?:[=:].+)?$" }), "security options"),
+    canonical: (opts) => nonEmptyList([...opts].sort()),
+    identity: true,
+    sensitive: "never",
+  },
+  readOnly: {
+    description: "Read-only root file system.",
+    check: boolean,
+    canonical: onlyTrue,
+    identity: true,
+    sensitive: "never",
+  },
+  devices: {
+    description: "Host devices given to the container.",
+    check: listOf(mapping(DEVICE_FIELDS), "devices"),
+    canonical: (devices) => nonEmptyList(devices.map(canonicalDevice).sort(byKey((d) => d.target ?? d.source))),
+    serialize: (devices) => devices.map((device) => inDeclaredOrder(device, DEVICE_FIELDS)),
+    identity: true,
+    sensitive: "never",
+  },
+  ulimits: {
+    description: "Resource limits by name (nofile, nproc, ...): soft and hard, -1 for unlimited.",
+    check: mapOf(ulimitNameRule, mapping(ULIMIT_FIELDS), "ulimits", { pattern: "^[a-z]+$" }),
+    canonical: (limits) =>
+      Object.keys(limits).length > 0
+        ? sortedMap(
+          Object.fromEntries(
+            Object.entries(limits).map(([k, v]): [string, Ulimit] => [k, { soft: v.soft, hard: v.hard }]),
+          ),
+        )
+        : undefined,
+    serialize: (limits) =>
+      sortedMap(Object.fromEntries(Object.entries(limits).map(([k, v]) => [k, inDeclaredOrder(v, ULIMIT_FIELDS)]))),
+    identity: true,
+    sensitive: "never",
+  },
+  sysctls: {
+    description: "Namespaced kernel parameters: net.*, fs.mqueue.* and the IPC ones (kernel.shmmax, ...).",
+    check: mapOf(sysctlRule, string(), "kernel parameters", { pattern: "^(?:net\\.|fs\\.mqueue\\.|kernel\\.)" }),
+    canonical: (sysctls) => (Object.keys(sysctls).length > 0 ? sortedMap(sysctls) : undefined),
+    serialize: sortedMap,
+    identity: true,
+    sensitive: "never",
+  },
+  groupAdd: {
+    description: "Extra groups of the process: names or ids.",
+    check: listOf(string(plainUserRule("group"), { pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" }), "groups"),
+    canonical: nonEmptyList,
+    identity: true,
+    sensitive: "never",
+  },
+  tmpfs: {
+    description: 'tmpfs mounts: path in the container -> mount options ("size=64m,mode=1777", or "").',
+    check: mapOf(mountTargetRule, string(tmpfsOptionsRule), "tmpfs mounts", ABSOLUTE),
+    canonical: (mounts) => (Object.keys(mounts).length > 0 ? sortedMap(mounts) : undefined),
+    serialize: sortedMap,
+    identity: true,
+    sensitive: "never",
+  },
+  logging: {
+    description: "Logging driver and options; json-file rotated at max-size 10m, max-file 3 when not set.",
+    check: withSchema(checkLogging, () => schemaOf(mapping(LOGGING_FIELDS), "logging")),
+    // The default (json-file, rotated) hashes as "not set", so containers made before it keep their identity.
+    canonical: (logging) => {
+      const effective = effectiveLogging(logging);
+      return JSON.stringify(effective) === JSON.stringify(effectiveLogging(undefined)) ? undefined : effective;
+    },
+    serialize: (logging) => inDeclaredOrder(logging, LOGGING_FIELDS),
+    identity: true,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -308,6 +681,66 @@ type AnyField = FieldDeclaration<unknown>;
 /** The table's entries, in declared order, typed for generic use. */
 export function containerFields(): Array<[keyof ContainerConfig, AnyField]> {
   return Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
+}
+
+/**
+ * The fields the engine changes in place, canonical (defaults dropped): what
+ * an `update` compares and sends.
+ */
+export function inPlaceSettings(config: Partial<ContainerConfig>): Partial<ContainerConfig> {
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of containerFields()) {
+    const value = config[key];
+    const canonical = value === undefined || field.inPlace === undefined ? undefined : field.canonical(value);
+    if (canonical !== undefined) out[key] = canonical;
+  }
+  // The engine sets swap to twice the memory when it is not given: written or not, that is the same.
+  if (out["memorySwap"] !== undefined && out["memorySwap"] === 2 * (out["memory"] as number)) delete out["memorySwap"];
+  return out as Partial<ContainerConfig>;
+}
+
+/**
+ * `check` (a container config's fields), then the limits the engine checks
+ * against each other, so a config it would refuse fails validation instead
+ * of the apply.
+ */
+export function withConfigLimits(check: Check): Check {
+  return withSchema((value, path, problems) => {
+    const before = problems.length;
+    check(value, path, problems);
+    if (problems.length === before) checkConfigLimits(value as ContainerConfig, path, problems);
+  }, () => schemaOf(check, "config"));
+}
+
+function checkConfigLimits(config: ContainerConfig, path: string, problems: Problem[]): void {
+  const memory = config.memory === undefined ? undefined : sizeInBytes(config.memory);
+  const reservation = config.memoryReservation === undefined ? undefined : sizeInBytes(config.memoryReservation);
+  const swap = config.memorySwap === undefined || config.memorySwap === -1 ? undefined : sizeInBytes(config.memorySwap);
+  if (memory !== undefined && reservation !== undefined && reservation > memory) {
+    report(
+      problems,
+      at(path, "memoryReservation"),
+      `must not be above memory (${config.memory}): lower it, or raise memory`,
+    );
+  }
+  if (config.memorySwap !== undefined && memory === undefined) {
+    report(problems, at(path, "memorySwap"), "needs memory: set memory too (memorySwap is memory plus swap)");
+  } else if (memory !== undefined && swap !== undefined && swap < memory) {
+    report(
+      problems,
+      at(path, "memorySwap"),
+      `is memory plus swap, so at least memory (${config.memory}): raise it, or use -1 for unlimited swap`,
+    );
+  }
+  if (config.networkMode === "host") {
+    for (const key of Object.keys(config.sysctls ?? {}).filter((k) => k.startsWith("net."))) {
+      report(
+        problems,
+        at(at(path, "sysctls"), key),
+        "with networkMode host the network parameters are the host's: remove it, or set it on the host",
+      );
+    }
+  }
 }
 
 /** The table as validation fields (check, required, description, sensitive). */

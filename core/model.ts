@@ -24,6 +24,30 @@ export interface Mount {
   propagation?: string;
 }
 
+/** A host device given to the container. */
+export interface Device {
+  /** Device path on the host, such as `/dev/fuse`. */
+  source: string;
+  /** Path in the container; the host path when not set. */
+  target?: string;
+  /** Cgroup permissions, from `rwm` (the default). */
+  permissions?: string;
+}
+
+/** A resource limit (see `ulimit`); -1 for unlimited. */
+export interface Ulimit {
+  soft: number;
+  hard: number;
+}
+
+/** Where the container's output goes: a Docker logging driver and its options. */
+export interface Logging {
+  /** `json-file` (the default), `local`, `journald`, `syslog`, `fluentd`, `gelf`, `none`, ... */
+  driver?: string;
+  /** Driver options; for json-file, `max-size` and `max-file` default to 10m and 3 (rotation). */
+  options?: Record<string, string>;
+}
+
 /** What the container is. Hashing this decides "changed". Each field is declared in core/fields.ts. */
 export interface ContainerConfig {
   name: string;
@@ -43,6 +67,60 @@ export interface ContainerConfig {
   env?: Record<string, string>;
   /** Run an init process as PID 1 (docker `--init`). berth extension. */
   init?: boolean;
+  /** `unless-stopped` (default), `no`, `always`, `on-failure` or `on-failure:N` (at most N restarts). */
+  restartPolicy?: string;
+  /** Signal that stops the container, such as `SIGQUIT`; the image's (else SIGTERM) when not set. */
+  stopSignal?: string;
+  /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
+  stopTimeout?: number;
+  /** Memory limit: bytes, or a size such as `512m`, `1g` (k, m, g: binary units). */
+  memory?: number | string;
+  /** Soft memory limit, a size. */
+  memoryReservation?: number | string;
+  /** Memory plus swap limit, a size; -1 for unlimited swap; twice `memory` when not set. */
+  memorySwap?: number | string;
+  /** CPUs, a decimal such as 1.5. */
+  cpus?: number;
+  /** Relative CPU weight (the engine's default is 1024). */
+  cpuShares?: number;
+  /** CPUs the container may run on, such as `0-1,3`. */
+  cpusetCpus?: string;
+  /** Most processes in the container. */
+  pidsLimit?: number;
+  /** Size of /dev/shm (the engine's default is 64m). */
+  shmSize?: number | string;
+  /** Labels of the user's own; `berth.*` keys are berth's and refused. */
+  labels?: Record<string, string>;
+  /** Host name inside the container. */
+  hostname?: string;
+  /** Domain name inside the container. */
+  domainname?: string;
+  /** Extra `/etc/hosts` entries: `name:address`. */
+  extraHosts?: string[];
+  /** DNS servers (addresses). */
+  dns?: string[];
+  /** DNS search domains. */
+  dnsSearch?: string[];
+  /** Capabilities to add, such as `NET_ADMIN` (`CAP_` prefix optional), or `ALL`. */
+  capAdd?: string[];
+  /** Capabilities to drop. */
+  capDrop?: string[];
+  /** Security options: `no-new-privileges`, `seccomp=...`, `apparmor=...`, `label=...`. */
+  securityOpt?: string[];
+  /** Read-only root file system. */
+  readOnly?: boolean;
+  /** Host devices. */
+  devices?: Device[];
+  /** Resource limits by name: `nofile: { soft: 1024, hard: 4096 }`. */
+  ulimits?: Record<string, Ulimit>;
+  /** Namespaced kernel parameters, such as `net.ipv4.ip_forward: "1"`. */
+  sysctls?: Record<string, string>;
+  /** Extra groups of the process. */
+  groupAdd?: string[];
+  /** tmpfs mounts: path in the container -> mount options (`size=64m,mode=1777`, or ""). */
+  tmpfs?: Record<string, string>;
+  /** Logging driver and options; json-file rotated at 10m x 3 files when not set. */
+  logging?: Logging;
 }
 
 /** Container status as the runtime reports it. */

@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
 import { FILE_HELPER_PREFIX } from "./model.ts";
 import { quote, type Rule } from "./shape.ts";
+import { suggest } from "./suggest.ts";
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
@@ -165,4 +166,321 @@ export const criAddressRule: Rule = (address) => {
 export const dockerHostRule: Rule = (host) => {
   if (host === "" || /^unix:\/\/\/\S+$/.test(host) || /^tcp:\/\/[^/\s]+\/?$/.test(host)) return undefined;
   return `${quote(host)} is not an engine address: use "unix:///var/run/docker.sock" or "tcp://host:port"`;
+};
+
+const RESTART_POLICY = /^(?:no|always|unless-stopped|on-failure(?::\d{1,9})?)$/;
+
+export const restartPolicyRule: Rule = (policy) =>
+  RESTART_POLICY.test(policy)
+    ? undefined
+    : `${quote(policy)} is not a restart policy: use no, always, unless-stopped, ${
+      /^on-?failure/i.test(policy)
+        ? "or on-failure:N (N, the most restarts, a whole number)"
+        : "on-failure or on-failure:N"
+    }`;
+
+/** The signal names Linux and Docker know, without the `SIG` prefix. */
+const SIGNALS = [
+  "HUP",
+  "INT",
+  "QUIT",
+  "ILL",
+  "TRAP",
+  "ABRT",
+  "IOT",
+  "BUS",
+  "FPE",
+  "KILL",
+  "USR1",
+  "SEGV",
+  "USR2",
+  "PIPE",
+  "ALRM",
+  "TERM",
+  "STKFLT",
+  "CHLD",
+  "CONT",
+  "STOP",
+  "TSTP",
+  "TTIN",
+  "TTOU",
+  "URG",
+  "XCPU",
+  "XFSZ",
+  "VTALRM",
+  "PROF",
+  "WINCH",
+  "IO",
+  "POLL",
+  "PWR",
+  "SYS",
+]; // deno-fmt-ignore
+
+/** `SIGTERM`, `TERM`, `15`, `SIGRTMIN+3`: the forms `docker run --stop-signal` takes. */
+export const stopSignalRule: Rule = (signal) => {
+  const name = signal.toUpperCase().replace(/^SIG/, "");
+  if (SIGNALS.includes(name) || /^RTM(?:IN\+\d{1,2}|AX-\d{1,2}|IN|AX)$/.test(name)) return undefined;
+  if (/^\d{1,2}$/.test(signal) && Number(signal) >= 1 && Number(signal) <= 64) return undefined;
+  return `${quote(signal)} is not a signal: use a name such as SIGTERM, SIGQUIT or SIGINT, or a number from 1 to 64`;
+};
+
+const UNIT: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** Bytes of a size written as berth takes it (`512m`, `1g`, `1024`), else undefined. */
+export function sizeInBytes(size: number | string): number | undefined {
+  if (typeof size === "number") return Number.isSafeInteger(size) && size >= 0 ? size : undefined;
+  const match = /^(\d{1,15})([kmg]?)$/.exec(size);
+  return match === null ? undefined : Number(match[1]) * (UNIT[match[2] as string] as number);
+}
+
+/**
+ * The fix for a size berth does not take. Docker's own parser also reads
+ * `512M`, `512mb` and `512MiB` (all binary); berth takes one spelling, so a
+ * config says the same thing everywhere: the suggestion is that spelling.
+ */
+export function sizeRule(what: string, min: number): Rule {
+  return (size) => {
+    const bytes = sizeInBytes(size);
+    if (bytes !== undefined) {
+      return bytes < min ? `${what} ${quote(size)} is below the engine's minimum of ${min / 1024 ** 2}m` : undefined;
+    }
+    const spelled = /^(\d+(?:\.\d+)?)\s*([kmgKMG])(?:i?[bB])?$/.exec(size.trim());
+    if (spelled !== null) {
+      const [, number, unit] = spelled as unknown as [string, string, string];
+      const lower = unit.toLowerCase();
+      if (/^\d+$/.test(number)) {
+        return `write ${
+          quote(`${number}${lower}`)
+        }: sizes are a whole number and k, m or g (binary: 1024, 1024², 1024³ bytes)`;
+      }
+      const down = { k: "", m: "k", g: "m" }[lower] as string;
+      return `${quote(size)} is not a whole number of ${lower}: write ${
+        quote(`${Math.round(Number(number) * 1024)}${down}`)
+      }`;
+    }
+    return `${quote(size)} is not a size: write bytes, or a whole number and k, m or g, such as "512m" or "1g"`;
+  };
+}
+
+export const cpusetRule: Rule = (set) =>
+  set === "" || /^\d+(?:-\d+)?(?:,\d+(?:-\d+)?)*$/.test(set)
+    ? undefined
+    : `${quote(set)} is not a CPU list: write CPU numbers and ranges, such as "0-1,3"`;
+
+const DNS_NAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** A host or domain name: dot-separated labels of letters, digits and inner hyphens. */
+export function dnsNameRule(what: string): Rule {
+  return (name) =>
+    name === "" || DNS_NAME.test(name)
+      ? undefined
+      : `${quote(name)} is not a valid ${what}: use letters, digits, "-" and ".", such as "web-1" or "example.com"`;
+}
+
+/** A label key of the user's own: berth's keys (`berth.*`) are reserved. */
+export const labelKeyRule: Rule = (key) => {
+  if (key === "") return "label keys cannot be empty";
+  if (/^berth\./i.test(key)) {
+    return `label ${
+      quote(key)
+    } is berth's own (keys starting "berth." are reserved): choose another key, such as "app.${key.slice(6)}"`;
+  }
+  return /[\s=]/.test(key)
+    ? `label key ${quote(key)} contains a space or "=": use letters, digits, ".", "-", "_" and "/"`
+    : undefined;
+};
+
+/** `name:address` for /etc/hosts (`host-gateway` too, Docker's own address on the host). */
+export const extraHostRule: Rule = (entry) => {
+  const at = entry.indexOf(":");
+  const name = entry.slice(0, at);
+  const address = entry.slice(at + 1);
+  if (at <= 0 || !DNS_NAME.test(name)) {
+    return `${quote(entry)} is not an /etc/hosts entry: write "name:address", such as "db:10.0.0.5"`;
+  }
+  return isIP(address) !== 0 || address === "host-gateway"
+    ? undefined
+    : `${quote(entry)}: ${quote(address)} is not an IPv4 or IPv6 address (or host-gateway)`;
+};
+
+export const dnsServerRule: Rule = (ip) =>
+  isIP(ip) !== 0
+    ? undefined
+    : `${quote(ip)} is not a DNS server address: write an IPv4 or IPv6 address, such as "1.1.1.1"`;
+
+/** Linux capabilities (capabilities(7)), without the `CAP_` prefix. */
+export const CAPABILITIES = [
+  "AUDIT_CONTROL",
+  "AUDIT_READ",
+  "AUDIT_WRITE",
+  "BLOCK_SUSPEND",
+  "BPF",
+  "CHECKPOINT_RESTORE",
+  "CHOWN",
+  "DAC_OVERRIDE",
+  "DAC_READ_SEARCH",
+  "FOWNER",
+  "FSETID",
+  "IPC_LOCK",
+  "IPC_OWNER",
+  "KILL",
+  "LEASE",
+  "LINUX_IMMUTABLE",
+  "MAC_ADMIN",
+  "MAC_OVERRIDE",
+  "MKNOD",
+  "NET_ADMIN",
+  "NET_BIND_SERVICE",
+  "NET_BROADCAST",
+  "NET_RAW",
+  "PERFMON",
+  "SETFCAP",
+  "SETGID",
+  "SETPCAP",
+  "SETUID",
+  "SYSLOG",
+  "SYS_ADMIN",
+  "SYS_BOOT",
+  "SYS_CHROOT",
+  "SYS_MODULE",
+  "SYS_NICE",
+  "SYS_PACCT",
+  "SYS_PTRACE",
+  "SYS_RAWIO",
+  "SYS_RESOURCE",
+  "SYS_TIME",
+  "SYS_TTY_CONFIG",
+  "WAKE_ALARM",
+]; // deno-fmt-ignore
+
+export const capabilityRule: Rule = (cap) => {
+  const name = cap.toUpperCase().replace(/^CAP_/, "");
+  if (name === "ALL" || CAPABILITIES.includes(name)) return undefined;
+  const near = suggest(name, CAPABILITIES);
+  return `${quote(cap)} is not a Linux capability${near === undefined ? "" : `; did you mean ${near}?`} (see capabilities(7); the CAP_ prefix is optional)`;
+};
+
+const SECURITY_OPTS = ["no-new-privileges", "seccomp", "apparmor", "label", "systempaths"];
+
+export const securityOptRule: Rule = (opt) => {
+  const [key = "", value] = opt.split(/[=:](.*)/s);
+  if (key === "no-new-privileges" && (value === undefined || value === "true" || value === "false")) return undefined;
+  if (SECURITY_OPTS.includes(key) && key !== "no-new-privileges" && value !== undefined && value !== "") {
+    return undefined;
+  }
+  const near = suggest(key, SECURITY_OPTS);
+  return `${
+    quote(opt)
+  } is not a security option: use no-new-privileges, seccomp=PROFILE, apparmor=PROFILE, label=... or systempaths=unconfined${
+    near !== undefined && near !== key ? ` (did you mean ${near}?)` : ""
+  }`;
+};
+
+export const devicePermissionsRule: Rule = (p) =>
+  /^(?!.*(.).*\1)[rwm]{1,3}$/.test(p)
+    ? undefined
+    : `${quote(p)} is not a set of device permissions: use letters of "rwm"`;
+
+const ULIMITS = [
+  "core",
+  "cpu",
+  "data",
+  "fsize",
+  "locks",
+  "memlock",
+  "msgqueue",
+  "nice",
+  "nofile",
+  "nproc",
+  "rss",
+  "rtprio",
+  "rttime",
+  "sigpending",
+  "stack",
+]; // deno-fmt-ignore
+
+export const ulimitNameRule: Rule = (name) => {
+  if (ULIMITS.includes(name)) return undefined;
+  const near = suggest(name, ULIMITS);
+  return `${quote(name)} is not a ulimit: use one of ${ULIMITS.join(", ")}${near === undefined ? "" : ` (did you mean ${near}?)`}`;
+};
+
+/** The kernel parameters Docker lets a container set: those of its own IPC and network namespaces. */
+const IPC_SYSCTLS = [
+  "kernel.msgmax",
+  "kernel.msgmnb",
+  "kernel.msgmni",
+  "kernel.sem",
+  "kernel.shmall",
+  "kernel.shmmax",
+  "kernel.shmmni",
+  "kernel.shm_rmid_forced",
+];
+
+export const sysctlRule: Rule = (key) =>
+  IPC_SYSCTLS.includes(key) || /^fs\.mqueue\.[a-z_]+$/.test(key) || /^net\.[A-Za-z0-9_.\-/]+$/.test(key)
+    ? undefined
+    : `sysctl ${quote(key)} is not namespaced, so the engine refuses it: only net.*, fs.mqueue.* and ${
+      IPC_SYSCTLS.join(", ")
+    } can be set per container`;
+
+const TMPFS_OPTION =
+  /^(?:size=\d+[kmg%]?|nr_inodes=\d+[kmg]?|mode=[0-7]{3,4}|uid=\d+|gid=\d+|ro|rw|noexec|exec|nosuid|suid|nodev|dev|noatime|atime|nodiratime|diratime|relatime|norelatime|strictatime|nostrictatime|sync|async|mpol=\S+)$/;
+
+export const tmpfsOptionsRule: Rule = (options) => {
+  const bad = options === "" ? [] : options.split(",").filter((o) => !TMPFS_OPTION.test(o));
+  return bad.length === 0
+    ? undefined
+    : `${
+      bad.map(quote).join(", ")
+    }: not a tmpfs option; use size=64m, mode=1777, uid=N, gid=N, noexec, nosuid, nodev, ro, separated by ","`;
+};
+
+export const LOG_DRIVERS = [
+  "json-file",
+  "local",
+  "journald",
+  "syslog",
+  "fluentd",
+  "gelf",
+  "awslogs",
+  "splunk",
+  "gcplogs",
+  "logentries",
+  "etwlogs",
+  "none",
+]; // deno-fmt-ignore
+
+/** The default rotation of the json-file driver: without it, a chatty container fills the disk (moby/moby#8911). */
+export const DEFAULT_LOG_ROTATION: Readonly<Record<string, string>> = { "max-size": "10m", "max-file": "3" };
+
+export const logDriverRule: Rule = (driver) => {
+  if (driver === "" || LOG_DRIVERS.includes(driver)) return undefined;
+  const near = suggest(driver, LOG_DRIVERS);
+  return `${quote(driver)} is not a logging driver: use one of ${LOG_DRIVERS.join(", ")}${
+    near === undefined ? "" : ` (did you mean ${near}?)`
+  }`;
+};
+
+const FILE_LOG_OPTIONS = [
+  "max-size",
+  "max-file",
+  "compress",
+  "labels",
+  "labels-regex",
+  "env",
+  "env-regex",
+  "tag",
+  "mode",
+  "max-buffer-size",
+];
+
+/** Options of the file drivers (json-file, local), whose names and values berth can check. */
+export const fileLogOptionRule: Rule = (key) => {
+  if (FILE_LOG_OPTIONS.includes(key)) return undefined;
+  const near = suggest(key, FILE_LOG_OPTIONS);
+  return `${quote(key)} is not an option of the json-file and local drivers${
+    near === undefined ? "" : `; did you mean ${near}?`
+  }`;
 };

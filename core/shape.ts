@@ -13,7 +13,7 @@ import { suggest } from "./suggest.ts";
  */
 export interface JsonSchema {
   description?: string;
-  type?: "string" | "integer" | "boolean" | "object" | "array" | Array<"object" | "null">;
+  type?: "string" | "integer" | "number" | "boolean" | "object" | "array" | Array<"object" | "null">;
   enum?: readonly string[];
   pattern?: string;
   minLength?: number;

@@ -6,7 +6,7 @@
  * @module
  */
 import { hostFromDocument } from "./document-to-model.ts";
-import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
+import { CONTAINER_CONFIG_FIELDS, withConfigLimits } from "./fields.ts";
 import { runtimeIdentity } from "./hash.ts";
 import { hostKey } from "./host.ts";
 import type { Containers, HostConfiguredContainer } from "./model.ts";
@@ -227,7 +227,10 @@ const HOOK_FIELDS: Fields = {
 export const HCC_FIELDS: Fields = {
   container: {
     check: mapping({
-      config: { check: mapping(CONTAINER_CONFIG_FIELDS), required: "set the container config (name, image, ...)" },
+      config: {
+        check: withConfigLimits(mapping(CONTAINER_CONFIG_FIELDS)),
+        required: "set the container config (name, image, ...)",
+      },
       status: { check: mapping(STATUS_FIELDS) },
       runtime: { check: checkRuntime },
     }),

@@ -45,6 +45,20 @@ export async function changeStep(
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
       return await postStart(want, c);
     }
+    case "update": {
+      const runtime = await ctx.session.runtime(want);
+      const id = ctx.state[c.name]?.container.status?.id as string;
+      const status = ctx.state[c.name]?.container.status?.status ?? "running";
+      await doing(`updating container "${c.name}" on host ${c.host}`, () => runtime.update(id, want.container.config));
+      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, status)));
+      if (c.files.length > 0 || c.directories.length > 0) {
+        return await changeStep(ctx, { ...c, action: "update-files" }, want, prev);
+      }
+      if ((await runtime.status(id))?.status === "running") return;
+      await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
+      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      return await postStart(want, c);
+    }
     case "update-files": {
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
@@ -55,7 +69,7 @@ export async function changeStep(
       // Files the check could not read turned out to match: the container stays as it is.
       if (!wrote && ctx.state[c.name]?.container.status?.status === "running") return;
       await doing(`restarting container "${c.name}" on host ${c.host}`, async () => {
-        await runtime.stop(id, { timeoutSeconds: ctx.stopTimeoutSeconds });
+        await runtime.stop(id, { timeoutSeconds: stopTimeout(ctx, want) });
         await runtime.start(id);
       });
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
@@ -94,13 +108,18 @@ export async function removeStep(
   const runtime = await ctx.session.runtime(hcc);
   const label = hostLabel(hcc.host);
   await doing(`removing container "${name}" on host ${label}`, async () => {
-    await stopAndRemove(runtime, id, ctx.stopTimeoutSeconds);
+    await stopAndRemove(runtime, id, stopTimeout(ctx, hcc));
   });
   await ctx.record(() => {
     if (ctx.state[name]?.container.status?.id === id || ctx.state[name]?.container.status === undefined) {
       delete ctx.state[name];
     }
   });
+}
+
+/** The container's own stop timeout, else the apply's. */
+function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): number {
+  return hcc.container.config.stopTimeout ?? ctx.stopTimeoutSeconds;
 }
 
 async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {

@@ -9,6 +9,7 @@
  * @module
  */
 import {
+  type ContainerConfig,
   type ContainersState,
   type ContainerStatus,
   type HostConfiguredContainer,
@@ -21,6 +22,7 @@ import {
   type ObservedContainer,
   type Runtime,
 } from "../runtimes/runtime.ts";
+import { inPlaceSettings } from "../core/fields.ts";
 import { hostKey } from "../core/host.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { removeAbandonedHelpers } from "./host-files.ts";
@@ -46,6 +48,8 @@ export interface Observation {
   status?: ContainerStatus;
   /** The configuration hash label on the running container (drift behind berth's back). */
   configHash?: string;
+  /** The in-place settings the engine reports for the recorded container (`settings` of the runtime's inspect). */
+  settings?: Partial<ContainerConfig>;
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
   /** A container holding the desired name when the recorded one is missing. */
@@ -56,6 +60,10 @@ export interface Observation {
   mounts: Record<string, "directory" | "file" | "missing">;
   /** Config files and mount directories (ending in `/`) that cannot be read without a change, and why. */
   unknown?: Record<string, string>;
+}
+
+function hasInPlace(hcc: HostConfiguredContainer): boolean {
+  return Object.keys(inPlaceSettings(hcc.container.config)).length > 0;
 }
 
 /** name -> what the hosts report. */
@@ -155,6 +163,13 @@ async function observeHost(
       obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
+      // The listing carries no settings; inspect only containers whose config sets one the engine changes in place,
+      // so the check of a host stays one listing for the others.
+      if (found !== undefined && (hasInPlace(recorded) || (want !== undefined && hasInPlace(want)))) {
+        const { runtime } = await listed(recorded);
+        const settings = (await runtime.inspect(found.id, signalOption(signal)))?.settings;
+        if (settings !== undefined) obs.settings = settings;
+      }
     }
     if (found === undefined && want !== undefined) {
       const wanted = want.container.config.name;

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { canonicalConfig, configHash } from "../core/hash.ts";
+import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
+import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
 import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
@@ -15,6 +16,7 @@ import { shortId } from "../core/container-id.ts";
 export type Action =
   | "create" // not there: write files, create, start
   | "recreate" // there but different (config, runtime, host): remove, then create
+  | "update" // only settings the engine changes in place differ: update them (and any files), no recreate
   | "update-files" // config files differ or mount directories missing: write them, restart
   | "start" // there, unchanged, not running
   | "remove" // not desired any more
@@ -187,22 +189,53 @@ function planOne(
   const diff = fileDiff(obs.files).filter((line) => unknown[line.path.replace(/^file /, "")] === undefined);
   const files = allFiles.filter((p) => unknown[p] !== undefined || obs.files[p] !== (want.configFiles ?? {})[p]);
   const directories = allDirs.filter((d) => unknown[d] !== undefined || obs.mounts[d] === "missing");
-  if (files.length > 0 || directories.length > 0) {
-    const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
-    return change("update-files", [
-      ...files.map((p) =>
-        unknown[p] !== undefined
-          ? `config file ${p}: ${unknown[p]}`
-          : obs.files[p] === null
-          ? `config file ${p} is missing on the host`
-          : `config file ${p} differs`
-      ),
-      ...directories.map((d) =>
-        unknown[d] !== undefined ? `mount directory ${d}: ${unknown[d]}` : `mount directory ${d} is missing on the host`
-      ),
-      running ? "container is restarted to pick them up" : "container is started",
-    ], { files, directories, diff, ...(unread.length > 0 && { unknown: unread }) });
+  const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
+  const fileChange = { files, directories, ...(unread.length > 0 && { unknown: unread }) };
+  const fileReasons = [
+    ...files.map((p) =>
+      unknown[p] !== undefined
+        ? `config file ${p}: ${unknown[p]}`
+        : obs.files[p] === null
+        ? `config file ${p} is missing on the host`
+        : `config file ${p} differs`
+    ),
+    ...directories.map((d) =>
+      unknown[d] !== undefined ? `mount directory ${d}: ${unknown[d]}` : `mount directory ${d} is missing on the host`
+    ),
+  ];
+  const restart = running ? "container is restarted to pick them up" : "container is started";
+
+  // Settings the engine changes in place: compared with what it reports (drift), else with the record.
+  const recordedSettings = inPlaceSettings(was.container.config);
+  const current = obs.settings === undefined ? recordedSettings : inPlaceSettings(obs.settings);
+  const settings = inPlaceSettings(want.container.config);
+  const settingsDiff = diffValues(current, settings);
+  if (settingsDiff.length > 0) {
+    const why = canonicalJson(current) === canonicalJson(recordedSettings)
+      ? "container configuration changed"
+      : "container was changed outside berth (the engine reports other settings than recorded)";
+    const cleared = containerFields()
+      .filter(([key, field]) =>
+        field.inPlace === "when-set" && current[key] !== undefined && settings[key] === undefined
+      )
+      .map(([key]) => key);
+    if (cleared.length > 0) {
+      return change("recreate", [
+        why,
+        `${cleared.join(", ")} cannot be cleared in place, so the container is recreated`,
+      ], {
+        ...full,
+        diff: settingsDiff,
+      });
+    }
+    return change("update", [
+      why,
+      `${settingsDiff.map((d) => d.path).join(", ")} changed in place, without a recreate`,
+      ...fileReasons,
+      ...(fileReasons.length > 0 || !running ? [restart] : []),
+    ], { ...fileChange, diff: [...settingsDiff, ...diff] });
   }
+  if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}`]);
   return change("nothing", []);
 }
@@ -214,9 +247,14 @@ export function directoryMounts(hcc: HostConfiguredContainer): string[] {
 
 function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer): DiffLine[] {
   return [
-    ...diffValues(canonicalConfig(was.container.config), canonicalConfig(want.container.config)),
+    ...diffValues(shownConfig(was), shownConfig(want)),
     ...diffValues(publicRuntime(was), publicRuntime(want), "runtime"),
   ];
+}
+
+/** The config as diffs show it: the identity fields and the in-place ones. */
+function shownConfig(hcc: HostConfiguredContainer): unknown {
+  return { ...canonicalConfig(hcc.container.config), ...inPlaceSettings(hcc.container.config) };
 }
 
 function publicRuntime(hcc: HostConfiguredContainer): unknown {

@@ -28,6 +28,11 @@ export interface ObservedContainer extends ContainerStatus {
   name: string;
   image: string;
   labels: Record<string, string>;
+  /**
+   * The settings the engine changes in place (`inPlace` in core/fields.ts) as
+   * it reports them now, in config form; absent when the runtime cannot tell.
+   */
+  settings?: Partial<ContainerConfig>;
 }
 
 /** Container creation: the config plus the labels to attach. */
@@ -46,6 +51,8 @@ export interface Runtime {
   /** Creates a container, returns its id. Throws CONFLICT when the name is taken. */
   create(config: ContainerConfig, options?: CreateOptions): Promise<string>;
   start(id: string, options?: CallOptions): Promise<void>;
+  /** Changes the in-place settings of `config` (`inPlace` in core/fields.ts) on a container, running or not. */
+  update(id: string, config: ContainerConfig, options?: CallOptions): Promise<void>;
   /** Stops a container; `timeoutSeconds` before it is killed (default 10). */
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
   /** Removes a container (must be stopped unless `force`). */

@@ -60,7 +60,7 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
 
 type Shape = (value: unknown, path: string, problems: string[]) => void;
 
-const ACTIONS = ["create", "recreate", "update-files", "start", "remove", "forget", "blocked", "nothing"];
+const ACTIONS = ["create", "recreate", "update", "update-files", "start", "remove", "forget", "blocked", "nothing"];
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const text: Shape = (v, path, problems) => {

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { containerFields } from "../../core/fields.ts";
+import { containerFields, effectiveLogging } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
+import { sizeInBytes } from "../../core/rules.ts";
 import type { CreateOptions } from "../runtime.ts";
 
 /** The fields of the engine's create request that berth sets. */
@@ -15,6 +16,10 @@ export interface CreateBody {
   WorkingDir?: string;
   Env?: string[];
   User?: string;
+  StopSignal?: string;
+  Hostname?: string;
+  Domainname?: string;
+  StopTimeout?: number;
   Labels: Record<string, string>;
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
@@ -27,7 +32,28 @@ export interface CreateBody {
     PidMode?: string;
     IpcMode?: string;
     Init?: boolean;
-    RestartPolicy: { Name: string };
+    RestartPolicy: { Name: string; MaximumRetryCount?: number };
+    Memory?: number;
+    MemoryReservation?: number;
+    MemorySwap?: number;
+    NanoCpus?: number;
+    CpuShares?: number;
+    CpusetCpus?: string;
+    PidsLimit?: number;
+    ShmSize?: number;
+    ExtraHosts?: string[];
+    Dns?: string[];
+    DnsSearch?: string[];
+    CapAdd?: string[];
+    CapDrop?: string[];
+    SecurityOpt?: string[];
+    ReadonlyRootfs?: boolean;
+    Devices?: Array<{ PathOnHost: string; PathInContainer: string; CgroupPermissions: string }>;
+    Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+    Sysctls?: Record<string, string>;
+    GroupAdd?: string[];
+    Tmpfs?: Record<string, string>;
+    LogConfig: { Type: string; Config: Record<string, string> };
   };
 }
 
@@ -84,7 +110,79 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
         .sort();
     },
     init: (init, body) => void (body.HostConfig.Init = init),
+    restartPolicy: (policy, body) => {
+      const [name, retries] = policy.split(":");
+      body.HostConfig.RestartPolicy = {
+        Name: name as string,
+        ...(retries !== undefined && { MaximumRetryCount: Number(retries) }),
+      };
+    },
+    stopSignal: (signal, body) => void (body.StopSignal = signal),
+    stopTimeout: (seconds, body) => void (body.StopTimeout = seconds),
+    memory: (size, body) => void (body.HostConfig.Memory = bytes(size)),
+    memoryReservation: (size, body) => void (body.HostConfig.MemoryReservation = bytes(size)),
+    memorySwap: (size, body) => void (body.HostConfig.MemorySwap = bytes(size)),
+    cpus: (cpus, body) => void (body.HostConfig.NanoCpus = Math.round(cpus * 1e9)),
+    cpuShares: (shares, body) => void (body.HostConfig.CpuShares = shares),
+    cpusetCpus: (set, body) => void (body.HostConfig.CpusetCpus = set),
+    pidsLimit: (limit, body) => void (body.HostConfig.PidsLimit = limit),
+    shmSize: (size, body) => void (body.HostConfig.ShmSize = bytes(size)),
+    // berth's own labels win; validation refuses them as user keys anyway.
+    labels: (labels, body) => void (body.Labels = { ...labels, ...body.Labels }),
+    hostname: (name, body) => void (body.Hostname = name),
+    domainname: (name, body) => void (body.Domainname = name),
+    extraHosts: (hosts, body) => void (body.HostConfig.ExtraHosts = hosts),
+    dns: (servers, body) => void (body.HostConfig.Dns = servers),
+    dnsSearch: (domains, body) => void (body.HostConfig.DnsSearch = domains),
+    capAdd: (caps, body) => void (body.HostConfig.CapAdd = caps),
+    capDrop: (caps, body) => void (body.HostConfig.CapDrop = caps),
+    securityOpt: (opts, body) => void (body.HostConfig.SecurityOpt = opts),
+    readOnly: (readOnly, body) => void (body.HostConfig.ReadonlyRootfs = readOnly),
+    devices: (devices, body) => {
+      body.HostConfig.Devices = devices.map((d) => ({
+        PathOnHost: d.source,
+        PathInContainer: d.target ?? d.source,
+        CgroupPermissions: d.permissions ?? "rwm",
+      }));
+    },
+    ulimits: (limits, body) => {
+      body.HostConfig.Ulimits = Object.entries(limits).map(([Name, l]) => ({ Name, Soft: l.soft, Hard: l.hard }));
+    },
+    sysctls: (sysctls, body) => void (body.HostConfig.Sysctls = sysctls),
+    groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
+    tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
+    logging: (logging, body) => void (body.HostConfig.LogConfig = logConfig(logging)),
   };
+
+function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {
+  const { driver, options } = effectiveLogging(logging);
+  return { Type: driver, Config: options };
+}
+
+/** A validated size in bytes (-1: unlimited swap). */
+function bytes(size: number | string): number {
+  return size === -1 ? -1 : sizeInBytes(size) as number;
+}
+
+/** The settings of `HostConfig` that `POST /containers/{id}/update` changes (see `inPlace` in core/fields.ts). */
+const UPDATABLE = [
+  "RestartPolicy",
+  "Memory",
+  "MemoryReservation",
+  "MemorySwap",
+  "NanoCpus",
+  "CpuShares",
+  "CpusetCpus",
+  "PidsLimit",
+] as const;
+
+/** The body of `POST /containers/{id}/update`: the in-place settings of `config`, the defaults included. */
+export function updateBody(config: ContainerConfig): Partial<CreateBody["HostConfig"]> {
+  const host = createBody(config, {}).HostConfig;
+  // The engine refuses a memory limit above the swap limit in place; at create it sets swap to twice the memory.
+  if (host.Memory !== undefined && host.MemorySwap === undefined) host.MemorySwap = 2 * host.Memory;
+  return Object.fromEntries(UPDATABLE.filter((key) => host[key] !== undefined).map((key) => [key, host[key]]));
+}
 
 /**
  * Builds the create request body.
@@ -104,7 +202,11 @@ export function createBody(
   config: ContainerConfig,
   options: Pick<CreateOptions, "labels" | "restartPolicy" | "readOnlyMounts">,
 ): CreateBody {
-  const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
+  // Rotated json-file logs unless the config says otherwise (the logging mapping below).
+  const host: CreateBody["HostConfig"] = {
+    RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" },
+    LogConfig: logConfig(undefined),
+  };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
   for (const [key] of containerFields()) {
     const value = config[key];

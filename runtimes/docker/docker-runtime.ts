@@ -19,7 +19,7 @@ import type {
 } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
-import { createBody } from "./create-body.ts";
+import { createBody, updateBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
@@ -221,6 +221,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       await res.discard();
     },
 
+    async update(id, containerConfig, o) {
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/update`,
+        json: updateBody(containerConfig),
+        what: `updating container ${quote(shortId(id))}`,
+        container: id,
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
+    },
+
     async stop(id, o) {
       const seconds = o?.timeoutSeconds ?? 10;
       const res = await engine.request({
@@ -363,6 +375,42 @@ interface InspectResponse {
   Name: string;
   State: { Status: string };
   Config: { Image: string; Labels: Record<string, string> | null };
+  HostConfig?: {
+    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+    Memory?: number;
+    MemoryReservation?: number;
+    MemorySwap?: number;
+    NanoCpus?: number;
+    CpuShares?: number;
+    CpusetCpus?: string;
+    PidsLimit?: number | null;
+  };
+}
+
+/** The in-place settings as the engine reports them, in config form (engine defaults read as absent). */
+function settingsFromInspect(host: NonNullable<InspectResponse["HostConfig"]>): Partial<ContainerConfig> {
+  const settings: Partial<ContainerConfig> = {};
+  const restart = host.RestartPolicy;
+  // An empty name is the engine's "no"; berth's default is unless-stopped, so "no" is a real setting.
+  const name = restart?.Name === undefined || restart.Name === "" ? "no" : restart.Name;
+  const retries = restart?.MaximumRetryCount ?? 0;
+  settings.restartPolicy = name === "on-failure" && retries > 0 ? `${name}:${retries}` : name;
+  // 0, "" and null are the engine's "not set"; -1 and 0 mean no process limit.
+  const set = <T>(value: T | null | undefined, unset: readonly unknown[]): T | undefined =>
+    value === null || value === undefined || unset.includes(value) ? undefined : value;
+  const fields: Record<string, unknown> = {
+    memory: set(host.Memory, [0]),
+    memoryReservation: set(host.MemoryReservation, [0]),
+    memorySwap: set(host.MemorySwap, [0]),
+    cpus: set(host.NanoCpus, [0]) === undefined ? undefined : (host.NanoCpus as number) / 1e9,
+    cpuShares: set(host.CpuShares, [0]),
+    cpusetCpus: set(host.CpusetCpus, [""]),
+    pidsLimit: set(host.PidsLimit, [0, -1]),
+  };
+  for (const [key, value] of Object.entries(fields)) {
+    if (value !== undefined) (settings as Record<string, unknown>)[key] = value;
+  }
+  return settings;
 }
 
 /** The part of the engine's list answer berth reads. */
@@ -381,6 +429,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     name: info.Name.replace(/^\//, ""),
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
+    ...(info.HostConfig !== undefined && { settings: settingsFromInspect(info.HostConfig) }),
   };
 }
 

@@ -60,6 +60,7 @@ export interface ContainerConfig {
       runAsUser?: { value: number };
       runAsUsername?: string;
       runAsGroup?: { value: number };
+      readonlyRootfs?: boolean;
     };
   };
 }

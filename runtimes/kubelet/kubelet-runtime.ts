@@ -378,6 +378,12 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       });
     },
 
+    // CRI hosts refuse every in-place setting (see CRI_MAPPING), so there is nothing to send.
+    update(_id, containerConfig) {
+      checkSupported(containerConfig);
+      return Promise.resolve();
+    },
+
     async start(id, o) {
       return await onContainer("starting", id, async () => {
         const container = await containerIn(id, o);

@@ -6,7 +6,7 @@
  * @module
  */
 import { BerthError } from "../../core/errors.ts";
-import { containerFields } from "../../core/fields.ts";
+import { CONTAINER_FIELDS, containerFields } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import type {
   ContainerConfig as CriContainerConfig,
@@ -138,7 +138,60 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
     refuse: (init) =>
       init ? "CRI has no init option: remove `init` and use an entrypoint that exits on SIGTERM" : undefined,
   },
+  restartPolicy: {
+    refuse: () => "CRI has no restart policy (the kubelet runtime restarts nothing by itself): remove `restartPolicy`",
+  },
+  stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
+  // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
+  stopTimeout: { map: () => {} },
+  memory: { refuse: () => noResources("memory") },
+  memoryReservation: { refuse: () => noResources("memoryReservation") },
+  memorySwap: { refuse: () => noResources("memorySwap") },
+  cpus: { refuse: () => noResources("cpus") },
+  cpuShares: { refuse: () => noResources("cpuShares") },
+  cpusetCpus: { refuse: () => noResources("cpusetCpus") },
+  pidsLimit: {
+    refuse: () => "CRI sets no per-container process limit (the kubelet's is per node): remove `pidsLimit`",
+  },
+  shmSize: { refuse: () => "CRI sets no /dev/shm size per container: remove `shmSize`" },
+  labels: { map: (labels, spec) => void (spec.container.labels = { ...labels, ...spec.container.labels }) },
+  hostname: { refuse: (name) => name === "" ? undefined : hostNetwork("hostname") },
+  domainname: { refuse: (name) => name === "" ? undefined : hostNetwork("domainname") },
+  extraHosts: { refuse: (hosts) => hosts.length === 0 ? undefined : hostNetwork("extraHosts") },
+  dns: { refuse: (servers) => servers.length === 0 ? undefined : hostNetwork("dns") },
+  dnsSearch: { refuse: (domains) => domains.length === 0 ? undefined : hostNetwork("dnsSearch") },
+  capAdd: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capAdd") },
+  capDrop: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capDrop") },
+  securityOpt: { refuse: (opts) => opts.length === 0 ? undefined : notSent("securityOpt") },
+  readOnly: { map: (readOnly, spec) => void (security(spec).readonlyRootfs = readOnly) },
+  devices: { refuse: (devices) => devices.length === 0 ? undefined : notSent("devices") },
+  ulimits: { refuse: (limits) => Object.keys(limits).length === 0 ? undefined : notSent("ulimits") },
+  sysctls: { refuse: (sysctls) => Object.keys(sysctls).length === 0 ? undefined : notSent("sysctls") },
+  groupAdd: { refuse: (groups) => groups.length === 0 ? undefined : notSent("groupAdd") },
+  tmpfs: { refuse: (mounts) => Object.keys(mounts).length === 0 ? undefined : notSent("tmpfs") },
+  // The runtime writes the container's output to its own files (/var/log/berth); no driver to choose.
+  logging: {
+    refuse: (logging) =>
+      CONTAINER_FIELDS.logging.canonical(logging) === undefined
+        ? undefined
+        : "the CRI runtime writes the output to its own log files (/var/log/berth); remove `logging`",
+  },
 };
+
+/** berth's CRI client does not send these settings yet. */
+function notSent(field: string): string {
+  return `berth's CRI runtime does not send \`${field}\` yet: remove it, or run the container on a Docker host`;
+}
+
+/** The container shares the host's network namespace (no CNI), and so its name and resolver. */
+function hostNetwork(field: string): string {
+  return `the container uses the host network, so the host's name and resolver: remove \`${field}\``;
+}
+
+/** berth's CRI client does not send LinuxContainerResources yet. */
+function noResources(field: string): string {
+  return `berth's CRI runtime does not set resource limits yet: remove \`${field}\`, or run the container on a Docker host`;
+}
 
 function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {
   return containerFields().flatMap(([key]) => {

@@ -116,6 +116,8 @@ describe("dockerRuntime() containers", () => {
         name,
         image: env.image,
         labels: { [RUN_LABEL]: RUN, role: "life" },
+        // The settings the engine changes in place, as it reports them (the default restart policy here).
+        settings: { restartPolicy: "unless-stopped" },
       });
       await docker.stop(id, { timeoutSeconds: 5 });
       await docker.stop(id); // already stopped: fine

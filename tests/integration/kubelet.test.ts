@@ -176,6 +176,39 @@ describe("kubeletRuntime() containers", () => {
     expect(await kubelet.inspect(`${RUN}-refused`)).toBeUndefined();
   });
 
+  test(
+    "`create()` passes the container options CRI has: readOnly (root file system) and the user's labels",
+    async () => {
+      const id = await create(kubelet, "ro", { readOnly: true, labels: { tier: "db" }, stopTimeout: 5 });
+      await kubelet.start(id);
+      const container = (await raw.listContainers({ podSandboxId: id }))[0];
+      const status = await raw.containerStatus(container?.id as string);
+      expect(status?.labels["tier"]).toBe("db");
+      const write = await raw.execSync(container?.id as string, ["sh", "-c", "touch /berth-ro 2>&1; echo $?"], 10);
+      expect(new TextDecoder().decode(write.stdout)).toContain("Read-only file system");
+    },
+    30_000,
+  );
+
+  test("`create()` refuses the container options CRI does not have, before creating anything", async () => {
+    const cases: Array<[Partial<ContainerConfig>, string]> = [
+      [{ restartPolicy: "always" }, "remove `restartPolicy`"],
+      [{ stopSignal: "SIGQUIT" }, "remove `stopSignal`"],
+      [{ memory: "64m" }, "`memory`"],
+      [{ hostname: "db-1" }, "remove `hostname`"],
+      [{ capAdd: ["NET_ADMIN"] }, "`capAdd`"],
+      [{ sysctls: { "net.ipv4.ip_forward": "1" } }, "`sysctls`"],
+      [{ logging: { driver: "local" } }, "remove `logging`"],
+    ];
+    for (const [extra, message] of cases) {
+      const result = await codeOf(create(kubelet, "refused-options", extra));
+      expect(result.code).toBe("VALIDATION");
+      expect(result.message).toContain(message);
+    }
+    expect(await kubelet.inspect(`${RUN}-refused-options`)).toBeUndefined();
+    expect(ctrContainers().filter((c) => c.includes("refused-options"))).toEqual([]);
+  });
+
   test("`create()` of a missing image fails with the runtime's reason and leaves no sandbox", async () => {
     const before = ctrContainers();
     const result = await codeOf(create(kubelet, "noimage", { image: "berth-missing-image:1" }));

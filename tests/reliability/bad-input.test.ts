@@ -120,6 +120,76 @@ const cases: BadCase[] = [
     expect: ["ssh.hostKeyPolicy", "containers.a.pidMode", "containers.a.ipcMode", "mounts[0].propagation"],
   },
   {
+    name: "invalid restart policy, stop signal and stop timeout",
+    config: withA('restartPolicy: "on-failure:x", stopSignal: SIGFOO, stopTimeout: "10"'),
+    expect: [
+      "containers.a.restartPolicy",
+      "on-failure:N",
+      "containers.a.stopSignal",
+      "is not a signal",
+      "containers.a.stopTimeout",
+      "write 10 without quotes",
+    ],
+  },
+  {
+    name: "invalid resource limits",
+    config: withA('memory: 512M, memorySwap: 512mb, shmSize: 1.5g, cpus: "0.5", cpusetCpus: "0-a", pidsLimit: 0'),
+    expect: [
+      "containers.a.memory",
+      'write "512m"',
+      "containers.a.memorySwap",
+      "containers.a.shmSize",
+      'write "1536m"',
+      "containers.a.cpus",
+      "write 0.5 without quotes",
+      "containers.a.cpusetCpus",
+      "containers.a.pidsLimit",
+    ],
+  },
+  {
+    name: "reserved label keys and bad names or addresses",
+    config: withA('labels: { berth.name: x }, hostname: "db_1", extraHosts: ["db=10.0.0.5"], dns: [dns.google]'),
+    expect: [
+      'containers.a.labels["berth.name"]',
+      "reserved",
+      "containers.a.hostname",
+      "containers.a.extraHosts[0]",
+      'write "name:address"',
+      "containers.a.dns[0]",
+    ],
+  },
+  {
+    name: "unknown capabilities, relative devices, host-wide sysctls",
+    config: withA(
+      'capAdd: [NET_ADMN], devices: [{source: dev/fuse}], sysctls: {kernel.panic: "1"}, ulimits: {nofiles: {soft: 1, hard: 1}}',
+    ),
+    expect: [
+      "containers.a.capAdd[0]",
+      "did you mean NET_ADMIN?",
+      "containers.a.devices[0].source",
+      'containers.a.sysctls["kernel.panic"]',
+      "is not namespaced",
+      "containers.a.ulimits.nofiles",
+    ],
+  },
+  {
+    name: "unknown logging driver and option",
+    config: `${
+      withA("logging: { driver: json-fil }")
+    }  b: { host: local, image: x, logging: { options: { max-sise: 5m } } }\n`,
+    expect: ["containers.a.logging.driver", "did you mean json-file?", "containers.b.logging.options.max-sise"],
+  },
+  {
+    name: "memory limits the engine checks against each other",
+    config: withA("memory: 64m, memoryReservation: 128m, memorySwap: 32m"),
+    expect: [
+      "containers.a.memoryReservation",
+      "must not be above memory",
+      "containers.a.memorySwap",
+      "at least memory",
+    ],
+  },
+  {
     name: "duplicate container names on one host",
     config:
       `hosts: {local: {direct: {}}}\ncontainers:\n  a: {host: local, name: same, image: x}\n  b: {host: local, name: same, image: x}\n`,

@@ -40,7 +40,11 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
   const fail = (message: string) => errors.push(`${path}: ${message}`);
   if (schema.type !== undefined) {
     const types: readonly string[] = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.includes(typeOf(value))) return [`${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`];
+    // An integer is a number too.
+    const type = typeOf(value);
+    if (!types.includes(type) && !(type === "integer" && types.includes("number"))) {
+      return [`${path}: expected ${types.join(" or ")}, got ${typeOf(value)}`];
+    }
   }
   if (schema.not !== undefined && schemaErrors(schema.not, value, path).length === 0) fail("not allowed");
   if (schema.anyOf !== undefined && !schema.anyOf.some((s) => schemaErrors(s, value, path).length === 0)) {
