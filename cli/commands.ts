@@ -17,6 +17,7 @@ import { hostLabel } from "../core/host.ts";
 import { lockState } from "../store/lock.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
+import { loadDigestKey } from "../store/digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
@@ -208,6 +209,7 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: (m) => warn(io, m),
+      digestKey: loadDigestKey(path(io, opts.state), io.env),
     },
   );
 }

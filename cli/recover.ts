@@ -10,6 +10,8 @@ import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
 import { lockState } from "../store/lock.ts";
 import { readStateFile, writeStateFile } from "../store/state-file.ts";
+import { loadDigestKey } from "../store/digest-key.ts";
+import { sealState } from "../core/sensitive.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
@@ -48,7 +50,9 @@ export async function recoverCommand(
         `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`,
       );
     }
-    const { state, found } = await recoverState(desiredState, {
+    // Sealed: the state gets digests, and the configuration labels (made from sealed configs) compare equal.
+    const sealed = sealState(desiredState, loadDigestKey(statePath, io.env));
+    const { state, found } = await recoverState(sealed, {
       env: io.env,
       log: (m) => warn(io, m),
       ...(opts.namePrefix === undefined ? {} : { claim: (name: string) => name.startsWith(opts.namePrefix as string) }),

@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
 import { BerthError, withContext } from "../core/errors.ts";
+import { digestOf, plainSecrets, sealContainer, sealState } from "../core/sensitive.ts";
 import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHConfig } from "../core/model.ts";
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
@@ -31,6 +33,13 @@ export interface ContainersResourceOptions {
   sshDefaults?: Partial<SSHConfig>;
   /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
   hosts?: Host[];
+  /**
+   * Key of the digests that stand for sensitive values in the state and in
+   * plans (core/sensitive.ts; the CLI's is `store/digest-key.ts`). Without
+   * one, a random key of this resource is used: digests then differ from
+   * run to run, so every secret plans as changed against a state written by another run.
+   */
+  digestKey?: Uint8Array;
 }
 
 /** A plan together with the basis it was made on. */
@@ -63,6 +72,9 @@ export class ContainersResource {
   /** As given, plus containers adopted by a check. */
   #previous: ContainersState;
   readonly #desired: ContainersState;
+  /** The desired state with its secrets as digests: what is planned, hashed and recorded. */
+  readonly #sealed: ContainersState;
+  readonly #key: Uint8Array;
   readonly #session: Session;
   readonly #log: ((message: string) => void) | undefined;
   #current: ContainersState | undefined;
@@ -76,9 +88,20 @@ export class ContainersResource {
   constructor(doc: Containers, options: ContainersResourceOptions = {}) {
     const problems = validateContainers(doc);
     if (problems.length > 0) throw new ValidationError(problems);
-    this.#previous = doc.previousState ?? {};
     this.#log = options.log;
     this.#desired = doc.desiredState ?? {};
+    this.#key = options.digestKey ?? randomBytes(32);
+    this.#sealed = sealState(this.#desired, this.#key);
+    const given = doc.previousState ?? {};
+    const plain = plainSecrets(given, this.#desired);
+    if (plain.length > 0) {
+      options.log?.(
+        `the state holds ${plain.length} sensitive value(s) in plain text (${
+          plain.join(", ")
+        }), written by an earlier berth: apply rewrites it with digests only`,
+      );
+    }
+    this.#previous = sealState(given, this.#key, this.#desired);
     const reachable = new Map<string, Host>();
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
@@ -104,7 +127,7 @@ export class ContainersResource {
    */
   desiredState(): ContainersState {
     return Object.fromEntries(
-      Object.entries(this.#desired).map(([name, hcc]) => {
+      Object.entries(this.#sealed).map(([name, hcc]) => {
         const id = this.#previous[name]?.container.status?.id;
         const status = id === undefined ? undefined : { id, status: "running" };
         return [name, { ...hcc, container: { ...hcc.container, ...(status === undefined ? {} : { status }) } }];
@@ -119,14 +142,17 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    let observed = await observe(this.#previous, this.#desired, this.#session, options);
-    const { previous, adopted } = adoptUnrecorded(this.#previous, this.#desired, observed);
+    let observed = this.#sealObserved(await observe(this.#previous, this.#desired, this.#session, options));
+    const { previous, adopted } = adoptUnrecorded(this.#previous, this.#sealed, observed);
     if (adopted.length > 0) {
       this.#previous = previous;
       const names = new Set(adopted.map((a) => a.name));
       const only = (state: ContainersState) => Object.fromEntries(Object.entries(state).filter(([n]) => names.has(n)));
       // Asked again as recorded containers: their files and mounts are compared like any other's.
-      observed = { ...observed, ...await observe(only(previous), only(this.#desired), this.#session, options) };
+      observed = {
+        ...observed,
+        ...this.#sealObserved(await observe(only(previous), only(this.#desired), this.#session, options)),
+      };
       for (const a of adopted) {
         this.#log?.(
           `container "${a.name}" (${
@@ -158,8 +184,8 @@ export class ContainersResource {
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
     return {
-      ...plan(this.#desired, this.#previous, observed),
-      basis: planBasis(this.#previous, this.#desired, observed),
+      ...plan(this.#sealed, this.#previous, observed),
+      basis: planBasis(this.#previous, this.#sealed, observed),
     };
   }
 
@@ -171,7 +197,11 @@ export class ContainersResource {
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     const fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
-    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, options);
+    const key = this.#key;
+    const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
+      ...options,
+      seal: (hcc) => sealContainer(hcc, key),
+    });
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
     this.#observed = undefined;
@@ -253,14 +283,14 @@ export class ContainersResource {
     }
   }
 
-  /** The current state as YAML, without secrets, ready to be persisted. */
+  /** The current state as YAML, without secrets (digests of this resource's key instead), ready to be persisted. */
   stateToYaml(): string {
-    return stateToYaml(this.currentState());
+    return stateToYaml(this.currentState(), { digestKey: this.#key });
   }
 
-  /** Previous (current) and desired state as plain data. */
+  /** Previous (current) and desired state as plain data, sensitive values as digests. */
   toExported(): Containers {
-    return { previousState: this.currentState(), desiredState: this.#desired };
+    return { previousState: this.currentState(), desiredState: this.#sealed };
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
@@ -271,6 +301,23 @@ export class ContainersResource {
   /** Removes helper containers and closes connections. Returns cleanup errors, never throws. */
   close(): Promise<Error[]> {
     return this.#session.close();
+  }
+
+  /** Host file contents of sensitive config files as digests, so they are compared (and fingerprinted) without the value. */
+  #sealObserved(observed: ObservedState): ObservedState {
+    return Object.fromEntries(
+      Object.entries(observed).map(([name, o]) => {
+        const secret = new Set([
+          ...(this.#desired[name]?.sensitive?.configFiles ?? []),
+          ...(this.#previous[name]?.sensitive?.configFiles ?? []),
+        ]);
+        if (secret.size === 0) return [name, o];
+        const files = Object.fromEntries(
+          Object.entries(o.files).map(([p, c]) => [p, c === null || !secret.has(p) ? c : digestOf(c, this.#key)]),
+        );
+        return [name, { ...o, files }];
+      }),
+    );
   }
 
   #requireChecked(): ObservedState {

@@ -204,9 +204,16 @@ function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer)
   ];
 }
 
+/** The runtime settings without registry credentials, of either runtime. */
 function publicRuntime(hcc: HostConfiguredContainer): unknown {
-  const docker = hcc.container.runtime?.docker;
-  if (docker === undefined) return hcc.container.runtime ?? {};
-  const { registryAuth: _secret, ...rest } = docker;
-  return { docker: rest };
+  const { docker, kubelet } = hcc.container.runtime ?? {};
+  if (docker !== undefined) {
+    const { registryAuth: _secret, ...rest } = docker;
+    return { docker: rest };
+  }
+  if (kubelet !== undefined) {
+    const { registryAuth: _secret, ...rest } = kubelet;
+    return { kubelet: rest };
+  }
+  return {};
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { BerthError } from "../core/errors.ts";
 import type { PlanWithBasis } from "../engine/containers.ts";
 
@@ -17,13 +17,21 @@ export interface SavedPlan {
 }
 
 /**
- * Saves `plan` to `path` (mode 0600).
+ * Saves `plan` to `path` (mode 0600, also when the file existed). Sensitive
+ * values are in it only as digests, as in the plan itself.
  *
  * @throws {Error} When the file cannot be written.
  */
 export async function writePlanFile(path: string, plan: PlanWithBasis): Promise<void> {
   const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
-  await writeFile(path, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  const file = await open(path, "w", 0o600);
+  try {
+    // The mode given to open() applies to a new file only: an existing one is made 0600 before anything is written.
+    await file.chmod(0o600);
+    await file.writeFile(`${JSON.stringify(saved, null, 2)}\n`);
+  } finally {
+    await file.close();
+  }
 }
 
 /**
