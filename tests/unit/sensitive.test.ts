@@ -176,3 +176,31 @@ describe("sensitive values", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 });
+
+describe("state files from before sealing", () => {
+  test("plain sensitive values in a recorded state are noticed in one line and sealed in what is written", async () => {
+    const { ContainersResource } = await import("../../engine/containers.ts");
+    const desired = load(SECRET);
+    // As an earlier berth wrote it: the values in plain text, no marks.
+    const { sensitive: _marks, ...app } = desired["app"]!;
+    const legacy: ContainersState = {
+      app: { ...app, container: { ...app.container, status: { id: "c1", status: "running" } } },
+    };
+    const notices: string[] = [];
+    const resource = new ContainersResource({ desiredState: desired, previousState: legacy }, {
+      digestKey: KEY,
+      log: (m) => notices.push(m),
+    });
+    try {
+      expect(notices.length).toBe(1);
+      expect(notices[0]).toContain('container "app" env.DB_PASSWORD');
+      expect(notices[0]).toContain("apply rewrites it with digests only");
+      expect(notices[0]?.includes(SECRET)).toBe(false);
+      const yaml = resource.stateToYaml();
+      expect(yaml.includes(SECRET)).toBe(false);
+      expect(yaml).toContain(digestOf(SECRET, KEY));
+    } finally {
+      await resource.close();
+    }
+  });
+});
