@@ -57,6 +57,8 @@ export type { CheckOptions, Observation, ObservedState } from "./engine/observe.
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
 export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
+export { DIGEST_KEY_VARIABLE, digestKeyPath, loadDigestKey } from "./store/digest-key.ts";
+export { digestOf, isSealed, REDACTED, sealState, type SensitiveMarks } from "./core/sensitive.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";
