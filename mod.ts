@@ -7,21 +7,34 @@
  * persist {@link ContainersResource.stateToYaml}.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fromYaml } from "@berth/berth";
+ * // One container on this machine's engine (DOCKER_HOST, else /var/run/docker.sock); a host
+ * // `node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }` works the same way.
  * const resource = fromYaml(`
  * hosts:
- *   node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }
+ *   local: { direct: {} }
  * containers:
- *   etcd: { host: node1, image: "quay.io/coreos/etcd:v3.5.9", networkMode: host }
+ *   hello: { host: local, name: doc-example-hello, image: "berth-test:latest", init: true, args: [sleep, "3600"] }
  * `);
+ * const stateFile = await Deno.makeTempFile({ suffix: ".yaml" });
  * try {
  *   await resource.checkCurrentState();
  *   const plan = resource.plan();
  *   if (!plan.empty) await resource.apply({ onState: (s) => console.log("now true:", Object.keys(s)) });
- *   await Deno.writeTextFile("state.yaml", resource.stateToYaml());
+ *   await Deno.writeTextFile(stateFile, resource.stateToYaml());
  * } finally {
  *   await resource.close();
+ * }
+ * // A config without the container removes it again.
+ * const removal = fromYaml("hosts: { local: { direct: {} } }\ncontainers: {}\n", {
+ *   previousState: resource.currentState(),
+ * });
+ * try {
+ *   await removal.deploy();
+ * } finally {
+ *   await removal.close();
+ *   await Deno.remove(stateFile);
  * }
  * ```
  *
@@ -36,6 +49,8 @@ export { type BerthConfig, configFromDocument, type ConfigOptions } from "./core
 export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./core/serialize.ts";
 export { type Problem, validateContainers as validate, ValidationError } from "./core/validate.ts";
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
+export type { PlanBasis } from "./engine/basis.ts";
+export type { HostConnection } from "./engine/session.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
 export {
   type RecoveredContainer,
@@ -53,14 +68,17 @@ export {
   applySucceeded,
   type ChangeResult,
 } from "./engine/apply.ts";
-export type { CheckOptions, Observation, ObservedState } from "./engine/observe.ts";
+export type { CheckOptions, NameHolder, Observation, ObservedState } from "./engine/observe.ts";
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
 export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
+export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
+export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
+export { openBackend } from "./store/open-backend.ts";
 export { DIGEST_KEY_VARIABLE, digestKeyPath, loadDigestKey } from "./store/digest-key.ts";
 export { digestOf, isSealed, REDACTED, sealState, type SensitiveMarks } from "./core/sensitive.ts";
 export type * from "./runtimes/runtime.ts";
-export { loadRuntime } from "./runtimes/registry.ts";
+export { loadRuntime, type LoadRuntimeOptions } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";
-export { openTransport } from "./transports/registry.ts";
+export { openTransport, type OpenTransportOptions } from "./transports/registry.ts";
 export { VERSION } from "./version.ts";

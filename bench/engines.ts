@@ -51,14 +51,50 @@ export async function cleanFleet(hosts: FleetHost[]): Promise<number> {
   return removed.reduce((a, b) => a + b, 0);
 }
 
+/** A container as the engine reports it: its id and when it last started. */
+export interface Seen {
+  id: string;
+  startedAt: string;
+}
+
+interface Inspected {
+  Id: string;
+  State: { Running: boolean; StartedAt: string };
+  Config: { Env: string[] };
+}
+
+/** Every bench container of the hosts, by name: what a scenario is then checked against. */
+export async function snapshot(hosts: FleetHost[]): Promise<Map<string, Seen>> {
+  const out = new Map<string, Seen>();
+  for (const h of hosts) {
+    const list = (await call(h.dockerSocket, "GET", "/containers/json?all=1")) as Listed[];
+    for (const c of list.filter((x) => x.Names.some((n) => n.startsWith("/bench-")))) {
+      const info = (await call(h.dockerSocket, "GET", `/containers/${c.Id}/json`)) as Inspected;
+      out.set((c.Names[0] ?? "").slice(1), { id: info.Id, startedAt: info.State.StartedAt });
+    }
+  }
+  return out;
+}
+
+/** What the hosts held before a scenario: the workload they matched and the containers seen. */
+export interface Before {
+  workload: Workload;
+  seen: Map<string, Seen>;
+}
+
 /**
  * Checks the hosts hold exactly the workload's containers, running, with the
- * right env value, and the right config files (or nothing, when `w` is undefined).
+ * right env value, and the right config files (or nothing, when `w` is
+ * undefined). With `before`, also that the scenario did what it claims and
+ * nothing more: a container whose env changed was recreated (new id), every
+ * container of a host whose file changed was restarted (StartedAt moved), and
+ * every other container is the same one, not restarted.
  *
  * @throws {Error} Naming the first difference.
  */
-export async function verifyFleet(hosts: FleetHost[], w: Workload | undefined): Promise<void> {
+export async function verifyFleet(hosts: FleetHost[], w: Workload | undefined, before?: Before): Promise<void> {
   const want = new Map((w === undefined ? [] : allContainers(w)).map((c) => [c.name, c]));
+  const envBefore = new Map((before === undefined ? [] : allContainers(before.workload)).map((c) => [c.name, c.env]));
   for (const h of hosts) {
     const list = (await call(h.dockerSocket, "GET", "/containers/json?all=1")) as Listed[];
     const ours = list.filter((c) => c.Names.some((n) => n.startsWith("/bench-")));
@@ -66,20 +102,30 @@ export async function verifyFleet(hosts: FleetHost[], w: Workload | undefined): 
     if (ours.length !== expected.length) {
       throw new Error(`host ${h.name}: ${ours.length} bench containers, expected ${expected.length}`);
     }
+    const host = w?.hosts.find((x) => x.name === h.name);
+    const fileChanged = host !== undefined &&
+      before?.workload.hosts.find((x) => x.name === h.name)?.config !== host.config;
     for (const c of ours) {
       const name = (c.Names[0] ?? "").slice(1);
       const spec = want.get(name);
       if (spec === undefined) throw new Error(`host ${h.name}: unexpected container ${name}`);
-      const info = (await call(h.dockerSocket, "GET", `/containers/${c.Id}/json`)) as {
-        State: { Running: boolean };
-        Config: { Env: string[] };
-      };
+      const info = (await call(h.dockerSocket, "GET", `/containers/${c.Id}/json`)) as Inspected;
       if (!info.State.Running) throw new Error(`${name} is not running`);
       if (!info.Config.Env.includes(`BENCH_VALUE=${spec.env}`)) {
         throw new Error(`${name}: env ${info.Config.Env.join(" ")}, expected BENCH_VALUE=${spec.env}`);
       }
+      const was = before?.seen.get(name);
+      if (before === undefined || was === undefined) continue;
+      if (envBefore.get(name) !== spec.env) {
+        if (info.Id === was.id) throw new Error(`${name}: its env changed but it was not recreated`);
+      } else if (fileChanged) {
+        if (Date.parse(info.State.StartedAt) <= Date.parse(was.startedAt)) {
+          throw new Error(`${name}: the config file of ${h.name} changed but ${name} was not restarted`);
+        }
+      } else if (info.Id !== was.id || info.State.StartedAt !== was.startedAt) {
+        throw new Error(`${name}: nothing of it changed, yet it was ${info.Id === was.id ? "restarted" : "recreated"}`);
+      }
     }
-    const host = w?.hosts.find((x) => x.name === h.name);
     if (host !== undefined && readFileSync(host.configFile, "utf8") !== host.config) {
       throw new Error(`${host.configFile} has the wrong content`);
     }

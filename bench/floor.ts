@@ -1,10 +1,13 @@
 /**
  * The floor: the bench workload done with raw Engine API calls over one
  * ssh2 connection per host (a `direct-streamlocal` channel per HTTP
- * connection, kept alive), hosts in parallel, containers on one host one
- * after the other (as berth does). No planning: each scenario does exactly
- * the work it needs, found by comparing the workload with what the floor
- * recorded in its own state file; only the no-op check asks the hosts.
+ * connection, kept alive), hosts in parallel, 4 containers of a host at a
+ * time (as berth does). The config file goes through one `exec` channel on
+ * the same connection (`cat` into a temp file, then `mv`), no helper
+ * container. No planning: each scenario does exactly the work it needs,
+ * found by comparing the workload with what the floor recorded in its own
+ * state file; only the no-op check asks the hosts, with one list request
+ * (each container carries a hash of its spec as a label) and one `cat`.
  *
  * Usage: node floor.mjs SCENARIO WORKLOAD.json STATE.json
  *   SCENARIO: converge | noop | env | file | remove
@@ -15,7 +18,7 @@ import { Agent, request } from "node:http";
 import type { Duplex } from "node:stream";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Client } from "ssh2";
-import * as tar from "tar-stream";
+import { createHash } from "node:crypto";
 import { type BenchContainer, type BenchHost, containersOf, MOUNT_TARGET, type Workload } from "./workload.ts";
 
 /** What the floor recorded per host: the config it wrote, and each container's id and env value. */
@@ -26,6 +29,9 @@ interface HostState {
 type State = Record<string, HostState>;
 
 const SOCKET = "/var/run/docker.sock";
+/** Containers of one host worked on at once (berth's default per host). */
+const PER_HOST = 4;
+const HASH_LABEL = "bench.floor-hash";
 
 /** One host's engine through one SSH connection. */
 class Engine {
@@ -101,6 +107,24 @@ class Engine {
     });
   }
 
+  /** Runs `command` on the host with `input` on its stdin; resolves to its stdout. */
+  exec(command: string, input = ""): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.#client.exec(command, (err, stream) => {
+        if (err) return reject(err);
+        const out: Buffer[] = [];
+        const errs: Buffer[] = [];
+        stream.on("data", (c: Buffer) => out.push(c));
+        stream.stderr.on("data", (c: Buffer) => errs.push(c));
+        stream.on("close", (code: number | null) => {
+          if (code === 0) resolve(Buffer.concat(out).toString());
+          else reject(new Error(`${command}: exit ${code} ${Buffer.concat(errs).toString()}`));
+        });
+        stream.end(input);
+      });
+    });
+  }
+
   close(): void {
     this.#agent.destroy();
     this.#client.end();
@@ -115,7 +139,9 @@ function knownHostKey(file: string, address: string): string {
   throw new Error(`no key for ${address} in ${file}`);
 }
 
-function createBody(w: Workload, c: BenchContainer): unknown {
+const q = (s: string): string => `'${s.replaceAll("'", `'"'"'`)}'`;
+
+function spec(w: Workload, c: BenchContainer) {
   return {
     Image: w.image,
     Cmd: w.command,
@@ -129,6 +155,14 @@ function createBody(w: Workload, c: BenchContainer): unknown {
   };
 }
 
+/** What the no-op compares: a hash of everything the floor asked the engine for. */
+const specHash = (w: Workload, c: BenchContainer): string =>
+  createHash("sha256").update(JSON.stringify(spec(w, c))).digest("hex").slice(0, 16);
+
+function createBody(w: Workload, c: BenchContainer): unknown {
+  return { ...spec(w, c), Labels: { [HASH_LABEL]: specHash(w, c) } };
+}
+
 async function createStart(e: Engine, w: Workload, c: BenchContainer): Promise<string> {
   const { body } = await e.call("POST", `/containers/create?name=${c.name}`, createBody(w, c));
   const id = (JSON.parse(body.toString()) as { Id: string }).Id;
@@ -136,48 +170,21 @@ async function createStart(e: Engine, w: Workload, c: BenchContainer): Promise<s
   return id;
 }
 
-/** Runs `fn` with a short-lived helper container that bind-mounts the host's `/` (never started). */
-async function withHelper<T>(e: Engine, w: Workload, host: BenchHost, fn: (id: string) => Promise<T>): Promise<T> {
-  const { body } = await e.call("POST", `/containers/create?name=floor-${host.name}-files`, {
-    Image: w.image,
-    Cmd: ["sleep", "3600"],
-    HostConfig: { Mounts: [{ Type: "bind", Source: "/", Target: "/mnt/host" }] },
-  });
-  const id = (JSON.parse(body.toString()) as { Id: string }).Id;
-  try {
-    return await fn(id);
-  } finally {
-    await e.call("DELETE", `/containers/${id}?force=true`);
-  }
+/** Runs `fn` over `items`, at most {@link PER_HOST} at a time. */
+async function perHost<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(PER_HOST, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  }));
 }
 
-async function writeConfig(e: Engine, w: Workload, host: BenchHost, helper: string): Promise<void> {
-  const pack = tar.pack();
-  const content = Buffer.from(host.config);
-  pack.entry({ name: `mnt/host${host.configFile}`, mode: 0o600, size: content.length }, content);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk);
-  await e.call("PUT", `/containers/${helper}/archive?path=/`, undefined, Buffer.concat(chunks));
-}
-
-async function readConfig(e: Engine, host: BenchHost, helper: string): Promise<string> {
-  const { body } = await e.call(
-    "GET",
-    `/containers/${helper}/archive?path=${encodeURIComponent(`/mnt/host${host.configFile}`)}`,
+/** Writes the config file as berth does: a temp file beside it, mode 0600, renamed over it. */
+function writeConfig(e: Engine, host: BenchHost): Promise<string> {
+  const dir = q(host.configDir);
+  return e.exec(
+    `mkdir -p ${dir} && t=$(mktemp -p ${dir}) && cat > "$t" && chmod 600 "$t" && mv "$t" ${q(host.configFile)}`,
+    host.config,
   );
-  const extract = tar.extract();
-  let text = "";
-  const done = (async () => {
-    for await (const entry of extract) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry as AsyncIterable<Buffer>) chunks.push(c);
-      text = Buffer.concat(chunks).toString();
-    }
-  })();
-  extract.end(body);
-  await done;
-  return text;
 }
 
 async function onHost(scenario: string, w: Workload, host: BenchHost, recorded: HostState): Promise<void> {
@@ -187,41 +194,52 @@ async function onHost(scenario: string, w: Workload, host: BenchHost, recorded: 
     const containers = containersOf(w, host);
     switch (scenario) {
       case "converge":
-        await withHelper(e, w, host, (helper) => writeConfig(e, w, host, helper));
+        await writeConfig(e, host);
         recorded.config = host.config;
-        for (const c of containers) ids[c.name] = { id: await createStart(e, w, c), env: c.env };
+        await perHost(containers, async (c) => {
+          ids[c.name] = { id: await createStart(e, w, c), env: c.env };
+        });
         break;
       case "noop": {
+        const filters = encodeURIComponent(JSON.stringify({ label: [HASH_LABEL] }));
+        const [listed, text] = await Promise.all([
+          e.call("GET", `/containers/json?all=1&filters=${filters}`),
+          e.exec(`cat ${q(host.configFile)}`),
+        ]);
+        const list = JSON.parse(listed.body.toString()) as Array<
+          { Id: string; State: string; Labels: Record<string, string> }
+        >;
+        const byId = new Map(list.map((c) => [c.Id, c]));
         for (const c of containers) {
-          const { body } = await e.call("GET", `/containers/${ids[c.name]?.id}/json`);
-          const info = JSON.parse(body.toString()) as { State: { Running: boolean }; Config: { Env: string[] } };
-          if (!info.State.Running || !info.Config.Env.includes(`BENCH_VALUE=${c.env}`)) {
+          const got = byId.get(ids[c.name]?.id ?? "");
+          if (got?.State !== "running" || got.Labels[HASH_LABEL] !== specHash(w, c)) {
             throw new Error(`${c.name} drifted`);
           }
         }
-        const text = await withHelper(e, w, host, (helper) => readConfig(e, host, helper));
         if (text !== host.config) throw new Error(`${host.configFile} drifted`);
         break;
       }
       case "env":
-        for (const c of containers) {
+        await perHost(containers, async (c) => {
           const was = ids[c.name];
-          if (was === undefined || was.env === c.env) continue;
+          if (was === undefined || was.env === c.env) return;
           await e.call("DELETE", `/containers/${was.id}?force=true`);
           ids[c.name] = { id: await createStart(e, w, c), env: c.env };
-        }
+        });
         break;
       case "file":
         if (recorded.config === host.config) break;
-        await withHelper(e, w, host, (helper) => writeConfig(e, w, host, helper));
+        await writeConfig(e, host);
         recorded.config = host.config;
-        for (const c of containers) await e.call("POST", `/containers/${ids[c.name]?.id}/restart?t=10`);
+        await perHost(containers, async (c) => {
+          await e.call("POST", `/containers/${ids[c.name]?.id}/restart?t=10`);
+        });
         break;
       case "remove":
-        for (const [name, { id }] of Object.entries(ids)) {
+        await perHost(Object.entries(ids), async ([name, { id }]) => {
           await e.call("DELETE", `/containers/${id}?force=true`);
           delete ids[name];
-        }
+        });
         delete recorded.config;
         break;
       default:

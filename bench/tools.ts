@@ -1,6 +1,6 @@
 /**
  * The measured tools: berth on Node, Bun and as a binary, the raw-API
- * floor, the docker CLI over ssh:// (with and without connection sharing)
+ * floors (ssh2, and OpenSSH with a forwarded socket), the docker CLI over ssh:// (with and without connection sharing)
  * and Ansible. Each gets its own working directory and turns a scenario
  * into one command.
  *
@@ -61,6 +61,21 @@ export function floorTool(floorJs: string): Tool {
     command(dir, scenario, w) {
       writeFileSync(join(dir, "workload.json"), JSON.stringify(w));
       return { argv: ["node", floorJs, scenario, "workload.json", "state.json"], cwd: dir };
+    },
+  };
+}
+
+/** floor-openssh, bundled for Node beforehand (`floor-openssh.mjs`): OpenSSH masters, closed at its end. */
+export function floorOpensshTool(js: string): Tool {
+  return {
+    name: "floor-openssh",
+    peer: false,
+    prepare(dir, w) {
+      writeFileSync(join(dir, "ssh_config"), sshConfig(w, undefined));
+    },
+    command(dir, scenario, w) {
+      writeFileSync(join(dir, "workload.json"), JSON.stringify(w));
+      return { argv: ["node", js, scenario, "workload.json", join(dir, "ssh_config"), join(dir, "fwd")], cwd: dir };
     },
   };
 }

@@ -12,21 +12,28 @@ import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
 import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
+import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
-import { lockState } from "../store/lock.ts";
+import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
-import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { loadDigestKey } from "../store/digest-key.ts";
+import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
   config: string;
+  /** A state file, or `etcd://host1:2379,host2:2379/prefix`. */
   state: string;
+  /** Whether --config / --state were given (else the config's `backend:` may choose). */
+  configGiven?: boolean;
+  stateGiven?: boolean;
+  /** How long to wait for another run's lock, in ms; default 0 (refuse at once). */
+  lockTimeout?: number;
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
@@ -40,7 +47,7 @@ export const EXIT_INTERRUPTED = 130;
 /** `berth validate`: config (and state, when present) parse and validate. */
 export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
   const desired = (await loadConfig(io, opts)).desiredState;
-  const { state } = await readStateFile(path(io, opts.state));
+  const { state } = await withBackend(io, opts, (backend) => backend.read());
   new ContainersResource({ desiredState: desired, previousState: state });
   const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
   if (opts.json) {
@@ -57,6 +64,7 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
@@ -77,7 +85,6 @@ export async function applyCommand(
 ): Promise<number> {
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
-  const statePath = path(io, opts.state);
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(
@@ -87,18 +94,25 @@ export async function applyCommand(
       } without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`,
     );
   }
-  const lock = await lockState(statePath, {
+  const backend = await stateBackend(io, opts);
+  const lock = await backend.lock({
     command: opts.destroy ? "berth destroy" : "berth apply",
     warn: (m) => warn(io, m),
+    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
+  }).catch(async (err: unknown) => {
+    await backend.close();
+    throw err;
   });
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
     if (stop.signal.aborted) {
-      // A second interrupt: leave now. Every finished step is already in the state file; a
+      // A second interrupt: leave now. Every finished step is already in the state; a
       // container created but not yet recorded carries berth's labels and is adopted next run.
-      lock.release();
-      process.exit(EXIT_INTERRUPTED);
+      const leave = () => process.exit(EXIT_INTERRUPTED);
+      void lock.release().finally(leave);
+      setTimeout(leave, 1000); // an etcd lock not freed in time expires with its lease
+      return;
     }
     io.stderr.write(
       `${
@@ -111,8 +125,9 @@ export async function applyCommand(
   };
   const stopRouting = onInterrupt(onSigint);
   try {
-    resource = await openResource(io, opts, opts.destroy === true);
+    resource = await openResource(io, opts, opts.destroy === true, backend);
     await resource.checkCurrentState();
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
     const plan = resource.plan();
     if (!opts.json) io.stdout.write(`${formatPlan(plan, style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
@@ -124,8 +139,9 @@ export async function applyCommand(
     const started = performance.now();
     const result = await resource.apply({
       ...(saved === undefined ? {} : { plan: saved.plan }),
-      stopSignal: stop.signal,
-      onState: (state: ContainersState) => writeStateFile(statePath, state),
+      // A lost lock (an etcd lease that expired) stops the run before its next step, like an interrupt.
+      stopSignal: AbortSignal.any([stop.signal, lock.lost]),
+      onState: (state: ContainersState) => backend.write(state),
       onEvent: (event) => {
         const line = opts.json ? undefined : formatEvent(event, style);
         if (line !== undefined) io.stdout.write(`${line}\n`);
@@ -135,13 +151,15 @@ export async function applyCommand(
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
+    if (lock.lost.aborted) throw lock.lost.reason;
     if (result.interrupted) return EXIT_INTERRUPTED;
     if (applySucceeded(result)) return EXIT_OK;
     if (!opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
     return EXIT_ERROR;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
-    lock.release();
+    await lock.release();
+    await backend.close();
     stopRouting();
   }
 }
@@ -186,12 +204,17 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  * Config + state -> resource. For destroy the desired state is empty and the
  * config (when there is one) only says how to reach the hosts.
  */
-export async function openResource(io: CliIO, opts: GlobalOptions, destroy = false): Promise<ContainersResource> {
+export async function openResource(
+  io: CliIO,
+  opts: GlobalOptions,
+  destroy = false,
+  backend?: StateBackend,
+): Promise<ContainersResource> {
   const config: BerthConfig = destroy
     ? await loadConfig(io, opts).catch(() => ({ desiredState: {} }))
     : await loadConfig(io, opts);
   const desired = destroy ? {} : config.desiredState;
-  const loaded = await readStateFile(path(io, opts.state));
+  const loaded = backend === undefined ? await withBackend(io, opts, (b) => b.read()) : await backend.read();
   // A flexkube document may carry its recorded state; state.yaml wins once it exists.
   const previous = loaded.existed ? loaded.state : config.previousState ?? {};
   for (const w of loaded.warnings) warn(io, w);
@@ -203,15 +226,39 @@ export async function openResource(io: CliIO, opts: GlobalOptions, destroy = fal
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
+  const digestKey = await digestKeyFor(io, opts, desired, previous);
   return new ContainersResource(
     { desiredState: desired, previousState: previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: (m) => warn(io, m),
-      digestKey: loadDigestKey(path(io, opts.state), io.env),
+      ...(digestKey === undefined ? {} : { digestKey }),
     },
   );
+}
+
+/** One line per container taken into the state as it was found. */
+function formatAdopted(adopted: Adopted[]): string {
+  return adopted.map((a) =>
+    `Adopted "${a.name}" (${
+      shortId(a.id)
+    }) on host ${a.host}: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
+  ).join("");
+}
+
+/** Runs `use` with the state backend of `opts`, closed afterwards. */
+export async function withBackend<T>(
+  io: CliIO,
+  opts: GlobalOptions,
+  use: (backend: StateBackend) => Promise<T>,
+): Promise<T> {
+  const backend = await stateBackend(io, opts);
+  try {
+    return await use(backend);
+  } finally {
+    await backend.close();
+  }
 }
 
 /** Prints a warning on stderr (yellow on a terminal). */

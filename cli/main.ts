@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { parseDuration } from "../core/duration.ts";
 import { BerthError } from "../core/errors.ts";
 import { VERSION } from "../version.ts";
 import {
@@ -18,6 +19,7 @@ import {
 import type { CliIO } from "./io.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { recoverCommand } from "./recover.ts";
+import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
 
 /**
  * Runs the CLI with `argv` (without the runtime and script) and returns the exit code.
@@ -29,12 +31,21 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .description("Declare containers on many hosts and make the hosts match.")
     .version(VERSION, "-V, --version")
     .option("-c, --config <file>", "config file", "config.yaml")
-    .option("-s, --state <file>", "state file", "state.yaml")
+    .option("-s, --state <file|url>", "state file, or etcd://host1:2379,host2:2379/prefix", "state.yaml")
+    .option(
+      "--lock-timeout <duration>",
+      "wait this long (e.g. 5m) for another run's lock instead of refusing",
+      parseWait,
+    )
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-  const global = (): GlobalOptions => program.opts<GlobalOptions>();
+  const global = (): GlobalOptions => ({
+    ...program.opts<GlobalOptions>(),
+    configGiven: program.getOptionValueSource("config") !== "default",
+    stateGiven: program.getOptionValueSource("state") !== "default",
+  });
 
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
@@ -66,8 +77,29 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     .action(async (name: string, o: { tail?: number }) => {
       code = await logsCommand(io, { ...global(), ...o, name });
     });
-  program.command("state").description("manage the state file")
-    .command("recover").description("rebuild a lost state file from what the hosts of the config report")
+  const state = program.command("state").description("manage the state (a file, or etcd)");
+  state.command("pull").description("print the state (and its etcd revision, on stderr)").action(async () => {
+    code = await pullCommand(io, global());
+  });
+  state.command("push").description("replace the state with a state file (asks first unless --yes)")
+    .argument("<file>", "a state file, e.g. from `berth state pull`")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--revision <n>", "push only if the state is still at this etcd revision (as pulled)", parseRevision)
+    .action(async (file: string, o: { yes?: boolean; revision?: number }) => {
+      code = await pushCommand(io, { ...global(), ...o, file });
+    });
+  state.command("migrate").description("copy the state to another backend, and check it arrived whole")
+    .requiredOption("--to <file|url>", "where to: a state file, or etcd://host1:2379,host2:2379/prefix")
+    .option("-f, --force", "replace a state already there")
+    .action(async (o: { to: string; force?: boolean }) => {
+      code = await migrateCommand(io, { ...global(), ...o });
+    });
+  state.command("unlock").description("remove the lock left by a run that is gone")
+    .option("-f, --force", "required: the lock is removed whatever holds it")
+    .action(async (o: { force?: boolean }) => {
+      code = await unlockCommand(io, { ...global(), ...o });
+    });
+  state.command("recover").description("rebuild a lost state file from what the hosts of the config report")
     .option("-f, --force", "overwrite an existing state file")
     .option(
       "--name-prefix <prefix>",
@@ -89,4 +121,17 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     return EXIT_ERROR;
   }
+}
+
+function parseWait(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function parseRevision(text: string): number {
+  if (!/^\d+$/.test(text)) throw new InvalidArgumentError(`expected a revision number, such as 42`);
+  return Number(text);
 }

@@ -4,17 +4,15 @@
  *
  * @module
  */
-import { resolve } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
-import { lockState } from "../store/lock.ts";
-import { readStateFile, writeStateFile } from "../store/state-file.ts";
-import { loadDigestKey } from "../store/digest-key.ts";
+import { digestKeyFor } from "./digest-key.ts";
 import { sealState } from "../core/sensitive.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
+import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 
 const WHAT: Record<string, string> = {
@@ -33,7 +31,6 @@ export async function recoverCommand(
   io: CliIO,
   opts: GlobalOptions & { force?: boolean; namePrefix?: string },
 ): Promise<number> {
-  const statePath = resolve(io.cwd, opts.state);
   const { desiredState } = await loadConfig(io, opts);
   const problems = validateContainers({ desiredState });
   if (problems.length > 0) throw new ValidationError(problems);
@@ -41,9 +38,17 @@ export async function recoverCommand(
     throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
   }
 
-  const lock = await lockState(statePath, { command: "berth state recover", warn: (m) => warn(io, m) });
+  const backend = await stateBackend(io, opts);
+  const lock = await backend.lock({
+    command: "berth state recover",
+    warn: (m) => warn(io, m),
+    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
+  }).catch(async (err: unknown) => {
+    await backend.close();
+    throw err;
+  });
   try {
-    const existing = await readStateFile(statePath).catch(() => ({ existed: true }));
+    const existing = await backend.read().catch(() => ({ existed: true }));
     if (existing.existed && opts.force !== true) {
       throw new BerthError(
         "STATE",
@@ -51,13 +56,13 @@ export async function recoverCommand(
       );
     }
     // Sealed: the state gets digests, and the configuration labels (made from sealed configs) compare equal.
-    const sealed = sealState(desiredState, loadDigestKey(statePath, io.env));
+    const sealed = sealState(desiredState, await digestKeyFor(io, opts, desiredState));
     const { state, found } = await recoverState(sealed, {
       env: io.env,
       log: (m) => warn(io, m),
       ...(opts.namePrefix === undefined ? {} : { claim: (name: string) => name.startsWith(opts.namePrefix as string) }),
     });
-    writeStateFile(statePath, state);
+    await backend.write(state);
     if (opts.json) {
       io.stdout.write(`${JSON.stringify({ state: opts.state, recovered: found }, null, 2)}\n`);
       return EXIT_OK;
@@ -83,6 +88,7 @@ export async function recoverCommand(
     );
     return EXIT_OK;
   } finally {
-    lock.release();
+    await lock.release();
+    await backend.close();
   }
 }

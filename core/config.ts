@@ -69,6 +69,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import process from "node:process";
+import { checkBackend } from "./backend-config.ts";
 import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { CONTAINER_CONFIG_FIELDS } from "./fields.ts";
@@ -197,6 +198,11 @@ const TOP_FIELDS: Fields = {
     description: "The machines: name -> direct: {} (this machine) or ssh: {address, ...}.",
   },
   runtime: { check: checkRuntime, description: "Default runtime of every container: docker or kubelet." },
+  backend: {
+    check: checkBackend, // read by cli/state-backend.ts
+    description:
+      "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
+  },
   containers: {
     check: mapOf(containerNameRule, mapping(CONTAINER_FIELDS), "containers (name: {host, image, ...})", NAME_KEYS),
     required: "set containers: (name: {host, image, ...}), or {} for none",

@@ -1,5 +1,5 @@
 /**
- * The data model of DESIGN.md: host-configured containers and the
+ * The data model: containers configured on hosts, and the
  * containers resource. Plain, serialisable data (field names as in the
  * flexkube containers format, so its documents load as they are).
  *

@@ -138,3 +138,11 @@ export function secretValues(state: ContainersState): string[] {
   }
   return [...out];
 }
+
+/** Whether a state has sensitive values (marked, or sealed by an earlier run): then it needs the digest key. */
+export function hasSecrets(state: ContainersState): boolean {
+  return Object.values(state).some((hcc) =>
+    (hcc.sensitive?.env?.length ?? 0) > 0 || (hcc.sensitive?.configFiles?.length ?? 0) > 0 ||
+    Object.values(hcc.container.config.env ?? {}).some(isSealed) || Object.values(hcc.configFiles ?? {}).some(isSealed)
+  );
+}

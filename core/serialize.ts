@@ -87,7 +87,7 @@ export function parseDocument(text: string, source: string): unknown {
         : firstLine(error.message);
       problems.push({ path: where, message });
     }
-    if (problems.length === 0) problems.push(...duplicateKeys(doc, lines, source));
+    if (problems.length === 0) problems.push(...documentProblems(doc, lines, source));
     if (problems.length === 0) return doc.toJS({ maxAliasCount: MAX_ALIASES }) as unknown;
   } catch (err) {
     // Alias bombs, and stack exhaustion on absurdly deep nesting.
@@ -97,10 +97,26 @@ export function parseDocument(text: string, source: string): unknown {
   throw new ValidationError(problems, source);
 }
 
-/** Keys of one mapping that become the same key once read (`1` and `"1"`, `~` and `""`), each mapping once. */
-function duplicateKeys(doc: ReturnType<typeof parseYaml>, lines: LineCounter, source: string): Problem[] {
+/** Half of a UTF-16 surrogate pair standing alone: it has no UTF-8 form and would reach a host as U+FFFD. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * In one pass: keys of one mapping that become the same key once read (`1`
+ * and `"1"`, `~` and `""`), and strings with no UTF-8 form (a `"\ud800"`
+ * escape).
+ */
+function documentProblems(doc: ReturnType<typeof parseYaml>, lines: LineCounter, source: string): Problem[] {
   const problems: Problem[] = [];
   visit(doc, {
+    Scalar(_, node) {
+      if (typeof node.value !== "string" || !LONE_SURROGATE.test(node.value)) return;
+      const at = lines.linePos(node.range?.[0] ?? 0);
+      problems.push({
+        path: `${source}:${at.line}:${at.col}`,
+        message:
+          "the string holds half of a UTF-16 surrogate pair (a \\u escape), which has no UTF-8 form: use the whole character",
+      });
+    },
     Map(_, map) {
       const seen = new Map<string, Node>();
       for (const pair of map.items) {

@@ -4,9 +4,8 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { BerthError } from "../core/errors.ts";
-import { canonicalJson } from "../core/hash.ts";
 import type { ContainersState } from "../core/model.ts";
 import { secretDigests } from "../core/sensitive.ts";
 import { stripSecrets } from "../core/serialize.ts";
@@ -80,6 +79,49 @@ export function assertBasisHolds(saved: PlanBasis, now: PlanBasis): void {
   }
 }
 
+/**
+ * SHA-256 of `canonicalJson(value)` (core/hash.ts), fed to the hash piece by piece: a state
+ * with a config file of N MB never becomes one more string of N MB (or
+ * several, one per level) just to be hashed.
+ */
 function hash(value: unknown): string {
-  return createHash("sha256").update(canonicalJson(value)).digest("hex");
+  const digest = createHash("sha256");
+  feedCanonical(digest, value);
+  return digest.digest("hex");
+}
+
+const CHUNK = 1 << 20;
+
+function feedCanonical(digest: Hash, value: unknown): void {
+  if (Array.isArray(value)) {
+    digest.update("[");
+    value.forEach((v, i) => {
+      if (i > 0) digest.update(",");
+      if (v !== undefined && v !== null) feedCanonical(digest, v); // as Array.join writes them: nothing
+      else if (v === null) digest.update("null");
+    });
+    digest.update("]");
+  } else if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter(([, v]) => v !== undefined).sort((
+      [a],
+      [b],
+    ) => (a < b ? -1 : a > b ? 1 : 0));
+    digest.update("{");
+    entries.forEach(([k, v], i) => {
+      digest.update(`${i > 0 ? "," : ""}${JSON.stringify(k)}:`);
+      feedCanonical(digest, v);
+    });
+    digest.update("}");
+  } else if (typeof value === "string" && value.length > CHUNK) {
+    digest.update('"');
+    for (let at = 0; at < value.length;) {
+      // Never split a surrogate pair: each half alone would be escaped differently.
+      let end = Math.min(at + CHUNK, value.length);
+      const last = value.charCodeAt(end - 1);
+      if (end < value.length && last >= 0xd800 && last <= 0xdbff) end++;
+      digest.update(JSON.stringify(value.slice(at, end)).slice(1, -1));
+      at = end;
+    }
+    digest.update('"');
+  } else digest.update(String(JSON.stringify(value)));
 }

@@ -1,6 +1,6 @@
 /**
  * The containers resource: previous and desired state, and the
- * check -> plan -> apply cycle over them (the seed's `Containers`).
+ * check -> plan -> apply cycle over them (libflexkube's `pkg/container` `Containers`).
  *
  * @module
  */
@@ -11,13 +11,13 @@ import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHCon
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
-import { adoptUnrecorded } from "./adopt.ts";
+import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { Session } from "./session.ts";
+import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -52,19 +52,27 @@ export interface PlanWithBasis extends Plan {
  * makes the hosts match the desired state.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { ContainersResource } from "./containers.ts";
+ * // On this machine's engine (DOCKER_HOST, else /var/run/docker.sock); berth-test:latest is the quickstart's image.
  * const resource = new ContainersResource({ desiredState: { web: {
- *   container: { config: { name: "web", image: "nginx:1.27" } },
+ *   container: { config: { name: "doc-example-web", image: "berth-test:latest", init: true, args: ["sleep", "3600"] } },
  *   host: { directConfig: {} },
  * } } });
  * try {
  *   await resource.checkCurrentState();
- *   console.log(resource.plan().summary);
+ *   if (resource.plan().summary.create !== 1) throw new Error("expected one container to create");
  *   await resource.deploy();
  *   console.log(resource.stateToYaml());
  * } finally {
  *   await resource.close();
+ * }
+ * // An empty desired state removes what the previous state holds.
+ * const removal = new ContainersResource({ previousState: resource.currentState() });
+ * try {
+ *   if ((await removal.deploy()).results.length !== 1) throw new Error("expected one removal");
+ * } finally {
+ *   await removal.close();
  * }
  * ```
  */
@@ -76,7 +84,7 @@ export class ContainersResource {
   readonly #sealed: ContainersState;
   readonly #key: Uint8Array;
   readonly #session: Session;
-  readonly #log: ((message: string) => void) | undefined;
+  #adopted: Adopted[] = [];
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -88,7 +96,6 @@ export class ContainersResource {
   constructor(doc: Containers, options: ContainersResourceOptions = {}) {
     const problems = validateContainers(doc);
     if (problems.length > 0) throw new ValidationError(problems);
-    this.#log = options.log;
     this.#desired = doc.desiredState ?? {};
     this.#key = options.digestKey ?? randomBytes(32);
     this.#sealed = sealState(this.#desired, this.#key);
@@ -144,6 +151,7 @@ export class ContainersResource {
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
     let observed = this.#sealObserved(await observe(this.#previous, this.#desired, this.#session, options));
     const { previous, adopted } = adoptUnrecorded(this.#previous, this.#sealed, observed);
+    this.#adopted = adopted;
     if (adopted.length > 0) {
       this.#previous = previous;
       const names = new Set(adopted.map((a) => a.name));
@@ -153,13 +161,6 @@ export class ContainersResource {
         ...observed,
         ...this.#sealObserved(await observe(only(previous), only(this.#desired), this.#session, options)),
       };
-      for (const a of adopted) {
-        this.#log?.(
-          `container "${a.name}" (${
-            a.id.slice(0, 12)
-          }) on host ${a.host} was created by berth with this configuration but not recorded (a state write failed, or berth was stopped): adopted, not recreated`,
-        );
-      }
     }
     this.#observed = observed;
     this.#current = Object.fromEntries(
@@ -174,6 +175,14 @@ export class ContainersResource {
       }),
     );
     return observed;
+  }
+
+  /**
+   * Containers the last check found created by berth but not recorded (same
+   * labels and configuration hash): taken into the state as they are.
+   */
+  adopted(): Adopted[] {
+    return this.#adopted;
   }
 
   /**
@@ -209,7 +218,7 @@ export class ContainersResource {
   }
 
   /**
-   * Checks, plans and applies in one go (the seed's `Deploy`).
+   * Checks, plans and applies in one go (libflexkube's `Deploy`).
    *
    * @throws {BerthError} When any change failed; the state reached is in `stateToYaml()`.
    */
@@ -294,7 +303,7 @@ export class ContainersResource {
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
-  connections(): ReturnType<Session["connections"]> {
+  connections(): Promise<HostConnection[]> {
     return this.#session.connections();
   }
 

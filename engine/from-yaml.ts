@@ -1,5 +1,5 @@
 /**
- * The seed's `FromYaml`: a resource from a YAML (or JSON) document.
+ * libflexkube's `pkg/container` `FromYaml`: a resource from a YAML (or JSON) document.
  *
  * @module
  */

@@ -77,12 +77,19 @@ export interface RecoveryResult {
  *   failure, every host named): a partial state would leave containers behind.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { recoverState } from "./recover.ts";
  * import { fromYaml } from "./from-yaml.ts";
- * const desired = fromYaml(await Deno.readTextFile("config.yaml")).desiredState();
- * const { state, found } = await recoverState(desired);
+ * // The hosts of a config (here this machine's engine: DOCKER_HOST, else /var/run/docker.sock).
+ * const desired = fromYaml(`
+ * hosts: { local: { direct: {} } }
+ * containers:
+ *   web: { host: local, name: doc-example-recover, image: "berth-test:latest" }
+ * `).desiredState();
+ * // Only this config's containers: others on the same engine carry the same labels.
+ * const { state, found } = await recoverState(desired, { claim: (name) => name.startsWith("doc-example-recover") });
  * console.log(found.filter((f) => f.kind === "orphan").map((f) => f.name));
+ * if (Object.keys(state).length !== found.length) throw new Error("every container found is in the state");
  * ```
  */
 export async function recoverState(desired: ContainersState, options: RecoverOptions = {}): Promise<RecoveryResult> {

@@ -16,6 +16,16 @@ import { HostFiles } from "./host-files.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { signalOption } from "../core/signal.ts";
 
+/** How one host was reached in a run. */
+export interface HostConnection {
+  /** The host's key. */
+  host: string;
+  /** The transport's description (`direct`, `ssh root@10.0.0.2:22`), or `not opened`. */
+  via: string;
+  /** SSH handshakes made, for SSH transports. */
+  handshakes: number | undefined;
+}
+
 const DEFAULT_RUNTIME: RuntimeConfig = { docker: {} };
 
 interface HostEntry {
@@ -99,7 +109,7 @@ export class Session {
   }
 
   /** Per host: how it was reached and how many sessions (SSH handshakes) that took. */
-  async connections(): Promise<Array<{ host: string; via: string; handshakes: number | undefined }>> {
+  connections(): Promise<HostConnection[]> {
     const entries = [...this.#hosts.entries()].sort(([a], [b]) => a.localeCompare(b));
     return Promise.all(entries.map(async ([key, entry]) => {
       const transport = await entry.transport.catch(() => undefined);

@@ -15,7 +15,8 @@ socket=${socket#unix://}
 if ! curl -sf --max-time 2 --unix-socket "$socket" http://engine/_ping >/dev/null 2>&1; then
   echo "No Docker engine answers at $socket: starting a throwaway one (stop it with: bash tests/env/down.sh)"
   bash tests/env/up.sh </dev/null
-  socket=$(node -p 'JSON.parse(require("fs").readFileSync("/tmp/berth-test/env.json", "utf8")).local.socket')
+  socket=$(node -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).local.socket' \
+    "${BERTH_TEST_DIR:-/tmp/berth-test}/env.json")
 fi
 export DOCKER_HOST="unix://$socket"
 

@@ -26,16 +26,8 @@ export function digestKeyPath(statePath: string): string {
  *   `STATE` when the key file is readable by others (with the chmod to run) or cannot be read or made.
  */
 export function loadDigestKey(statePath: string, env: Readonly<Record<string, string | undefined>>): Uint8Array {
-  const given = env[DIGEST_KEY_VARIABLE];
-  if (given !== undefined && given !== "") {
-    if (given.length < SHORTEST) {
-      throw new BerthError(
-        "VALIDATION",
-        `${DIGEST_KEY_VARIABLE} is ${given.length} characters long; use at least ${SHORTEST}, such as the output of "openssl rand -hex 32"`,
-      );
-    }
-    return new TextEncoder().encode(given);
-  }
+  const given = keyFromEnv(env);
+  if (given !== undefined) return given;
   const path = digestKeyPath(statePath);
   try {
     const mode = statSync(path).mode & 0o777;
@@ -55,6 +47,33 @@ export function loadDigestKey(statePath: string, env: Readonly<Record<string, st
     }
   }
   return create(path);
+}
+
+/**
+ * The digest key of a state kept elsewhere than in a file (etcd): only
+ * `BERTH_DIGEST_KEY`, the same for everyone who applies the config.
+ *
+ * @throws {BerthError} `VALIDATION` when it is not set (or too short).
+ */
+export function sharedDigestKey(env: Readonly<Record<string, string | undefined>>, where: string): Uint8Array {
+  const given = keyFromEnv(env);
+  if (given !== undefined) return given;
+  throw new BerthError(
+    "VALIDATION",
+    `The config has secrets and the state is kept in ${where}: set ${DIGEST_KEY_VARIABLE} to a key shared by everyone who applies it (such as the output of "openssl rand -hex 32"), so the state's digests compare across machines`,
+  );
+}
+
+function keyFromEnv(env: Readonly<Record<string, string | undefined>>): Uint8Array | undefined {
+  const given = env[DIGEST_KEY_VARIABLE];
+  if (given === undefined || given === "") return undefined;
+  if (given.length < SHORTEST) {
+    throw new BerthError(
+      "VALIDATION",
+      `${DIGEST_KEY_VARIABLE} is ${given.length} characters long; use at least ${SHORTEST}, such as the output of "openssl rand -hex 32"`,
+    );
+  }
+  return new TextEncoder().encode(given);
 }
 
 function create(path: string): Uint8Array {

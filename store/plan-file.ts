@@ -6,6 +6,7 @@
  */
 import { open, readFile } from "node:fs/promises";
 import { BerthError } from "../core/errors.ts";
+import { decodeUtf8 } from "../core/serialize.ts";
 import type { PlanWithBasis } from "../engine/containers.ts";
 
 /** What a plan file holds. */
@@ -40,14 +41,114 @@ export async function writePlanFile(path: string, plan: PlanWithBasis): Promise<
  * @throws {BerthError} `VALIDATION` when the file cannot be read or is not a saved plan.
  */
 export async function readPlanFile(path: string): Promise<SavedPlan> {
-  let saved: Partial<SavedPlan>;
+  let saved: unknown;
   try {
-    saved = JSON.parse(await readFile(path, "utf8")) as Partial<SavedPlan>;
+    saved = JSON.parse(decodeUtf8(await readFile(path), path));
   } catch (err) {
     throw new BerthError("VALIDATION", `Cannot read plan file "${path}": ${(err as Error).message}`, { cause: err });
   }
-  if (saved.kind !== "berth-plan" || saved.version !== 1 || saved.plan?.basis === undefined) {
+  const top = saved as Partial<SavedPlan> | null;
+  if (!isObject(top) || top.kind !== "berth-plan" || top.version !== 1) {
     throw new BerthError("VALIDATION", `"${path}" is not a plan saved by "berth plan --out"`);
   }
-  return saved as SavedPlan;
+  const problems: string[] = [];
+  savedPlanShape(top, "", problems);
+  if (problems.length > 0) {
+    throw new BerthError(
+      "VALIDATION",
+      `"${path}" is not a plan saved by "berth plan --out" (changed or cut short?): make a new plan:\n${
+        problems.slice(0, 10).map((p) => `  ${p}`).join("\n")
+      }${problems.length > 10 ? `\n  ... and ${problems.length - 10} more` : ""}`,
+    );
+  }
+  return top as SavedPlan;
+}
+
+// ---- the shape of a plan file, checked as strictly as a config --------------------
+
+type Shape = (value: unknown, path: string, problems: string[]) => void;
+
+const ACTIONS = ["create", "recreate", "update-files", "start", "remove", "forget", "blocked", "nothing"];
+const SHA256 = /^[0-9a-f]{64}$/;
+
+const text: Shape = (v, path, problems) => {
+  if (typeof v !== "string") problems.push(`${path}: expected a string, got ${describe(v)}`);
+};
+const hash: Shape = (v, path, problems) => {
+  if (typeof v !== "string" || !SHA256.test(v)) problems.push(`${path}: expected a SHA-256 hash, got ${describe(v)}`);
+};
+const list = (item: Shape): Shape => (v, path, problems) => {
+  if (!Array.isArray(v)) return void problems.push(`${path}: expected a list, got ${describe(v)}`);
+  v.forEach((x, i) => item(x, `${path}[${i}]`, problems));
+};
+const oneOf = (values: string[]): Shape => (v, path, problems) => {
+  if (typeof v !== "string" || !values.includes(v)) {
+    problems.push(`${path}: expected one of ${values.join(", ")}, got ${describe(v)}`);
+  }
+};
+const mapOf = (value: Shape, keys?: string[]): Shape => (v, path, problems) => {
+  if (!isObject(v)) return void problems.push(`${path}: expected a mapping, got ${describe(v)}`);
+  for (const [k, x] of Object.entries(v)) {
+    if (keys !== undefined && !keys.includes(k)) problems.push(`${at(path, k)}: unknown key`);
+    else value(x, at(path, k), problems);
+  }
+};
+const fields =
+  (required: Record<string, Shape>, optional: Record<string, Shape> = {}): Shape => (v, path, problems) => {
+    if (!isObject(v)) return void problems.push(`${path}: expected a mapping, got ${describe(v)}`);
+    for (const [k, check] of Object.entries(required)) {
+      if (!(k in v)) problems.push(`${at(path, k)}: missing`);
+      else check(v[k], at(path, k), problems);
+    }
+    for (const [k, x] of Object.entries(v)) {
+      if (k in required) continue;
+      const check = optional[k];
+      if (check === undefined) problems.push(`${at(path, k)}: unknown key`);
+      else check(x, at(path, k), problems);
+    }
+  };
+
+const diffLine = fields({ op: oneOf(["+", "-", "~"]), path: text }, { before: text, after: text });
+const change = fields(
+  {
+    name: text,
+    action: oneOf(ACTIONS),
+    host: text,
+    reasons: list(text),
+    diff: list(diffLine),
+    files: list(text),
+    directories: list(text),
+  },
+  { fromHost: text, replaces: text },
+);
+const count: Shape = (v, path, problems) => {
+  if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${path}: expected a count, got ${describe(v)}`);
+};
+const flag: Shape = (v, path, problems) => {
+  if (typeof v !== "boolean") problems.push(`${path}: expected true or false, got ${describe(v)}`);
+};
+const savedPlanShape = fields({
+  kind: text,
+  version: count,
+  createdAt: text,
+  plan: fields({
+    changes: list(change),
+    summary: mapOf(count, ACTIONS),
+    empty: flag,
+    basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }),
+  }),
+});
+
+function at(path: string, key: string): string {
+  return path === "" ? key : `${path}.${key}`;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return "nothing";
+  const json = JSON.stringify(v) ?? String(v);
+  return json.length > 40 ? `${json.slice(0, 37)}...` : json;
 }

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
-# Installs dependencies when needed, brings up the real test environment
-# (tests/env/up.sh, always torn down on exit), then runs the stages in order,
-# stopping at the first that fails: typecheck, build, bun, node, smoke.
-# Ends with a plain "N passed, N failed" line over the bun, node and smoke tests.
+# Installs dependencies when needed, lints and checks the format, brings up the
+# real test environment (tests/env/up.sh, always torn down on exit), then runs
+# the stages in order, stopping at the first that fails: typecheck, build, bun,
+# node, smoke.
+# Ends with a plain "N passed, N failed" line over the bun, node and smoke tests
+# (cancelled, skipped and todo added when there are any); cancelled tests, a
+# runner without a summary, and zero tests fail the run like failed ones.
 # BERTH_NIGHTLY=1: the long reliability runs (the kill loop at 20 iterations per signal).
 set -euo pipefail
 if [[ ${BERTH_NIGHTLY:-} == 1 ]]; then export BERTH_REL_KILL_ITERATIONS=${BERTH_REL_KILL_ITERATIONS:-20}; fi
@@ -11,13 +14,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BIN=$ROOT/node_modules/.bin
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/berth-run.XXXXXX")
-PASSED=0 FAILED=0 SKIPPED=0
+PASSED=0 FAILED=0 CANCELLED=0 SKIPPED=0 TODO=0
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 summary() {
   local line="$PASSED passed, $FAILED failed"
+  ((CANCELLED == 0)) || line+=", $CANCELLED cancelled"
   ((SKIPPED == 0)) || line+=", $SKIPPED skipped"
+  ((TODO == 0)) || line+=", $TODO todo"
   echo "$line"
 }
 
@@ -37,15 +42,29 @@ stage() {
   fi
 }
 
-# count FILE PASS_RE FAIL_RE SKIP_RE: adds the numbers a runner printed.
+# last_number FILE RE: the number in the last line matching RE, or nothing.
+last_number() { grep -aoE "$2" "$1" | grep -oE '[0-9]+' | tail -1 || true; }
+
+# count FILE PASS_RE FAIL_RE CANCELLED_RE SKIP_RE TODO_RE: adds the numbers a
+# runner printed (an empty RE: the runner has no such count). Returns non-zero
+# when any test failed or was cancelled, or when there is no pass count or it
+# is 0 (the runner died before its summary, or found nothing to run).
 count() {
-  local n
-  n=$(grep -aoE "$2" "$1" | grep -oE '[0-9]+' | tail -1 || true)
-  PASSED=$((PASSED + ${n:-0}))
-  n=$(grep -aoE "$3" "$1" | grep -oE '[0-9]+' | tail -1 || true)
-  FAILED=$((FAILED + ${n:-0}))
-  n=$(grep -aoE "$4" "$1" | grep -oE '[0-9]+' | tail -1 || true)
-  SKIPPED=$((SKIPPED + ${n:-0}))
+  local file=$1 pass fail cancelled skip todo
+  pass=$(last_number "$file" "$2")
+  fail=$(last_number "$file" "$3")
+  cancelled=$([[ -z $4 ]] || last_number "$file" "$4")
+  skip=$(last_number "$file" "$5")
+  todo=$(last_number "$file" "$6")
+  PASSED=$((PASSED + ${pass:-0})) FAILED=$((FAILED + ${fail:-0})) CANCELLED=$((CANCELLED + ${cancelled:-0}))
+  SKIPPED=$((SKIPPED + ${skip:-0})) TODO=$((TODO + ${todo:-0}))
+  if [[ -z $pass ]]; then
+    echo "-- no pass count in the runner's output: it stopped before its summary"
+    FAILED=$((FAILED + 1))
+    return 1
+  fi
+  ((pass > 0)) || { echo "-- the runner ran no test"; FAILED=$((FAILED + 1)); return 1; }
+  ((${fail:-0} + ${cancelled:-0} == 0))
 }
 
 install_deps() {
@@ -74,7 +93,7 @@ test_files() { find tests/unit tests/integration tests/reliability -name '*.test
 bun_tests() {
   local rc=0
   "$BIN/bun" test --timeout 60000 tests/unit tests/integration tests/reliability 2>&1 | tee "$LOGS/bun.log" || rc=$?
-  count "$LOGS/bun.log" '^ *[0-9]+ pass$' '^ *[0-9]+ fail$' '^ *[0-9]+ skip$'
+  count "$LOGS/bun.log" '^ *[0-9]+ pass$' '^ *[0-9]+ fail$' '' '^ *[0-9]+ skip$' '^ *[0-9]+ todo$' || ((rc != 0)) || rc=1
   return "$rc"
 }
 
@@ -82,20 +101,29 @@ node_tests() {
   local rc=0 files
   mapfile -t files < <(test_files)
   node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}" 2>&1 | tee "$LOGS/node.log" || rc=$?
-  count "$LOGS/node.log" '^ℹ pass [0-9]+' '^ℹ fail [0-9]+' '^ℹ skipped [0-9]+'
+  count "$LOGS/node.log" '^ℹ pass [0-9]+' '^ℹ fail [0-9]+' '^ℹ cancelled [0-9]+' '^ℹ skipped [0-9]+' \
+    '^ℹ todo [0-9]+' || ((rc != 0)) || rc=1
   return "$rc"
 }
 
+# Each smoke script ends with "smoke scenarios: P passed, F failed" (see
+# tests/smoke/scenarios.sh): every scenario counts. A script that fails
+# without failing a counted scenario, or prints no such line, adds one failure.
 smoke_tests() {
-  local f rc=0
+  local f rc=0 script_rc log line pass fail
   for f in tests/smoke/*.sh; do
-    [[ -e $f ]] || continue
+    [[ -e $f && $f != tests/smoke/scenarios.sh ]] || continue
     echo "-- $f"
-    if bash "$f" </dev/null; then
-      PASSED=$((PASSED + 1))
-    else
-      echo "-- $f FAILED"
-      FAILED=$((FAILED + 1))
+    log="$LOGS/smoke-$(basename "$f" .sh).log"
+    script_rc=0
+    bash "$f" </dev/null 2>&1 | tee "$log" || script_rc=$?
+    line=$(grep -aE '^smoke scenarios: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -1 || true)
+    pass=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || true)
+    fail=$(grep -oE '[0-9]+ failed' <<<"$line" | grep -oE '[0-9]+' || true)
+    PASSED=$((PASSED + ${pass:-0})) FAILED=$((FAILED + ${fail:-0}))
+    if ((script_rc != 0 || ${fail:-0} > 0)) || [[ -z $line ]]; then
+      echo "-- $f FAILED (exit $script_rc, ${line:-no scenario count})"
+      ((${fail:-0} > 0)) || FAILED=$((FAILED + 1))
       rc=1
     fi
   done
@@ -108,6 +136,7 @@ on_exit() {
   trap - EXIT INT TERM
   printf '\n==== teardown ====\n'
   bash tests/env/containerd.sh down || rc=1
+  bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
@@ -131,8 +160,12 @@ trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 stage "install" install_deps
+# Lint and format first: they need no test environment, so they fail fast.
+stage "lint" "$BIN/deno" lint
+stage "format" "$BIN/deno" fmt --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
+stage "etcd (state backend)" bash tests/env/etcd.sh up
 stage "typecheck" typecheck
 stage "build" build
 stage "bun" bun_tests

@@ -235,15 +235,29 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     },
 
     async remove(id, o) {
-      const res = await engine.request({
-        method: "DELETE",
-        path: path(id),
-        query: { force: o?.force === true },
-        what: `removing container ${quote(shortId(id))}`,
-        container: id,
-        ...signalOption(o?.signal),
-      });
-      await res.discard();
+      try {
+        const res = await engine.request({
+          method: "DELETE",
+          path: path(id),
+          query: { force: o?.force === true },
+          what: `removing container ${quote(shortId(id))}`,
+          container: id,
+          ...signalOption(o?.signal),
+        });
+        await res.discard();
+      } catch (err) {
+        // A run killed during its removal leaves the engine finishing it: wait for that instead of failing.
+        if (!(err instanceof BerthError && err.code === "CONFLICT" && /already in progress/.test(err.message))) {
+          throw err;
+        }
+        for (
+          const deadline = Date.now() + CALL_TIMEOUT_MS;
+          (await inspectRaw(id, `removing container ${quote(shortId(id))}`, o)) !== undefined;
+        ) {
+          if (Date.now() > deadline) throw err;
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      }
     },
 
     async status(id, o): Promise<ContainerStatus | undefined> {

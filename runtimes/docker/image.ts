@@ -5,7 +5,6 @@
  */
 import { BerthError } from "../../core/errors.ts";
 import type { DockerRuntimeConfig } from "../../core/model.ts";
-import type { ImageReference } from "../image-reference.ts";
 
 /**
  * The `X-Registry-Auth` header value for a registry, when credentials are configured.

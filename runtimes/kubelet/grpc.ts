@@ -214,6 +214,9 @@ export function grpcClient(options: GrpcClientOptions): GrpcClient {
       if (current === undefined) return;
       const s = await current.catch(() => undefined);
       if (s === undefined || s.closed || s.destroyed) return;
+      // The idle session is unref'd and AbortSignal.timeout() holds nothing: without a ref, Node
+      // would end the process (exit 13, the close still pending) before the session closed.
+      if (refable) s.ref();
       const closed = once(s, "close", { signal: AbortSignal.timeout(2_000) });
       s.close();
       await closed.catch(() => s.destroy());

@@ -164,7 +164,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
   function execIn(containerId: string): ContainerExec {
     return {
-      async run(cmd, signal) {
+      run(cmd, signal) {
         const o = signalOption(signal);
         return cri.execSync(containerId, cmd, EXEC_TIMEOUT_S, { ...o, timeoutMs: (EXEC_TIMEOUT_S + 30) * 1000 });
       },

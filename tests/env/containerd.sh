@@ -4,7 +4,7 @@
 #   bash tests/env/containerd.sh down   stop by PID, unmount, delete (also `stop`; safe twice)
 # Two daemons under ${BERTH_CRI_DIR:-/tmp/berth-cri}:
 #   local/  in this machine's network namespace, socket local/containerd.sock
-#   h1/     inside test host h1's namespace (when tests/env/up.sh made it), so
+#   h1/     inside test host h1's network and mount namespaces (named in tests/env/up.sh's env.json), so
 #           the exec stream URL (127.0.0.1:<port>) is reachable through h1's SSH.
 # Each gets the busybox image `berth-test:latest` from an OCI archive made
 # here (also the sandbox image: its CMD never exits). Writes env.json.
@@ -105,9 +105,17 @@ EOF
 
 running() { [[ -s $1/containerd.pid ]] && kill -0 "$(cat "$1/containerd.pid")" 2>/dev/null; }
 
-# start NAME [NETNS]
+# The test host h1 of tests/env/up.sh's env.json: "NETNS VIEW_DIR VIEW", or nothing.
+fleet_h1() {
+  [[ -s $TEST_ENV ]] || return 0
+  node -p 'const e = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const h = e.hosts.find((x) => x.name === "h1");
+    h && e.view && h.view ? [h.netns, h.view, e.view].join(" ") : ""' "$TEST_ENV"
+}
+
+# start NAME [NETNS VIEW_DIR VIEW]: in NETNS, with its own mount namespace where
+# VIEW_DIR is mounted at VIEW, as for that host's dockerd and sshd (tests/env/lib.sh).
 start() {
-  local d=$DIR/$1 netns=${2:-} i
+  local d=$DIR/$1 netns=${2:-} view_dir=${3:-} view=${4:-} i
   write_config "$d"
   if running "$d"; then
     if cmp -s "$d/config.toml.new" "$d/config.toml"; then rm -f "$d/config.toml.new" && return 0; fi
@@ -117,7 +125,11 @@ start() {
   mv "$d/config.toml.new" "$d/config.toml"
   rm -f "$d/containerd.sock" "$d/containerd.sock.ttrpc"
   local cmd=(containerd --config "$d/config.toml" --log-level warn)
-  [[ -z $netns ]] || cmd=(nsenter "--net=/run/netns/$netns" "${cmd[@]}")
+  if [[ -n $netns ]]; then
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    cmd=(nsenter "--net=/run/netns/$netns" unshare --mount --propagation private
+      sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"' sh "$view_dir" "$view" "${cmd[@]}")
+  fi
   setsid "${cmd[@]}" </dev/null >"$d/containerd.log" 2>&1 &
   echo $! >"$d/containerd.pid"
   for i in $(seq 1 100); do
@@ -151,8 +163,9 @@ stop() {
 }
 
 write_env() {
-  local h1=null
-  running "$DIR/h1" && h1="{ \"socket\": \"$DIR/h1/containerd.sock\", \"netns\": \"berth-h1\" }"
+  local h1=null netns
+  netns=$(fleet_h1 | cut -d' ' -f1)
+  running "$DIR/h1" && h1="{ \"socket\": \"$DIR/h1/containerd.sock\", \"netns\": \"$netns\" }"
   cat >"$DIR/env.json.tmp" <<EOF
 {
   "dir": "$DIR",
@@ -172,7 +185,8 @@ up)
   make_image_archive
   write_registry_hosts
   start local
-  if [[ -e /run/netns/berth-h1 ]]; then start h1 berth-h1; fi
+  read -r h1_netns h1_view_dir view <<<"$(fleet_h1)" || true
+  if [[ -n ${h1_netns:-} && -e /run/netns/$h1_netns ]]; then start h1 "$h1_netns" "$h1_view_dir" "$view"; fi
   write_env
   log "up: $DIR/env.json"
   ;;

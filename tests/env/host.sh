@@ -3,6 +3,8 @@
 #   host.sh ACTION hX   with ACTION one of
 #   sshd-stop | sshd-start     the host's sshd listener (like stopping Debian's
 #                              ssh service, open sessions survive)
+#   sshd-kill                  the listener and every open session (like the host
+#                              dropping all SSH connections); undo with sshd-start
 #   engine-stop | engine-start the host's dockerd (stopping it kills its containers)
 #   link-down | link-up        the host's only network link
 # Each action is safe to repeat and returns once it has taken effect.
@@ -11,13 +13,30 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$HERE/lib.sh"
 
-(($# == 2)) || die "usage: host.sh sshd-stop|sshd-start|engine-stop|engine-start|link-down|link-up hX"
+(($# == 2)) || die "usage: host.sh sshd-stop|sshd-kill|sshd-start|engine-stop|engine-start|link-down|link-up hX"
 action=$1 name=$2
 d=$(host_dir "$name")
 [[ $name =~ ^h[0-9]+$ && -d $d ]] || die "no test host \"$name\" under $DIR (is the environment up?)"
 
+# The sshd processes in the host's network namespace: the listener and one or
+# two per open connection.
+sshd_processes() {
+  local net pid
+  net="net:[$(stat -L -c %i "/run/netns/$(host_ns "$name")")]"
+  for pid in /proc/[0-9]*; do
+    [[ $(cat "$pid/comm" 2>/dev/null) == sshd && $(readlink "$pid/ns/net" 2>/dev/null) == "$net" ]] &&
+      printf '%s\n' "${pid#/proc/}"
+  done
+  return 0
+}
+
 case $action in
 sshd-stop) stop_pidfile "$d/sshd.pid" sshd 5 ;;
+sshd-kill)
+  stop_pidfile "$d/sshd.pid" sshd 5
+  mapfile -t sessions < <(sshd_processes)
+  kill_pids 5 "${sessions[@]}"
+  ;;
 sshd-start)
   start_sshd "$d" "$(host_ns "$name")"
   wait_sshd "$d" "$(host_ns "$name")"

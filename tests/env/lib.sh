@@ -5,7 +5,9 @@
 # Layout under $DIR (default /tmp/berth-test):
 #   local/                the "local" engine (root network namespace)
 #   hosts/hX/             one test host: engine data/exec roots, run/ (its /run,
-#                         holding docker.sock), home/ (its /root), sshd files
+#                         holding docker.sock), home/ (its /root), view/ (its
+#                         $DIR/view, see VIEW), sshd files
+#   view/                 the test machine's (and local engine's) $DIR/view
 #   bastion/              the bastion's sshd
 #   registry/, registry-auth/   the two registries (plain and htpasswd)
 #   keys/, known_hosts, secrets.env, env.json
@@ -44,6 +46,11 @@ BASTION_ADDR=$OUTER.10
 BASTION_INNER_ADDR=$INNER.10
 PASSWORD_HOST=h1
 PASSWORD_USER=${PREFIX}pw # per fleet: each fleet sets its own password
+# Where tests put the files berth writes on a host. The hosts share this
+# machine's file system, so each host sees its own hosts/hX/view mounted at
+# this one path (in its sshd's and its engine's mount namespaces): a file
+# written on h1 is not on h2, and a test reads it from h1's directory.
+VIEW=$DIR/view
 
 log() { printf '[berth-test] %s\n' "$*" >&2; }
 die() {
@@ -52,6 +59,7 @@ die() {
 }
 
 host_dir() { printf '%s/hosts/%s' "$DIR" "$1"; }
+host_view() { printf '%s/hosts/%s/view' "$DIR" "$1"; }
 host_ns() { printf '%s-%s' "$PREFIX" "$1"; }
 host_veth() { printf '%s-%s' "$VETH" "$1"; } # root-side end of the host's link
 
@@ -146,23 +154,32 @@ start_engine() {
   # Each host engine in its own mount namespace, as on a machine of its own, so
   # that engines' recursive bind mounts of "/" (berth's file helper) do not copy
   # each other's mounts (concurrent ones multiply until mount(2) fails ENOSPC).
-  # BERTH_TEST_PRIVATE_MOUNTS=0 shares the machine's mount namespace instead.
-  [[ -n $ns && ${BERTH_TEST_PRIVATE_MOUNTS:-1} == 1 ]] && cmd=(unshare --mount --propagation private "${cmd[@]}")
+  # In that namespace the host's view/ is mounted at $VIEW (see VIEW).
+  # BERTH_TEST_PRIVATE_MOUNTS=0 shares the machine's mount namespace instead
+  # (then the hosts share one view, and tests that tell hosts' files apart fail).
+  if [[ -n $ns && ${BERTH_TEST_PRIVATE_MOUNTS:-1} == 1 ]]; then
+    mkdir -p "$d/view" "$VIEW"
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    cmd=(unshare --mount --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec "$@"'
+      sh "$d/view" "$VIEW" "${cmd[@]}")
+  fi
   setsid "${cmd[@]}" </dev/null >>"$d/dockerd.log" 2>&1 &
 }
 
 # start_sshd DIR NETNS: sshd inside NETNS, with DIR/run as its /run (so
-# /var/run/docker.sock is that host's engine) and DIR/home as /root.
+# /var/run/docker.sock is that host's engine), DIR/home as /root and DIR/view
+# as $VIEW.
 start_sshd() {
   local d=$1 ns=$2
   if pid_of "$d/sshd.pid" sshd >/dev/null; then return 0; fi
   rm -f "$d/sshd.pid"
-  mkdir -p "$d/run/sshd" "$d/home"
+  mkdir -p "$d/run/sshd" "$d/home" "$d/view" "$VIEW"
   chmod 0755 "$d/run/sshd" # sshd's privilege separation directory, looked up under /run
   # shellcheck disable=SC2016 # expanded by the inner sh
   setsid ip netns exec "$ns" unshare --mount --propagation private sh -c \
-    'mount --bind "$1/run" /run && mount --bind "$1/home" /root && exec /usr/sbin/sshd -D -f "$1/sshd_config" -E "$1/sshd.log"' \
-    sh "$d" </dev/null >>"$d/sshd.log" 2>&1 &
+    'mount --bind "$1/run" /run && mount --bind "$1/home" /root && mount --bind "$1/view" "$2" &&
+      exec /usr/sbin/sshd -D -f "$1/sshd_config" -E "$1/sshd.log"' \
+    sh "$d" "$VIEW" </dev/null >>"$d/sshd.log" 2>&1 &
 }
 
 # sshd writes its PidFile only once it listens.

@@ -232,12 +232,13 @@ write_env_json() {
   for ((i = 1; i <= N; i++)); do
     d=$(host_dir "h$i")
     ((i == 1)) || hosts+=$',\n'
-    hosts+=$(printf '    { "name": "h%d", "address": "%s", "port": 22, "netns": "%s",\n      "dir": "%s", "dockerSocket": "%s", "viaBastion": %s }' \
-      "$i" "$(host_address "$i")" "$(host_ns "h$i")" "$d" "$d/run/docker.sock" "$( ((i < N)) && echo false || echo true)")
+    hosts+=$(printf '    { "name": "h%d", "address": "%s", "port": 22, "netns": "%s",\n      "dir": "%s", "view": "%s", "dockerSocket": "%s", "viaBastion": %s }' \
+      "$i" "$(host_address "$i")" "$(host_ns "h$i")" "$d" "$(host_view "h$i")" "$d/run/docker.sock" "$( ((i < N)) && echo false || echo true)")
   done
   cat >"$DIR/env.json.tmp" <<EOF
 {
   "dir": "$DIR",
+  "view": "$VIEW",
   "image": "$IMAGE",
   "local": { "socket": "$DIR/local/docker.sock" },
   "registry": {

@@ -3,13 +3,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { Duplex } from "node:stream";
-import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { dockerRuntime } from "../../runtimes/docker/mod.ts";
 import { engineClient } from "../../runtimes/docker/engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
 import { loadRuntime } from "../../runtimes/registry.ts";
-import type { Runtime } from "../../runtimes/runtime.ts";
 import { directTransport } from "../../transports/direct.ts";
 import type { Transport } from "../../transports/transport.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
@@ -248,7 +246,27 @@ describe("dockerRuntime() containers", () => {
 
 describe("dockerRuntime() images", () => {
   test("`ensureImage()` does nothing for a present image", async () => {
-    await docker.ensureImage(env.image);
+    const imageId = async () => ((await dockerLocal(`/images/${env.image}/json`)).body as { Id: string }).Id;
+    const before = await imageId();
+    const progress: string[] = [];
+    const watching = dockerRuntime({ host: `unix://${env.local.socket}` }, {
+      transport,
+      hostLabel: HOST,
+      onProgress: (_, p) => progress.push(p.status ?? ""),
+    });
+    const since = Math.floor(Date.now() / 1000) - 1;
+    try {
+      await watching.ensureImage(env.image);
+    } finally {
+      await watching.close();
+    }
+    const until = Math.floor(Date.now() / 1000) + 1;
+    expect(progress).toEqual([]);
+    expect(await imageId()).toBe(before);
+    // The engine's own event log: no pull of any image in the meantime.
+    const filters = encodeURIComponent(JSON.stringify({ type: ["image"], event: ["pull"] }));
+    const { body } = await dockerLocal(`/events?since=${since}&until=${until}&filters=${filters}`);
+    expect(body).toBe("");
   });
 
   test("`ensureImage()` pulls a missing image and reports progress", async () => {

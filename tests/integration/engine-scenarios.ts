@@ -16,7 +16,6 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
 import { hostLabel } from "../../core/host.ts";
 import type {
   ContainerConfig,
@@ -27,7 +26,9 @@ import type {
 } from "../../core/model.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
+import { berthContainers, type EngineView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { codeOf } from "../support/errors.ts";
 
 /** What the scenarios run against. */
 export interface ScenarioSetup {
@@ -38,8 +39,16 @@ export interface ScenarioSetup {
   image: string;
   runtime: RuntimeConfig;
   host: Host;
-  /** An independent runtime on the same engine, to look and act behind berth's back. */
+  /** A runtime on the same engine, to act behind berth's back (remove, stop, create by hand). */
   raw: Runtime;
+  /** The same engine seen without berth's code, for every check of what berth did. */
+  view: EngineView;
+  /**
+   * Where config files and mount directories go: `dir` as berth names it on the
+   * host, `local(path)` where the test reads that path (the host's own view).
+   * Default: a fresh directory of the test machine.
+   */
+  files?: { dir: string; local: (path: string) => string };
   /** Config every container gets (network mode and so on). */
   base?: Partial<ContainerConfig>;
   /** A long-running entrypoint the runtime can stop quickly (on top of `base`). */
@@ -55,9 +64,10 @@ export interface ScenarioSetup {
  * ```
  */
 export function engineScenarios(setup: ScenarioSetup): void {
-  const { prefix, raw } = setup;
+  const { prefix, raw, view } = setup;
   const label = hostLabel(setup.host);
-  const dir = mkdtempSync(join(tmpdir(), "berth-engine-"));
+  const { dir, local } = setup.files ?? { dir: mkdtempSync(join(tmpdir(), "berth-engine-")), local: (p: string) => p };
+  mkdirSync(local(dir), { recursive: true });
   const quickStop = setup.quickStop ??
     { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
 
@@ -103,6 +113,8 @@ export function engineScenarios(setup: ScenarioSetup): void {
   }
 
   const id = (name: string) => state[name]?.container.status?.id as string;
+  const seen = async (idOrName: string) => await view.inspect(idOrName);
+  const mine = async () => (await berthContainers(view)).filter((c) => c.name.startsWith(prefix));
   const confPath = join(dir, "etc", "web.conf");
   const dataDir = join(dir, "data", "web") + "/";
   let desired: ContainersState = {
@@ -117,7 +129,7 @@ export function engineScenarios(setup: ScenarioSetup): void {
     for (const c of await raw.list({ "berth.managed": "true" })) {
       if (c.name.startsWith(prefix)) await raw.remove(c.id, { force: true });
     }
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(local(dir), { recursive: true, force: true });
   });
 
   describe(`ContainersResource on ${setup.title}`, () => {
@@ -126,23 +138,23 @@ export function engineScenarios(setup: ScenarioSetup): void {
       expect(plan.summary).toEqual({ create: 3 });
       expect(result.results.filter((r) => !r.ok).map((r) => r.error?.message)).toEqual([]);
       for (const name of ["web", "worker", "cache"]) {
-        const seen = await raw.inspect(id(name));
-        expect(seen?.status).toBe("running");
-        expect(seen?.labels["berth.managed"]).toBe("true");
-        expect(seen?.labels["berth.name"]).toBe(`${prefix}-${name}`);
-        expect(seen?.labels["berth.config-hash"]?.length).toBe(64);
+        const found = await seen(id(name));
+        expect(found?.status).toBe("running");
+        expect(found?.labels["berth.managed"]).toBe("true");
+        expect(found?.labels["berth.name"]).toBe(`${prefix}-${name}`);
+        expect(found?.labels["berth.config-hash"]?.length).toBe(64);
       }
-      expect(readFileSync(confPath, "utf8")).toBe("greeting = hello\n");
-      expect(statSync(confPath).mode & 0o777).toBe(0o600);
-      expect(statSync(dataDir).isDirectory()).toBe(true);
-      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(readFileSync(local(confPath), "utf8")).toBe("greeting = hello\n");
+      expect(statSync(local(confPath)).mode & 0o777).toBe(0o600);
+      expect(statSync(local(dataDir)).isDirectory()).toBe(true);
+      expect(statSync(local(dataDir)).mode & 0o777).toBe(0o700);
       // The state was handed over as the steps went (writes of concurrent steps may be merged), the last one final.
       expect(snapshots.length).toBeGreaterThanOrEqual(3);
       expect(snapshots.at(-1)).toEqual(state);
       for (const name of ["web", "worker", "cache"]) {
         expect(snapshots.some((s) => s[name]?.container.status?.status === "created")).toBe(true);
       }
-      expect((await raw.list({ "berth.helper": "true" })).filter((c) => c.name.startsWith(prefix))).toHaveLength(0);
+      expect((await mine()).filter((c) => c.labels["berth.helper"] === "true")).toHaveLength(0);
     }, 90_000);
 
     test("plan() is empty right after an apply", async () => {
@@ -179,16 +191,16 @@ export function engineScenarios(setup: ScenarioSetup): void {
         `config file ${confPath} differs`,
       );
       expect(id("web")).toBe(before);
-      expect((await raw.status(before))?.status).toBe("running");
-      expect(readFileSync(confPath, "utf8")).toBe("greeting = bonjour\n");
+      expect((await seen(before))?.status).toBe("running");
+      expect(readFileSync(local(confPath), "utf8")).toBe("greeting = bonjour\n");
       expect((await planOnly(desired)).empty).toBe(true);
     }, 90_000);
 
     test("a config file edited on the host is detected and rewritten", async () => {
-      writeFileSync(confPath, "edited by hand\n");
+      writeFileSync(local(confPath), "edited by hand\n");
       expect((await planOnly(desired)).summary).toEqual({ "update-files": 1 });
       await converge(desired);
-      expect(readFileSync(confPath, "utf8")).toBe("greeting = bonjour\n");
+      expect(readFileSync(local(confPath), "utf8")).toBe("greeting = bonjour\n");
     }, 90_000);
 
     test("a container removed by hand is recreated", async () => {
@@ -197,14 +209,14 @@ export function engineScenarios(setup: ScenarioSetup): void {
       expect(plan.changes.find((c) => c.name === "worker")?.action).toBe("create");
       expect(plan.changes.find((c) => c.name === "worker")?.reasons.join(" ")).toContain("no longer exists");
       await converge(desired);
-      expect((await raw.status(id("worker")))?.status).toBe("running");
+      expect((await seen(id("worker")))?.status).toBe("running");
     }, 90_000);
 
     test("a container stopped by hand is started", async () => {
       await raw.stop(id("cache"), { timeoutSeconds: 1 });
       const { plan } = await converge(desired);
       expect(plan.summary).toEqual({ start: 1 });
-      expect((await raw.status(id("cache")))?.status).toBe("running");
+      expect((await seen(id("cache")))?.status).toBe("running");
     }, 90_000);
 
     test("a container replaced by hand under the same name is refused with the reason", async () => {
@@ -213,22 +225,23 @@ export function engineScenarios(setup: ScenarioSetup): void {
       const change = (await planOnly(desired)).changes.find((c) => c.name === "cache");
       expect(change?.action).toBe("blocked");
       expect(change?.reasons.join(" ")).toContain("which berth did not create");
-      const foreign = await raw.inspect(`${prefix}-cache`);
+      const foreign = await seen(`${prefix}-cache`);
+      expect(foreign?.labels["berth.managed"]).toBeUndefined();
       await raw.remove(foreign?.id as string, { force: true });
       await converge(desired);
     }, 90_000);
 
     test("a config file under a symlinked directory on the host is refused, nothing written elsewhere", async () => {
       const real = join(dir, "real");
-      mkdirSync(real);
-      symlinkSync(real, join(dir, "link"));
+      mkdirSync(local(real));
+      symlinkSync(real, local(join(dir, "link")));
       const unsafe = { ...desired, linked: hcc("linked", {}, { [join(dir, "link", "x.conf")]: "x\n" }) };
       const { result } = await converge(unsafe);
       const failure = result.results.find((r) => r.name === "linked");
       expect(failure?.ok).toBe(false);
       expect(failure?.error?.code).toBe("UNSAFE_PATH");
       expect(failure?.error?.message).toContain(`"${join(dir, "link")}" on host ${label} is a symbolic link`);
-      expect(existsSync(join(real, "x.conf"))).toBe(false);
+      expect(existsSync(local(join(real, "x.conf")))).toBe(false);
       expect(state.linked).toBeUndefined();
     }, 90_000);
 
@@ -238,7 +251,7 @@ export function engineScenarios(setup: ScenarioSetup): void {
       desired = rest;
       const { plan } = await converge(desired);
       expect(plan.summary).toEqual({ remove: 1 });
-      expect(await raw.status(cacheId)).toBeUndefined();
+      expect(await seen(cacheId)).toBeUndefined();
       expect(state.cache).toBeUndefined();
     }, 90_000);
 
@@ -259,26 +272,29 @@ export function engineScenarios(setup: ScenarioSetup): void {
         const second = await converge(desired);
         expect(second.plan.changes.find((c) => c.name === "bad")?.action).toBe("recreate");
         expect(second.result.failed).toBe(0);
-        expect(await raw.status(badId)).toBeUndefined();
-        const mine = (await raw.list({ "berth.managed": "true" })).filter((c) => c.name.startsWith(prefix));
-        expect(mine.map((c) => c.name).sort()).toEqual(["bad", "good", "web", "worker"].map((n) => `${prefix}-${n}`));
+        expect(await seen(badId)).toBeUndefined();
+        expect((await mine()).map((c) => c.name).sort()).toEqual(
+          ["bad", "good", "web", "worker"].map((n) => `${prefix}-${n}`),
+        );
       },
       90_000,
     );
 
     test("a directory mount replaced by a file is refused with the reason", async () => {
-      rmSync(dataDir, { recursive: true });
-      writeFileSync(dataDir.slice(0, -1), "not a directory");
+      rmSync(local(dataDir), { recursive: true });
+      writeFileSync(local(dataDir.slice(0, -1)), "not a directory");
       const change = (await planOnly(desired)).changes.find((c) => c.name === "web");
       expect(change?.action).toBe("blocked");
       expect(change?.reasons.join(" ")).toContain("is a file");
-      rmSync(dataDir.slice(0, -1));
-      mkdirSync(dataDir);
+      rmSync(local(dataDir.slice(0, -1)));
+      mkdirSync(local(dataDir));
     }, 90_000);
 
-    test("plan() before checkCurrentState() throws STATE", () => {
+    test("plan() before checkCurrentState() throws STATE", async () => {
       const resource = new ContainersResource({ desiredState: desired });
-      expect(() => resource.plan()).toThrow(BerthError);
+      const thrown = await codeOf(Promise.resolve().then(() => resource.plan()));
+      expect(thrown.code).toBe("STATE");
+      expect(thrown.message).toContain("Cannot plan before checkCurrentState() has run");
     });
 
     test("a saved plan is refused when a host changed since it was made", async () => {
@@ -302,7 +318,7 @@ export function engineScenarios(setup: ScenarioSetup): void {
       const ids = Object.values(state).map((h) => h.container.status?.id as string);
       const { plan } = await converge({});
       expect(plan.summary).toEqual({ remove: 4 });
-      for (const gone of ids) expect(await raw.status(gone)).toBeUndefined();
+      for (const gone of ids) expect(await seen(gone)).toBeUndefined();
       expect(state).toEqual({});
     }, 90_000);
   });

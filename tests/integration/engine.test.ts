@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { ContainersState, HostConfiguredContainer } from "../../core/model.ts";
 import { dockerRuntime } from "../../runtimes/docker/mod.ts";
@@ -13,8 +14,9 @@ import { engineScenarios } from "./engine-scenarios.ts";
 
 const env = loadTestEnv();
 const runtime = { docker: { host: `unix://${env.local.socket}` } };
-// An independent view of the engine, to look and act behind berth's back.
+// A second runtime on the engine, to act behind berth's back; checks go through raw HTTP (view).
 const raw = dockerRuntime(runtime.docker, { transport: directTransport(), hostLabel: "local" });
+const view = dockerView(env.local.socket);
 
 engineScenarios({
   title: "the local Docker engine",
@@ -23,6 +25,7 @@ engineScenarios({
   runtime,
   host: { directConfig: {} },
   raw,
+  view,
   base: { networkMode: "none" },
 });
 
@@ -63,8 +66,8 @@ describe("ContainersResource on Docker: renames behind berth's back", () => {
     const change = plan.changes.find((c) => c.name === "app");
     expect(change?.action).toBe("recreate");
     expect(change?.reasons.join(" ")).toContain(`renamed to "${name}-renamed" outside berth`);
-    expect(await raw.status(id)).toBeUndefined();
-    expect((await raw.inspect(name))?.status).toBe("running");
+    expect(await view.inspect(id)).toBeUndefined();
+    expect((await view.inspect(name))?.status).toBe("running");
   }, 60_000);
 });
 

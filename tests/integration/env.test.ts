@@ -102,6 +102,46 @@ describe("test environment", () => {
     }
   });
 
+  test(
+    "each host has its own view: a file written at the view path through its SSH or its engine is in its view only",
+    async () => {
+      const others = (
+        host: (typeof env.hosts)[number],
+      ) => [env.view, ...env.hosts.filter((h) => h !== host).map((h) => h.view)];
+      for (const host of env.hosts) {
+        const viaSsh = `probe-${process.pid}-${host.name}-ssh`;
+        const options = [...sshOptions(env.ssh.privateKeyPath), ...(host.viaBastion ? viaBastion() : [])];
+        const written = await ssh(host.address, `echo ${host.name} > ${env.view}/${viaSsh}`, options);
+        expect(written.stderr).toBe("");
+        // Its engine resolves bind mounts in its own mount namespace.
+        const viaEngine = `probe-${process.pid}-${host.name}-engine`;
+        const socket = host.dockerSocket;
+        const created = await dockerLocal("/containers/create", {
+          method: "POST",
+          socket,
+          body: {
+            Image: env.image,
+            Cmd: ["sh", "-c", `echo ${host.name} > /view/${viaEngine}`],
+            HostConfig: { Binds: [`${env.view}:/view`], NetworkMode: "none" },
+          },
+        });
+        expect(created.status).toBe(201);
+        const id = (created.body as { Id: string }).Id;
+        expect((await dockerLocal(`/containers/${id}/start`, { method: "POST", socket })).status).toBe(204);
+        expect((await dockerLocal(`/containers/${id}/wait`, { method: "POST", socket })).body).toMatchObject({
+          StatusCode: 0,
+        });
+        await dockerLocal(`/containers/${id}?force=1`, { method: "DELETE", socket });
+        for (const probe of [viaSsh, viaEngine]) {
+          expect(readFileSync(join(host.view, probe), "utf8")).toBe(`${host.name}\n`);
+          for (const view of others(host)) expect(() => statSync(join(view, probe))).toThrow(/ENOENT/);
+          rmSync(join(host.view, probe));
+        }
+      }
+    },
+    60_000,
+  );
+
   test("`ssh` reaches the inner host only through the bastion", async () => {
     for (const host of inner) {
       expect(await tcpConnect(host.address, host.port)).not.toBe("connected");

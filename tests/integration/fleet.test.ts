@@ -4,16 +4,20 @@
  * unreachable host does not stop the others and loses nothing.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
-import { dockerLocal, hostAction, loadTestEnv, type TestHost } from "../support/env.ts";
+import { dockerLocal, hostAction, hostPath, loadTestEnv, type TestHost } from "../support/env.ts";
 
 const env = loadTestEnv();
 const [h1, h2, h3] = env.hosts as [TestHost, TestHost, TestHost];
 const dir = mkdtempSync(join(tmpdir(), "berth-fleet-"));
 const prefix = `bt-fleet-${process.pid}`;
+/** Where the containers' files go on every host; each host's copy is read from its own view. */
+const files = `${env.view}/${prefix}`;
+const fileOn = (host: TestHost, name: string) => readFileSync(hostPath(env, host, `${files}/${name}`), "utf8");
 
 interface Spec {
   host: TestHost;
@@ -47,13 +51,31 @@ function config(containers: Record<string, Spec>): string {
     );
     if (spec.file !== undefined) {
       lines.push(
-        `    mounts: [ { source: ${dir}/${spec.host.name}/data/, target: /data } ]`,
+        `    mounts: [ { source: ${files}/data/, target: /data } ]`,
         "    configFiles:",
-        `      ${dir}/${spec.host.name}/app.conf: "${spec.file}"`,
+        `      ${files}/app.conf: "${spec.file}"`,
       );
     }
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** The first line a host's sshd sends, read over plain TCP. */
+function sshBanner(host: TestHost): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: host.address, port: host.port, timeout: 5_000 });
+    let text = "";
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("latin1");
+      if (text.includes("\n")) {
+        socket.destroy();
+        resolve(text.split(/\r?\n/)[0] ?? "");
+      }
+    });
+    socket.on("timeout", () => socket.destroy(new Error(`no SSH banner from ${host.address}:${host.port} in 5 s`)));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(text));
+  });
 }
 
 /** Containers of this test on a host, straight from its engine: name -> [ids]. */
@@ -94,6 +116,7 @@ afterAll(async () => {
     }
   }
   rmSync(dir, { recursive: true, force: true });
+  for (const host of [h1, h2, h3]) rmSync(hostPath(env, host, files), { recursive: true, force: true });
 }, 120_000);
 
 describe("berth over SSH on a fleet of three hosts", () => {
@@ -107,7 +130,10 @@ describe("berth over SSH on a fleet of three hosts", () => {
       expect(await onHost(h1)).toEqual({ a: ["running"], b: ["running"] });
       expect(await onHost(h2)).toEqual({ c: ["running"], d: ["running"] });
       expect(await onHost(h3)).toEqual({ e: ["running"], f: ["running"] });
-      expect(readFileSync(join(dir, "h3", "app.conf"), "utf8")).toBe("inner = yes");
+      // The same path holds each host's own file: h2's and h3's differ, h1 has none.
+      expect(fileOn(h3, "app.conf")).toBe("inner = yes");
+      expect(fileOn(h2, "app.conf")).toBe("greeting = hello");
+      expect(() => fileOn(h1, "app.conf")).toThrow(/ENOENT/);
       for (const h of [h1, h2, h3]) {
         expect(run.stderr).toContain(
           `connection ssh:${h.address} via root@${h.address}:22`,
@@ -142,7 +168,8 @@ describe("berth over SSH on a fleet of three hosts", () => {
     const plan = await runCli(["--json", "plan"], dir);
     expect(JSON.parse(plan.stdout).plan.summary).toEqual({ "update-files": 1 });
     expect((await apply()).code).toBe(0);
-    expect(readFileSync(join(dir, "h2", "app.conf"), "utf8")).toBe("greeting = bonjour");
+    expect(fileOn(h2, "app.conf")).toBe("greeting = bonjour");
+    expect(fileOn(h3, "app.conf")).toBe("inner = yes");
     expect((await runCli(["plan"], dir)).code).toBe(0);
   }, 120_000);
 
@@ -221,11 +248,17 @@ describe("berth over SSH: refused connections say why and change nothing", () =>
   }, 60_000);
 
   test("a wrong password is refused and never printed", async () => {
+    // sshd is up (its banner), so a refusal cannot be a connection failure in disguise.
+    expect(await sshBanner(h1)).toMatch(/^SSH-2\.0-/);
+    const log = join(h1.dir, "sshd.log");
+    const logBefore = readFileSync(log, "utf8").length;
     const run = await attempt(
       `user: ${env.ssh.passwordUser}, password: not-the-password-4711, knownHostsFile: ${env.ssh.knownHostsFile}`,
     );
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain(`${env.ssh.passwordUser}@${h1.address}:22`);
+    expect(run.stderr).toContain(`Authentication as ${env.ssh.passwordUser}@${h1.address}:22 failed (tried: password`);
+    // h1's sshd itself saw the password and turned it down.
+    expect(readFileSync(log, "utf8").slice(logBefore)).toContain(`Failed password for ${env.ssh.passwordUser} from`);
     expect(`${run.stdout}${run.stderr}${run.state}`).not.toContain("not-the-password-4711");
   }, 60_000);
 

@@ -1,14 +1,16 @@
 /**
  * The engine scenarios against containerd through the kubelet runtime:
  * locally (direct transport), and through test host h1's SSH server to the
- * containerd running in h1's network namespace.
+ * containerd running in h1's network and mount namespaces. Checks go through
+ * `ctr` and the CRI plugin's status files; h1's files are read from h1's view.
  */
 import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
 import { directTransport } from "../../transports/direct.ts";
+import { containerdView } from "../support/engine-view.ts";
 import { afterAll } from "../support/harness.ts";
-import { loadTestEnv, testHost } from "../support/env.ts";
+import { hostPath, loadTestEnv, testHost } from "../support/env.ts";
 import { engineScenarios } from "./engine-scenarios.ts";
-import { loadCriEnv } from "./kubelet-env.ts";
+import { h1ContainerdMissing, loadCriEnv } from "./kubelet-env.ts";
 
 const cri = loadCriEnv();
 const transport = directTransport();
@@ -26,6 +28,7 @@ engineScenarios({
   runtime: localRuntime,
   host: { directConfig: {} },
   raw,
+  view: containerdView(cri.local.socket),
   base: { networkMode: "host" },
 });
 
@@ -33,7 +36,7 @@ if (cri.h1 !== null) {
   const env = loadTestEnv();
   const h1 = testHost(env, "h1");
   const h1Runtime = { kubelet: { address: `unix://${cri.h1.socket}` } };
-  // The socket is on the shared file system: berth's view goes through SSH, the test's own view is direct.
+  // The socket is on the shared file system: berth's view goes through SSH, the test acts on it directly.
   const rawH1 = kubeletRuntime(h1Runtime.kubelet, { transport, hostLabel: "h1" });
   afterAll(() => rawH1.close());
   engineScenarios({
@@ -51,6 +54,10 @@ if (cri.h1 !== null) {
       },
     },
     raw: rawH1,
+    view: containerdView(cri.h1.socket),
+    files: { dir: `${env.view}/kengine-ssh-${process.pid}`, local: (path) => hostPath(env, h1, path) },
     base: { networkMode: "host" },
   });
+} else {
+  h1ContainerdMissing("ContainersResource on containerd through CRI over SSH (h1)");
 }

@@ -6,7 +6,6 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { BerthError } from "../../core/errors.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
@@ -16,10 +15,10 @@ import { loadRuntime } from "../../runtimes/registry.ts";
 import type { Runtime } from "../../runtimes/runtime.ts";
 import { directTransport } from "../../transports/direct.ts";
 import { sshTransport } from "../../transports/ssh/mod.ts";
-import { loadTestEnv, testHost } from "../support/env.ts";
+import { hostPath, loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { codeOf } from "../support/errors.ts";
-import { loadCriEnv } from "./kubelet-env.ts";
+import { h1ContainerdMissing, loadCriEnv } from "./kubelet-env.ts";
 
 const cri = loadCriEnv();
 const RUN = `bkt-${process.pid}`;
@@ -35,6 +34,21 @@ const rawGrpc = grpcClient({
 const raw = criClient(rawGrpc);
 const dir = mkdtempSync("/tmp/kubelet-test-");
 const SLEEPER = { entrypoint: ["sh", "-c"], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] };
+
+/** Ids of this run's containers and sandboxes, as containerd's own `ctr` lists them. */
+function ctrContainers(): string[] {
+  const out = execFileSync("ctr", [
+    "-a",
+    cri.local.socket,
+    "-n",
+    "k8s.io",
+    "containers",
+    "ls",
+    "-q",
+    `labels."${RUN_LABEL}"==${RUN}`,
+  ], { encoding: "utf8" });
+  return out.split("\n").filter((l) => l !== "").sort();
+}
 
 function config(suffix: string, extra: Partial<ContainerConfig> = {}): ContainerConfig {
   return { name: `${RUN}-${suffix}`, image: cri.image, ...SLEEPER, ...extra };
@@ -163,10 +177,13 @@ describe("kubeletRuntime() containers", () => {
   });
 
   test("`create()` of a missing image fails with the runtime's reason and leaves no sandbox", async () => {
+    const before = ctrContainers();
     const result = await codeOf(create(kubelet, "noimage", { image: "berth-missing-image:1" }));
-    expect(result.code).not.toBe("resolved");
-    expect(result.message).toContain(`creating container "${RUN}-noimage"`);
-    expect(await kubelet.inspect(`${RUN}-noimage`)).toBeUndefined();
+    expect(result.code).toBe("NOT_FOUND");
+    expect(result.message).toContain(`creating container "${RUN}-noimage" on host local: CreateContainer`);
+    expect(result.message).toContain(`failed to resolve image "berth-missing-image:1": not found`);
+    // containerd's own client: no sandbox or container of this run appeared.
+    expect(ctrContainers()).toEqual(before);
   });
 
   test("`ensureImage()` finds a present image, and reports IMAGE_PULL for one no registry has", async () => {
@@ -303,10 +320,14 @@ describe("kubeletRuntime() image pulls", () => {
   );
 });
 
-/** The file operations, through one runtime, on a helper that mounts the host at /mnt/host. */
-function fileSuite(title: string, runtime: () => Runtime, suffix: string): void {
+/**
+ * The file operations, through one runtime, on a helper that mounts the host
+ * at /mnt/host: `base` as the host names it, `at` where the test reads a host
+ * path (that host's own view).
+ */
+function fileSuite(title: string, runtime: () => Runtime, base: string, at: (path: string) => string): void {
   describe(`kubeletRuntime() files ${title}`, () => {
-    const base = join(dir, suffix);
+    const suffix = base.split("/").at(-1) as string;
     let id = "";
 
     test("`writeFiles()` needs a running container", async () => {
@@ -325,10 +346,10 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
         { path: `/mnt/host${base}/big.bin`, content: big },
         { path: `/mnt/host${base}/text.conf`, content: "héllo\n" },
       ]);
-      expect(Buffer.compare(readFileSync(`${base}/deep/bytes.bin`), Buffer.from(bytes))).toBe(0);
-      expect(statSync(`${base}/deep/bytes.bin`).mode & 0o777).toBe(0o640);
-      expect(statSync(`${base}/deep/bytes.bin`).uid).toBe(1000);
-      expect(statSync(`${base}/big.bin`).mode & 0o777).toBe(0o600);
+      expect(Buffer.compare(readFileSync(at(`${base}/deep/bytes.bin`)), Buffer.from(bytes))).toBe(0);
+      expect(statSync(at(`${base}/deep/bytes.bin`)).mode & 0o777).toBe(0o640);
+      expect(statSync(at(`${base}/deep/bytes.bin`)).uid).toBe(1000);
+      expect(statSync(at(`${base}/big.bin`)).mode & 0o777).toBe(0o600);
       const read = await runtime().readFiles(id, [
         `/mnt/host${base}/deep/bytes.bin`,
         `/mnt/host${base}/missing`,
@@ -348,7 +369,7 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
     }, 60_000);
 
     test("`readFiles()` refuses a symlink with UNSAFE_PATH and a directory with BAD_PARAMETER", async () => {
-      execFileSync("ln", ["-sf", "/etc/hostname", `${base}/link`]);
+      execFileSync("ln", ["-sf", "/etc/hostname", at(`${base}/link`)]);
       expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/link`]))).code).toBe("UNSAFE_PATH");
       expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/deep`]))).code).toBe("BAD_PARAMETER");
       expect((await codeOf(runtime().readFiles(id, [`/mnt/host${base}/../etc/passwd`]))).code).toBe("UNSAFE_PATH");
@@ -356,7 +377,7 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
 
     test("`stat()` and `mkdir()` report and create directories", async () => {
       await runtime().mkdir(id, [`/mnt/host${base}/made/a/b`], { mode: 0o750 });
-      expect(statSync(`${base}/made/a/b`).mode & 0o777).toBe(0o750);
+      expect(statSync(at(`${base}/made/a/b`)).mode & 0o777).toBe(0o750);
       const info = await runtime().stat(id, [
         `/mnt/host${base}/made/a/b`,
         `/mnt/host${base}/link`,
@@ -380,7 +401,7 @@ function fileSuite(title: string, runtime: () => Runtime, suffix: string): void 
   });
 }
 
-fileSuite("locally", () => kubelet, "local");
+fileSuite("locally", () => kubelet, join(dir, "local"), (path) => path);
 
 if (cri.h1 !== null) {
   const env = loadTestEnv();
@@ -401,7 +422,19 @@ if (cri.h1 !== null) {
     await overSsh.close();
     await ssh.close();
   });
-  fileSuite("through SSH (exec stream reached with direct-tcpip)", () => overSsh, "ssh");
+  // On h1 only: a file written through another host would not be in h1's view.
+  const base = `${env.view}/kubelet-test-${process.pid}/ssh`;
+  afterAll(() =>
+    rmSync(hostPath(env, h1, `${env.view}/kubelet-test-${process.pid}`), { recursive: true, force: true })
+  );
+  fileSuite(
+    "through SSH (exec stream reached with direct-tcpip)",
+    () => overSsh,
+    base,
+    (path) => hostPath(env, h1, path),
+  );
+} else {
+  h1ContainerdMissing("kubeletRuntime() files through SSH");
 }
 
 describe("kubeletRuntime() helper images", () => {

@@ -18,7 +18,7 @@ import { directTransport } from "../../transports/direct.ts";
 import { runCli } from "../support/cli.ts";
 import { loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
-import { loadCriEnv } from "./kubelet-env.ts";
+import { h1ContainerdMissing, loadCriEnv } from "./kubelet-env.ts";
 
 const env = loadTestEnv();
 const cri = loadCriEnv();
@@ -41,6 +41,8 @@ if (cri.h1 !== null) {
     runtime: `kubelet: { address: "unix://${cri.h1.socket}" }`,
     networkMode: "host",
   };
+} else {
+  h1ContainerdMissing("`berth logs` of a containerd container on h1 through SSH");
 }
 const names = Object.keys(containers);
 

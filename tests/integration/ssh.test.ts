@@ -279,13 +279,17 @@ describe("sshTransport() on the test fleet", () => {
   });
 
   test("`connect()` fails with CONNECT when the host does not answer at all", async () => {
-    // A free address on the fleet's bridge: nobody answers ARP.
+    // A free address on this fleet's bridge (fleets side by side use other subnets): nobody answers ARP.
+    const free = h1.address.replace(/\.\d+$/, ".254");
     const err = await failure(
-      transport(config({ address: "198.18.0.254", port: 22 }, { connectionTimeout: "500ms" })).connect(),
+      transport(config({ address: free, port: 22 }, { connectionTimeout: "500ms" })).connect(),
     );
     expect(err.code).toBe("CONNECT");
+    const at = `root@${free.replaceAll(".", "\\.")}:22`;
     expect(err.message).toMatch(
-      /^Cannot connect to root@198\.18\.0\.254:22 \(\d+ attempts? in [\d.]+s\): root@198\.18\.0\.254:22: (no SSH handshake within 500ms|connect E[A-Z]+)/,
+      new RegExp(
+        `^Cannot connect to ${at} \\(\\d+ attempts? in [\\d.]+s\\): ${at}: (no SSH handshake within 500ms|connect E[A-Z]+)`,
+      ),
     );
   }, 15_000);
 

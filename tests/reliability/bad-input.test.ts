@@ -10,7 +10,7 @@ import { parse, stringify } from "yaml";
 import { runCli } from "../support/cli.ts";
 import { loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, removeByPrefix } from "./fleet.ts";
+import { census, endWithCensus, removeByPrefix } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -301,3 +301,6 @@ describe("bad input through the CLI", () => {
     expect(await census(env.local.socket, prefix, [])).toEqual({ lost: [], duplicated: [], orphans: [] });
   }, 120_000);
 });
+
+// Nothing of berth's anywhere: every input here is refused before a host is changed.
+endWithCensus(env, () => ({}));

@@ -9,9 +9,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, hostPath, loadTestEnv, testHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, fleetHosts, managedContainers, removeByPrefix, socketOf } from "./fleet.ts";
+import { census, endWithCensus, fleetHosts, managedContainers, removeByPrefix, socketOf } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -19,8 +19,11 @@ const dir = mkdtempSync(join(tmpdir(), "berth-rel-drift-"));
 const prefix = `rel-drift-${process.pid}`;
 const socket = socketOf(env, "h1");
 const web = `${prefix}-web`;
-const conf = `${dir}/h1/etc/web.conf`;
-const data = `${dir}/h1/data`;
+// Paths as berth names them on h1; the test reads and edits them through h1's own view (at).
+const files = `${env.view}/${prefix}`;
+const conf = `${files}/etc/web.conf`;
+const data = `${files}/data`;
+const at = (path: string) => hostPath(env, testHost(env, "h1"), path);
 
 writeFileSync(
   join(dir, "config.yaml"),
@@ -60,13 +63,16 @@ async function repaired(action: string, reason: RegExp): Promise<void> {
 afterAll(async () => {
   await removeByPrefix(socket, prefix);
   rmSync(dir, { recursive: true, force: true });
+  rmSync(at(files), { recursive: true, force: true });
   saveTally(import.meta.url);
 }, 60_000);
 
 describe("drift on fleet host h1", () => {
   test("setup: apply creates the container, its config file and mount directory", async () => {
     expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
-    expect(readFileSync(conf, "utf8")).toBe("greeting = hello\n");
+    expect(readFileSync(at(conf), "utf8")).toBe("greeting = hello\n");
+    // Written on h1 only: the test machine's own view has no such file.
+    expect(() => readFileSync(conf)).toThrow(/ENOENT/);
   }, 60_000);
 
   test("a container removed by hand is recreated", async () => {
@@ -85,15 +91,15 @@ describe("drift on fleet host h1", () => {
   }, 60_000);
 
   test("a config file edited on the host is rewritten", async () => {
-    writeFileSync(conf, "greeting = tampered\n");
+    writeFileSync(at(conf), "greeting = tampered\n");
     await repaired("update-files", /differs/);
-    expect(readFileSync(conf, "utf8")).toBe("greeting = hello\n");
+    expect(readFileSync(at(conf), "utf8")).toBe("greeting = hello\n");
   }, 60_000);
 
   test("a config file deleted on the host is written again", async () => {
-    rmSync(conf);
+    rmSync(at(conf));
     await repaired("update-files", /missing/);
-    expect(readFileSync(conf, "utf8")).toBe("greeting = hello\n");
+    expect(readFileSync(at(conf), "utf8")).toBe("greeting = hello\n");
   }, 60_000);
 
   test("a container replaced by hand under its name is refused with the reason", async () => {
@@ -116,13 +122,13 @@ describe("drift on fleet host h1", () => {
 
   test("a mount directory replaced by a file is refused with the reason", async () => {
     tally("faults");
-    rmSync(data, { recursive: true });
-    writeFileSync(data, "not a directory");
+    rmSync(at(data), { recursive: true });
+    writeFileSync(at(data), "not a directory");
     const apply = await runCli(["apply", "--yes"], dir);
     expect(apply.code).toBe(1);
     expect(apply.stdout + apply.stderr).toContain(`mount source "${data}/" is a file`);
-    rmSync(data);
-    mkdirSync(data);
+    rmSync(at(data));
+    mkdirSync(at(data));
     expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
   }, 60_000);
 
@@ -130,16 +136,18 @@ describe("drift on fleet host h1", () => {
     "a config file whose parent directory became a symlink is refused as UNSAFE_PATH, never written elsewhere",
     async () => {
       tally("faults");
-      const elsewhere = join(dir, "elsewhere");
-      mkdirSync(elsewhere);
-      rmSync(join(dir, "h1/etc"), { recursive: true });
-      symlinkSync(elsewhere, join(dir, "h1/etc"));
+      const elsewhere = `${files}/elsewhere`;
+      mkdirSync(at(elsewhere));
+      rmSync(at(`${files}/etc`), { recursive: true });
+      symlinkSync(elsewhere, at(`${files}/etc`));
       const apply = await runCli(["apply", "--yes"], dir);
       expect(apply.code).toBe(1);
       expect(apply.stdout + apply.stderr).toContain("symbolic link");
       expect(apply.stdout + apply.stderr).not.toContain("    at ");
-      expect(() => readFileSync(join(elsewhere, "web.conf"))).toThrow();
+      expect(() => readFileSync(at(`${elsewhere}/web.conf`))).toThrow(/ENOENT/);
     },
     60_000,
   );
 });
+
+endWithCensus(env, () => ({ h1: [web] }));

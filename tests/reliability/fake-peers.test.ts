@@ -16,6 +16,7 @@ import { runCli } from "../support/cli.ts";
 import { loadTestEnv } from "../support/env.ts";
 import { type BadHttp, badHttpPeer, type BadSsh, badSshPeer, type FakePeer } from "../support/fake-peers.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { endWithCensus } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -32,6 +33,12 @@ async function peer<T extends FakePeer>(p: Promise<T>): Promise<T> {
   const started = await p;
   peers.push(started);
   return started;
+}
+
+/** Counts the peer's fault when it reached berth (it misbehaved at least once); fails the test otherwise. */
+function landed(fake: FakePeer): void {
+  expect({ misbehaved: fake.misbehaved > 0 }).toEqual({ misbehaved: true });
+  tally("faults");
 }
 
 /** The error a call ends with, and how long it took. */
@@ -57,11 +64,11 @@ describe("misbehaving peers", () => {
           healthyPing ? " after a good ping" : ""
         } fails clearly within its deadline`,
         async () => {
-          tally("faults");
           const fake = await peer(badHttpPeer(behaviour, { healthyPing }));
           const runtime = dockerRuntime({ host: fake.url }, { transport: directTransport(), hostLabel: "fake" });
           try {
             const { error, ms } = await failure(() => runtime.inspect("web", { signal: AbortSignal.timeout(1500) }));
+            landed(fake);
             expect(["ENGINE", "CONNECT", "TIMEOUT", "ABORTED"]).toContain(error.code);
             expect(error.message).toContain("fake");
             expect(ms).toBeLessThan(5_000);
@@ -78,7 +85,6 @@ describe("misbehaving peers", () => {
     test(
       `\`httpClient().request()\` against a peer that is "${behaviour}" fails with TIMEOUT after its headers timeout`,
       async () => {
-        tally("faults");
         const fake = await peer(badHttpPeer(behaviour));
         const endpoint = resolveEndpoint({ host: fake.url }, {});
         const client = httpClient({
@@ -90,6 +96,7 @@ describe("misbehaving peers", () => {
           const { error, ms } = await failure(() =>
             client.request({ method: "GET", path: "/_ping", headersTimeoutMs: 500 })
           );
+          landed(fake);
           expect(error.code).toBe("TIMEOUT");
           expect(error.message).toContain("500 ms");
           expect(ms).toBeLessThan(3_000);
@@ -105,7 +112,6 @@ describe("misbehaving peers", () => {
     test(
       `\`berth plan\` blocks a container whose engine answers "${behaviour}" with the reason (apply exits 1), no stack trace`,
       async () => {
-        tally("faults");
         const fake = await peer(badHttpPeer(behaviour));
         writeFileSync(
           join(dir, "config.yaml"),
@@ -113,6 +119,7 @@ describe("misbehaving peers", () => {
         );
         const started = Date.now();
         const run = await runCli(["plan"], dir);
+        landed(fake);
         expect(Date.now() - started).toBeLessThan(10_000);
         expect(run.stdout).toContain("a blocked on local");
         expect(run.stdout).toContain(`127.0.0.1:${fake.port}`);
@@ -130,7 +137,6 @@ describe("misbehaving peers", () => {
     test(
       `\`sshTransport().connect()\` to a server that is "${behaviour}" fails clearly within its timeouts`,
       async () => {
-        tally("faults");
         const fake = await peer(badSshPeer(behaviour));
         const ssh = sshTransport(
           {
@@ -146,6 +152,7 @@ describe("misbehaving peers", () => {
         );
         try {
           const { error, ms } = await failure(() => ssh.connect());
+          landed(fake);
           expect(["TIMEOUT", "CONNECT", "ENGINE", "HOST_KEY"]).toContain(error.code);
           expect(error.message).toContain(`127.0.0.1`);
           expect(ms).toBeLessThan(8_000);
@@ -157,3 +164,6 @@ describe("misbehaving peers", () => {
     );
   }
 });
+
+// The peers are fakes: no real engine holds anything of berth's.
+endWithCensus(env, () => ({}));

@@ -1,12 +1,16 @@
 /**
  * Shared pieces of the reliability suite: berth as a child process (so it
  * can be killed), configs over the local engine and the SSH fleet, and an
- * independent count of berth's containers on every engine.
+ * independent count of berth's containers on every engine (Docker through
+ * raw HTTP, containerd through `ctr`).
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { detectRuntime } from "../support/js-runtime.ts";
+import { berthContainers, containerdView, dockerView, type EngineView } from "../support/engine-view.ts";
 import { dockerLocal, type TestEnv, type TestHost } from "../support/env.ts";
+import { expect, test } from "../support/harness.ts";
 import { tally } from "./tally.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -86,14 +90,14 @@ export interface ManagedContainer {
   labels: Record<string, string>;
 }
 
-/** berth's containers (label berth.managed=true, helpers included) on an engine whose names start with `prefix`. */
+/**
+ * berth's containers (label berth.managed=true, helpers included) on a Docker
+ * engine whose name or berth name starts with `prefix`.
+ */
 export async function managedContainers(socket: string, prefix: string): Promise<ManagedContainer[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: ["berth.managed=true"] }));
-  const { status, body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket });
-  if (status !== 200) throw new Error(`listing containers on ${socket}: HTTP ${status} ${JSON.stringify(body)}`);
-  return (body as Array<{ Id: string; Names: string[]; State: string; Labels: Record<string, string> }>)
-    .map((c) => ({ id: c.Id, name: (c.Names[0] ?? "").replace(/^\//, ""), state: c.State, labels: c.Labels ?? {} }))
-    .filter((c) => c.name.startsWith(prefix));
+  return (await berthContainers(dockerView(socket)))
+    .filter((c) => c.name.startsWith(prefix) || (c.labels["berth.name"] ?? "").startsWith(prefix))
+    .map((c) => ({ id: c.id, name: c.name, state: c.status, labels: c.labels }));
 }
 
 /** What differs between an engine and the containers it should hold. */
@@ -106,13 +110,10 @@ export interface Census {
   orphans: string[];
 }
 
-/**
- * Counts berth's containers by berth name on one engine and compares with
- * `expected`; lost and duplicated ones are added to the suite's tally.
- */
-export async function census(socket: string, prefix: string, expected: string[]): Promise<Census> {
+/** Compares berth's containers, by berth name, with `expected`; adds what it found to the suite's tally. */
+function compare(found: Array<{ name: string; labels: Record<string, string> }>, expected: string[]): Census {
   const byName = new Map<string, number>();
-  for (const c of await managedContainers(socket, prefix)) {
+  for (const c of found) {
     const name = c.labels["berth.name"] ?? c.name;
     byName.set(name, (byName.get(name) ?? 0) + 1);
   }
@@ -121,9 +122,88 @@ export async function census(socket: string, prefix: string, expected: string[])
     duplicated: [...byName.entries()].filter(([, n]) => n > 1).map(([name]) => name),
     orphans: [...byName.keys()].filter((n) => !expected.includes(n)),
   };
-  tally("lostOrDuplicated", result.lost.length + result.duplicated.length + result.orphans.length);
+  tally("lost", result.lost.length);
+  tally("duplicated", result.duplicated.length);
+  tally("orphaned", result.orphans.length);
   return result;
 }
+
+/**
+ * Counts berth's containers of this test (name or berth name starting with
+ * `prefix`) on one Docker engine, through raw HTTP, and compares with
+ * `expected`; lost, duplicated and orphaned ones are tallied apart.
+ * {@link endWithCensus} looks at all of berth's containers on every engine.
+ */
+export async function census(socket: string, prefix: string, expected: string[]): Promise<Census> {
+  return compare(await managedContainers(socket, prefix), expected);
+}
+
+/**
+ * The engines of the environment, by name: `local`, `h1`... (Docker, raw
+ * HTTP) and `cri-local`, `cri-h1` (containerd through `ctr`) for those
+ * tests/env/containerd.sh brought up.
+ */
+export function fleetEngines(env: TestEnv): Map<string, EngineView> {
+  const engines = new Map<string, EngineView>([["local", dockerView(env.local.socket)]]);
+  for (const h of env.hosts) engines.set(h.name, dockerView(h.dockerSocket));
+  const criFile = `${process.env["BERTH_CRI_DIR"] ?? "/tmp/berth-cri"}/env.json`;
+  if (existsSync(criFile)) {
+    const cri = JSON.parse(readFileSync(criFile, "utf8")) as {
+      local: { socket: string };
+      h1: { socket: string } | null;
+    };
+    for (const [name, at] of [["cri-local", cri.local], ["cri-h1", cri.h1]] as const) {
+      if (at !== null && existsSync(at.socket)) engines.set(name, containerdView(at.socket));
+    }
+  }
+  return engines;
+}
+
+/**
+ * All of berth's containers (label berth.managed=true, any name, helpers
+ * included) on every engine of {@link fleetEngines}, against `expected`
+ * (engine name -> berth names; an engine not named should hold none).
+ */
+export async function fleetCensus(env: TestEnv, expected: Record<string, string[]>): Promise<Record<string, Census>> {
+  const result: Record<string, Census> = {};
+  for (const [name, view] of fleetEngines(env)) {
+    result[name] = compare(await berthContainers(view), expected[name] ?? []);
+  }
+  return result;
+}
+
+/**
+ * Registers a reliability file's last test: the census of {@link fleetCensus}
+ * against what the file's last config wants (`expected()`, read when the test
+ * runs, before the file's cleanup), with lost, duplicated and orphaned
+ * containers reported apart. Call it after the file's `describe`.
+ */
+export function endWithCensus(env: TestEnv, expected: () => Record<string, string[]>): void {
+  test(
+    "census at the end: berth's containers on every engine (Docker and containerd) are exactly the desired ones",
+    async () => {
+      const want = expected();
+      const found = await fleetCensus(env, want);
+      // Under CI the whole environment is there: a census without containerd would cover one runtime only.
+      if (process.env["CI"] === "true" && found["cri-local"] === undefined) {
+        throw new Error("census: no containerd of tests/env/containerd.sh is up, so CRI containers went uncounted");
+      }
+      const clean = Object.fromEntries(Object.keys(found).map((e) => [e, { lost: [], duplicated: [], orphans: [] }]));
+      console.log(
+        `census: ${Object.keys(found).join(", ")}: ${
+          Object.values(want).reduce((n, names) => n + names.length, 0)
+        } desired; lost ${count(found, "lost")}, duplicated ${count(found, "duplicated")}, orphaned ${
+          count(found, "orphans")
+        }`,
+      );
+      expect(found).toEqual(clean);
+    },
+    120_000,
+  );
+}
+
+const count = (found: Record<string, Census>, key: keyof Census) =>
+  Object.values(found).reduce((n, c) => n + c[key].length, 0);
 
 /** Removes every container on an engine whose name starts with `prefix`. */
 export async function removeByPrefix(socket: string, prefix: string): Promise<void> {

@@ -11,7 +11,16 @@ import { readStateFile } from "../../store/state-file.ts";
 import { runCli } from "../support/cli.ts";
 import { loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, containerYaml, fleetHosts, removeByPrefix, sleep, socketOf, spawnCli } from "./fleet.ts";
+import {
+  census,
+  containerYaml,
+  endWithCensus,
+  fleetHosts,
+  removeByPrefix,
+  sleep,
+  socketOf,
+  spawnCli,
+} from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -82,17 +91,26 @@ describe("berth killed or interrupted during an apply", () => {
   test(
     `SIGKILL at ${ITERATIONS} random points of an apply never loses, duplicates or orphans a container`,
     async () => {
-      for (let i = 0; i < ITERATIONS; i++) {
+      // A kill lands when berth was still running; an apply done before it is not counted, and another round runs.
+      let landed = 0;
+      for (let i = 0; landed < ITERATIONS && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
         const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
         // Even rounds: anywhere from start-up on; odd rounds: while changes are being made.
-        if (i % 2 === 1) await child.waitFor(/Plan: /).catch(() => {});
+        if (i % 2 === 1) await child.waitFor(/Plan: /);
         await sleep(50 + Math.floor(random() * 1450));
         child.child.kill("SIGKILL");
-        tally("faults");
-        await child.exited;
+        const { code, signal } = await child.exited;
+        const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
+        if (signal === "SIGKILL") {
+          landed++;
+          tally("faults");
+        } else {
+          expect({ where, finished: code === 0 }).toEqual({ where, finished: true });
+        }
         await converges(round);
       }
+      expect(landed).toBe(ITERATIONS);
     },
     300_000,
   );
@@ -101,22 +119,31 @@ describe("berth killed or interrupted during an apply", () => {
     `SIGINT at ${ITERATIONS} random points of an apply exits 130 after the step in flight, saves the state and releases the lock`,
     async () => {
       let interrupted = 0;
-      // A fast apply may be done before the signal lands (exit 0): go on, within a bound, until one is interrupted.
-      for (let i = 0; i < ITERATIONS || (interrupted === 0 && i < 3 * ITERATIONS); i++) {
+      let landed = 0;
+      // A fast apply may be done before the signal lands (exit 0): not counted; go on, within a bound, until
+      // ITERATIONS signals landed and at least one during the changes.
+      for (let i = 0; (landed < ITERATIONS || interrupted === 0) && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
         const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
         // Most rounds while changes are being made; every fourth from start-up on.
-        if (i % 4 !== 0) await child.waitFor(/Plan: /).catch(() => {});
+        if (i % 4 !== 0) await child.waitFor(/Plan: /);
         await sleep(50 + Math.floor(random() * 1450));
         // Once the plan is printed berth handles SIGINT itself; before, the default action may end it.
         const handled = /Plan: /.test(child.stdout);
         child.child.kill("SIGINT");
-        tally("faults");
         const { code, signal } = await child.exited;
         const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
         if (process.env["BERTH_REL_DEBUG"]) console.log(where);
-        if (handled) {
-          expect({ where, ok: code === 130 || code === 0 }).toEqual({ where, ok: true });
+        // Every outcome is checked: 130 (handled), ended by the signal (early), or 0 (done before it came).
+        expect({ where, ok: code === 130 || signal === "SIGINT" || code === 0 }).toEqual({ where, ok: true });
+        if (code === 0) {
+          expect({ where, planned: handled || /Plan: /.test(child.stdout) }).toEqual({ where, planned: true });
+        }
+        if (code === 130 || signal === "SIGINT") {
+          landed++;
+          tally("faults");
+        }
+        if (signal === null) {
           expect(child.stderr).not.toContain("    at ");
           expect(existsSync(join(dir, "state.yaml.lock"))).toBe(false);
           if (code === 130) {
@@ -132,12 +159,18 @@ describe("berth killed or interrupted during an apply", () => {
         }
         await converges(round);
       }
-      expect(interrupted).toBeGreaterThan(0);
+      expect({ landed, interrupted: interrupted > 0 }).toEqual({ landed: ITERATIONS, interrupted: true });
     },
-    300_000,
+    600_000,
   );
 
   test("no helper container (`<name>-config`) is left behind by a killed run once the next run is done", () => {
     expect([...new Set(leftHelpers)]).toEqual([]);
   });
+});
+
+endWithCensus(env, () => {
+  const want: Record<string, string[]> = {};
+  keys.forEach((k, i) => (want[hostOf(i)] ??= []).push(`${prefix}-${k}`));
+  return want;
 });

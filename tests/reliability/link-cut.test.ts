@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { runCli } from "../support/cli.ts";
 import { hostAction, loadTestEnv, type TestHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, containerYaml, fleetHosts, removeByPrefix, socketOf, spawnCli } from "./fleet.ts";
+import { census, containerYaml, endWithCensus, fleetHosts, removeByPrefix, socketOf, spawnCli } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -136,4 +136,10 @@ describe(`the link of host ${VICTIM} cut`, () => {
       120_000,
     );
   }
+});
+
+endWithCensus(env, () => {
+  const want: Record<string, string[]> = {};
+  for (const [k, h] of layout) (want[h] ??= []).push(`${prefix}-${k}`);
+  return want;
 });

@@ -11,7 +11,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { lockState } from "../../store/lock.ts";
 import { detectRuntime } from "../support/js-runtime.ts";
+import { loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
+import { endWithCensus } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const TRIALS = Number(process.env["BERTH_REL_LOCK_TRIALS"] ?? 200);
@@ -105,3 +107,6 @@ describe("the stale-lock race", () => {
     rmSync(lockPath);
   });
 });
+
+// Only lock files here: no engine holds anything of berth's.
+endWithCensus(loadTestEnv(), () => ({}));

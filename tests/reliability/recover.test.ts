@@ -12,7 +12,7 @@ import { recoverState } from "../../engine/recover.ts";
 import { runCli } from "../support/cli.ts";
 import { loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { census, containerYaml, fleetHosts, removeByPrefix, socketOf } from "./fleet.ts";
+import { census, containerYaml, endWithCensus, fleetHosts, removeByPrefix, socketOf } from "./fleet.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -120,3 +120,6 @@ describe("state recovery", () => {
     expect(existsSync(join(dir, "state.yaml"))).toBe(false);
   }, 60_000);
 });
+
+// The last apply left a and b on local, c on h1, d on h2 (the last test changes nothing).
+endWithCensus(env, () => ({ local: [name("a"), name("b")], h1: [name("c")], h2: [name("d")] }));

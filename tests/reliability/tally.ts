@@ -9,19 +9,21 @@ import { basename } from "node:path";
 import { detectRuntime } from "../support/js-runtime.ts";
 
 /** What the suite counts. */
-export type Category = "faults" | "badInputs" | "secretsChecks" | "lostOrDuplicated";
+export type Category = "faults" | "badInputs" | "secretsChecks" | "lost" | "duplicated" | "orphaned";
 
 export const CATEGORY_LABELS: Record<Category, string> = {
-  faults: "faults injected",
+  faults: "faults that landed",
   badInputs: "bad inputs tried",
-  secretsChecks: "secrets checks",
-  lostOrDuplicated: "lost or duplicated containers found",
+  secretsChecks: "secrets checks (distinct outputs x secrets)",
+  lost: "lost containers found",
+  duplicated: "duplicated containers found",
+  orphaned: "orphaned containers found",
 };
 
 type Counts = Record<Category, number>;
 type CountsFile = Record<string, Record<string, Counts>>;
 
-const zero = (): Counts => ({ faults: 0, badInputs: 0, secretsChecks: 0, lostOrDuplicated: 0 });
+const zero = (): Counts => ({ faults: 0, badInputs: 0, secretsChecks: 0, lost: 0, duplicated: 0, orphaned: 0 });
 const mine = zero();
 
 /** Path of the counts file. */
@@ -50,7 +52,7 @@ export function totals(byFile: Record<string, Counts>): Counts {
   return sum;
 }
 
-/** `faults injected 3, bad inputs tried 120, ...`. */
+/** `faults that landed 3, bad inputs tried 120, ...`. */
 export function formatCounts(counts: Counts): string {
   return (Object.keys(CATEGORY_LABELS) as Category[]).map((k) => `${CATEGORY_LABELS[k]} ${counts[k]}`).join(", ");
 }

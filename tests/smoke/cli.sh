@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
+. tests/smoke/scenarios.sh
 ENV_JSON="${BERTH_TEST_DIR:-/tmp/berth-test}/env.json"
 field() { node -e 'let v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); for (const k of process.argv[2].split(".")) v = v[k]; console.log(v)' "$ENV_JSON" "$1"; }
 SOCKET=$(field local.socket)
@@ -35,7 +36,7 @@ run_example() { # NAME local|ssh COMMAND...
   echo "$name: example applied, planned, destroyed ($where): OK"
 }
 
-run_example deno local "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
-run_example binary local "$ROOT/build/berth"
-run_example deno-ssh ssh "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
-run_example binary-ssh ssh "$ROOT/build/berth"
+scenario "hello example, Deno, local engine" run_example deno local "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
+scenario "hello example, compiled binary, local engine" run_example binary local "$ROOT/build/berth"
+scenario "hello example, Deno, over SSH" run_example deno-ssh ssh "$ROOT/node_modules/.bin/deno" run -A "$ROOT/cli.ts"
+scenario "hello example, compiled binary, over SSH" run_example binary-ssh ssh "$ROOT/build/berth"

@@ -4,11 +4,13 @@
 # (default: $BERTH_TEST_DOCKER_SOCKET, else the test environment's local engine).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/smoke/scenarios.sh
 
-echo "== deno"
-node_modules/.bin/deno run -A tests/smoke/docker-smoke.ts "$@"
+compiled() {
+  mkdir -p build
+  node_modules/.bin/bun build --compile tests/smoke/docker-smoke.ts --outfile build/docker-smoke >/dev/null
+  build/docker-smoke "$@"
+}
 
-echo "== bun build --compile"
-mkdir -p build
-node_modules/.bin/bun build --compile tests/smoke/docker-smoke.ts --outfile build/docker-smoke >/dev/null
-build/docker-smoke "$@"
+scenario "docker plugin on Deno" node_modules/.bin/deno run -A tests/smoke/docker-smoke.ts "$@"
+scenario "docker plugin in a bun build --compile binary" compiled "$@"

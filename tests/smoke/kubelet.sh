@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN=node_modules/.bin
+. tests/smoke/scenarios.sh
 
 bash tests/env/containerd.sh up
 
@@ -16,7 +17,11 @@ check() {
   echo "kubelet smoke ($name): OK"
 }
 
-check deno "$BIN/deno" run -A tests/smoke/kubelet-smoke.ts
-mkdir -p build
-"$BIN/bun" build --compile tests/smoke/kubelet-smoke.ts --outfile build/kubelet-smoke >/dev/null
-check "bun --compile" build/kubelet-smoke
+compiled() {
+  mkdir -p build
+  "$BIN/bun" build --compile tests/smoke/kubelet-smoke.ts --outfile build/kubelet-smoke >/dev/null
+  check "bun --compile" build/kubelet-smoke
+}
+
+scenario "kubelet runtime on Deno" check deno "$BIN/deno" run -A tests/smoke/kubelet-smoke.ts
+scenario "kubelet runtime in a bun build --compile binary" compiled

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN=node_modules/.bin
+. tests/smoke/scenarios.sh
 
 check() {
   local name=$1 out
@@ -14,7 +15,11 @@ check() {
   echo "ssh smoke ($name): OK"
 }
 
-check deno "$BIN/deno" run -A tests/smoke/ssh-smoke.ts
-mkdir -p build
-"$BIN/bun" build --compile tests/smoke/ssh-smoke.ts --outfile build/ssh-smoke >/dev/null
-check "bun --compile" build/ssh-smoke
+compiled() {
+  mkdir -p build
+  "$BIN/bun" build --compile tests/smoke/ssh-smoke.ts --outfile build/ssh-smoke >/dev/null
+  check "bun --compile" build/ssh-smoke
+}
+
+scenario "SSH transport on Deno" check deno "$BIN/deno" run -A tests/smoke/ssh-smoke.ts
+scenario "SSH transport in a bun build --compile binary" compiled

@@ -16,6 +16,8 @@ export interface TestHost {
   netns: string;
   /** The host's own directory (engine roots, its `/run` and `/root`). */
   dir: string;
+  /** What this host sees at {@link TestEnv.view}: read a file berth wrote there through {@link hostPath}. */
+  view: string;
   /** The host's engine socket, reachable from the test process directly. */
   dockerSocket: string;
   /** Reachable only through the bastion (`ssh -J`), not from here. */
@@ -25,6 +27,12 @@ export interface TestHost {
 /** Everything `tests/env/up.sh` recorded in `env.json`. */
 export interface TestEnv {
   dir: string;
+  /**
+   * Where tests put the files berth writes on a host: each test host sees its
+   * own directory ({@link TestHost.view}) at this path, the test machine and
+   * the local engine see this directory itself.
+   */
+  view: string;
   /** A busybox image present on every engine. */
   image: string;
   local: { socket: string };
@@ -52,7 +60,14 @@ export interface TestEnv {
 }
 
 /** Fault injections `tests/env/host.sh` knows. */
-export type HostAction = "sshd-stop" | "sshd-start" | "engine-stop" | "engine-start" | "link-down" | "link-up";
+export type HostAction =
+  | "sshd-stop"
+  | "sshd-kill"
+  | "sshd-start"
+  | "engine-stop"
+  | "engine-start"
+  | "link-down"
+  | "link-up";
 
 const envDir = (): string => process.env["BERTH_TEST_DIR"] ?? "/tmp/berth-test";
 
@@ -77,6 +92,20 @@ export function testHost(env: TestEnv, name: string): TestHost {
   const host = env.hosts.find((h) => h.name === name);
   if (host === undefined) throw new Error(`no test host "${name}" in ${env.dir}/env.json`);
   return host;
+}
+
+/**
+ * Where `path` (under {@link TestEnv.view}, as berth names it on `host`) is on
+ * the test machine: inside that host's own view, so a file berth wrote
+ * through another host is not found there. `local` is the test machine.
+ *
+ * @throws {Error} when `path` is not under the view.
+ */
+export function hostPath(env: TestEnv, host: TestHost | "local", path: string): string {
+  if (path !== env.view && !path.startsWith(`${env.view}/`)) {
+    throw new Error(`${path} is not under ${env.view}: only files there are per host (tests/env/lib.sh VIEW)`);
+  }
+  return host === "local" ? path : host.view + path.slice(env.view.length);
 }
 
 /**

@@ -2,7 +2,8 @@
  * Misbehaving peers on 127.0.0.1 for fault tests: a "Docker engine" that
  * speaks bad HTTP, an "SSH server" that sends a banner and then garbage or
  * nothing, and a small well-behaved engine whose answers a test chooses
- * (e.g. a crafted tar archive). Each records how many connections it took.
+ * (e.g. a crafted tar archive). Each records how many connections it took
+ * and how many times it misbehaved, so a test counts a fault that landed.
  */
 import { randomBytes } from "node:crypto";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -15,6 +16,8 @@ export interface FakePeer {
   url: string;
   /** Connections accepted so far. */
   readonly connections: number;
+  /** Times it misbehaved so far (a bad answer, or a connection held silent); always 0 for {@link fakeEngine}. */
+  readonly misbehaved: number;
   /** Stops listening and destroys every connection. */
   close(): Promise<void>;
 }
@@ -36,7 +39,7 @@ export interface BadHttpOptions {
 
 /** A TCP server that speaks bad HTTP, to be used as a `tcp://` Docker engine. */
 export function badHttpPeer(behaviour: BadHttp, options: BadHttpOptions = {}): Promise<FakePeer> {
-  return listen((socket, timers) => {
+  return listen((socket, timers, landed) => {
     let buffered = "";
     socket.on("data", (chunk: Buffer) => {
       buffered += chunk.toString("latin1");
@@ -48,6 +51,7 @@ export function badHttpPeer(behaviour: BadHttp, options: BadHttpOptions = {}): P
         socket.write("HTTP/1.1 200 OK\r\nApi-Version: 1.41\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nOK");
         return;
       }
+      landed();
       misbehave(behaviour, socket, timers);
     });
   });
@@ -88,7 +92,8 @@ export type BadSsh =
 
 /** A TCP server posing as an SSH server. */
 export function badSshPeer(behaviour: BadSsh): Promise<FakePeer> {
-  return listen((socket, timers) => {
+  return listen((socket, timers, landed) => {
+    landed();
     if (behaviour === "silent") return;
     socket.write("SSH-2.0-OpenSSH_9.2p1 fake\r\n");
     if (behaviour === "banner-then-garbage") {
@@ -131,6 +136,7 @@ export async function fakeEngine(answer: (method: string, path: string) => FakeA
     get connections() {
       return connections;
     },
+    misbehaved: 0,
     close: () => {
       server.closeAllConnections();
       return new Promise<void>((resolve) => server.close(() => resolve()));
@@ -139,17 +145,18 @@ export async function fakeEngine(answer: (method: string, path: string) => FakeA
 }
 
 async function listen(
-  onSocket: (socket: Socket, timers: Set<ReturnType<typeof setInterval>>) => void,
+  onSocket: (socket: Socket, timers: Set<ReturnType<typeof setInterval>>, landed: () => void) => void,
 ): Promise<FakePeer> {
   const sockets = new Set<Socket>();
   const timers = new Set<ReturnType<typeof setInterval>>();
   let connections = 0;
+  let misbehaved = 0;
   const server: Server = createServer((socket) => {
     connections++;
     sockets.add(socket);
     socket.on("error", () => {});
     socket.on("close", () => sockets.delete(socket));
-    onSocket(socket, timers);
+    onSocket(socket, timers, () => misbehaved++);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as { port: number }).port;
@@ -158,6 +165,9 @@ async function listen(
     url: `tcp://127.0.0.1:${port}`,
     get connections() {
       return connections;
+    },
+    get misbehaved() {
+      return misbehaved;
     },
     close: () => {
       for (const t of timers) clearInterval(t);

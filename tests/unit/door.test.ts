@@ -5,7 +5,11 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeUtf8, parseDocument } from "../../core/serialize.ts";
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../../core/hash.ts";
+import type { ContainersState } from "../../core/model.ts";
+import { decodeUtf8, parseDocument, stripSecrets } from "../../core/serialize.ts";
+import { planBasis } from "../../engine/basis.ts";
 import { readStateFile, writeStateFile } from "../../store/state-file.ts";
 import { problemsOf } from "../support/errors.ts";
 import { describe, expect, test } from "../support/harness.ts";
@@ -47,6 +51,16 @@ describe("parseDocument() duplicate keys", () => {
   }, 120_000);
 });
 
+describe("parseDocument() strings with no UTF-8 form", () => {
+  test("half a surrogate pair written as an escape is refused with its place; a whole pair passes", () => {
+    const problems = problemsOf(() => parseDocument('a: ok\nb: "x\\ud800y"\n', "c.yaml"));
+    expect(problems[0]?.path).toBe("c.yaml:2:4");
+    expect(problems[0]?.message).toContain("half of a UTF-16 surrogate pair");
+    expect(() => parseDocument('b: "\\udc00"', "c.yaml")).toThrow("surrogate");
+    expect(parseDocument('b: "\\ud83d\\ude00"', "c.yaml")).toEqual({ b: "\u{1F600}" });
+  });
+});
+
 describe("decodeUtf8()", () => {
   test("bytes that are not UTF-8 are refused with line and column, never turned into U+FFFD", () => {
     const bytes = new TextEncoder().encode("a: 1\nb: ok\u00e9 x\n");
@@ -84,5 +98,23 @@ describe("state file", () => {
     writeStateFile(path, state);
     expect((await readStateFile(path)).state).toEqual(state);
     expect(readFileSync(path, "utf8")).toContain("version: 1");
+  });
+});
+
+describe("planBasis()", () => {
+  test("hashes exactly canonicalJson() of its inputs, also with contents larger than one chunk", () => {
+    const big = `${"é".repeat((1 << 20) - 1)}😀${'x\n"'.repeat(1000)}`;
+    const desired: ContainersState = {
+      web: {
+        container: { config: { name: "web", image: "nginx", env: { B: "2", A: "1" }, args: ["a", "b"] } },
+        host: { directConfig: {} },
+        configFiles: { "/etc/big": big },
+      },
+    };
+    const basis = planBasis({}, desired, { web: { files: { "/etc/big": big }, mounts: {} } });
+    const sha = (v: unknown) => createHash("sha256").update(canonicalJson(v)).digest("hex");
+    expect(basis.desired).toBe(sha(stripSecrets(desired)));
+    expect(basis.state).toBe(sha({}));
+    expect(basis.observed["web"]?.hash).toBe(sha({ files: { "/etc/big": big }, mounts: {} }));
   });
 });

@@ -40,7 +40,10 @@ function hcc(): HostConfiguredContainer {
 }
 
 /** Problems of a valid HCC after `mutate` changed it (as untyped data, like a document). */
+// The mutations reach anywhere in the untyped document, as a user's YAML can.
+// deno-lint-ignore no-explicit-any
 function problemsAfter(mutate: (doc: Record<string, any>) => void): Problem[] {
+  // deno-lint-ignore no-explicit-any
   const doc = hcc() as unknown as Record<string, any>;
   mutate(doc);
   return validateHostConfiguredContainer(doc as HostConfiguredContainer, "desiredState.etcd");

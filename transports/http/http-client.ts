@@ -3,8 +3,17 @@
  * function (a unix socket, a TLS socket, an SSH channel). It keeps
  * connections alive and reuses them, streams request and response bodies,
  * and has one timeout per phase: connect, response headers, body idle.
- * Written here because `undici` is not available on every runtime and
- * `node:http` cannot pool streams that open asynchronously.
+ *
+ * Why not a library (measured on Node 20.20, Bun 1.4.5, Deno 2.9.6):
+ * - `undici` is not a dependency Node ships importable, and Bun's built-in
+ *   `undici` is a stub: `Client#request` returns `undefined`, `Agent` has no
+ *   `dispatch`, and `request(url, { dispatcher })` ignores the dispatcher's
+ *   `connect`, dialling the URL itself. No custom stream can be plugged in.
+ * - `node:http` over a plain Duplex (what an SSH channel is) does one request
+ *   on all three, but a keep-alive `Agent` calls `socket.setKeepAlive()` and
+ *   `req.setTimeout()` calls `socket.setTimeout()`: both throw an uncaught
+ *   TypeError on all three and the request hangs. Pooling works only with
+ *   no-op socket methods patched on, and then timeouts silently do nothing.
  *
  * @module
  */
@@ -379,7 +388,6 @@ function parseLength(value: string, what: string): number {
   return Number(value);
 }
 
-// deno-lint-ignore require-yield
 async function* empty(): AsyncGenerator<Buffer> {}
 
 async function* fixedBody(conn: HttpConnection, length: number, idleMs: number, what: string): AsyncGenerator<Buffer> {

@@ -1,0 +1,50 @@
+/**
+ * Which state backend a command uses: `--state` (a file path, or
+ * `etcd://host1:2379,host2:2379/prefix`) and the config's `backend:`
+ * section (credentials, TLS files, lock TTL), read on its own so commands
+ * that need no containers (`berth state pull`) work without the rest.
+ *
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { backendFromDocument, type BackendSpec, chooseBackend } from "../core/backend-config.ts";
+import { BerthError } from "../core/errors.ts";
+import { parseDocument } from "../core/serialize.ts";
+import type { StateBackend } from "../store/backend.ts";
+import { openBackend } from "../store/open-backend.ts";
+import type { GlobalOptions } from "./commands.ts";
+import type { CliIO } from "./io.ts";
+
+/**
+ * The backend `--state` (or the config's `backend:`) names.
+ *
+ * @param target Another `--state`-like value to open instead (`state migrate --to`).
+ */
+export async function stateBackend(io: CliIO, opts: GlobalOptions, target?: string): Promise<StateBackend> {
+  return openBackend(await backendSpec(io, opts, target));
+}
+
+/** The spec behind {@link stateBackend}, file paths resolved against the working directory. */
+export async function backendSpec(io: CliIO, opts: GlobalOptions, target?: string): Promise<BackendSpec> {
+  const file = resolve(io.cwd, opts.config);
+  let text: string | undefined;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    // No config: fine for the state commands, unless it was named explicitly.
+    if (opts.configGiven === true) {
+      throw new BerthError("VALIDATION", `Cannot read config file "${opts.config}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  const fromConfig = text === undefined
+    ? undefined
+    : backendFromDocument(parseDocument(text, opts.config), opts.config, {
+      env: io.env,
+      baseDir: dirname(file),
+    });
+  const spec = chooseBackend(target ?? opts.state, target !== undefined || opts.stateGiven === true, fromConfig);
+  return "file" in spec ? { file: resolve(io.cwd, spec.file) } : spec;
+}
