@@ -6,6 +6,7 @@
  */
 import { open, readFile } from "node:fs/promises";
 import { BerthError } from "../core/errors.ts";
+import { isSealed } from "../core/sensitive.ts";
 import { decodeUtf8 } from "../core/serialize.ts";
 import type { PlanWithBasis } from "../engine/containers.ts";
 
@@ -108,7 +109,18 @@ const fields =
     }
   };
 
-const diffLine = fields({ op: oneOf(["+", "-", "~"]), path: text }, { before: text, after: text });
+const sensitiveFlag: Shape = (v, path, problems) => {
+  if (v !== true) problems.push(`${path}: expected true, got ${describe(v)}`);
+};
+/** A sensitive value as a plan holds it: its digest (core/sensitive.ts), never the value. */
+const digest: Shape = (v, path, problems) => {
+  if (!isSealed(v)) problems.push(`${path}: expected a digest (sensitive:hmac-sha256:...), got ${describe(v)}`);
+};
+const diffLine = fields({ op: oneOf(["+", "-", "~"]), path: text }, {
+  before: text,
+  after: text,
+  sensitive: sensitiveFlag,
+});
 const change = fields(
   {
     name: text,
@@ -135,7 +147,9 @@ const savedPlanShape = fields({
     changes: list(change),
     summary: mapOf(count, ACTIONS),
     empty: flag,
-    basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }),
+    basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }, {
+      secrets: mapOf(digest),
+    }),
   }),
 });
 

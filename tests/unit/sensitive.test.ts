@@ -204,3 +204,32 @@ describe("state files from before sealing", () => {
     }
   });
 });
+
+describe("saved plans with secrets", () => {
+  test("a plan with a sensitive diff line and secret digests in its basis reads back as saved", async () => {
+    const { readPlanFile } = await import("../../store/plan-file.ts");
+    const file = join(tempDir(), "p.json");
+    const h = "a".repeat(64);
+    const p = {
+      changes: [{
+        name: "app",
+        action: "recreate" as const,
+        host: "local",
+        reasons: ["container configuration changed"],
+        diff: [{ op: "~" as const, path: "env.DB_PASSWORD", sensitive: true as const }],
+        files: [],
+        directories: [],
+      }],
+      summary: { recreate: 1 },
+      empty: false,
+      basis: {
+        state: h,
+        desired: h,
+        observed: {},
+        secrets: { 'container "app" env.DB_PASSWORD': digestOf(SECRET, KEY) },
+      },
+    };
+    await writePlanFile(file, p);
+    expect((await readPlanFile(file)).plan).toEqual(p);
+  });
+});
