@@ -15,7 +15,7 @@ import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
-import { type CheckOptions, observe, type ObservedState } from "./observe.ts";
+import { type CheckOptions, type Observation, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
@@ -315,7 +315,20 @@ export class ContainersResource {
   /** Host file contents of sensitive config files as digests, so they are compared (and fingerprinted) without the value. */
   #sealObserved(observed: ObservedState): ObservedState {
     return Object.fromEntries(
-      Object.entries(observed).map(([name, o]) => {
+      Object.entries(observed).map(([name, seen]) => {
+        // The host's env: the sensitive values as digests (for drift), the rest dropped.
+        const { env: hostEnv, ...rest } = seen;
+        const o: Observation = rest;
+        const secretEnv = [
+          ...new Set([...(this.#desired[name]?.sensitive?.env ?? []), ...(this.#previous[name]?.sensitive?.env ?? [])]),
+        ];
+        if (hostEnv !== undefined && secretEnv.length > 0) {
+          o.env = Object.fromEntries(
+            secretEnv.filter((k) => hostEnv[k] !== undefined).map((
+              k,
+            ) => [k, digestOf(hostEnv[k] as string, this.#key)]),
+          );
+        }
         const secret = new Set([
           ...(this.#desired[name]?.sensitive?.configFiles ?? []),
           ...(this.#previous[name]?.sensitive?.configFiles ?? []),

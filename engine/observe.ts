@@ -40,6 +40,11 @@ export interface Observation {
   renamedTo?: string;
   /** A container holding the desired name when the recorded one is missing. */
   nameHolder?: NameHolder;
+  /**
+   * The recorded container's environment as the host holds it, by name. Only
+   * while checking: the resource keeps the sensitive ones, as digests, and drops the rest.
+   */
+  env?: Record<string, string>;
   /** Current content of config files on the host (`null`: missing). */
   files: Record<string, string | null>;
   /** Directory mount sources: what is there now. */
@@ -105,6 +110,12 @@ async function observeOne(
         : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) result.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) result.renamedTo = found.name;
+      if (found?.env !== undefined) {
+        result.env = Object.fromEntries(found.env.map((line) => {
+          const at = line.indexOf("=");
+          return at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
+        }));
+      }
     }
     if (found === undefined && want !== undefined) {
       const runtime = await session.runtime(want, signal);

@@ -165,6 +165,15 @@ function planOne(
     ], full);
   }
 
+  const envDrift = changedSecretEnv(want, obs);
+  if (envDrift.length > 0) {
+    return change(
+      "recreate",
+      envDrift.map((k) => `env var ${k} was changed on the host outside berth (its digest differs)`),
+      { ...full, diff: envDrift.map((k) => ({ op: "~" as const, path: `env.${k}`, sensitive: true as const })) },
+    );
+  }
+
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
   if (blockedMounts.length > 0) {
     return change(
@@ -190,6 +199,12 @@ function planOne(
   }
   if (!running) return change("start", [`container is ${obs.status?.status}`]);
   return change("nothing", []);
+}
+
+/** Sensitive env vars whose value on the host (as a digest) is not the desired one's digest. */
+function changedSecretEnv(want: HostConfiguredContainer, obs: Observation): string[] {
+  if (obs.env === undefined) return [];
+  return (want.sensitive?.env ?? []).filter((k) => obs.env?.[k] !== want.container.config.env?.[k]);
 }
 
 /** Sources of directory mounts (ending in `/`), sorted. */

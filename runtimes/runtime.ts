@@ -54,6 +54,8 @@ export interface ObservedContainer extends ContainerStatus {
   name: string;
   image: string;
   labels: Record<string, string>;
+  /** The process environment as the runtime holds it (`NAME=value`), from `inspect()` where the runtime tells it. */
+  env?: string[];
 }
 
 /** Container creation: the config plus the labels to attach. */

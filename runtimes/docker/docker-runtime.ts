@@ -360,7 +360,7 @@ interface InspectResponse {
   Id: string;
   Name: string;
   State: { Status: string };
-  Config: { Image: string; Labels: Record<string, string> | null };
+  Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
 }
 
 /** The part of the engine's list answer berth reads. */
@@ -379,6 +379,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     name: info.Name.replace(/^\//, ""),
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
+    env: info.Config.Env ?? [],
   };
 }
 

@@ -464,7 +464,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         const sandbox = /^[0-9a-f]{64}$/.test(idOrName)
           ? await sandboxOf(idOrName, o)
           : await sandboxNamed(idOrName, o);
-        return sandbox === undefined ? undefined : observed(sandbox, await containerIn(sandbox.id, o));
+        if (sandbox === undefined) return undefined;
+        const container = await containerIn(sandbox.id, o);
+        // The environment, for drift of sensitive values; a runtime that does not tell it (no verbose info) leaves it out.
+        const env = container === undefined
+          ? undefined
+          : await cri.containerEnv(container.id, call(o)).catch(() => undefined);
+        return { ...observed(sandbox, container), ...(env === undefined ? {} : { env }) };
       });
     },
 

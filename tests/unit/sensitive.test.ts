@@ -141,6 +141,27 @@ describe("sensitive values", () => {
     expect(p.changes[0]?.diff).toEqual([{ op: "~", path: "file /etc/app/tls.key", sensitive: true }]);
   });
 
+  test("a sensitive env var changed on the host is drift by digest, shown without the value", () => {
+    const recorded = recordedState(load(SECRET));
+    const desired = sealState(load(SECRET), KEY);
+    const same = {
+      ...observedFor(recorded),
+      app: {
+        ...observedFor(recorded)["app"]!,
+        env: { DB_PASSWORD: digestOf(SECRET, KEY), API_TOKEN: digestOf("literal-token-value", KEY) },
+      },
+    };
+    expect(plan(desired, recorded, same).empty).toBe(true);
+    const changed = { app: { ...same.app, env: { ...same.app.env, DB_PASSWORD: digestOf("set-by-hand", KEY) } } };
+    const p = plan(desired, recorded, changed);
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(p.changes[0]?.reasons).toEqual([
+      "env var DB_PASSWORD was changed on the host outside berth (its digest differs)",
+    ]);
+    expect(p.changes[0]?.diff).toEqual([{ op: "~", path: "env.DB_PASSWORD", sensitive: true }]);
+    expect(JSON.stringify(p).includes("set-by-hand")).toBe(false);
+  });
+
   test("a saved plan is refused when a secret no longer matches its digest", () => {
     const recorded = recordedState(load(SECRET));
     const made = planBasis(recorded, sealState(load(SECRET), KEY), {});
