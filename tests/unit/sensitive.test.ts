@@ -220,6 +220,18 @@ describe("state files from before sealing", () => {
       const yaml = resource.stateToYaml();
       expect(yaml.includes(SECRET)).toBe(false);
       expect(yaml).toContain(digestOf(SECRET, KEY));
+      // Its container's label was made from the plain values: recreated once.
+      const observed: ObservedState = {
+        app: {
+          status: { id: "c1", status: "running" },
+          configHash: configHash(app.container.config, app.container.runtime),
+          files: {},
+          mounts: {},
+        },
+      };
+      expect(plan(sealState(desired, KEY), sealState(legacy, KEY, desired), observed).changes[0]?.reasons).toEqual([
+        "container was changed outside berth (configuration label differs from the recorded one)",
+      ]);
     } finally {
       await resource.close();
     }
