@@ -19,7 +19,9 @@ import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
+import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
+import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { stateBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
@@ -37,6 +39,8 @@ export interface GlobalOptions {
   json?: boolean;
   /** Also tell which hosts were reached and with how many SSH handshakes. */
   verbose?: boolean;
+  /** Hosts checked and worked on at once (default: what the machine can do). */
+  concurrency?: number;
 }
 
 export const EXIT_OK = 0;
@@ -227,16 +231,24 @@ export async function openResource(
     );
   }
   const digestKey = await digestKeyFor(io, opts, desired, previous);
-  return new ContainersResource(
+  const log = groupedLog((m) => warn(io, m));
+  const resource = new ContainersResource(
     { desiredState: desired, previousState: previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
-      log: (m) => warn(io, m),
+      log: log.log,
       ...(digestKey === undefined ? {} : { digestKey }),
+      ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(opts.json ? {} : { onPullProgress: pullProgressReporter((line) => io.stdout.write(`${line}\n`)) }),
     },
   );
+  hostLogs.set(resource, log);
+  return resource;
 }
+
+/** The held-back host warnings of each open resource, printed when it closes. */
+const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
 
 /** One line per container taken into the state as it was found. */
 function formatAdopted(adopted: Adopted[]): string {
@@ -290,7 +302,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
 /** Reads and parses the config file named by `--config`. */
 export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
   const file = path(io, opts.config);
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = await readFile(file);
   } catch (err) {
@@ -300,12 +312,13 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
       { cause: err },
     );
   }
-  return interruptibleAtOnce(() =>
-    configFromDocument(parseDocument(decodeUtf8(bytes, opts.config), opts.config), opts.config, {
-      env: io.env,
-      baseDir: dirname(file),
-    })
-  );
+  return interruptibleAtOnce(() => {
+    let text: string | undefined = decodeUtf8(bytes as Uint8Array, opts.config);
+    bytes = undefined; // memory: neither the bytes nor the text outlive the step that needs them
+    const doc = parseDocument(text, opts.config);
+    text = undefined;
+    return configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+  });
 }
 
 /** Prints the connections made (with `--verbose`) and cleanup warnings, then closes the resource. */
@@ -319,7 +332,9 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
       );
     }
   }
-  for (const err of await resource.close()) io.stderr.write(`warning: ${err.message}\n`);
+  const errors = await resource.close();
+  hostLogs.get(resource)?.flush();
+  for (const err of errors) io.stderr.write(`warning: ${err.message}\n`);
 }
 
 function path(io: CliIO, p: string): string {

@@ -18,6 +18,7 @@ import {
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
 
@@ -39,6 +40,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     )
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
+    .option(
+      "--concurrency <hosts>",
+      `hosts checked and worked on at once (default ${DEFAULT_HOST_CONCURRENCY}: 64 per core, at most 256)`,
+      parseConcurrency,
+    )
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => ({
@@ -121,6 +127,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     return EXIT_ERROR;
   }
+}
+
+function parseConcurrency(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("expected a whole number of hosts, at least 1");
+  return Number(value);
 }
 
 function parseWait(text: string): number {

@@ -21,7 +21,8 @@ export type ErrorCode =
   | "HOST_KEY" // SSH host key unknown or changed
   | "STATE" // state file unreadable, corrupt, or locked
   | "PLAN_STALE" // a saved plan no longer matches hosts or state
-  | "UNSAFE_PATH"; // a path or archive entry would escape where it belongs
+  | "UNSAFE_PATH" // a path or archive entry would escape where it belongs
+  | "PERMISSION"; // the host refused a file operation to the user berth reaches it as
 
 /** Where an error happened, for the message and for callers. */
 export interface ErrorContext {

@@ -55,6 +55,9 @@ export interface ContainerStatus {
 /** Status value for a recorded id the runtime no longer knows. */
 export const STATUS_GONE = "gone";
 
+/** Names of berth's file helper containers start with this (the rest is random); no configured container may. */
+export const FILE_HELPER_PREFIX = "berth-files-";
+
 /** The Docker engine address used when none is configured. */
 export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 /** The CRI socket used when none is configured. */

@@ -6,12 +6,18 @@
  */
 import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
+import { FILE_HELPER_PREFIX } from "./model.ts";
 import { quote, type Rule } from "./shape.ts";
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
 export const containerNameRule: Rule = (name) => {
   if (name === "") return "set a container name";
+  if (name.startsWith(FILE_HELPER_PREFIX)) {
+    return `${
+      quote(name)
+    } starts with "${FILE_HELPER_PREFIX}", which berth keeps for its file helper containers: choose another name`;
+  }
   return CONTAINER_NAME.test(name)
     ? undefined
     : `${quote(name)} is not a valid name: use letters, digits, "_", "." and "-", starting with a letter or digit`;

@@ -50,7 +50,7 @@ export async function changeStep(
     case "update-files": {
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
-      await writeHostFiles(ctx, want, c);
+      const wrote = await writeHostFiles(ctx, want, c);
       await ctx.record(
         () => (ctx.state[c.name] = withStatus(
           ctx.seal(want),
@@ -58,6 +58,8 @@ export async function changeStep(
           ctx.state[c.name]?.container.status?.status ?? "running",
         )),
       );
+      // Files the check could not read turned out to match: the container stays as it is.
+      if (!wrote && ctx.state[c.name]?.container.status?.status === "running") return;
       await doing(`restarting container "${c.name}" on host ${c.host}`, async () => {
         await runtime.stop(id, { timeoutSeconds: ctx.stopTimeoutSeconds });
         await runtime.start(id);
@@ -116,12 +118,15 @@ async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: numbe
   await runtime.remove(id, { force: true });
 }
 
-async function writeHostFiles(ctx: StepContext, want: HostConfiguredContainer, c: PlannedChange): Promise<void> {
-  if (c.files.length === 0 && c.directories.length === 0) return;
+/** Writes the change's files and makes its directories; false when there was nothing to do after all. */
+async function writeHostFiles(ctx: StepContext, want: HostConfiguredContainer, c: PlannedChange): Promise<boolean> {
+  if (c.files.length === 0 && c.directories.length === 0) return false;
   const files = await ctx.session.files(want);
-  await refuseSymlinkedParents(files, [...c.files, ...c.directories.map((d) => d.slice(0, -1))], c);
-  if (c.directories.length > 0) {
-    const dirs = c.directories.map((d) => d.slice(0, -1));
+  const { paths, directories } = await stillToDo(files, want, c);
+  if (paths.length === 0 && directories.length === 0) return false;
+  await refuseSymlinkedParents(files, [...paths, ...directories.map((d) => d.slice(0, -1))], c);
+  if (directories.length > 0) {
+    const dirs = directories.map((d) => d.slice(0, -1));
     const found = await files.stat(dirs);
     const asFile = dirs.filter((d) => found.get(d)?.isDirectory === false);
     if (asFile.length > 0) {
@@ -137,14 +142,35 @@ async function writeHostFiles(ctx: StepContext, want: HostConfiguredContainer, c
   }
   const { uid, gid } = owner(want);
   await files.write(
-    c.files.map((path) => ({ path, content: (want.configFiles ?? {})[path] as string, mode: 0o600, uid, gid })),
+    paths.map((path) => ({ path, content: (want.configFiles ?? {})[path] as string, mode: 0o600, uid, gid })),
   );
+  return true;
+}
+
+/** The change's files and directories, less those the check could not read that turn out to be right already. */
+async function stillToDo(
+  files: HostFiles,
+  want: HostConfiguredContainer,
+  c: PlannedChange,
+): Promise<{ paths: string[]; directories: string[] }> {
+  const unknown = new Set(c.unknown ?? []);
+  if (unknown.size === 0) return { paths: c.files, directories: c.directories };
+  const current = await files.read(c.files.filter((p) => unknown.has(p)));
+  const found = await files.stat(c.directories.filter((d) => unknown.has(d)).map((d) => d.slice(0, -1)));
+  const wanted = want.configFiles ?? {};
+  return {
+    paths: c.files.filter((p) =>
+      !unknown.has(p) || !current.has(p) ||
+      new TextDecoder().decode(current.get(p)?.content) !== wanted[p]
+    ),
+    directories: c.directories.filter((d) => !unknown.has(d) || found.get(d.slice(0, -1))?.isDirectory !== true),
+  };
 }
 
 /**
- * Writes go through the helper's view of the host (`/mnt/host`), where an
- * absolute symlink on the host would resolve inside the helper instead: a
- * path under a symlinked directory is refused, never written elsewhere.
+ * A write into a symlinked directory would land wherever the link points
+ * (and a helper container resolves an absolute link inside itself): a path
+ * under a symlinked directory is refused, never written elsewhere.
  */
 async function refuseSymlinkedParents(files: HostFiles, paths: string[], c: PlannedChange): Promise<void> {
   const parents = new Set<string>();
@@ -159,7 +185,7 @@ async function refuseSymlinkedParents(files: HostFiles, paths: string[], c: Plan
       "UNSAFE_PATH",
       `"${
         links[0]
-      }" on host ${c.host} is a symbolic link; berth writes files through the runtime and does not follow links: use the real path in configFiles and mounts`,
+      }" on host ${c.host} is a symbolic link; berth does not follow links to write files: use the real path in configFiles and mounts`,
       { container: c.name },
     );
   }

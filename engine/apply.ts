@@ -13,6 +13,7 @@ import { runScheduled, type Steps } from "./apply-schedule.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
 import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
+import { DEFAULT_HOST_CONCURRENCY } from "./limit.ts";
 
 /** Progress of one change, for output. */
 export interface ApplyEvent {
@@ -53,7 +54,7 @@ export interface ApplyOptions {
   onEvent?: (event: ApplyEvent) => void;
   /** Checked between steps: when aborted, steps in flight finish and no new step starts. */
   stopSignal?: AbortSignal;
-  /** Hosts worked on at once; default 16. */
+  /** Hosts worked on at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
   concurrency?: number;
   /**
    * Containers of one host worked on at once; default 4. They are started in
@@ -142,7 +143,7 @@ export async function apply(
     change: (c, want, prev) => changeStep(ctx, c, want, prev),
   };
   await runScheduled(work, desired, current, steps, {
-    hosts: options.concurrency ?? 16,
+    hosts: options.concurrency ?? DEFAULT_HOST_CONCURRENCY,
     perHost: options.perHostConcurrency ?? 4,
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});

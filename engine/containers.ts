@@ -15,9 +15,9 @@ import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
-import { type CheckOptions, type Observation, observe, type ObservedState } from "./observe.ts";
+import { type CheckOptions, listManaged, type Observation, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
-import { type HostConnection, Session } from "./session.ts";
+import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -40,6 +40,10 @@ export interface ContainersResourceOptions {
    * run to run, so every secret plans as changed against a state written by another run.
    */
   digestKey?: Uint8Array;
+  /** Hosts checked and worked on at once, unless a call says otherwise; default 64 per core, at most 256. */
+  concurrency?: number;
+  /** Told the progress messages of image pulls during an apply. */
+  onPullProgress?: SessionOptions["onPullProgress"];
 }
 
 /** A plan together with the basis it was made on. */
@@ -84,6 +88,7 @@ export class ContainersResource {
   readonly #sealed: ContainersState;
   readonly #key: Uint8Array;
   readonly #session: Session;
+  readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
@@ -113,10 +118,12 @@ export class ContainersResource {
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
     }
+    this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
       reach: (host) =>
         reachable.get(hostKey(host)) ??
           (host.sshConfig === undefined ? host : { sshConfig: { ...defaults, ...host.sshConfig } }),
@@ -149,7 +156,9 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    let observed = this.#sealObserved(await observe(this.#previous, this.#desired, this.#session, options));
+    let observed = this.#sealObserved(
+      await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options }),
+    );
     const { previous, adopted } = adoptUnrecorded(this.#previous, this.#sealed, observed);
     this.#adopted = adopted;
     if (adopted.length > 0) {
@@ -159,7 +168,9 @@ export class ContainersResource {
       // Asked again as recorded containers: their files and mounts are compared like any other's.
       observed = {
         ...observed,
-        ...this.#sealObserved(await observe(only(previous), only(this.#desired), this.#session, options)),
+        ...this.#sealObserved(
+          await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
+        ),
       };
     }
     this.#observed = observed;
@@ -208,6 +219,7 @@ export class ContainersResource {
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
     const key = this.#key;
     const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
+      ...this.#concurrency,
       ...options,
       seal: (hcc) => sealContainer(hcc, key),
     });
@@ -278,6 +290,8 @@ export class ContainersResource {
       });
     }
     const runtime = await this.#session.runtime(hcc, options.signal);
+    // Like every run that reaches a host, this one removes file helpers a killed run left there.
+    await listManaged(runtime, options.signal).catch(() => {});
     if (runtime.logs === undefined) {
       throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
         container: name,

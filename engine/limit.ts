@@ -1,3 +1,11 @@
+import { availableParallelism } from "node:os";
+
+/**
+ * Hosts checked or worked on at once by default. The work waits on the
+ * network, not the processor, so many hosts per core; bounded for memory.
+ */
+export const DEFAULT_HOST_CONCURRENCY = Math.min(256, 64 * availableParallelism());
+
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight, keeping the
  * results in item order. Every call settles before it returns.

@@ -1,7 +1,10 @@
 /**
  * Check current state: what the hosts report now about the containers of
- * the previous and desired state. Read-only, except for the short-lived file
- * helper. An unreachable host is recorded per container, never thrown.
+ * the previous and desired state. Read-only: each host's engine is asked
+ * once for the containers carrying berth's labels, and each host's files are
+ * read in one batch through the transport; nothing is pulled, created,
+ * started, stopped or written (only helper containers left by a killed run
+ * are removed). An unreachable host is recorded per container, never thrown.
  *
  * @module
  */
@@ -11,9 +14,16 @@ import {
   type HostConfiguredContainer,
   STATUS_GONE,
 } from "../core/model.ts";
-import { LABEL_CONFIG_HASH, LABEL_MANAGED, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
+import {
+  LABEL_CONFIG_HASH,
+  LABEL_MANAGED,
+  LABEL_NAME,
+  type ObservedContainer,
+  type Runtime,
+} from "../runtimes/runtime.ts";
 import { hostKey } from "../core/host.ts";
-import { mapLimit } from "./limit.ts";
+import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
+import { removeAbandonedHelpers } from "./host-files.ts";
 import { directoryMounts } from "./plan.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
@@ -49,17 +59,17 @@ export interface Observation {
   files: Record<string, string | null>;
   /** Directory mount sources: what is there now. */
   mounts: Record<string, "directory" | "file" | "missing">;
+  /** Config files and mount directories (ending in `/`) that cannot be read without a change, and why. */
+  unknown?: Record<string, string>;
 }
 
 /** name -> what the hosts report. */
 export type ObservedState = Record<string, Observation>;
 
-const PER_HOST = 4;
-
 /** Options of a check. */
 export interface CheckOptions {
   signal?: AbortSignal;
-  /** Hosts checked at once; default 16. */
+  /** Hosts checked at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
   concurrency?: number;
 }
 
@@ -83,48 +93,96 @@ export async function observe(
     byHost.set(key, [...(byHost.get(key) ?? []), name]);
   }
   const observed: ObservedState = {};
-  // Hosts in parallel; on one host a few containers at a time over the same connection.
-  await mapLimit([...byHost.values()], options.concurrency ?? 16, (group) =>
-    mapLimit(group, PER_HOST, async (name) => {
-      observed[name] = await observeOne(previous[name], desired[name], session, options.signal);
-    }));
+  await mapLimit([...byHost.values()], options.concurrency ?? DEFAULT_HOST_CONCURRENCY, async (group) => {
+    Object.assign(observed, await observeHost(group, previous, desired, session, options.signal));
+  });
   return observed;
 }
 
-async function observeOne(
-  prev: HostConfiguredContainer | undefined,
-  want: HostConfiguredContainer | undefined,
+/**
+ * The containers carrying berth's labels on a host, in one request per
+ * runtime; helpers left there by a killed run are removed on the way.
+ */
+export async function listManaged(runtime: Runtime, signal?: AbortSignal): Promise<ObservedContainer[]> {
+  const all = await runtime.list({ [LABEL_MANAGED]: "true" }, signalOption(signal));
+  await removeAbandonedHelpers(runtime, all, signalOption(signal));
+  return all;
+}
+
+/** One host: one listing per runtime, inspections only for names the listing cannot answer, files in one batch. */
+async function observeHost(
+  names: string[],
+  previous: ContainersState,
+  desired: ContainersState,
   session: Session,
   signal?: AbortSignal,
-): Promise<Observation> {
-  const result: Observation = { files: {}, mounts: {} };
-  const opts = signalOption(signal);
-  try {
+): Promise<ObservedState> {
+  /** Per runtime: its listing, by id and by name (a host may hold thousands). */
+  type Listing = { byId: Map<string, ObservedContainer>; byName: Map<string, ObservedContainer> };
+  const listings = new Map<Runtime, Promise<Listing>>();
+  const listed = async (hcc: HostConfiguredContainer) => {
+    const runtime = await session.runtime(hcc, signal);
+    let listing = listings.get(runtime);
+    if (listing === undefined) {
+      listing = listManaged(runtime, signal).then((all) => ({
+        byId: new Map(all.map((c) => [c.id, c])),
+        byName: new Map(all.map((c) => [c.name, c])),
+      }));
+      listings.set(runtime, listing);
+    }
+    return { runtime, listing: await listing };
+  };
+  const result: ObservedState = {};
+  /** Per file access: the paths to read and the names waiting on them. */
+  const looks = new Map<
+    Awaited<ReturnType<Session["files"]>>,
+    { paths: Set<string>; dirs: Set<string>; names: string[] }
+  >();
+  await Promise.all(names.map(async (name) => {
+    const obs: Observation = { files: {}, mounts: {} };
+    result[name] = obs;
+    try {
+      await observeOne(name, obs);
+    } catch (err) {
+      result[name] = { error: err instanceof Error ? err.message : String(err), files: {}, mounts: {} };
+    }
+  }));
+  async function observeOne(name: string, obs: Observation): Promise<void> {
+    const prev = previous[name];
+    const want = desired[name];
     const recorded = prev?.container.status?.id ? prev : undefined;
     let found: ObservedContainer | undefined;
     if (recorded !== undefined) {
-      const runtime = await session.runtime(recorded, signal);
-      found = await runtime.inspect(recorded.container.status?.id as string, opts);
-      result.status = found === undefined
-        ? { id: recorded.container.status?.id as string, status: STATUS_GONE }
-        : { id: found.id, status: found.status };
-      if (found?.labels[LABEL_CONFIG_HASH] !== undefined) result.configHash = found.labels[LABEL_CONFIG_HASH];
-      if (found !== undefined && found.name !== recorded.container.config.name) result.renamedTo = found.name;
-      if (found?.env !== undefined) {
-        result.env = Object.fromEntries(found.env.map((line) => {
-          const at = line.indexOf("=");
-          return at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
-        }));
+      const id = recorded.container.status?.id as string;
+      const { listing } = await listed(recorded);
+      // A recorded id may be a short one.
+      found = listing.byId.get(id) ?? [...listing.byId.values()].find((c) => c.id.startsWith(id));
+      obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
+      if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
+      if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
+      // The environment, for drift of sensitive values (core/sensitive.ts): asked only of containers that have some.
+      if (found !== undefined && (want?.sensitive?.env?.length ?? 0) > 0) {
+        const { runtime } = await listed(recorded);
+        const env = (await runtime.inspect(found.id, signalOption(signal)))?.env;
+        if (env !== undefined) {
+          obs.env = Object.fromEntries(env.map((line) => {
+            const at = line.indexOf("=");
+            return at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
+          }));
+        }
       }
     }
     if (found === undefined && want !== undefined) {
-      const runtime = await session.runtime(want, signal);
-      const holder = await runtime.inspect(want.container.config.name, opts);
+      const wanted = want.container.config.name;
+      const { runtime, listing } = await listed(want);
+      // A container berth did not create is not in the listing: only then is the name asked for.
+      const holder = listing.byName.get(wanted) ??
+        await runtime.inspect(wanted, signalOption(signal));
       if (holder !== undefined) {
-        result.nameHolder = {
+        obs.nameHolder = {
           id: holder.id,
           status: holder.status,
-          managed: holder.labels[LABEL_MANAGED] === "true" && holder.labels[LABEL_NAME] === want.container.config.name,
+          managed: holder.labels[LABEL_MANAGED] === "true" && holder.labels[LABEL_NAME] === wanted,
           ...(holder.labels[LABEL_CONFIG_HASH] === undefined ? {} : { configHash: holder.labels[LABEL_CONFIG_HASH] }),
         };
       }
@@ -134,25 +192,46 @@ async function observeOne(
       found !== undefined && recorded !== undefined && want !== undefined &&
       hostKey(want.host) === hostKey(recorded.host)
     ) {
-      const paths = [...new Set([...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])]
-        .sort();
+      const paths = [...Object.keys(recorded.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})];
       const dirs = directoryMounts(want).map((source) => source.slice(0, -1));
       if (paths.length > 0 || dirs.length > 0) {
         const files = await session.files(recorded, signal);
-        const contents = await files.read(paths, signal);
-        for (const path of paths) {
-          const file = contents.get(path);
-          result.files[path] = file === undefined ? null : new TextDecoder().decode(file.content);
-        }
-        const stats = await files.stat(dirs, signal);
-        for (const dir of dirs) {
-          const info = stats.get(dir);
-          result.mounts[`${dir}/`] = info === undefined ? "missing" : info.isDirectory ? "directory" : "file";
-        }
+        const look = looks.get(files) ?? { paths: new Set(), dirs: new Set(), names: [] };
+        paths.forEach((p) => look.paths.add(p));
+        dirs.forEach((d) => look.dirs.add(d));
+        look.names.push(name);
+        looks.set(files, look);
       }
     }
-  } catch (err) {
-    result.error = err instanceof Error ? err.message : String(err);
+  }
+  // One batch of reads per file access of the host.
+  for (const [files, look] of looks) {
+    let seen;
+    try {
+      seen = await files.look([...look.paths].sort(), [...look.dirs].sort(), signal);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      for (const name of look.names) result[name] = { error, files: {}, mounts: {} };
+      continue;
+    }
+    for (const name of look.names) {
+      const obs = result[name] as Observation;
+      const prev = previous[name] as HostConfiguredContainer;
+      const want = desired[name] as HostConfiguredContainer;
+      const paths = [...new Set([...Object.keys(prev.configFiles ?? {}), ...Object.keys(want.configFiles ?? {})])]
+        .sort();
+      for (const path of paths) {
+        const why = seen.unknown.get(path);
+        if (why !== undefined) (obs.unknown ??= {})[path] = why;
+        else obs.files[path] = seen.files.get(path) ?? null;
+      }
+      for (const mount of want.container.config.mounts ?? []) {
+        if (!mount.source.endsWith("/")) continue;
+        const why = seen.unknown.get(mount.source);
+        if (why !== undefined) (obs.unknown ??= {})[mount.source] = why;
+        else obs.mounts[mount.source] = seen.dirs.get(mount.source.slice(0, -1)) ?? "missing";
+      }
+    }
   }
   return result;
 }

@@ -38,6 +38,12 @@ export interface PlannedChange {
   files: string[];
   /** Directory mounts (sources ending in `/`) to create. */
   directories: string[];
+  /**
+   * Files and directories (ending in `/`) among `files` and `directories`
+   * whose content the check could not read without a change: apply reads
+   * them first and leaves them (and the container) alone when they match.
+   */
+  unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
 }
@@ -185,17 +191,26 @@ function planOne(
       ),
     );
   }
-  const diff = fileDiff(obs.files);
-  const files = allFiles.filter((p) => obs.files[p] !== (want.configFiles ?? {})[p]);
-  const directories = allDirs.filter((d) => obs.mounts[d] === "missing");
+  const unknown = obs.unknown ?? {};
+  // An unknown file has no diff to show: its reason says why.
+  const diff = fileDiff(obs.files).filter((line) => unknown[line.path.replace(/^file /, "")] === undefined);
+  const files = allFiles.filter((p) => unknown[p] !== undefined || obs.files[p] !== (want.configFiles ?? {})[p]);
+  const directories = allDirs.filter((d) => unknown[d] !== undefined || obs.mounts[d] === "missing");
   if (files.length > 0 || directories.length > 0) {
+    const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
     return change("update-files", [
       ...files.map((p) =>
-        obs.files[p] === null ? `config file ${p} is missing on the host` : `config file ${p} differs`
+        unknown[p] !== undefined
+          ? `config file ${p}: ${unknown[p]}`
+          : obs.files[p] === null
+          ? `config file ${p} is missing on the host`
+          : `config file ${p} differs`
       ),
-      ...directories.map((d) => `mount directory ${d} is missing on the host`),
+      ...directories.map((d) =>
+        unknown[d] !== undefined ? `mount directory ${d}: ${unknown[d]}` : `mount directory ${d} is missing on the host`
+      ),
       running ? "container is restarted to pick them up" : "container is started",
-    ], { files, directories, diff });
+    ], { files, directories, diff, ...(unread.length > 0 && { unknown: unread }) });
   }
   if (!running) return change("start", [`container is ${obs.status?.status}`]);
   return change("nothing", []);

@@ -8,17 +8,11 @@
 import { BerthError } from "../core/errors.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
-import {
-  LABEL_CONFIG_HASH,
-  LABEL_HELPER,
-  LABEL_MANAGED,
-  LABEL_NAME,
-  type ObservedContainer,
-} from "../runtimes/runtime.ts";
+import { LABEL_CONFIG_HASH, LABEL_HELPER, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
 import { configHash } from "../core/hash.ts";
-import { mapLimit } from "./limit.ts";
+import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
+import { listManaged } from "./observe.ts";
 import { Session } from "./session.ts";
-import { signalOption } from "../core/signal.ts";
 import { shortId } from "../core/container-id.ts";
 
 /** Options of {@link recoverState}. */
@@ -107,10 +101,10 @@ export async function recoverState(desired: ContainersState, options: RecoverOpt
     const failures: BerthError[] = [];
     const listed: Array<{ via: HostConfiguredContainer; found: ObservedContainer }> = [];
     const seen = new Set<string>();
-    await mapLimit([...engines.values()], options.concurrency ?? 16, async (via) => {
+    await mapLimit([...engines.values()], options.concurrency ?? DEFAULT_HOST_CONCURRENCY, async (via) => {
       try {
         const runtime = await session.runtime(via, options.signal);
-        const found = await runtime.list({ [LABEL_MANAGED]: "true" }, signalOption(options.signal));
+        const found = await listManaged(runtime, options.signal);
         for (const container of found) {
           // Two engine settings may name the same engine: count each container once.
           const key = `${hostKey(via.host)} ${container.id}`;

@@ -1,6 +1,6 @@
 /**
  * The connections of one run: one transport per host, one runtime per host
- * and runtime settings, one file helper per host and runtime. Everything is
+ * and runtime settings, one file access per host and runtime. Everything is
  * opened on first use and closed together.
  *
  * @module
@@ -9,6 +9,7 @@ import { withContext } from "../core/errors.ts";
 import { runtimeIdentity } from "../core/hash.ts";
 import type { Host, HostConfiguredContainer, RuntimeConfig } from "../core/model.ts";
 import { loadRuntime } from "../runtimes/registry.ts";
+import type { PullProgress } from "../runtimes/docker/image.ts";
 import type { Runtime } from "../runtimes/runtime.ts";
 import { openTransport, type OpenTransportOptions } from "../transports/registry.ts";
 import type { Transport } from "../transports/transport.ts";
@@ -44,6 +45,8 @@ export interface SessionOptions extends OpenTransportOptions {
    * containers that exist only in the state.
    */
   reach?: (host: Host) => Host;
+  /** Told the progress messages of image pulls, with the host's label. */
+  onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
 }
 
 /** Connections and helpers of one run. */
@@ -69,7 +72,12 @@ export class Session {
         } catch (err) {
           throw withContext(err, `connecting to host ${label}`, { fallback: "CONNECT" });
         }
-        return loadRuntime(config, { transport, hostLabel: label });
+        const onPull = this.#options.onPullProgress;
+        return loadRuntime(config, {
+          transport,
+          hostLabel: label,
+          ...(onPull === undefined ? {} : { onProgress: (image: string, p: PullProgress) => onPull(label, image, p) }),
+        });
       });
       entry.runtimes.set(key, runtime);
     }
@@ -91,7 +99,7 @@ export class Session {
     return present;
   }
 
-  /** File access on the container's host, through a helper named after the container. */
+  /** File access on the container's host (a fallback helper would use the container's image). */
   async files(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<HostFiles> {
     const runtime = await this.runtime(hcc, signal);
     const entry = this.#entry(hcc.host);
@@ -99,10 +107,7 @@ export class Session {
     const key = JSON.stringify(runtimeIdentity(hcc.container.runtime));
     let files = entry.files.get(key);
     if (files === undefined) {
-      files = new HostFiles(runtime, hostLabel(hcc.host), {
-        name: `${hcc.container.config.name}-config`,
-        image: hcc.container.config.image,
-      });
+      files = new HostFiles(runtime, hostLabel(hcc.host), hcc.container.config.image);
       entry.files.set(key, files);
     }
     return files;
@@ -117,14 +122,10 @@ export class Session {
     }));
   }
 
-  /** Removes every helper and closes every connection. Returns cleanup errors, never throws. */
+  /** Closes every connection. Returns cleanup errors, never throws. */
   async close(): Promise<Error[]> {
     const errors: Error[] = [];
     await Promise.all([...this.#hosts.values()].map(async (entry) => {
-      for (const files of entry.files.values()) {
-        const err = await files.close();
-        if (err !== undefined) errors.push(err);
-      }
       for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
       await entry.transport.then((t) => t.close(), () => {});
     }));

@@ -8,12 +8,15 @@ import { BerthError } from "../core/errors.ts";
 import type { RuntimeConfig } from "../core/model.ts";
 import type { Transport } from "../transports/transport.ts";
 import type { Runtime } from "./runtime.ts";
+import type { PullProgress } from "./docker/image.ts";
 
 /** What every plugin factory receives besides its own settings. */
 export interface LoadRuntimeOptions {
   transport: Transport;
   /** How the host is named in messages. */
   hostLabel: string;
+  /** Told every progress message of an image pull (a long pull reports progress, it does not time out). */
+  onProgress?: (image: string, progress: PullProgress) => void;
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import type { ContainerConfig, ContainerStatus } from "../core/model.ts";
+import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transports/file-system.ts";
 
 /** Options every runtime call accepts. */
 export interface CallOptions {
@@ -19,35 +20,8 @@ export const LABEL_CONFIG_HASH = "berth.config-hash"; // hash of the ContainerCo
 export const LABEL_HELPER = "berth.helper"; // "true" on -config helper containers
 export const LABEL_HELPER_OWNER = "berth.helper-owner"; // "hostname:pid" of the run that made the helper
 
-/** A file to write. Paths are absolute inside the container. */
-export interface FileToWrite {
-  path: string;
-  content: Uint8Array | string;
-  /** Permission bits; default 0o600. */
-  mode?: number;
-  uid?: number;
-  gid?: number;
-}
-
-/** A file read back. */
-export interface FileRead {
-  path: string;
-  content: Uint8Array;
-  mode: number;
-  uid: number;
-  gid: number;
-}
-
-/** What stat reports for an existing path. */
-export interface PathInfo {
-  path: string;
-  /** Permission bits (0o7777 part). */
-  mode: number;
-  isDirectory: boolean;
-  isSymlink: boolean;
-  size: number;
-}
-
+/** Files as the runtime's file operations take them; paths are absolute inside the container. */
+export type { FileRead, FileToWrite, PathInfo } from "../transports/file-system.ts";
 /** What inspect reports, as berth needs it. */
 export interface ObservedContainer extends ContainerStatus {
   /** Engine-side name without a leading slash. */
@@ -63,6 +37,8 @@ export interface CreateOptions extends CallOptions {
   labels?: Record<string, string>;
   /** Restart policy; default `unless-stopped` for berth containers. */
   restartPolicy?: "no" | "unless-stopped" | "always";
+  /** Every mount read-only (berth's file helper when it only reads). */
+  readOnlyMounts?: boolean;
 }
 
 /** A runtime plugin bound to one host. */
@@ -95,6 +71,12 @@ export interface Runtime {
    * (false for Docker's archive API, true for exec-based runtimes).
    */
   readonly filesNeedRunningContainer: boolean;
+  /**
+   * The files of the engine's host through the channel that reaches the
+   * engine (the transport's), or undefined when the engine is reached over
+   * the network and its host's files are not on that channel.
+   */
+  readonly hostFiles: HostFileSystem | undefined;
   /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
   logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
   /** Releases connections. */

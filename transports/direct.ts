@@ -10,6 +10,7 @@ import type { Duplex } from "node:stream";
 import { abortedError, BerthError } from "../core/errors.ts";
 import { signalOption } from "../core/signal.ts";
 import type { OpenOptions, Transport } from "./transport.ts";
+import { localFiles } from "./local-files.ts";
 
 /**
  * Creates the transport for hosts reached without SSH.
@@ -45,6 +46,7 @@ export function directTransport(): Transport {
     connect: () => Promise.resolve(),
     openUnixSocket: (path, options = {}) => dial(`unix socket ${path}`, connect({ path }), options),
     openTcp: (host, port, options = {}) => dial(`${host}:${port}`, connect({ host, port, noDelay: true }), options),
+    files: localFiles,
     close: () => {
       for (const socket of open) socket.destroy();
       open.clear();

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import type { HostFileSystem } from "./file-system.ts";
 
 /** Options every transport call accepts. */
 export interface OpenOptions {
@@ -22,6 +23,8 @@ export interface Transport {
   openUnixSocket(path: string, options?: OpenOptions): Promise<Duplex>;
   /** A stream to a TCP address as seen from the host. */
   openTcp(host: string, port: number, options?: OpenOptions): Promise<Duplex>;
+  /** The files of the machine this transport reaches (the local file system, or SFTP on the SSH connection). */
+  files(): HostFileSystem;
   /** Sessions established so far, for transports that have them (SSH); one per run is the goal. */
   readonly handshakes?: number;
   /** Closes the session and every stream it opened. Idempotent. */

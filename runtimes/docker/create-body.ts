@@ -19,7 +19,9 @@ export interface CreateBody {
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-    Mounts?: Array<{ Type: "bind"; Source: string; Target: string; BindOptions?: { Propagation: string } }>;
+    Mounts?: Array<
+      { Type: "bind"; Source: string; Target: string; ReadOnly?: boolean; BindOptions?: { Propagation: string } }
+    >;
     Privileged?: boolean;
     NetworkMode?: string;
     PidMode?: string;
@@ -88,7 +90,7 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
  * Builds the create request body.
  *
  * @param config The container config.
- * @param options Labels and restart policy.
+ * @param options Labels, restart policy, whether every mount is read-only.
  * @returns The JSON body.
  *
  * @example
@@ -100,7 +102,7 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
  */
 export function createBody(
   config: ContainerConfig,
-  options: Pick<CreateOptions, "labels" | "restartPolicy">,
+  options: Pick<CreateOptions, "labels" | "restartPolicy" | "readOnlyMounts">,
 ): CreateBody {
   const host: CreateBody["HostConfig"] = { RestartPolicy: { Name: options.restartPolicy ?? "unless-stopped" } };
   const body: CreateBody = { Image: config.image, Labels: { ...options.labels }, HostConfig: host };
@@ -108,5 +110,6 @@ export function createBody(
     const value = config[key];
     if (value !== undefined) (DOCKER_MAPPING[key] as DockerField<unknown>)(value, body, config);
   }
+  if (options.readOnlyMounts === true) { for (const mount of host.Mounts ?? []) mount.ReadOnly = true; }
   return body;
 }

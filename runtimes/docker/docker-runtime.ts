@@ -179,6 +179,8 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
   return {
     filesNeedRunningContainer: false,
+    // An engine on a unix socket runs on the machine the transport reaches; one over TCP may run anywhere.
+    hostFiles: endpoint.kind === "unix" ? transport.files() : undefined,
 
     async ensureImage(image, o) {
       const res = await engine.request({

@@ -372,6 +372,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
   return {
     filesNeedRunningContainer: true,
+    // The CRI socket is a unix socket on the machine the transport reaches.
+    hostFiles: transport.files(),
 
     ensureImage,
 
@@ -388,7 +390,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         if ((await sandboxNamed(name, o)) !== undefined) {
           throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
         }
-        const spec = podSpec(effective, labels);
+        const spec = podSpec(effective, labels, o?.readOnlyMounts === true);
         const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
         spec.container.logPath = containerLogPath(sandboxId);
         try {

@@ -167,11 +167,20 @@ export function checkSupported(config: ContainerConfig): void {
   }
 }
 
+/** The config as stored in {@link CONFIG_ANNOTATION}: env names instead of env. */
+export type AnnotatedConfig = Omit<ContainerConfig, "env"> & { envNames?: string[] };
+
+function annotated(config: ContainerConfig): AnnotatedConfig {
+  const { env, ...rest } = config;
+  return env === undefined ? rest : { ...rest, envNames: Object.keys(env) };
+}
+
 /**
  * Builds the sandbox and container configs (call {@link checkSupported} first).
  *
  * @param config The berth config; `image` is the image actually run.
  * @param labels Labels for both the sandbox and the container.
+ * @param readOnlyMounts Every mount read-only (berth's file helper when it only reads).
  *
  * @example
  * ```ts
@@ -181,15 +190,7 @@ export function checkSupported(config: ContainerConfig): void {
  * if (spec.container.linux?.securityContext?.runAsUser?.value !== 1000) throw new Error("uid expected");
  * ```
  */
-/** The config as stored in {@link CONFIG_ANNOTATION}: env names instead of env. */
-export type AnnotatedConfig = Omit<ContainerConfig, "env"> & { envNames?: string[] };
-
-function annotated(config: ContainerConfig): AnnotatedConfig {
-  const { env, ...rest } = config;
-  return env === undefined ? rest : { ...rest, envNames: Object.keys(env) };
-}
-
-export function podSpec(config: ContainerConfig, labels: Record<string, string>): PodSpec {
+export function podSpec(config: ContainerConfig, labels: Record<string, string>, readOnlyMounts = false): PodSpec {
   // One object shared by the sandbox and the container; the pid and ipc fields change it.
   const namespaceOptions: NamespaceOption = { network: "NODE", pid: "CONTAINER", ipc: "POD" };
   const sandbox: PodSandboxConfig = {
@@ -209,6 +210,7 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>)
   };
   const spec = { sandbox, container };
   for (const [, field, value] of setFields(config)) field.map?.(value, spec, config);
+  if (readOnlyMounts) { for (const mount of container.mounts ?? []) mount.readonly = true; }
   return spec;
 }
 

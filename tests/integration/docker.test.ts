@@ -35,6 +35,7 @@ function countingTransport(inner: Transport): Transport & { opened: number } {
       counting.opened++;
       return inner.openTcp(host, port, o);
     },
+    files: () => inner.files(),
     close: () => inner.close(),
   };
   return counting;
@@ -67,6 +68,7 @@ function plainStreamTransport(inner: Transport): Transport {
     connect: (o) => inner.connect(o),
     openUnixSocket: async (path, o) => wrap(await inner.openUnixSocket(path, o)),
     openTcp: async (host, port, o) => wrap(await inner.openTcp(host, port, o)),
+    files: () => inner.files(),
     close: () => inner.close(),
   };
 }

@@ -154,7 +154,8 @@ export function engineScenarios(setup: ScenarioSetup): void {
       for (const name of ["web", "worker", "cache"]) {
         expect(snapshots.some((s) => s[name]?.container.status?.status === "created")).toBe(true);
       }
-      expect((await mine()).filter((c) => c.labels["berth.helper"] === "true")).toHaveLength(0);
+      // Helpers have names of their own (berth-files-...): none is left on the engine.
+      expect((await berthContainers(view)).filter((c) => c.labels["berth.helper"] === "true")).toEqual([]);
     }, 90_000);
 
     test("plan() is empty right after an apply", async () => {

@@ -16,11 +16,13 @@ import {
   containerYaml,
   endWithCensus,
   fleetHosts,
+  managedContainers,
   removeByPrefix,
   sleep,
   socketOf,
   spawnCli,
 } from "./fleet.ts";
+import { FILE_HELPER_PREFIX } from "../../core/model.ts";
 import { saveTally, tally } from "./tally.ts";
 
 const env = loadTestEnv();
@@ -30,7 +32,7 @@ const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
 /** Six on the local engine (more than apply runs at once on one host, so an interrupt skips some), one on h1, one on h2. */
 const HOSTS = ["local", "h1", "h2"];
 const hostOf = (i: number) => (i < 6 ? "local" : i === 6 ? "h1" : "h2");
-/** Helper containers (`<name>-config`) found left behind after a run. */
+/** Helper containers (`berth-files-...`) found left behind after a run. */
 const leftHelpers: string[] = [];
 const ITERATIONS = Number(process.env["BERTH_REL_KILL_ITERATIONS"] ?? 6);
 
@@ -53,9 +55,8 @@ async function expectExactly(): Promise<void> {
     const want = keys.filter((_, i) => hostOf(i) === host).map((k) => `${prefix}-${k}`);
     const found = await census(socketOf(env, host), prefix, want);
     // Helpers are reported by their own test below, so the other checks still run.
-    leftHelpers.push(...found.orphans.filter((n) => n.endsWith("-config")));
-    const orphans = found.orphans.filter((n) => !n.endsWith("-config"));
-    expect({ host, ...found, orphans }).toEqual({ host, lost: [], duplicated: [], orphans: [] });
+    leftHelpers.push(...(await managedContainers(socketOf(env, host), FILE_HELPER_PREFIX)).map((c) => c.name));
+    expect({ host, ...found }).toEqual({ host, lost: [], duplicated: [], orphans: [] });
   }
 }
 
@@ -164,7 +165,7 @@ describe("berth killed or interrupted during an apply", () => {
     600_000,
   );
 
-  test("no helper container (`<name>-config`) is left behind by a killed run once the next run is done", () => {
+  test("no helper container (`berth-files-...`) is left behind by a killed run once the next run is done", () => {
     expect([...new Set(leftHelpers)]).toEqual([]);
   });
 });

@@ -79,6 +79,30 @@ describe("plan()", () => {
     ]);
   });
 
+  test("plan() plans the write of a file it could not read, says why, and marks it for apply to read first", () => {
+    const want = {
+      ...hcc(undefined, { mounts: [{ source: "/srv/d/", target: "/d" }] }),
+      configFiles: { "/etc/a.conf": "x\n" },
+    };
+    const was = {
+      ...hcc(undefined, { mounts: [{ source: "/srv/d/", target: "/d" }] }, "abc"),
+      configFiles: { "/etc/a.conf": "x\n" },
+    };
+    const why = "unknown until apply: reading over SFTP: Permission denied";
+    const p = plan({ etcd: want }, { etcd: was }, {
+      etcd: { ...running(), unknown: { "/etc/a.conf": why, "/srv/d/": why } },
+    });
+    expect(p.changes[0]).toMatchObject({
+      action: "update-files",
+      files: ["/etc/a.conf"],
+      directories: ["/srv/d/"],
+      unknown: ["/etc/a.conf", "/srv/d/"],
+      diff: [],
+    });
+    expect(p.changes[0]?.reasons).toContain(`config file /etc/a.conf: ${why}`);
+    expect(p.changes[0]?.reasons).toContain(`mount directory /srv/d/: ${why}`);
+  });
+
   test("plan() starts a stopped container and removes an undesired one", () => {
     const p = plan(
       { etcd: hcc(undefined) },

@@ -425,6 +425,16 @@ describe("validateContainers()", () => {
     expect(validateContainers({ desiredState: { a, otherEngine } })).toEqual([]);
   });
 
+  test("validateContainers() keeps the name prefix of berth's file helpers for berth", () => {
+    const helperLike = hcc();
+    helperLike.container.config.name = "berth-files-0123456789ab";
+    expectProblem(
+      validateContainers({ desiredState: { a: helperLike } }),
+      "desiredState.a.container.config.name",
+      'starts with "berth-files-", which berth keeps for its file helper containers: choose another name',
+    );
+  });
+
   test("validateContainers() checks names of map keys and type errors of states", () => {
     expectProblem(
       validateContainers({ desiredState: { "bad name": hcc() } }),

@@ -7,10 +7,12 @@
  */
 import { once } from "node:events";
 import type { Duplex } from "node:stream";
-import type { Client } from "ssh2";
+import type { Client, SFTPWrapper } from "ssh2";
 import { abortedError, BerthError, withContext } from "../../core/errors.ts";
 import type { SSHConfig } from "../../core/model.ts";
 import type { OpenOptions, Transport } from "../transport.ts";
+import type { HostFileSystem } from "../file-system.ts";
+import { sftpFiles } from "./sftp-files.ts";
 import { abortable } from "./abort.ts";
 import { type ChannelTarget, destroyChannel, openChannel } from "./channel.ts";
 import { connectChain } from "./jump.ts";
@@ -70,6 +72,9 @@ class SSHConnection implements SSHTransport {
   readonly #closing = new AbortController();
   readonly #channels = new Set<Duplex>();
   #clients: Client[] | undefined;
+  /** The SFTP session of the live connection: one per connection, opened on first use. */
+  #sftp: { client: Client; session: Promise<SFTPWrapper> } | undefined;
+  #files: HostFileSystem | undefined;
   #pending: PendingConnect | undefined;
   #handshakes = 0;
 
@@ -94,6 +99,34 @@ class SSHConnection implements SSHTransport {
 
   openTcp(host: string, port: number, options: OpenOptions = {}): Promise<Duplex> {
     return this.#open({ host, port }, options.signal);
+  }
+
+  files(): HostFileSystem {
+    this.#files ??= sftpFiles(() => this.#sftpSession(), this.description);
+    return this.#files;
+  }
+
+  async #sftpSession(): Promise<SFTPWrapper> {
+    const client = await this.#session(undefined);
+    if (this.#sftp?.client !== client) {
+      const session = new Promise<SFTPWrapper>((resolve, reject) =>
+        client.sftp((err, sftp) => {
+          if (err === undefined) return resolve(sftp);
+          // No SFTP subsystem on the server: the caller takes another road, as for a refused path.
+          reject(
+            new BerthError("PERMISSION", `opening an SFTP session to ${this.description}: ${err.message}`, {
+              host: this.#target.address,
+              cause: err,
+            }),
+          );
+        })
+      );
+      session.catch(() => {
+        if (this.#sftp?.session === session) this.#sftp = undefined;
+      });
+      this.#sftp = { client, session };
+    }
+    return this.#sftp.session;
   }
 
   async close(): Promise<void> {
