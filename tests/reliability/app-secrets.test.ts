@@ -15,6 +15,10 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadCriEnv } from "../integration/kubelet-env.ts";
+import { criClient } from "../../runtimes/kubelet/cri-client.ts";
+import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
+import { podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { directTransport } from "../../transports/direct.ts";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
@@ -42,6 +46,7 @@ const SECRETS: Record<string, string> = {
   "rotated env value": rotated,
   "registry password": env.registry.password,
   "bare-number secret": bareNumber,
+  "value set by hand on the host": `set-by-hand-${token}`,
 };
 
 /** Every form a secret could leak in. */
@@ -238,6 +243,42 @@ describe("application secrets (issue 11)", () => {
     // The CRI restart re-created the container from the annotation (no env values in it): the env came back.
     expect(criContainerEnv()).toContain(`DB_PASSWORD=${rotated}`);
     expect((await run(["plan"])).code).toBe(0);
+  }, 300_000);
+
+  test("a sensitive env var changed on the host behind berth's back is drift, planned without its value", async () => {
+    // CRI keeps the sandbox (berth's id) and lets its container be replaced: done here by hand, with another password.
+    const grpc = grpcClient({
+      open: () => directTransport().openUnixSocket(cri.local.socket),
+      description: "containerd (test view)",
+    });
+    const raw = criClient(grpc);
+    try {
+      const sandbox = (await raw.listPodSandbox({ labelSelector: { "berth.name": `${prefix}-cr` } }))[0];
+      if (sandbox === undefined) throw new Error("no sandbox of the cr container");
+      const old = (await raw.listContainers({ podSandboxId: sandbox.id }))[0];
+      if (old === undefined) throw new Error("no container in the cr sandbox");
+      await raw.stopContainer(old.id, 5);
+      await raw.removeContainer(old.id);
+      const spec = podSpec({
+        name: `${prefix}-cr`,
+        image: env.registry.authImage,
+        args: ["sleep", "100000"],
+        env: { DB_PASSWORD: `set-by-hand-${token}`, MODE: "plain", API_TOKEN: apiToken },
+      }, sandbox.labels);
+      spec.container.metadata.attempt = (old.metadata?.attempt ?? 0) + 1;
+      const id = await raw.createContainer(sandbox.id, spec.container, spec.sandbox);
+      await raw.startContainer(id);
+    } finally {
+      await grpc.close();
+    }
+    const drift = await run(["plan"]);
+    expect(drift.code).toBe(2);
+    expect(drift.out).toContain("env var DB_PASSWORD was changed on the host outside berth");
+    expect(drift.out).toContain("~ env.DB_PASSWORD: (sensitive value changed)");
+    expect(drift.out.includes(`set-by-hand-${token}`)).toBe(false);
+    expectCode(await run(["apply", "--yes"]), 0);
+    expect(criContainerEnv()).toContain(`DB_PASSWORD=${rotated}`);
+    expectCode(await run(["plan"]), 0);
   }, 300_000);
 
   test("failures keep secrets out too", async () => {
