@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * import { fromYaml } from "@berth/berth";
+ * import { fromYaml } from "@berthctl/berthctl";
  * // One container on this machine's engine (DOCKER_HOST, else /var/run/docker.sock); a host
  * // `node1: { ssh: { address: 10.0.0.2, privateKeyPath: ~/.ssh/id_ed25519 } }` works the same way.
  * const resource = fromYaml(`

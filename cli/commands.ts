@@ -11,9 +11,9 @@ import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
-import { type ApplyResult, applySucceeded } from "../engine/apply.ts";
+import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
-import { ContainersResource, type PlanWithBasis } from "../engine/containers.ts";
+import { ContainersResource } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
@@ -23,8 +23,12 @@ import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
-import { stateBackend } from "./state-backend.ts";
+import { lockedBackend, withBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
+import { blockedChanges } from "../engine/plan.ts";
+import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
+import { publicPlan, publicResult, writeJson } from "./json-output.ts";
+import { selectContainers, type Selection } from "./targets.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -50,32 +54,46 @@ export const EXIT_INTERRUPTED = 130;
 
 /** `berth validate`: config (and state, when present) parse and validate. */
 export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
-  const desired = (await loadConfig(io, opts)).desiredState;
-  const { state } = await withBackend(io, opts, (backend) => backend.read());
-  new ContainersResource({ desiredState: desired, previousState: state });
+  const config = await loadConfig(io, opts);
+  const desired = config.desiredState;
+  const loaded = await withBackend(io, opts, (backend) => backend.read());
+  // As `plan` reads them: a flexkube document's recorded state counts until the state file exists.
+  const previous = loaded.existed ? loaded.state : config.previousState ?? {};
+  new ContainersResource({ desiredState: desired, previousState: previous });
   const hosts = new Set(Object.values(desired).map((h) => hostLabel(h.host)));
-  if (opts.json) {
-    io.stdout.write(`${JSON.stringify({ valid: true, containers: Object.keys(desired).length, hosts: hosts.size })}\n`);
-  } else {io.stdout.write(
-      `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts.\n`,
+  if (opts.json) writeJson(io, { valid: true, containers: Object.keys(desired).length, hosts: hosts.size });
+  else {io.stdout.write(
+      `${opts.config} is valid: ${Object.keys(desired).length} containers on ${hosts.size} hosts${
+        Object.keys(desired).length === 0 ? ` (${Object.keys(previous).length} recorded in the state)` : ""
+      }.\n`,
     );}
   return EXIT_OK;
 }
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
-export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: string }): Promise<number> {
+export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & { out?: string }): Promise<number> {
   if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
+  if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, opts);
   try {
     await resource.checkCurrentState();
-    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
-    if (opts.json) io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan) }, null, 2)}\n`);
-    else io.stdout.write(`${formatPlan(plan, styleFor(io.stdout, io.env))}\n`);
+    const names = HOST_NAMES.get(resource) ?? new Map();
+    if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
+    else io.stdout.write(`${formatPlan(displayPlan(names, plan), styleFor(io.stdout, io.env))}\n`);
     if (opts.out !== undefined && !opts.json) {
       io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     }
+    // A blocked entry (a host unreachable, a changed host key) is not ordinary drift: scripts see 1.
+    const blocked = blockedChanges(plan);
+    for (const c of blocked) {
+      io.stderr.write(
+        `berth: ${c.name} on host ${hostDisplay(names, c.host)} is blocked: ${c.reasons.join("; ") || "blocked"}\n`,
+      );
+    }
+    if (blocked.length > 0) return EXIT_ERROR;
     return plan.empty ? EXIT_OK : EXIT_CHANGES;
   } finally {
     await closeResource(io, resource, opts);
@@ -85,8 +103,9 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & { out?: strin
 /** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & { yes?: boolean; planFile?: string; destroy?: boolean },
+  opts: GlobalOptions & Selection & { yes?: boolean; planFile?: string; destroy?: boolean },
 ): Promise<number> {
+  if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
@@ -98,15 +117,12 @@ export async function applyCommand(
       } without confirmation: there is no terminal to ask. Pass --yes, or apply a reviewed plan file.`,
     );
   }
-  const backend = await stateBackend(io, opts);
-  const lock = await backend.lock({
-    command: opts.destroy ? "berth destroy" : "berth apply",
-    warn: (m) => warn(io, m),
-    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
-  }).catch(async (err: unknown) => {
-    await backend.close();
-    throw err;
-  });
+  const { backend, lock } = await lockedBackend(
+    io,
+    opts,
+    opts.destroy ? "berth destroy" : "berth apply",
+    (m) => warn(io, m),
+  );
   let resource: ContainersResource | undefined;
   const stop = new AbortController();
   const onSigint = () => {
@@ -131,9 +147,10 @@ export async function applyCommand(
   try {
     resource = await openResource(io, opts, opts.destroy === true, backend);
     await resource.checkCurrentState();
-    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted()));
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
-    if (!opts.json) io.stdout.write(`${formatPlan(plan, style)}\n`);
+    const names = HOST_NAMES.get(resource) ?? new Map();
+    if (!opts.json) io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
       if (!(await confirm(io, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
         io.stderr.write("Nothing was changed.\n");
@@ -145,20 +162,24 @@ export async function applyCommand(
       ...(saved === undefined ? {} : { plan: saved.plan }),
       // A lost lock (an etcd lease that expired) stops the run before its next step, like an interrupt.
       stopSignal: AbortSignal.any([stop.signal, lock.lost]),
-      onState: (state: ContainersState) => backend.write(state),
+      onState: (state: ContainersState) =>
+        backend.write({ ...UNTOUCHED.get(resource as ContainersResource), ...state }),
       onEvent: (event) => {
-        const line = opts.json ? undefined : formatEvent(event, style);
+        const line = opts.json ? undefined : formatEvent(displayEvent(names, event), style);
         if (line !== undefined) io.stdout.write(`${line}\n`);
       },
     });
     const seconds = (performance.now() - started) / 1000;
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ plan: publicPlan(plan), result: publicResult(result) }, null, 2)}\n`);
+      const name = (h: string) => names.get(h) ?? h;
+      writeJson(io, { plan: publicPlan(plan, name), result: publicResult(result, name) });
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (lock.lost.aborted) throw lock.lost.reason;
     if (result.interrupted) return EXIT_INTERRUPTED;
     if (applySucceeded(result)) return EXIT_OK;
-    if (!opts.json) io.stderr.write(`${formatHostSummary(plan, result, errStyle)}\n`);
+    if (!opts.json) {
+      io.stderr.write(`${formatHostSummary(displayPlan(names, plan), displayResult(names, result), errStyle)}\n`);
+    }
     return EXIT_ERROR;
   } finally {
     if (resource !== undefined) await closeResource(io, resource, opts);
@@ -174,27 +195,30 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
   try {
     const observed = await resource.checkCurrentState();
     const desired = resource.desiredState();
+    const names = HOST_NAMES.get(resource) ?? new Map();
     const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(
       ([name, hcc]) => {
         const o = observed[name];
         const status = o?.error !== undefined
           ? `unreachable: ${o.error}`
           : o?.status?.status ?? (name in resource.previousState ? "not created" : "not deployed");
+        const host = hostLabel(hcc.host);
         return {
-          host: hostLabel(hcc.host),
+          host,
+          hostName: names.get(host) ?? host,
           name,
           status,
           id: o?.status === undefined ? "" : shortId(o.status.id),
           image: hcc.container.config.image,
         };
       },
-    ).sort((a, b) => a.host.localeCompare(b.host) || a.name.localeCompare(b.name));
-    if (opts.json) io.stdout.write(`${JSON.stringify({ containers: rows }, null, 2)}\n`);
+    ).sort((a, b) => a.hostName.localeCompare(b.hostName) || a.name.localeCompare(b.name));
+    if (opts.json) writeJson(io, { containers: rows });
     else {io.stdout.write(
         `${
           formatTable(
-            ["HOST", "NAME", "STATUS", "ID", "IMAGE"],
-            rows.map((r) => [r.host, r.name, r.status, r.id, r.image]),
+            ["HOST", "ADDRESS", "NAME", "STATUS", "ID", "IMAGE"],
+            rows.map((r) => [r.hostName, r.host, r.name, r.status, r.id, r.image]),
           )
         }\n`,
       );}
@@ -210,12 +234,12 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions,
+  opts: GlobalOptions & Selection,
   destroy = false,
   backend?: StateBackend,
 ): Promise<ContainersResource> {
-  const config: BerthConfig = destroy
-    ? await loadConfig(io, opts).catch(() => ({ desiredState: {} }))
+  const config: LoadedConfig = destroy
+    ? await loadConfig(io, opts).catch(() => ({ desiredState: {}, hostNames: new Map() }))
     : await loadConfig(io, opts);
   const desired = destroy ? {} : config.desiredState;
   const loaded = backend === undefined ? await withBackend(io, opts, (b) => b.read()) : await backend.read();
@@ -231,51 +255,60 @@ export async function openResource(
     );
   }
   const digestKey = await digestKeyFor(io, opts, desired, previous);
+  const selected = selectContainers(desired, previous, config.hostNames, opts);
+  if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
+    throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
+  }
   const log = groupedLog((m) => warn(io, m));
   const resource = new ContainersResource(
-    { desiredState: desired, previousState: previous },
+    { desiredState: selected.desired, previousState: selected.previous },
     {
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: log.log,
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
-      ...(opts.json ? {} : { onPullProgress: pullProgressReporter((line) => io.stdout.write(`${line}\n`)) }),
+      ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
     },
   );
   hostLogs.set(resource, log);
+  HOST_NAMES.set(resource, config.hostNames);
+  UNTOUCHED.set(resource, selected.untouched);
   return resource;
 }
 
 /** The held-back host warnings of each open resource, printed when it closes. */
 const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
 
-/** One line per container taken into the state as it was found. */
-function formatAdopted(adopted: Adopted[]): string {
-  return adopted.map((a) =>
-    `Adopted "${a.name}" (${
-      shortId(a.id)
-    }) on host ${a.host}: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
-  ).join("");
+/** Pull progress lines on stdout, the host shown as `node1 (10.0.0.11)`. */
+function namedPullProgress(io: CliIO, names: HostNames): ReturnType<typeof pullProgressReporter> {
+  const report = pullProgressReporter((line) => io.stdout.write(`${line}\n`));
+  return (host, image, progress) => report(hostDisplay(names, host), image, progress);
 }
 
-/** Runs `use` with the state backend of `opts`, closed afterwards. */
-export async function withBackend<T>(
-  io: CliIO,
-  opts: GlobalOptions,
-  use: (backend: StateBackend) => Promise<T>,
-): Promise<T> {
-  const backend = await stateBackend(io, opts);
-  try {
-    return await use(backend);
-  } finally {
-    await backend.close();
-  }
+/** The config's host names of each opened resource (see host-names.ts). */
+export const HOST_NAMES: WeakMap<ContainersResource, HostNames> = new WeakMap();
+
+/** The state entries `--target`/`--host` left out of each opened resource: written back as they were. */
+const UNTOUCHED: WeakMap<ContainersResource, ContainersState> = new WeakMap();
+
+/** A config with the names its hosts have in the document. */
+export type LoadedConfig = BerthConfig & { hostNames: HostNames };
+
+/** One line per container taken into the state as it was found. */
+function formatAdopted(adopted: Adopted[], names: HostNames): string {
+  return adopted.map((a) =>
+    `Adopted "${a.name}" (${shortId(a.id)}) on host ${
+      hostDisplay(names, a.host)
+    }: berth created it with this configuration but did not record it (a state write failed, or berth was stopped).\n`
+  ).join("");
 }
 
 /** Prints a warning on stderr (yellow on a terminal). */
 export function warn(io: CliIO, message: string): void {
-  io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${message}`)}\n`);
+  // A message that brings its own prefix (`WARNING: ...`) is not prefixed twice.
+  const text = message.replace(/^warning:\s*/i, "");
+  io.stderr.write(`${styleFor(io.stderr, io.env).yellow(`warning: ${text}`)}\n`);
 }
 
 /** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
@@ -299,8 +332,14 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
   }
 }
 
+/** `--target`/`--host` where they cannot apply: refused rather than ignored. */
+function refuseSelection(opts: Selection, why: string): void {
+  if ((opts.target?.length ?? 0) + (opts.host?.length ?? 0) === 0) return;
+  throw new BerthError("VALIDATION", `--target/--host cannot be used here: ${why}; drop them`);
+}
+
 /** Reads and parses the config file named by `--config`. */
-export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthConfig> {
+export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<LoadedConfig> {
   const file = path(io, opts.config);
   let bytes: Uint8Array | undefined;
   try {
@@ -317,7 +356,8 @@ export async function loadConfig(io: CliIO, opts: GlobalOptions): Promise<BerthC
     bytes = undefined; // memory: neither the bytes nor the text outlive the step that needs them
     const doc = parseDocument(text, opts.config);
     text = undefined;
-    return configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+    const config = configFromDocument(doc, opts.config, { env: io.env, baseDir: dirname(file) });
+    return { ...config, hostNames: hostNamesOf(doc, config.desiredState) };
   });
 }
 
@@ -334,25 +374,9 @@ export async function closeResource(io: CliIO, resource: ContainersResource, opt
   }
   const errors = await resource.close();
   hostLogs.get(resource)?.flush();
-  for (const err of errors) io.stderr.write(`warning: ${err.message}\n`);
+  for (const err of errors) warn(io, err.message);
 }
 
 function path(io: CliIO, p: string): string {
   return resolve(io.cwd, p);
-}
-
-function publicPlan(plan: PlanWithBasis): Omit<PlanWithBasis, "basis"> {
-  const { basis: _basis, ...rest } = plan;
-  return rest;
-}
-
-function publicResult(result: ApplyResult): unknown {
-  return {
-    failed: result.failed,
-    interrupted: result.interrupted,
-    results: result.results.map((r) => ({
-      ...r,
-      error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
-    })),
-  };
 }

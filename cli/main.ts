@@ -17,6 +17,9 @@ import {
   validateCommand,
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { suggest } from "../core/suggest.ts";
+import { completionScript, type Shell, SHELLS } from "./completion.ts";
+import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
@@ -26,8 +29,9 @@ import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state
  * Runs the CLI with `argv` (without the runtime and script) and returns the exit code.
  * Errors are printed as one clear message, never a stack trace (unless BERTH_DEBUG is set).
  */
-export async function main(argv: string[], io: CliIO): Promise<number> {
+export async function main(argv: string[], given: CliIO): Promise<number> {
   let code = 0;
+  let io = given; // --no-color gives the commands an environment with NO_COLOR set
   const program = new Command("berth")
     .description("Declare containers on many hosts and make the hosts match.")
     .version(VERSION, "-V, --version")
@@ -40,6 +44,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     )
     .option("--json", "machine-readable output")
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
+    .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
     .option(
       "--concurrency <hosts>",
       `hosts checked and worked on at once (default ${DEFAULT_HOST_CONCURRENCY}: 64 per core, at most 256)`,
@@ -53,18 +58,36 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     stateGiven: program.getOptionValueSource("state") !== "default",
   });
 
+  program.hook("preAction", () => {
+    if (program.opts<{ color: boolean }>().color === false) io = { ...given, env: { ...given.env, NO_COLOR: "1" } };
+  });
+
+  program.command("version").description("print berth's version and the JavaScript runtime").action(() => {
+    const runtime = jsRuntime();
+    if (program.opts<GlobalOptions>().json) writeJson(io, { version: VERSION, runtime });
+    else io.stdout.write(`berth ${VERSION} (${runtime})\n`);
+  });
+  program.command("completion").description("print a shell completion script (bash, zsh or fish)")
+    .argument("<shell>", SHELLS.join(", "), parseShell)
+    .action((shell: Shell) => {
+      io.stdout.write(completionScript(program, shell));
+    });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
-  program.command("plan").description("show what apply would change (exit 0: nothing, 2: changes)")
+  program.command("plan").description("show what apply would change (exit 0: nothing, 2: changes, 1: error or blocked)")
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
-    .action(async (o: { out?: string }) => {
+    .option("-t, --target <name>", "only this container (repeatable)", collect, [])
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .action(async (o: { out?: string; target: string[]; host: string[] }) => {
       code = await planCommand(io, { ...global(), ...o });
     });
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")
     .argument("[plan]", "a plan saved with `berth plan --out`; refused when hosts or state changed since")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(async (planFile: string | undefined, o: { yes?: boolean }) => {
+    .option("-t, --target <name>", "only this container (repeatable)", collect, [])
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .action(async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] }) => {
       code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
     });
   program.command("destroy").description("remove every container in the state (asks first unless --yes)")
@@ -119,14 +142,42 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return code;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_ERROR;
-    io.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+    // With --json a script reads the error on stdout too, as an object (the message also goes to stderr).
+    const json = argv.includes("--json") && !argv.includes("--");
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0) return 0;
+      if (json) writeJson(io, jsonError("USAGE", err.message.replace(/^error: /, "")));
+      return EXIT_ERROR;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    if (json) writeJson(io, jsonError(err instanceof BerthError ? err.code : "UNEXPECTED", message));
+    io.stderr.write(`berth: ${message}\n`);
     if (io.env.BERTH_DEBUG && err instanceof Error) io.stderr.write(`${err.stack ?? ""}\n`);
     if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) {
       io.stderr.write("(unexpected error: run with BERTH_DEBUG=1 for details)\n");
     }
     return EXIT_ERROR;
   }
+}
+
+/** `node 20.20.2`, `bun 1.4.5` or `deno 2.9.6`. */
+function jsRuntime(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
+  return `node ${process.versions.node}`;
+}
+
+function parseShell(text: string): Shell {
+  if ((SHELLS as readonly string[]).includes(text)) return text as Shell;
+  const close = suggest(text, SHELLS);
+  throw new InvalidArgumentError(
+    `expected one of ${SHELLS.join(", ")}${close === undefined ? "" : ` (did you mean "${close}"?)`}`,
+  );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function parseConcurrency(value: string): number {

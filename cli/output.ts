@@ -17,9 +17,14 @@ export interface Style {
   dim(s: string): string;
 }
 
-/** Colour on when the stream is a terminal and NO_COLOR is unset. */
+/**
+ * Colour on when the stream is a terminal; NO_COLOR (also set by `--no-color`) turns it off, FORCE_COLOR
+ * (other than `0`/`false`) turns it on when piped. NO_COLOR wins when both are set.
+ */
 export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string | undefined>): Style {
-  const on = stream.isTTY === true && (env.NO_COLOR ?? "") === "";
+  const force = env.FORCE_COLOR;
+  const forced = force === undefined ? undefined : !["0", "false"].includes(force.toLowerCase());
+  const on = (env.NO_COLOR ?? "") === "" && (forced ?? stream.isTTY === true);
   const wrap = (code: number, reset: number) => (s: string) => on ? `\x1b[${code}m${s}\x1b[${reset}m` : s;
   return {
     red: wrap(31, 39),

@@ -9,10 +9,11 @@ import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
 import { digestKeyFor } from "./digest-key.ts";
 import { sealState } from "../core/sensitive.ts";
+import { writeJson } from "./json-output.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
 import { formatTable } from "./output.ts";
-import { stateBackend } from "./state-backend.ts";
+import { lockedBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 
 const WHAT: Record<string, string> = {
@@ -31,22 +32,14 @@ export async function recoverCommand(
   io: CliIO,
   opts: GlobalOptions & { force?: boolean; namePrefix?: string },
 ): Promise<number> {
-  const { desiredState } = await loadConfig(io, opts);
+  const { desiredState, hostNames } = await loadConfig(io, opts);
   const problems = validateContainers({ desiredState });
   if (problems.length > 0) throw new ValidationError(problems);
   if (Object.keys(desiredState).length === 0) {
     throw new BerthError("VALIDATION", `${opts.config}: no containers are declared, so no hosts to ask`);
   }
 
-  const backend = await stateBackend(io, opts);
-  const lock = await backend.lock({
-    command: "berth state recover",
-    warn: (m) => warn(io, m),
-    ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
-  }).catch(async (err: unknown) => {
-    await backend.close();
-    throw err;
-  });
+  const { backend, lock } = await lockedBackend(io, opts, "berth state recover", (m) => warn(io, m));
   try {
     const existing = await backend.read().catch(() => ({ existed: true }));
     if (existing.existed && opts.force !== true) {
@@ -64,15 +57,20 @@ export async function recoverCommand(
     });
     await backend.write(state);
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify({ state: opts.state, recovered: found }, null, 2)}\n`);
+      writeJson(io, {
+        state: opts.state,
+        recovered: found.map((f) => ({ ...f, hostName: hostNames.get(f.host) ?? f.host })),
+      });
       return EXIT_OK;
     }
     if (found.length > 0) {
       io.stdout.write(
         `${
           formatTable(
-            ["HOST", "NAME", "STATUS", "ID", "RECORDED"],
-            found.map((f) => [f.host, f.name, f.status, shortId(f.id), WHAT[f.kind] ?? f.kind]),
+            ["HOST", "ADDRESS", "NAME", "STATUS", "ID", "RECORDED"],
+            found.map((
+              f,
+            ) => [hostNames.get(f.host) ?? f.host, f.host, f.name, f.status, shortId(f.id), WHAT[f.kind] ?? f.kind]),
           )
         }\n`,
       );

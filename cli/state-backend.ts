@@ -11,7 +11,7 @@ import { dirname, resolve } from "node:path";
 import { backendFromDocument, type BackendSpec, chooseBackend } from "../core/backend-config.ts";
 import { BerthError } from "../core/errors.ts";
 import { parseDocument } from "../core/serialize.ts";
-import type { StateBackend } from "../store/backend.ts";
+import type { HeldLock, StateBackend } from "../store/backend.ts";
 import { openBackend } from "../store/open-backend.ts";
 import type { GlobalOptions } from "./commands.ts";
 import type { CliIO } from "./io.ts";
@@ -23,6 +23,47 @@ import type { CliIO } from "./io.ts";
  */
 export async function stateBackend(io: CliIO, opts: GlobalOptions, target?: string): Promise<StateBackend> {
   return openBackend(await backendSpec(io, opts, target));
+}
+
+/** Runs `use` with the state backend of `opts`, closed afterwards. */
+export async function withBackend<T>(
+  io: CliIO,
+  opts: GlobalOptions,
+  use: (backend: StateBackend) => Promise<T>,
+): Promise<T> {
+  const backend = await stateBackend(io, opts);
+  try {
+    return await use(backend);
+  } finally {
+    await backend.close();
+  }
+}
+
+/**
+ * Opens the backend and takes its lock for `command`, waiting up to
+ * `--lock-timeout`; the backend is closed again when the lock cannot be had.
+ *
+ * @param target Another `--state`-like value to open instead (`state migrate --to`).
+ */
+export async function lockedBackend(
+  io: CliIO,
+  opts: GlobalOptions,
+  command: string,
+  warn: (message: string) => void,
+  target?: string,
+): Promise<{ backend: StateBackend; lock: HeldLock }> {
+  const backend = await stateBackend(io, opts, target);
+  try {
+    const lock = await backend.lock({
+      command,
+      warn,
+      ...(opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout }),
+    });
+    return { backend, lock };
+  } catch (err) {
+    await backend.close();
+    throw err;
+  }
 }
 
 /** The spec behind {@link stateBackend}, file paths resolved against the working directory. */

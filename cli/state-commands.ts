@@ -11,12 +11,11 @@ import { describeHolder, type StateBackend } from "../store/backend.ts";
 import { readStateFile } from "../store/state-file.ts";
 import { EXIT_ERROR, EXIT_OK, type GlobalOptions, warn } from "./commands.ts";
 import { type CliIO, confirm } from "./io.ts";
-import { stateBackend } from "./state-backend.ts";
+import { lockedBackend, withBackend } from "./state-backend.ts";
 
 /** `berth state pull`: the state on stdout, its revision (etcd) on stderr. */
 export async function pullCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
-  const backend = await stateBackend(io, opts);
-  try {
+  return withBackend(io, opts, async (backend) => {
     const stored = await backend.read();
     for (const w of stored.warnings) warn(io, w);
     io.stdout.write(stateToYaml(stored.state));
@@ -26,9 +25,7 @@ export async function pullCommand(io: CliIO, opts: GlobalOptions): Promise<numbe
       }\n`,
     );
     return EXIT_OK;
-  } finally {
-    await backend.close();
-  }
+  });
 }
 
 /**
@@ -90,41 +87,43 @@ export async function migrateCommand(
   opts: GlobalOptions & { to: string; force?: boolean },
 ): Promise<number> {
   return await locked(io, opts, "berth state migrate", async (source) => {
-    const target = await stateBackend(io, opts, opts.to);
+    const { backend: target, lock } = await lockedBackend(
+      io,
+      opts,
+      "berth state migrate",
+      (m) => warn(io, m),
+      opts.to,
+    );
     try {
-      const lock = await target.lock({ command: "berth state migrate", ...waitOption(opts) });
-      try {
-        const from = await source.read();
-        for (const w of from.warnings) warn(io, w);
-        if (!from.existed) {
-          throw new BerthError("STATE", `There is no state in ${source.description} to migrate: check --state`);
-        }
-        const there = await target.read();
-        const count = Object.keys(there.state).length;
-        if (there.existed && count > 0 && opts.force !== true) {
-          throw new BerthError(
-            "STATE",
-            `${target.description} already holds a state (${count} container(s)): nothing was changed. Pull it to look at it, or pass --force to replace it`,
-          );
-        }
-        await target.write(from.state);
-        const arrived = await target.read();
-        if (stateToYaml(arrived.state) !== stateToYaml(from.state)) {
-          throw new BerthError(
-            "STATE",
-            `The state read back from ${target.description} differs from ${source.description}'s: keep using ${source.description}, and report this`,
-          );
-        }
-        io.stdout.write(
-          `Migrated ${Object.keys(from.state).length} container(s) from ${source.description} to ${target.description}${
-            arrived.revision === undefined ? "" : ` (revision ${arrived.revision})`
-          }. ${source.description} is left as it was; from now on pass --state ${opts.to} (or set backend: in the config).\n`,
-        );
-        return EXIT_OK;
-      } finally {
-        await lock.release();
+      const from = await source.read();
+      for (const w of from.warnings) warn(io, w);
+      if (!from.existed) {
+        throw new BerthError("STATE", `There is no state in ${source.description} to migrate: check --state`);
       }
+      const there = await target.read();
+      const count = Object.keys(there.state).length;
+      if (there.existed && count > 0 && opts.force !== true) {
+        throw new BerthError(
+          "STATE",
+          `${target.description} already holds a state (${count} container(s)): nothing was changed. Pull it to look at it, or pass --force to replace it`,
+        );
+      }
+      await target.write(from.state);
+      const arrived = await target.read();
+      if (stateToYaml(arrived.state) !== stateToYaml(from.state)) {
+        throw new BerthError(
+          "STATE",
+          `The state read back from ${target.description} differs from ${source.description}'s: keep using ${source.description}, and report this`,
+        );
+      }
+      io.stdout.write(
+        `Migrated ${Object.keys(from.state).length} container(s) from ${source.description} to ${target.description}${
+          arrived.revision === undefined ? "" : ` (revision ${arrived.revision})`
+        }. ${source.description} is left as it was; from now on pass --state ${opts.to} (or set backend: in the config).\n`,
+      );
+      return EXIT_OK;
     } finally {
+      await lock.release();
       await target.close();
     }
   });
@@ -138,8 +137,7 @@ export async function unlockCommand(io: CliIO, opts: GlobalOptions & { force?: b
       `"berth state unlock" removes the lock whatever run holds it: make sure that run is gone, then pass --force`,
     );
   }
-  const backend = await stateBackend(io, opts);
-  try {
+  return withBackend(io, opts, async (backend) => {
     const holder = await backend.forceUnlock();
     io.stdout.write(
       holder === undefined
@@ -147,13 +145,7 @@ export async function unlockCommand(io: CliIO, opts: GlobalOptions & { force?: b
         : `Removed the lock of ${backend.description} held by ${describeHolder(holder)}.\n`,
     );
     return EXIT_OK;
-  } finally {
-    await backend.close();
-  }
-}
-
-function waitOption(opts: GlobalOptions): { waitMs?: number } {
-  return opts.lockTimeout === undefined ? {} : { waitMs: opts.lockTimeout };
+  });
 }
 
 async function locked(
@@ -162,15 +154,11 @@ async function locked(
   command: string,
   use: (backend: StateBackend) => Promise<number>,
 ): Promise<number> {
-  const backend = await stateBackend(io, opts);
+  const { backend, lock } = await lockedBackend(io, opts, command, (m) => warn(io, m));
   try {
-    const lock = await backend.lock({ command, warn: (m) => warn(io, m), ...waitOption(opts) });
-    try {
-      return await use(backend);
-    } finally {
-      await lock.release();
-    }
+    return await use(backend);
   } finally {
+    await lock.release();
     await backend.close();
   }
 }

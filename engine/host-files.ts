@@ -120,39 +120,51 @@ export class HostFiles {
 
   /** Reads files (host paths); a missing file is absent from the map. Each path is asked of the host once per run. */
   read(paths: string[], signal?: AbortSignal): Promise<Map<string, FileRead>> {
-    return this.#memo(this.#contents, paths, async (missing) => {
-      const found = await this.#either(
-        `reading files on host ${this.#hostLabel}`,
-        (fs) => fs.read(missing, signalOption(signal)),
-        missing,
-        true,
-        async (id) =>
-          (await this.#runtime.readFiles(id, missing.map(inHelper), signalOption(signal))).map((f) => ({
-            ...f,
-            path: fromHelper(f.path),
-          })),
-        signal,
-      );
-      return new Map(found.map((f) => [f.path, f]));
-    });
+    return this.#lookUp(
+      this.#contents,
+      paths,
+      `reading files on host ${this.#hostLabel}`,
+      (fs, missing) => fs.read(missing, signalOption(signal)),
+      (id, inside) => this.#runtime.readFiles(id, inside, signalOption(signal)),
+      signal,
+    );
   }
 
   /** Stats host paths (a final symlink is reported, not followed); a missing path is absent from the map. */
   stat(paths: string[], signal?: AbortSignal): Promise<Map<string, PathInfo>> {
-    return this.#memo(this.#infos, paths, async (missing) => {
+    return this.#lookUp(
+      this.#infos,
+      paths,
+      `checking paths on host ${this.#hostLabel}`,
+      (fs, missing) => fs.stat(missing, signalOption(signal)),
+      (id, inside) => this.#runtime.stat(id, inside, signalOption(signal)),
+      signal,
+    );
+  }
+
+  /**
+   * Asks the host once per run about the paths not asked yet: through its file
+   * channel, or a read-only helper (which sees them under its mount point).
+   */
+  #lookUp<T extends { path: string }>(
+    known: Map<string, Promise<T | undefined>>,
+    paths: string[],
+    doing: string,
+    direct: (fs: HostFileSystem, missing: string[]) => Promise<T[]>,
+    viaHelper: (helperId: string, inside: string[]) => Promise<T[]>,
+    signal?: AbortSignal,
+  ): Promise<Map<string, T>> {
+    return this.#memo(known, paths, async (missing) => {
       const found = await this.#either(
-        `checking paths on host ${this.#hostLabel}`,
-        (fs) => fs.stat(missing, signalOption(signal)),
+        doing,
+        (fs) => direct(fs, missing),
         missing,
         true,
         async (id) =>
-          (await this.#runtime.stat(id, missing.map(inHelper), signalOption(signal))).map((info) => ({
-            ...info,
-            path: fromHelper(info.path),
-          })),
+          (await viaHelper(id, missing.map(inHelper))).map((item) => ({ ...item, path: fromHelper(item.path) })),
         signal,
       );
-      return new Map(found.map((info) => [info.path, info]));
+      return new Map(found.map((item) => [item.path, item]));
     });
   }
 

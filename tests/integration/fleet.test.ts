@@ -156,7 +156,7 @@ describe("berth over SSH on a fleet of three hosts", () => {
     desired = { ...desired, b: { host: h2 } };
     write(desired);
     const plan = await runCli(["plan"], dir);
-    expect(plan.stdout).toContain(`b recreate from ${h1.address} to ${h2.address}`);
+    expect(plan.stdout).toContain(`b recreate from ${h1.name} (${h1.address}) to ${h2.name} (${h2.address})`);
     expect((await apply()).code).toBe(0);
     expect(await onHost(h1)).toEqual({ a: ["running"] });
     expect(await onHost(h2)).toEqual({ b: ["running"], c: ["running"], d: ["running"] });
@@ -187,7 +187,7 @@ describe("berth over SSH on a fleet of three hosts", () => {
         expect(run.stderr).toContain("Per host:");
         expect(run.stderr).toMatch(
           new RegExp(
-            `${h2.address.replaceAll(".", "\\.")}: 3 blocked: cannot check host ${
+            `${h2.name} \\(${h2.address.replaceAll(".", "\\.")}\\): 3 blocked: cannot check host ${
               h2.address.replaceAll(".", "\\.")
             }: .*Cannot connect`,
           ),

@@ -57,11 +57,11 @@ describe("the library (mod.ts)", () => {
     const section = readme.slice(readme.indexOf("## The library"));
     const snippet = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
     if (snippet === undefined) throw new Error('README.md has no ```ts block under "## The library"');
-    expect(snippet).toContain('from "berth"');
+    expect(snippet).toContain('from "berthctl"');
     const work = join(dir, "readme");
     mkdirSync(work);
-    // Only the package name changes: "berth" is this checkout's mod.ts.
-    writeFileSync(join(work, "snippet.ts"), snippet.replace('from "berth"', `from "${join(ROOT, "mod.ts")}"`));
+    // Only the package name changes: "berthctl" is this checkout's mod.ts.
+    writeFileSync(join(work, "snippet.ts"), snippet.replace('from "berthctl"', `from "${join(ROOT, "mod.ts")}"`));
     writeFileSync(join(work, "config.yaml"), config("readme"));
     // A user's project: an ES module package (top-level await).
     writeFileSync(join(work, "package.json"), '{ "type": "module" }\n');

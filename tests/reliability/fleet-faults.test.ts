@@ -70,7 +70,7 @@ async function inject(stop: HostAction, start: HostAction): Promise<void> {
 
 /** The run's per-host summary says the victim failed or was blocked. */
 const victimFailed = (out: string) =>
-  new RegExp(`${victim.address.replaceAll(".", "\\.")}: .*(failed|blocked)`).test(out);
+  new RegExp(`${victim.address.replaceAll(".", "\\.")}\\)?: .*(failed|blocked)`).test(out); // "h2 (ADDR): ..."
 
 async function restore(start: HostAction): Promise<void> {
   await hostAction(start, VICTIM);

@@ -1,0 +1,74 @@
+/**
+ * The `--json` contract for scripts: every object berth prints with `--json`
+ * carries `formatVersion` (raised only when a field changes meaning or goes),
+ * and diff values are JSON values, not JSON inside strings.
+ *
+ * @module
+ */
+import type { ApplyResult } from "../engine/apply.ts";
+import type { PlanWithBasis } from "../engine/containers.ts";
+import type { DiffLine } from "../engine/diff.ts";
+import type { CliIO } from "./io.ts";
+
+/** The version of berth's `--json` output shapes. */
+export const FORMAT_VERSION = 1;
+
+/** Prints `body` as one JSON document with `formatVersion` first. */
+export function writeJson(io: CliIO, body: Record<string, unknown>): void {
+  io.stdout.write(`${JSON.stringify({ formatVersion: FORMAT_VERSION, ...body }, null, 2)}\n`);
+}
+
+/** The error object `--json` prints on stdout when a command fails (the message also goes to stderr). */
+export function jsonError(code: string, message: string): Record<string, unknown> {
+  return { ok: false, error: { code, message } };
+}
+
+/** A plan as data: without the basis kept for `apply PLAN`, diff values parsed. */
+export function publicPlan(plan: PlanWithBasis, hostName: (label: string) => string): unknown {
+  const { basis: _basis, ...rest } = plan;
+  return {
+    ...rest,
+    changes: rest.changes.map((c) => ({
+      ...c,
+      hostName: hostName(c.host),
+      ...(c.fromHost === undefined ? {} : { fromHostName: hostName(c.fromHost) }),
+      diff: c.diff.map(jsonDiff),
+    })),
+  };
+}
+
+/** An apply's outcome as data. */
+export function publicResult(result: ApplyResult, hostName: (label: string) => string): unknown {
+  return {
+    failed: result.failed,
+    blocked: result.blocked,
+    interrupted: result.interrupted,
+    results: result.results.map((r) => ({
+      ...r,
+      hostName: hostName(r.host),
+      error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
+    })),
+  };
+}
+
+/**
+ * The plan's diff shows config values as JSON text (`"3.5"`, `["a"]`); in JSON output they become the
+ * values themselves. Host addresses and config-file lines are plain text and stay strings.
+ */
+function jsonDiff(d: DiffLine): { op: DiffLine["op"]; path: string; before?: unknown; after?: unknown } {
+  const plain = d.path === "host" || d.path.startsWith("file ");
+  const value = (s: string | undefined) => {
+    if (s === undefined || plain) return s;
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      return s; // a redacted or summarised value
+    }
+  };
+  return {
+    op: d.op,
+    path: d.path,
+    ...(d.before === undefined ? {} : { before: value(d.before) }),
+    ...(d.after === undefined ? {} : { after: value(d.after) }),
+  };
+}
