@@ -75,6 +75,8 @@ export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
 export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
 export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
 export { openBackend } from "./store/open-backend.ts";
+export { DIGEST_KEY_VARIABLE, digestKeyPath, loadDigestKey } from "./store/digest-key.ts";
+export { digestOf, isSealed, REDACTED, sealState, type SensitiveMarks } from "./core/sensitive.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime, type LoadRuntimeOptions } from "./runtimes/registry.ts";
 export type * from "./transports/transport.ts";

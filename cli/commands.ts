@@ -17,6 +17,7 @@ import { ContainersResource } from "../engine/containers.ts";
 import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
+import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import { pullProgressReporter } from "./pull-progress.ts";
 import { type CliIO, confirm } from "./io.ts";
@@ -253,6 +254,7 @@ export async function openResource(
         : `${opts.config}: no containers are declared and the state is empty: add containers to the config`,
     );
   }
+  const digestKey = await digestKeyFor(io, opts, desired, previous);
   const selected = selectContainers(desired, previous, config.hostNames, opts);
   if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
@@ -264,6 +266,7 @@ export async function openResource(
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: log.log,
+      ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
     },

@@ -64,7 +64,16 @@ export function formatPlan(plan: Plan, style: Style): string {
     lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}`));
     for (const reason of c.reasons) lines.push(style.dim(`      ${reason}`));
     for (const d of c.diff) {
-      if (d.op === "+") lines.push(style.green(`      + ${d.path}: ${d.after ?? ""}`));
+      if (d.sensitive) {
+        const what = d.op === "~"
+          ? "(sensitive value changed)"
+          : d.op === "+"
+          ? "(sensitive value)"
+          : "(sensitive value removed)";
+        lines.push(
+          (d.op === "+" ? style.green : d.op === "-" ? style.red : style.yellow)(`      ${d.op} ${d.path}: ${what}`),
+        );
+      } else if (d.op === "+") lines.push(style.green(`      + ${d.path}: ${d.after ?? ""}`));
       else if (d.op === "-") lines.push(style.red(`      - ${d.path}: ${d.before ?? ""}`));
       else lines.push(style.yellow(`      ~ ${d.path}: ${d.before ?? ""} -> ${d.after ?? ""}`));
     }

@@ -7,6 +7,8 @@
 import { BerthError } from "../core/errors.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { recoverState } from "../engine/recover.ts";
+import { digestKeyFor } from "./digest-key.ts";
+import { sealState } from "../core/sensitive.ts";
 import { writeJson } from "./json-output.ts";
 import { EXIT_OK, type GlobalOptions, loadConfig, warn } from "./commands.ts";
 import type { CliIO } from "./io.ts";
@@ -46,7 +48,9 @@ export async function recoverCommand(
         `State file "${opts.state}" exists; recovery would replace it. Move it away, or pass --force to overwrite it`,
       );
     }
-    const { state, found } = await recoverState(desiredState, {
+    // Sealed: the state gets digests, and the configuration labels (made from sealed configs) compare equal.
+    const sealed = sealState(desiredState, await digestKeyFor(io, opts, desiredState));
+    const { state, found } = await recoverState(sealed, {
       env: io.env,
       log: (m) => warn(io, m),
       ...(opts.namePrefix === undefined ? {} : { claim: (name: string) => name.startsWith(opts.namePrefix as string) }),

@@ -108,11 +108,14 @@ import type {
   Host,
   HostConfiguredContainer,
   RuntimeConfig,
+  SensitiveMarks,
   SSHConfig,
 } from "./model.ts";
 import { type Problem, throwIfProblems } from "./problem.ts";
 import {
   at,
+  boolean,
+  type Check,
   checkFields,
   describe,
   type Fields,
@@ -126,6 +129,7 @@ import {
   report,
   type Rule,
   string,
+  withSchema,
 } from "./shape.ts";
 import { suggest } from "./suggest.ts";
 import {
@@ -162,6 +166,26 @@ const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name
 /** An entry's host: a name from hosts: (checkHostReferences says which). */
 const hostNameRule: Rule = (name) => (name === "" ? "set host: to a name from hosts:" : undefined);
 
+const SECRET_FILE_FIELDS: Fields = {
+  content: { check: string(), required: "set the file's content", description: "The file's content." },
+  secret: { check: boolean, description: "The content is a secret: never stored or printed, only its digest." },
+};
+const checkSecretFile = mapping(SECRET_FILE_FIELDS);
+
+/** Config files: path -> content, or path -> {content, secret}. */
+const configFilesCheck: Check = withSchema(
+  (value, path, problems) => {
+    if (!isMapping(value)) return checkConfigFiles(value, path, problems);
+    const plain = Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isMapping(v) ? "" : v]));
+    checkConfigFiles(plain, path, problems);
+    for (const [k, v] of Object.entries(value)) if (isMapping(v)) checkSecretFile(v, at(path, k), problems);
+  },
+  () => ({
+    ...checkConfigFiles.schema,
+    additionalProperties: { anyOf: [{ type: "string" }, fieldsSchema(SECRET_FILE_FIELDS)] },
+  }),
+);
+
 const CONTAINER_FIELDS: Fields = {
   ...CONTAINER_CONFIG_FIELDS,
   name: NAME_FIELD,
@@ -170,9 +194,15 @@ const CONTAINER_FIELDS: Fields = {
     required: "set host: to a name from hosts:",
     description: "A name from hosts:.",
   },
+  secretEnv: {
+    check: CONTAINER_CONFIG_FIELDS["env"]?.check as Check,
+    description: "Environment variables whose values are secrets: never stored or printed, only their digests.",
+    sensitive: "always",
+  },
   configFiles: {
-    check: checkConfigFiles,
-    description: "Files written on the host before the container is created: absolute path -> content.",
+    check: configFilesCheck,
+    description:
+      "Files written on the host before the container is created: absolute path -> content, or {content, secret: true}.",
     sensitive: "when-referenced",
   },
   runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
@@ -226,7 +256,7 @@ function allowReferences(schema: JsonSchema): JsonSchema {
   const { description, ...rest } = out;
   return {
     ...(description === undefined ? {} : { description }),
-    anyOf: [rest, { type: "string", pattern: "\\$\\{env:[^}]+\\}" }],
+    anyOf: [rest, { type: "string", pattern: "\\$\\{(?:env|file):[^}]+\\}" }],
   };
 }
 
@@ -299,7 +329,50 @@ function buildHosts(doc: Raw): Map<string, Host> {
   return hosts;
 }
 
-function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
+/** `secretEnv:` merged into `env:`, config files as path -> content, and what of them is secret. */
+function secretsOf(
+  entry: Raw,
+  where: string,
+  referenced: ReadonlySet<string>,
+  problems: Problem[],
+): { env?: Record<string, string>; configFiles?: Record<string, string>; sensitive?: SensitiveMarks } {
+  const env = own(entry, "env") as Record<string, string> | undefined;
+  const secretEnv = own(entry, "secretEnv") as Record<string, string> | undefined;
+  for (const name of Object.keys(secretEnv ?? {})) {
+    if (env !== undefined && Object.hasOwn(env, name)) {
+      report(problems, at(at(where, "secretEnv"), name), `${name} is also under env:; keep it in one of the two`);
+    }
+  }
+  const envMarks = [
+    ...Object.keys(env ?? {}).filter((k) => referenced.has(at(at(where, "env"), k))),
+    ...Object.keys(secretEnv ?? {}),
+  ];
+  const files = own(entry, "configFiles") as Record<string, string | { content: string; secret?: boolean }> | undefined;
+  const fileMarks = Object.entries(files ?? {}).filter(([k, v]) =>
+    typeof v === "object"
+      ? v.secret === true || referenced.has(at(at(at(where, "configFiles"), k), "content"))
+      : referenced.has(at(at(where, "configFiles"), k))
+  ).map(([k]) => k);
+  const merged = env === undefined && secretEnv === undefined
+    ? undefined
+    : { ...copyData(env), ...copyData(secretEnv) };
+  return {
+    ...(merged === undefined ? {} : { env: merged }),
+    ...(files === undefined ? {} : {
+      configFiles: Object.fromEntries(
+        Object.entries(files).map(([k, v]) => [k, typeof v === "object" ? v.content : v]),
+      ),
+    }),
+    ...(envMarks.length === 0 && fileMarks.length === 0 ? {} : {
+      sensitive: {
+        ...(envMarks.length === 0 ? {} : { env: envMarks.sort() }),
+        ...(fileMarks.length === 0 ? {} : { configFiles: fileMarks.sort() }),
+      },
+    }),
+  };
+}
+
+function readBerthConfig(doc: unknown, problems: Problem[], referenced: ReadonlySet<string>): ContainersState {
   if (!isMapping(doc)) {
     report(problems, "", `expected a config with hosts: and containers:, got ${describe(doc)}`);
     return {};
@@ -317,13 +390,18 @@ function readBerthConfig(doc: unknown, problems: Problem[]): ContainersState {
     const fields = CONFIG_KEYS.filter((k) => k !== "name" && own(entry, k) !== undefined).map((
       k,
     ) => [k, copyData(own(entry, k))]);
-    const config = { name: own(entry, "name") ?? key, ...Object.fromEntries(fields) };
+    const { env, configFiles, sensitive } = secretsOf(entry, at("containers", key), referenced, problems);
+    const config = {
+      name: own(entry, "name") ?? key,
+      ...Object.fromEntries(fields),
+      ...(env === undefined ? {} : { env }),
+    };
     const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
-    const configFiles = own(entry, "configFiles") as Record<string, string> | undefined;
     const hcc: HostConfiguredContainer = {
       container: { config: config as unknown as ContainerConfig, ...(runtime === undefined ? {} : { runtime }) },
       host: copyData(hosts.get(own(entry, "host") as string) as Host),
-      ...(configFiles === undefined ? {} : { configFiles: copyData(configFiles) }),
+      ...(configFiles === undefined ? {} : { configFiles }),
+      ...(sensitive === undefined ? {} : { sensitive }),
     };
     Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
     named.push({ path: at(at("containers", key), "name"), where: at("containers", key), hcc });
@@ -383,7 +461,9 @@ function resolveLocalPaths(state: ContainersState, expand: (path: string) => str
 export function configFromDocument(doc: unknown, source: string, options: ConfigOptions = {}): BerthConfig {
   const env: Environment = options.env ?? process.env;
   const problems: Problem[] = [];
-  const resolved = resolveEnvReferences(doc, "", env, problems);
+  const baseDir = options.baseDir ?? process.cwd();
+  const referenced = new Set<string>();
+  const resolved = resolveEnvReferences(doc, "", env, problems, { baseDir, referenced });
   let config: BerthConfig;
   if (isFlexkubeDocument(resolved)) {
     const containers = readFlexkubeDocument(resolved, problems, "desiredState");
@@ -393,10 +473,9 @@ export function configFromDocument(doc: unknown, source: string, options: Config
       ...(previous === undefined || Object.keys(previous).length === 0 ? {} : { previousState: previous }),
     };
   } else {
-    config = { desiredState: readBerthConfig(resolved, problems) };
+    config = { desiredState: readBerthConfig(resolved, problems, referenced) };
   }
   throwIfProblems(problems, source);
-  const baseDir = options.baseDir ?? process.cwd();
   const expand = (path: string) => localPath(path, env, baseDir);
   resolveLocalPaths(config.desiredState, expand);
   if (config.previousState !== undefined) resolveLocalPaths(config.previousState, expand);

@@ -1,13 +1,18 @@
 /**
- * `${env:NAME}` references in config documents, so secrets can stay out of
- * config files. `$${env:NAME}` is a literal `${env:NAME}`.
+ * `${env:NAME}` and `${file:PATH}` references in config documents, so
+ * secrets can stay out of config files. `$${env:NAME}` is a literal
+ * `${env:NAME}`. `${file:PATH}` is the content of a local file (certificates,
+ * keys); a relative PATH is relative to the config file's directory.
  *
  * @module
  */
+import { readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
+import process from "node:process";
 import type { Problem } from "./problem.ts";
 import { at, isMapping, quote, report } from "./shape.ts";
 
-const REFERENCE = /\$(\$?)\{env:([^}]*)\}/g;
+const REFERENCE = /\$(\$?)\{(env|file):([^}]*)\}/g;
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 // berth documents are a few levels deep; deeper structure is left for the shape checks to reject.
 const DEEPEST = 32;
@@ -15,9 +20,47 @@ const DEEPEST = 32;
 /** The environment references are resolved from. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-function resolveString(text: string, path: string, env: Environment, problems: Problem[]): string {
-  return text.replace(REFERENCE, (whole, escape: string, name: string) => {
+/** Where `${file:}` paths resolve, and where the paths of strings that held a reference are collected. */
+export interface ReferenceContext {
+  /** Directory relative `${file:}` paths resolve against; default the working directory. */
+  baseDir?: string;
+  /** Receives the path (as `at()` writes it) of every string that held a reference. */
+  referenced?: Set<string>;
+}
+
+function readReferencedFile(file: string, whole: string, path: string, baseDir: string, problems: Problem[]): string {
+  const full = isAbsolute(file) ? file : resolve(baseDir, file);
+  try {
+    return readFileSync(full, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT"
+      ? "does not exist"
+      : code === "EACCES"
+      ? "is not readable"
+      : `cannot be read (${code})`;
+    report(problems, path, `${whole}: file "${full}" ${why}; fix the path or the file's permissions`);
+    return whole;
+  }
+}
+
+function resolveString(
+  text: string,
+  path: string,
+  env: Environment,
+  problems: Problem[],
+  context: ReferenceContext,
+): string {
+  return text.replace(REFERENCE, (whole, escape: string, kind: string, name: string) => {
     if (escape === "$") return whole.slice(1);
+    context.referenced?.add(path);
+    if (kind === "file") {
+      if (name === "") {
+        report(problems, path, `${quote(whole)} names no file: use \${file:PATH}`);
+        return whole;
+      }
+      return readReferencedFile(name, whole, path, context.baseDir ?? process.cwd(), problems);
+    }
     if (!VARIABLE_NAME.test(name)) {
       report(
         problems,
@@ -36,8 +79,9 @@ function resolveString(text: string, path: string, env: Environment, problems: P
 }
 
 /**
- * A copy of `value` with every `${env:NAME}` in its strings (not in keys)
- * replaced by the variable's value; unset variables are problems.
+ * A copy of `value` with every `${env:NAME}` (`${file:PATH}`) in its strings
+ * (not in keys) replaced by the variable's value (the file's content); unset
+ * variables and unreadable files are problems.
  *
  * @example
  * ```ts
@@ -52,18 +96,23 @@ export function resolveEnvReferences(
   path: string,
   env: Environment,
   problems: Problem[],
+  context: ReferenceContext = {},
   depth = 0,
 ): unknown {
-  if (typeof value === "string") return value.includes("{env:") ? resolveString(value, path, env, problems) : value;
+  if (typeof value === "string") {
+    return value.includes("{env:") || value.includes("{file:")
+      ? resolveString(value, path, env, problems, context)
+      : value;
+  }
   if (depth >= DEEPEST) return value;
   if (Array.isArray(value)) {
-    return value.map((item: unknown, i) => resolveEnvReferences(item, at(path, i), env, problems, depth + 1));
+    return value.map((item: unknown, i) => resolveEnvReferences(item, at(path, i), env, problems, context, depth + 1));
   }
   if (isMapping(value)) {
     return Object.fromEntries(
       Object.entries(value).map((
         [key, item],
-      ) => [key, resolveEnvReferences(item, at(path, key), env, problems, depth + 1)]),
+      ) => [key, resolveEnvReferences(item, at(path, key), env, problems, context, depth + 1)]),
     );
   }
   return value;

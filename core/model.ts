@@ -209,12 +209,22 @@ export interface Hooks {
   postStart?: () => void | Promise<void>;
 }
 
+/** Which values of a container are secrets (see core/sensitive.ts). */
+export interface SensitiveMarks {
+  /** Names of env vars whose values are secrets. */
+  env?: string[];
+  /** Paths of config files whose contents are secrets. */
+  configFiles?: string[];
+}
+
 /** One container on one host, with its config files. */
 export interface HostConfiguredContainer {
   container: Container;
   host: Host;
   /** Absolute host path -> content. */
   configFiles?: Record<string, string>;
+  /** Which env values and config files are secrets: never written or printed, only their digests. */
+  sensitive?: SensitiveMarks;
   hooks?: Hooks;
 }
 

@@ -36,6 +36,7 @@ import type {
   SSHConfig,
 } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
+import { sealState } from "./sensitive.ts";
 import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
 import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 
@@ -290,7 +291,9 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
 
 /**
  * berth's state.yaml for a state: `version: 1` and `containers:` sorted by
- * name, fields in a fixed order, secrets stripped, hooks dropped.
+ * name, fields in a fixed order, secrets stripped, hooks dropped. Sensitive
+ * env values and config files (`hcc.sensitive`, core/sensitive.ts) are
+ * written as their digests with `options.digestKey`, else as `sensitive:redacted`.
  * {@link stateFromDocument} reads it back as the same state.
  *
  * @example
@@ -301,8 +304,8 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
  * if (JSON.stringify(back) !== JSON.stringify(state)) throw new Error("round trip changed the state");
  * ```
  */
-export function stateToYaml(state: ContainersState): string {
-  const containers = sorted(stripSecrets(state));
+export function stateToYaml(state: ContainersState, options: { digestKey?: Uint8Array } = {}): string {
+  const containers = sorted(stripSecrets(sealState(state, options.digestKey)));
   const doc = {
     version: STATE_VERSION,
     containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])),

@@ -154,6 +154,8 @@ export function report(problems: Problem[], path: string, message: string): void
   problems.push({ path: path === "" ? "(document)" : path, message });
 }
 
+const SCALAR_HINT = /; quote it \("[^"]*"\)/g;
+
 function scalarHint(value: unknown): string {
   return typeof value === "number" || typeof value === "boolean" ? `; quote it (${JSON.stringify(String(value))})` : "";
 }
@@ -188,9 +190,17 @@ export function checkFields(
       if (field.required !== undefined) report(problems, at(path, key), `missing ${key}; ${field.required}`);
       continue;
     }
-    field.check(fieldValue, at(path, key), problems);
+    if ((field.sensitive ?? "never") === "never") field.check(fieldValue, at(path, key), problems);
+    else checkSecret(field.check, fieldValue, at(path, key), problems);
   }
   return true;
+}
+
+/** Runs `check` on a value that may be a secret: its problems never repeat the value (no "quote it (...)" echo). */
+function checkSecret(check: Check, value: unknown, path: string, problems: Problem[]): void {
+  const found: Problem[] = [];
+  check(value, path, found);
+  for (const p of found) problems.push({ ...p, message: p.message.replace(SCALAR_HINT, "; quote it") });
 }
 
 /** A check for a mapping with the given fields. */

@@ -241,6 +241,12 @@ export const HCC_FIELDS: Fields = {
     required: "set host: with directConfig: {} or sshConfig:",
   },
   configFiles: { check: checkConfigFiles, sensitive: "when-referenced" },
+  sensitive: {
+    check: mapping({
+      env: { check: listOf(string(), "env var names") },
+      configFiles: { check: listOf(string(), "paths") },
+    }),
+  },
   hooks: { check: mapping(HOOK_FIELDS) },
 };
 

@@ -23,6 +23,8 @@ export interface StepContext {
   /** Changes the state and resolves once the change is persisted. */
   record: (mutate: () => void) => Promise<void>;
   stopTimeoutSeconds: number;
+  /** The entry as recorded and hashed: secrets as digests (core/sensitive.ts); the real values only reach the host. */
+  seal: (hcc: HostConfiguredContainer) => HostConfiguredContainer;
 }
 
 /** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files. */
@@ -42,7 +44,7 @@ export async function changeStep(
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
-      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
       return await postStart(want, c);
     }
     case "update": {
@@ -64,7 +66,11 @@ export async function changeStep(
       const id = ctx.state[c.name]?.container.status?.id as string;
       const wrote = await writeHostFiles(ctx, want, c);
       await ctx.record(
-        () => (ctx.state[c.name] = withStatus(want, id, ctx.state[c.name]?.container.status?.status ?? "running")),
+        () => (ctx.state[c.name] = withStatus(
+          ctx.seal(want),
+          id,
+          ctx.state[c.name]?.container.status?.status ?? "running",
+        )),
       );
       // Files the check could not read turned out to match: the container stays as it is.
       if (!wrote && ctx.state[c.name]?.container.status?.status === "running") return;
@@ -72,7 +78,7 @@ export async function changeStep(
         await runtime.stop(id, { timeoutSeconds: stopTimeout(ctx, want) });
         await runtime.start(id);
       });
-      await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
       return await postStart(want, c);
     }
     default:
@@ -89,12 +95,12 @@ export async function createStep(ctx: StepContext, c: PlannedChange, want: HostC
   const labels = {
     [LABEL_MANAGED]: "true",
     [LABEL_NAME]: config.name,
-    [LABEL_CONFIG_HASH]: configHash(config, want.container.runtime),
+    [LABEL_CONFIG_HASH]: configHash(ctx.seal(want).container.config, want.container.runtime),
   };
   const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));
-  await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "created")));
+  await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "created")));
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
-  await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+  await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
   await postStart(want, c);
 }
 

@@ -64,6 +64,8 @@ export interface ApplyOptions {
   perHostConcurrency?: number;
   /** Seconds a container gets to stop before it is killed; default 10. */
   stopTimeoutSeconds?: number;
+  /** How a desired entry is recorded and hashed: with its secrets sealed (see core/sensitive.ts); as it is by default. */
+  seal?: (hcc: HostConfiguredContainer) => HostConfiguredContainer;
 }
 
 /**
@@ -79,6 +81,7 @@ export async function apply(
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
   const state: ContainersState = { ...current };
+  const seal = options.seal ?? ((hcc: HostConfiguredContainer) => hcc);
   const results: ChangeResult[] = [];
   let interrupted = false;
   // A state that cannot be saved stops the run: no step starts after it, so what changed stays few and adoptable.
@@ -96,7 +99,8 @@ export async function apply(
   for (const c of plan.changes) {
     const want = desired[c.name];
     if (c.action === "nothing" && want !== undefined) {
-      state[c.name] = { ...want, container: { ...want.container, ...statusOf(state[c.name]) } };
+      const sealed = seal(want);
+      state[c.name] = { ...sealed, container: { ...sealed.container, ...statusOf(state[c.name]) } };
     }
     if (c.action === "forget") delete state[c.name];
   }
@@ -105,7 +109,7 @@ export async function apply(
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
     results.push({ name: c.name, action: c.action, host: c.host, ...r });
-  const ctx: StepContext = { session, record, state, stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10 };
+  const ctx: StepContext = { session, record, state, stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10, seal };
   const steps: Steps = {
     run: async (c, fn) => {
       if (options.stopSignal?.aborted || unsaved !== undefined) {

@@ -7,6 +7,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
+import { secretDigests } from "../core/sensitive.ts";
 import { stripSecrets } from "../core/serialize.ts";
 import type { ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
@@ -19,11 +20,15 @@ export interface PlanBasis {
   desired: string;
   /** Per container: the status seen and a hash of the whole observation. */
   observed: Record<string, { status: string; hash: string }>;
+  /** Digests of the sensitive values the plan was made with (core/sensitive.ts), by `container "a" env.PW`. */
+  secrets?: Record<string, string>;
 }
 
 /** Fingerprints the inputs of a plan (secrets are not part of any hash input). */
 export function planBasis(previous: ContainersState, desired: ContainersState, observed: ObservedState): PlanBasis {
+  const secrets = secretDigests(desired);
   return {
+    ...(Object.keys(secrets).length === 0 ? {} : { secrets }),
     state: hash(stripSecrets(previous)),
     desired: hash(stripSecrets(desired)),
     observed: Object.fromEntries(
@@ -44,6 +49,17 @@ export function planBasis(previous: ContainersState, desired: ContainersState, o
  * Throws PLAN_STALE, listing every difference, when `now` differs from the basis a plan was made on.
  */
 export function assertBasisHolds(saved: PlanBasis, now: PlanBasis): void {
+  const changedSecrets = Object.keys({ ...saved.secrets, ...now.secrets }).filter((k) =>
+    saved.secrets?.[k] !== now.secrets?.[k]
+  );
+  if (changedSecrets.length > 0) {
+    throw new BerthError(
+      "PLAN_STALE",
+      `The saved plan was made with other secrets: ${changedSecrets.join(", ")} no longer match${
+        changedSecrets.length === 1 ? "es" : ""
+      } the digest in the plan; nothing was changed. Set them as they were, or make a new plan`,
+    );
+  }
   const reasons: string[] = [];
   if (saved.state !== now.state) reasons.push("the state file changed");
   if (saved.desired !== now.desired) reasons.push("the config changed");

@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { randomBytes } from "node:crypto";
 import { BerthError, withContext } from "../core/errors.ts";
+import { digestOf, plainSecrets, sealContainer, sealState } from "../core/sensitive.ts";
 import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHConfig } from "../core/model.ts";
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
@@ -13,7 +15,7 @@ import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
-import { type CheckOptions, listManaged, observe, type ObservedState } from "./observe.ts";
+import { type CheckOptions, listManaged, type Observation, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan } from "./plan.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
@@ -31,6 +33,13 @@ export interface ContainersResourceOptions {
   sshDefaults?: Partial<SSHConfig>;
   /** More settings for reaching hosts (e.g. from the config while destroying), after the desired state's. */
   hosts?: Host[];
+  /**
+   * Key of the digests that stand for sensitive values in the state and in
+   * plans (core/sensitive.ts; the CLI's is `store/digest-key.ts`). Without
+   * one, a random key of this resource is used: digests then differ from
+   * run to run, so every secret plans as changed against a state written by another run.
+   */
+  digestKey?: Uint8Array;
   /** Hosts checked and worked on at once, unless a call says otherwise; default 64 per core, at most 256. */
   concurrency?: number;
   /** Told the progress messages of image pulls during an apply. */
@@ -75,6 +84,9 @@ export class ContainersResource {
   /** As given, plus containers adopted by a check. */
   #previous: ContainersState;
   readonly #desired: ContainersState;
+  /** The desired state with its secrets as digests: what is planned, hashed and recorded. */
+  readonly #sealed: ContainersState;
+  readonly #key: Uint8Array;
   readonly #session: Session;
   readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
@@ -89,8 +101,19 @@ export class ContainersResource {
   constructor(doc: Containers, options: ContainersResourceOptions = {}) {
     const problems = validateContainers(doc);
     if (problems.length > 0) throw new ValidationError(problems);
-    this.#previous = doc.previousState ?? {};
     this.#desired = doc.desiredState ?? {};
+    this.#key = options.digestKey ?? randomBytes(32);
+    this.#sealed = sealState(this.#desired, this.#key);
+    const given = doc.previousState ?? {};
+    const plain = plainSecrets(given, this.#desired);
+    if (plain.length > 0) {
+      options.log?.(
+        `the state holds ${plain.length} sensitive value(s) in plain text (${
+          plain.join(", ")
+        }), written by an earlier berth: apply rewrites it with digests only`,
+      );
+    }
+    this.#previous = sealState(given, this.#key, this.#desired);
     const reachable = new Map<string, Host>();
     for (const host of [...Object.values(this.#desired).map((h) => h.host), ...(options.hosts ?? [])]) {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
@@ -118,7 +141,7 @@ export class ContainersResource {
    */
   desiredState(): ContainersState {
     return Object.fromEntries(
-      Object.entries(this.#desired).map(([name, hcc]) => {
+      Object.entries(this.#sealed).map(([name, hcc]) => {
         const id = this.#previous[name]?.container.status?.id;
         const status = id === undefined ? undefined : { id, status: "running" };
         return [name, { ...hcc, container: { ...hcc.container, ...(status === undefined ? {} : { status }) } }];
@@ -133,8 +156,10 @@ export class ContainersResource {
    * @returns What the hosts reported, by container name.
    */
   async checkCurrentState(options: CheckOptions = {}): Promise<ObservedState> {
-    let observed = await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options });
-    const { previous, adopted } = adoptUnrecorded(this.#previous, this.#desired, observed);
+    let observed = this.#sealObserved(
+      await observe(this.#previous, this.#desired, this.#session, { ...this.#concurrency, ...options }),
+    );
+    const { previous, adopted } = adoptUnrecorded(this.#previous, this.#sealed, observed);
     this.#adopted = adopted;
     if (adopted.length > 0) {
       this.#previous = previous;
@@ -143,7 +168,9 @@ export class ContainersResource {
       // Asked again as recorded containers: their files and mounts are compared like any other's.
       observed = {
         ...observed,
-        ...await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
+        ...this.#sealObserved(
+          await observe(only(previous), only(this.#desired), this.#session, { ...this.#concurrency, ...options }),
+        ),
       };
     }
     this.#observed = observed;
@@ -177,8 +204,8 @@ export class ContainersResource {
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
     return {
-      ...plan(this.#desired, this.#previous, observed),
-      basis: planBasis(this.#previous, this.#desired, observed),
+      ...plan(this.#sealed, this.#previous, observed),
+      basis: planBasis(this.#previous, this.#sealed, observed),
     };
   }
 
@@ -190,9 +217,11 @@ export class ContainersResource {
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     const fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
+    const key = this.#key;
     const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
       ...this.#concurrency,
       ...options,
+      seal: (hcc) => sealContainer(hcc, key),
     });
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
@@ -277,14 +306,14 @@ export class ContainersResource {
     }
   }
 
-  /** The current state as YAML, without secrets, ready to be persisted. */
+  /** The current state as YAML, without secrets (digests of this resource's key instead), ready to be persisted. */
   stateToYaml(): string {
-    return stateToYaml(this.currentState());
+    return stateToYaml(this.currentState(), { digestKey: this.#key });
   }
 
-  /** Previous (current) and desired state as plain data. */
+  /** Previous (current) and desired state as plain data, sensitive values as digests. */
   toExported(): Containers {
-    return { previousState: this.currentState(), desiredState: this.#desired };
+    return { previousState: this.currentState(), desiredState: this.#sealed };
   }
 
   /** The hosts this run connected to, and how many SSH handshakes each took. */
@@ -295,6 +324,36 @@ export class ContainersResource {
   /** Removes helper containers and closes connections. Returns cleanup errors, never throws. */
   close(): Promise<Error[]> {
     return this.#session.close();
+  }
+
+  /** Host file contents of sensitive config files as digests, so they are compared (and fingerprinted) without the value. */
+  #sealObserved(observed: ObservedState): ObservedState {
+    return Object.fromEntries(
+      Object.entries(observed).map(([name, seen]) => {
+        // The host's env: the sensitive values as digests (for drift), the rest dropped.
+        const { env: hostEnv, ...rest } = seen;
+        const o: Observation = rest;
+        const secretEnv = [
+          ...new Set([...(this.#desired[name]?.sensitive?.env ?? []), ...(this.#previous[name]?.sensitive?.env ?? [])]),
+        ];
+        if (hostEnv !== undefined && secretEnv.length > 0) {
+          o.env = Object.fromEntries(
+            secretEnv.filter((k) => hostEnv[k] !== undefined).map((
+              k,
+            ) => [k, digestOf(hostEnv[k] as string, this.#key)]),
+          );
+        }
+        const secret = new Set([
+          ...(this.#desired[name]?.sensitive?.configFiles ?? []),
+          ...(this.#previous[name]?.sensitive?.configFiles ?? []),
+        ]);
+        if (secret.size === 0) return [name, o];
+        const files = Object.fromEntries(
+          Object.entries(o.files).map(([p, c]) => [p, c === null || !secret.has(p) ? c : digestOf(c, this.#key)]),
+        );
+        return [name, { ...o, files }];
+      }),
+    );
   }
 
   #requireChecked(): ObservedState {

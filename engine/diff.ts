@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { isSealed } from "../core/sensitive.ts";
 
 /** One changed value: `+` added, `-` removed, `~` changed. */
 export interface DiffLine {
@@ -12,6 +13,8 @@ export interface DiffLine {
   path: string;
   before?: string;
   after?: string;
+  /** A secret: `before` and `after` are never set, only that it was added, removed or changed. */
+  sensitive?: true;
 }
 
 /**
@@ -37,13 +40,20 @@ export function diffValues(before: unknown, after: unknown, path = ""): DiffLine
     return Array.from({ length: n }, (_, i) => diffValues(before[i], after[i], `${path}[${i}]`)).flat();
   }
   if (JSON.stringify(before) === JSON.stringify(after)) return [];
+  if (isSealed(before) || isSealed(after)) return [sensitiveLine(before, after, path)];
   if (before === undefined) return [{ op: "+", path, after: show(after) }];
   if (after === undefined) return [{ op: "-", path, before: show(before) }];
   return [{ op: "~", path, before: show(before), after: show(after) }];
 }
 
-/** Line changes between two texts, for config files: removed lines `-`, added lines `+`. */
+/** A change of a sealed value (core/sensitive.ts): which way, never the value. */
+function sensitiveLine(before: unknown, after: unknown, path: string): DiffLine {
+  return { op: before === undefined || before === null ? "+" : after === undefined ? "-" : "~", path, sensitive: true };
+}
+
+/** Line changes between two texts, for config files: removed lines `-`, added lines `+`; a secret file as one line. */
 export function diffText(path: string, before: string | null, after: string): DiffLine[] {
+  if (isSealed(before) || isSealed(after)) return [sensitiveLine(before, after, `file ${path}`)];
   if (before === null) return [{ op: "+", path: `file ${path}`, after: summary(after) }];
   const a = before.split("\n");
   const b = after.split("\n");

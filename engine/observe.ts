@@ -54,6 +54,11 @@ export interface Observation {
   renamedTo?: string;
   /** A container holding the desired name when the recorded one is missing. */
   nameHolder?: NameHolder;
+  /**
+   * The recorded container's environment as the host holds it, by name. Only
+   * while checking: the resource keeps the sensitive ones, as digests, and drops the rest.
+   */
+  env?: Record<string, string>;
   /** Current content of config files on the host (`null`: missing). */
   files: Record<string, string | null>;
   /** Directory mount sources: what is there now. */
@@ -163,12 +168,21 @@ async function observeHost(
       obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
-      // The listing carries no settings; inspect only containers whose config sets one the engine changes in place,
-      // so the check of a host stays one listing for the others.
-      if (found !== undefined && (hasInPlace(recorded) || (want !== undefined && hasInPlace(want)))) {
+      // The listing carries neither settings nor the environment: inspect only containers whose config sets a
+      // setting the engine changes in place, or has sensitive env (drift by digest, core/sensitive.ts), so the
+      // check of a host stays one listing for the others.
+      const wantsSettings = hasInPlace(recorded) || (want !== undefined && hasInPlace(want));
+      const wantsEnv = (want?.sensitive?.env?.length ?? 0) > 0;
+      if (found !== undefined && (wantsSettings || wantsEnv)) {
         const { runtime } = await listed(recorded);
-        const settings = (await runtime.inspect(found.id, signalOption(signal)))?.settings;
-        if (settings !== undefined) obs.settings = settings;
+        const inspected = await runtime.inspect(found.id, signalOption(signal));
+        if (wantsSettings && inspected?.settings !== undefined) obs.settings = inspected.settings;
+        if (wantsEnv && inspected?.env !== undefined) {
+          obs.env = Object.fromEntries(inspected.env.map((line) => {
+            const at = line.indexOf("=");
+            return at < 0 ? [line, ""] : [line.slice(0, at), line.slice(at + 1)];
+          }));
+        }
       }
     }
     if (found === undefined && want !== undefined) {

@@ -173,6 +173,15 @@ function planOne(
     ], full);
   }
 
+  const envDrift = changedSecretEnv(want, obs);
+  if (envDrift.length > 0) {
+    return change(
+      "recreate",
+      envDrift.map((k) => `env var ${k} was changed on the host outside berth (its digest differs)`),
+      { ...full, diff: envDrift.map((k) => ({ op: "~" as const, path: `env.${k}`, sensitive: true as const })) },
+    );
+  }
+
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
   if (blockedMounts.length > 0) {
     return change(
@@ -240,6 +249,12 @@ function planOne(
   return change("nothing", []);
 }
 
+/** Sensitive env vars whose value on the host (as a digest) is not the desired one's digest. */
+function changedSecretEnv(want: HostConfiguredContainer, obs: Observation): string[] {
+  if (obs.env === undefined) return [];
+  return (want.sensitive?.env ?? []).filter((k) => obs.env?.[k] !== want.container.config.env?.[k]);
+}
+
 /** Sources of directory mounts (ending in `/`), sorted. */
 export function directoryMounts(hcc: HostConfiguredContainer): string[] {
   return (hcc.container.config.mounts ?? []).map((m) => m.source).filter((s) => s.endsWith("/")).sort();
@@ -257,9 +272,16 @@ function shownConfig(hcc: HostConfiguredContainer): unknown {
   return { ...canonicalConfig(hcc.container.config), ...inPlaceSettings(hcc.container.config) };
 }
 
+/** The runtime settings without registry credentials, of either runtime. */
 function publicRuntime(hcc: HostConfiguredContainer): unknown {
-  const docker = hcc.container.runtime?.docker;
-  if (docker === undefined) return hcc.container.runtime ?? {};
-  const { registryAuth: _secret, ...rest } = docker;
-  return { docker: rest };
+  const { docker, kubelet } = hcc.container.runtime ?? {};
+  if (docker !== undefined) {
+    const { registryAuth: _secret, ...rest } = docker;
+    return { docker: rest };
+  }
+  if (kubelet !== undefined) {
+    const { registryAuth: _secret, ...rest } = kubelet;
+    return { kubelet: rest };
+  }
+  return {};
 }

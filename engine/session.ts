@@ -6,6 +6,7 @@
  * @module
  */
 import { withContext } from "../core/errors.ts";
+import { runtimeIdentity } from "../core/hash.ts";
 import type { Host, HostConfiguredContainer, RuntimeConfig } from "../core/model.ts";
 import { loadRuntime } from "../runtimes/registry.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
@@ -102,7 +103,8 @@ export class Session {
   async files(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<HostFiles> {
     const runtime = await this.runtime(hcc, signal);
     const entry = this.#entry(hcc.host);
-    const key = JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME);
+    // By engine, not by settings: a recorded entry (no registryAuth) and the desired one share the helper.
+    const key = JSON.stringify(runtimeIdentity(hcc.container.runtime));
     let files = entry.files.get(key);
     if (files === undefined) {
       files = new HostFiles(runtime, hostLabel(hcc.host), hcc.container.config.image);

@@ -33,6 +33,8 @@ export interface ObservedContainer extends ContainerStatus {
    * it reports them now, in config form; absent when the runtime cannot tell.
    */
   settings?: Partial<ContainerConfig>;
+  /** The process environment as the runtime holds it (`NAME=value`), from `inspect()` where the runtime tells it. */
+  env?: string[];
 }
 
 /** Container creation: the config plus the labels to attach. */

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { open, readFile } from "node:fs/promises";
 import { BerthError } from "../core/errors.ts";
+import { isSealed } from "../core/sensitive.ts";
 import { decodeUtf8 } from "../core/serialize.ts";
 import type { PlanWithBasis } from "../engine/containers.ts";
 
@@ -18,13 +19,21 @@ export interface SavedPlan {
 }
 
 /**
- * Saves `plan` to `path` (mode 0600).
+ * Saves `plan` to `path` (mode 0600, also when the file existed). Sensitive
+ * values are in it only as digests, as in the plan itself.
  *
  * @throws {Error} When the file cannot be written.
  */
 export async function writePlanFile(path: string, plan: PlanWithBasis): Promise<void> {
   const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
-  await writeFile(path, `${JSON.stringify(saved, null, 2)}\n`, { mode: 0o600 });
+  const file = await open(path, "w", 0o600);
+  try {
+    // The mode given to open() applies to a new file only: an existing one is made 0600 before anything is written.
+    await file.chmod(0o600);
+    await file.writeFile(`${JSON.stringify(saved, null, 2)}\n`);
+  } finally {
+    await file.close();
+  }
 }
 
 /**
@@ -100,7 +109,18 @@ const fields =
     }
   };
 
-const diffLine = fields({ op: oneOf(["+", "-", "~"]), path: text }, { before: text, after: text });
+const sensitiveFlag: Shape = (v, path, problems) => {
+  if (v !== true) problems.push(`${path}: expected true, got ${describe(v)}`);
+};
+/** A sensitive value as a plan holds it: its digest (core/sensitive.ts), never the value. */
+const digest: Shape = (v, path, problems) => {
+  if (!isSealed(v)) problems.push(`${path}: expected a digest (sensitive:hmac-sha256:...), got ${describe(v)}`);
+};
+const diffLine = fields({ op: oneOf(["+", "-", "~"]), path: text }, {
+  before: text,
+  after: text,
+  sensitive: sensitiveFlag,
+});
 const change = fields(
   {
     name: text,
@@ -127,7 +147,9 @@ const savedPlanShape = fields({
     changes: list(change),
     summary: mapOf(count, ACTIONS),
     empty: flag,
-    basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }),
+    basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }, {
+      secrets: mapOf(digest),
+    }),
   }),
 });
 

@@ -72,8 +72,8 @@ export async function readStateFile(path: string): Promise<LoadedState> {
  *
  * @throws {BerthError} `STATE` when any step fails (a full disk, for one); the old file is then left as it was.
  */
-export function writeStateFile(path: string, state: ContainersState): void {
-  const text = stateToYaml(state);
+export function writeStateFile(path: string, state: ContainersState, digestKey?: Uint8Array): void {
+  const text = stateToYaml(state, digestKey === undefined ? {} : { digestKey });
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {

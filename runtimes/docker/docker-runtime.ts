@@ -374,7 +374,7 @@ interface InspectResponse {
   Id: string;
   Name: string;
   State: { Status: string };
-  Config: { Image: string; Labels: Record<string, string> | null };
+  Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
   HostConfig?: {
     RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
     Memory?: number;
@@ -430,6 +430,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     image: info.Config.Image,
     labels: info.Config.Labels ?? {},
     ...(info.HostConfig !== undefined && { settings: settingsFromInspect(info.HostConfig) }),
+    env: info.Config.Env ?? [],
   };
 }
 

@@ -132,6 +132,8 @@ export interface CriClient {
   ): Promise<Container[]>;
   /** Status, or undefined when the container does not exist. */
   containerStatus(id: string, o?: UnaryOptions): Promise<ContainerStatus | undefined>;
+  /** The process environment (`NAME=value`) the runtime created the container with, from its verbose status; undefined when not told. */
+  containerEnv(id: string, o?: UnaryOptions): Promise<string[] | undefined>;
   execSync(
     id: string,
     cmd: string[],
@@ -209,6 +211,20 @@ export function criClient(grpc: GrpcClient): CriClient {
       } catch (err) {
         if ((err as { grpcStatus?: number }).grpcStatus === 5) return undefined;
         throw err;
+      }
+    },
+    async containerEnv(id, o) {
+      const { info } = await call<{ info?: Record<string, string> }>(
+        rt("ContainerStatus"),
+        { containerId: id, verbose: true },
+        o,
+      );
+      try {
+        const env = (JSON.parse(info?.["info"] ?? "{}") as { runtimeSpec?: { process?: { env?: unknown } } })
+          .runtimeSpec?.process?.env;
+        return Array.isArray(env) ? env.filter((e): e is string => typeof e === "string") : undefined;
+      } catch {
+        return undefined;
       }
     },
     execSync: (id, cmd, timeout, o) => call(rt("ExecSync"), { containerId: id, cmd, timeout }, o),

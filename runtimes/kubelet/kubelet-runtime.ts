@@ -46,7 +46,14 @@ import {
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
-import { checkSupported, CONFIG_ANNOTATION, containerLogPath, POD_NAMESPACE, podSpec } from "./pod-spec.ts";
+import {
+  type AnnotatedConfig,
+  checkSupported,
+  CONFIG_ANNOTATION,
+  containerLogPath,
+  POD_NAMESPACE,
+  podSpec,
+} from "./pod-spec.ts";
 import { signalOption } from "../../core/signal.ts";
 import { shortId } from "../../core/container-id.ts";
 
@@ -263,13 +270,34 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         `sandbox ${shortId(sandbox.id)} has no berth config annotation; remove it and apply again`,
       );
     }
+    const env = await restoredEnv(stored, previous, o);
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
-    const spec = podSpec(stored, sandbox.labels);
+    const { envNames: _names, ...config } = stored;
+    const spec = podSpec({ ...config, ...(env === undefined ? {} : { env }) }, sandbox.labels);
     spec.container.metadata.attempt = (previous?.metadata?.attempt ?? 0) + 1;
     spec.container.logPath = containerLogPath(sandbox.id);
     const containerId = await cri.createContainer(sandbox.id, spec.container, spec.sandbox, call(o));
     await cri.startContainer(containerId, call(o));
     return containerId;
+  }
+
+  /** The env values of the container being replaced, for the names the annotation lists (it holds no values). */
+  async function restoredEnv(
+    stored: AnnotatedConfig,
+    previous: Container | undefined,
+    o?: CallOptions,
+  ): Promise<Record<string, string> | undefined> {
+    const names = stored.envNames ?? [];
+    if (names.length === 0) return undefined;
+    const lines = previous === undefined ? undefined : await cri.containerEnv(previous.id, call(o));
+    if (lines === undefined) {
+      throw new BerthError(
+        "STATE",
+        `cannot restore the environment of container "${stored.name}": the runtime no longer has the container it replaces; apply again to re-create it`,
+      );
+    }
+    const values = new Map(lines.map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+    return Object.fromEntries(names.map((name) => [name, values.get(name) ?? ""]));
   }
 
   /** The image of a log reader or cleaner in `sandbox` (the helper image, else the container's), and the sandbox's config. */
@@ -444,7 +472,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         const sandbox = /^[0-9a-f]{64}$/.test(idOrName)
           ? await sandboxOf(idOrName, o)
           : await sandboxNamed(idOrName, o);
-        return sandbox === undefined ? undefined : observed(sandbox, await containerIn(sandbox.id, o));
+        if (sandbox === undefined) return undefined;
+        const container = await containerIn(sandbox.id, o);
+        // The environment, for drift of sensitive values; a runtime that does not tell it (no verbose info) leaves it out.
+        const env = container === undefined
+          ? undefined
+          : await cri.containerEnv(container.id, call(o)).catch(() => undefined);
+        return { ...observed(sandbox, container), ...(env === undefined ? {} : { env }) };
       });
     },
 
@@ -505,11 +539,11 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   };
 }
 
-function storedConfig(sandbox: PodSandbox): ContainerConfig | undefined {
+function storedConfig(sandbox: PodSandbox): AnnotatedConfig | undefined {
   const text = sandbox.annotations[CONFIG_ANNOTATION];
   if (text === undefined) return undefined;
   try {
-    return JSON.parse(text) as ContainerConfig;
+    return JSON.parse(text) as AnnotatedConfig;
   } catch {
     return undefined;
   }

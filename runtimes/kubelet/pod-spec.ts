@@ -18,7 +18,13 @@ import type {
 
 /** The CRI namespace (pod namespace) of every berth sandbox. */
 export const POD_NAMESPACE = "berth";
-/** Sandbox annotation holding the berth config, to re-create the container on start and to report the image name. */
+/**
+ * Sandbox annotation holding the berth config, to re-create the container on
+ * start and to report the image name. Env values are left out (any may be a
+ * secret, and annotations are readable by anyone with access to the runtime):
+ * only their names, as `envNames`; a re-creation takes the values from the
+ * container it replaces.
+ */
 export const CONFIG_ANNOTATION = "berth.config";
 /** Host directory of the sandboxes' log directories (the runtime creates them). */
 export const LOG_ROOT = "/var/log/berth";
@@ -214,6 +220,14 @@ export function checkSupported(config: ContainerConfig): void {
   }
 }
 
+/** The config as stored in {@link CONFIG_ANNOTATION}: env names instead of env. */
+export type AnnotatedConfig = Omit<ContainerConfig, "env"> & { envNames?: string[] };
+
+function annotated(config: ContainerConfig): AnnotatedConfig {
+  const { env, ...rest } = config;
+  return env === undefined ? rest : { ...rest, envNames: Object.keys(env) };
+}
+
 /**
  * Builds the sandbox and container configs (call {@link checkSupported} first).
  *
@@ -238,7 +252,7 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>,
     hostname: "",
     logDirectory: `${LOG_ROOT}/${config.name}`,
     labels: { ...labels },
-    annotations: { [CONFIG_ANNOTATION]: JSON.stringify(config) },
+    annotations: { [CONFIG_ANNOTATION]: JSON.stringify(annotated(config)) },
     linux: { securityContext: { namespaceOptions, privileged: false } },
   };
   const container: CriContainerConfig = {

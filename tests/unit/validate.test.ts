@@ -269,7 +269,10 @@ describe("validateHostConfiguredContainer()", () => {
       `${config}.env["A=B"]`,
       'contains "="',
     );
-    expectProblem(problemsAfter((d) => (d.container.config.env = { A: 1 })), `${config}.env.A`, 'quote it ("1")');
+    // env may hold secrets: the hint to quote a number never repeats it.
+    const numeric = problemsAfter((d) => (d.container.config.env = { A: 918273645 }));
+    expectProblem(numeric, `${config}.env.A`, "quote it");
+    expect(JSON.stringify(numeric).includes("918273645")).toBe(false);
     expectProblem(
       problemsAfter((d) => (d.container.config.args = 5)),
       `${config}.args`,
@@ -370,7 +373,7 @@ describe("validateHostConfiguredContainer()", () => {
     expectProblem(
       problemsAfter((d) => (d.zzz = 1)),
       "desiredState.etcd.zzz",
-      "remove it (known fields: container, host, configFiles, hooks)",
+      "remove it (known fields: container, host, configFiles, sensitive, hooks)",
     );
   });
 
