@@ -31,7 +31,10 @@
  *     workingDir: /var/lib/etcd                # absolute; the image's when not set
  *     env: { ETCD_LOG_LEVEL: info }
  *     ports: [ { port: 2379, ip: 0.0.0.0 }, { port: 2380, protocol: tcp } ]
- *     mounts: [ { source: /var/lib/etcd/, target: /var/lib/etcd } ]   # source ending in "/": created when missing
+ *     mounts:
+ *       - { source: /var/lib/etcd/, target: /var/lib/etcd }          # bind mount; source ending in "/": created when missing
+ *       - { source: /etc/ssl/certs, target: /etc/ssl/certs, readOnly: true, propagation: rslave }
+ *       - { type: tmpfs, target: /run/etcd, size: 64m, mode: "700" }  # no size: unlimited; mode "1777" by default
  *     networkMode: host                      # also pidMode, ipcMode
  *     user: "0"
  *     group: "0"

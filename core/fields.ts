@@ -51,6 +51,7 @@ import {
   type Check,
   describe,
   type Fields,
+  fieldsSchema,
   integer,
   listOf,
   mapOf,
@@ -233,21 +234,68 @@ const PORT_FIELDS: Fields = {
 };
 
 const MOUNT_FIELDS: Fields = {
+  type: { check: choice("mount type", ["bind", "tmpfs"], false), description: "bind (default) or tmpfs." },
   source: {
     check: string(absolutePathRule, ABSOLUTE),
-    required: 'set the host path, such as "/var/lib/app/"',
-    description: 'Host path; ending in "/" makes it a directory, created when missing.',
+    description: 'Bind mounts: host path; ending in "/" makes it a directory, created when missing.',
   },
   target: {
     check: string(mountTargetRule, ABSOLUTE),
     required: 'set the path in the container, such as "/data"',
     description: "Path in the container.",
   },
+  readOnly: { check: boolean, description: "Mounted read-only." },
   propagation: {
     check: choice("propagation", ["rprivate", "private", "rshared", "shared", "rslave", "slave"], true),
-    description: "Mount propagation; rprivate when empty.",
+    description: "Bind mounts: mount propagation; rprivate when empty.",
+  },
+  size: {
+    check: size("a tmpfs size", 1),
+    description: 'tmpfs: size limit, bytes or such as "64m"; none when not set.',
+  },
+  mode: {
+    check: string(
+      (mode) =>
+        /^[0-7]{3,4}$/.test(mode) ? undefined : `${quote(mode)} is not an octal mode: write such as "1777" or "700"`,
+      { pattern: "^[0-7]{3,4}$" },
+    ),
+    description: 'tmpfs: permission bits in octal, quoted ("1777", the default).',
   },
 };
+
+/** Which fields each mount type takes, beyond `type`, `target` and `readOnly`. */
+const MOUNT_TYPE_FIELDS: Record<string, { required: string[]; allowed: string[]; example: string }> = {
+  bind: { required: ["source"], allowed: ["source", "propagation"], example: 'source: "/var/lib/app/"' },
+  tmpfs: { required: [], allowed: ["size", "mode"], example: "size: 64m" },
+};
+
+/** A mount's fields, then the ones its type needs or does not take. */
+function checkMount(value: unknown, path: string, problems: Problem[]): void {
+  const before = problems.length;
+  mapping(MOUNT_FIELDS)(value, path, problems);
+  if (problems.length > before) return;
+  const mount = value as Mount;
+  const type = mount.type ?? "bind";
+  const fields = MOUNT_TYPE_FIELDS[type] as (typeof MOUNT_TYPE_FIELDS)[string];
+  for (const key of fields.required) {
+    if ((mount as unknown as Record<string, unknown>)[key] === undefined) {
+      report(problems, at(path, key), `a ${type} mount needs ${key}: set it, such as ${fields.example}`);
+    }
+  }
+  const others = Object.keys(MOUNT_TYPE_FIELDS).filter((t) => t !== type);
+  for (const key of Object.keys(mount)) {
+    const owner = others.find((t) => MOUNT_TYPE_FIELDS[t]?.allowed.includes(key));
+    if (owner !== undefined && !fields.allowed.includes(key)) {
+      report(
+        problems,
+        at(path, key),
+        `${key} is for ${owner} mounts, this one is ${type}: remove ${key}${
+          type === "bind" ? `, or set type: ${owner}` : ""
+        }`,
+      );
+    }
+  }
+}
 
 const DEVICE_FIELDS: Fields = {
   source: {
@@ -331,12 +379,19 @@ function canonicalPort(port: PortMap): PortMap {
   };
 }
 
+/** A bind mount keeps the form it had before mount types existed, so existing containers' identity stays. */
 function canonicalMount(mount: Mount): Mount {
   const propagation = mount.propagation;
+  const size = mount.size === undefined ? undefined : sizeInBytes(mount.size);
+  const mode = mount.mode === undefined ? undefined : mount.mode.replace(/^0(?=\d{3})/, "");
   return {
-    source: mount.source,
+    ...(mount.type === "tmpfs" && { type: mount.type }),
+    ...(mount.source !== undefined && { source: mount.source }),
     target: mount.target,
+    ...(mount.readOnly === true && { readOnly: true }),
     ...(propagation === undefined || propagation === "" || propagation === "rprivate" ? {} : { propagation }),
+    ...(size !== undefined && { size }),
+    ...(mode !== undefined && mode !== "1777" && { mode }),
   };
 }
 
@@ -389,10 +444,10 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     sensitive: "never",
   },
   mounts: {
-    description: "Bind mounts.",
-    check: listOf(mapping(MOUNT_FIELDS), "mounts"),
+    description: "Mounts: bind mounts (the default) and tmpfs.",
+    check: listOf(withSchema(checkMount, () => fieldsSchema(MOUNT_FIELDS)), "mounts"),
     canonical: (mounts) =>
-      nonEmptyList(mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source])))),
+      nonEmptyList(mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source ?? ""])))),
     serialize: (mounts) => mounts.map((mount) => inDeclaredOrder(mount, MOUNT_FIELDS)),
     identity: true,
     sensitive: "never",

@@ -16,12 +16,24 @@ export interface PortMap {
   protocol?: "tcp" | "udp" | "sctp";
 }
 
-/** A bind mount. A `source` ending in `/` is a directory mount (created when missing). */
+/**
+ * A mount: a bind mount (the default type; a `source` ending in `/` is a
+ * directory mount, created when missing) or a `tmpfs` (no source).
+ */
 export interface Mount {
-  source: string;
+  /** `bind` (default) or `tmpfs`. */
+  type?: "bind" | "tmpfs";
+  /** Host path of a bind mount; not set for tmpfs. */
+  source?: string;
   target: string;
-  /** `rprivate` (engine default), `private`, `rshared`, `shared`, `rslave`, `slave`. */
+  /** Mounted read-only. */
+  readOnly?: boolean;
+  /** Bind mounts: `rprivate` (engine default), `private`, `rshared`, `shared`, `rslave`, `slave`. */
   propagation?: string;
+  /** tmpfs: its size limit, bytes or a size such as `64m`; unlimited when not set. */
+  size?: number | string;
+  /** tmpfs: permission bits, octal (`"1777"`); the engine's 1777 when not set. */
+  mode?: string;
 }
 
 /** A host device given to the container. */

@@ -238,11 +238,10 @@ async function observeHost(
         if (why !== undefined) (obs.unknown ??= {})[path] = why;
         else obs.files[path] = seen.files.get(path) ?? null;
       }
-      for (const mount of want.container.config.mounts ?? []) {
-        if (!mount.source.endsWith("/")) continue;
-        const why = seen.unknown.get(mount.source);
-        if (why !== undefined) (obs.unknown ??= {})[mount.source] = why;
-        else obs.mounts[mount.source] = seen.dirs.get(mount.source.slice(0, -1)) ?? "missing";
+      for (const source of directoryMounts(want)) {
+        const why = seen.unknown.get(source);
+        if (why !== undefined) (obs.unknown ??= {})[source] = why;
+        else obs.mounts[source] = seen.dirs.get(source.slice(0, -1)) ?? "missing";
       }
     }
   }

@@ -257,7 +257,7 @@ function changedSecretEnv(want: HostConfiguredContainer, obs: Observation): stri
 
 /** Sources of directory mounts (ending in `/`), sorted. */
 export function directoryMounts(hcc: HostConfiguredContainer): string[] {
-  return (hcc.container.config.mounts ?? []).map((m) => m.source).filter((s) => s.endsWith("/")).sort();
+  return (hcc.container.config.mounts ?? []).flatMap((m) => m.source?.endsWith("/") === true ? [m.source] : []).sort();
 }
 
 function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer): DiffLine[] {

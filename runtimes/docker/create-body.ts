@@ -24,9 +24,14 @@ export interface CreateBody {
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
-    Mounts?: Array<
-      { Type: "bind"; Source: string; Target: string; ReadOnly?: boolean; BindOptions?: { Propagation: string } }
-    >;
+    Mounts?: Array<{
+      Type: "bind" | "tmpfs";
+      Source?: string;
+      Target: string;
+      ReadOnly?: boolean;
+      BindOptions?: { Propagation: string };
+      TmpfsOptions?: { SizeBytes?: number; Mode?: number };
+    }>;
     Privileged?: boolean;
     NetworkMode?: string;
     PidMode?: string;
@@ -90,13 +95,29 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     mounts: (mounts, body) => {
       if (mounts.length === 0) return;
-      body.HostConfig.Mounts = mounts.map((mount) => ({
-        Type: "bind" as const,
-        // A trailing "/" marks a directory mount for berth; the engine wants the plain path.
-        Source: mount.source.length > 1 ? mount.source.replace(/\/+$/, "") : mount.source,
-        Target: mount.target,
-        ...(mount.propagation !== undefined && { BindOptions: { Propagation: mount.propagation } }),
-      }));
+      body.HostConfig.Mounts = mounts.map((mount) => {
+        const common = { Target: mount.target, ...(mount.readOnly === true && { ReadOnly: true }) };
+        if (mount.type === "tmpfs") {
+          const size = mount.size === undefined ? undefined : sizeInBytes(mount.size);
+          const options = {
+            ...(size !== undefined && { SizeBytes: size }),
+            ...(mount.mode !== undefined && { Mode: parseInt(mount.mode, 8) }),
+          };
+          return {
+            Type: "tmpfs" as const,
+            ...common,
+            ...(Object.keys(options).length > 0 && { TmpfsOptions: options }),
+          };
+        }
+        const source = mount.source as string;
+        return {
+          Type: "bind" as const,
+          // A trailing "/" marks a directory mount for berth; the engine wants the plain path.
+          Source: source.length > 1 ? source.replace(/\/+$/, "") : source,
+          ...common,
+          ...(mount.propagation !== undefined && { BindOptions: { Propagation: mount.propagation } }),
+        };
+      });
     },
     privileged: (privileged, body) => void (body.HostConfig.Privileged = privileged),
     networkMode: (mode, body) => void (body.HostConfig.NetworkMode = mode),

@@ -88,19 +88,22 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   },
   mounts: {
     refuse: (mounts) => {
-      const bad = mounts.filter((m) => m.propagation !== undefined && PROPAGATION[m.propagation] === undefined);
-      return bad.length === 0
-        ? undefined
-        : bad.map((m) =>
-          `mount "${m.target}": propagation "${m.propagation}" is not one of ${Object.keys(PROPAGATION).join(", ")}`
-        ).join("; ");
+      const problems = mounts.flatMap((m) =>
+        m.type === "tmpfs"
+          ? [`mount "${m.target}": CRI has no tmpfs mount; berth sends it to Docker only: remove it on this host`]
+          : m.propagation !== undefined && PROPAGATION[m.propagation] === undefined
+          ? [`mount "${m.target}": propagation "${m.propagation}" is not one of ${Object.keys(PROPAGATION).join(", ")}`]
+          : []
+      );
+      return problems.length === 0 ? undefined : problems.join("; ");
     },
     map: (mounts, spec) => {
       if (mounts.length === 0) return;
       spec.container.mounts = mounts.map((m) => ({
         // A trailing "/" marks a directory mount for berth; the runtime wants the plain path.
-        hostPath: m.source.length > 1 ? m.source.replace(/\/+$/, "") : m.source,
+        hostPath: (m.source as string).length > 1 ? (m.source as string).replace(/\/+$/, "") : m.source as string,
         containerPath: m.target,
+        ...(m.readOnly === true && { readonly: true }),
         propagation: PROPAGATION[m.propagation ?? "rprivate"] as MountPropagation,
       }));
     },

@@ -193,6 +193,20 @@ describe("kubeletRuntime() containers", () => {
     30_000,
   );
 
+  test("`create()` mounts a bind mount read-only when it says readOnly: writes through it fail", async () => {
+    const id = await create(kubelet, "ro-mount", { mounts: [{ source: "/etc", target: "/host-etc", readOnly: true }] });
+    await kubelet.start(id);
+    const container = (await raw.listContainers({ podSandboxId: id }))[0];
+    const write = await raw.execSync(
+      container?.id as string,
+      ["sh", "-c", "touch /host-etc/berth-ro 2>&1; echo $?"],
+      10,
+    );
+    expect(new TextDecoder().decode(write.stdout)).toContain("Read-only file system");
+    const status = await raw.containerStatus(container?.id as string);
+    expect(status?.mounts?.find((m) => m.containerPath === "/host-etc")?.readonly).toBe(true);
+  }, 30_000);
+
   test("`create()` refuses the container options CRI does not have, before creating anything", async () => {
     const cases: Array<[Partial<ContainerConfig>, string]> = [
       [{ restartPolicy: "always" }, "remove `restartPolicy`"],
@@ -202,6 +216,7 @@ describe("kubeletRuntime() containers", () => {
       [{ capAdd: ["NET_ADMIN"] }, "`capAdd`"],
       [{ sysctls: { "net.ipv4.ip_forward": "1" } }, "`sysctls`"],
       [{ logging: { driver: "local" } }, "remove `logging`"],
+      [{ mounts: [{ type: "tmpfs", target: "/scratch" }] }, 'mount "/scratch": CRI has no tmpfs mount'],
     ];
     for (const [extra, message] of cases) {
       const result = await codeOf(create(kubelet, "refused-options", extra));

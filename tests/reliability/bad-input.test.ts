@@ -173,6 +173,21 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "mounts: a bind mount without source, tmpfs fields on a bind mount, a bad tmpfs mode and size",
+    config: withA(
+      'mounts: [{target: /x}, {source: /a, target: /y, size: 1m}, {type: tmpfs, target: /z, mode: "999", size: 16M}]',
+    ),
+    expect: [
+      "containers.a.mounts[0].source",
+      "a bind mount needs source",
+      "containers.a.mounts[1].size",
+      "set type: tmpfs",
+      "containers.a.mounts[2].mode",
+      "not an octal mode",
+      "containers.a.mounts[2].size",
+    ],
+  },
+  {
     name: "unknown logging driver and option",
     config: `${
       withA("logging: { driver: json-fil }")

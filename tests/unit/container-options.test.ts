@@ -440,3 +440,73 @@ describe("logging", () => {
     expect(() => checkSupported({ ...host, logging: { driver: "local" } })).toThrow(/remove `logging`/);
   });
 });
+
+describe("mounts: read-only bind mounts and tmpfs mounts", () => {
+  const RO = { source: "/srv/conf/", target: "/conf", readOnly: true };
+  const TMPFS = { type: "tmpfs" as const, target: "/scratch", size: "16m", mode: "700" };
+
+  test("valid mounts pass; fields of the other type, a missing source and a bad mode are refused with the fix", () => {
+    expect(problems({ mounts: [RO, TMPFS, { type: "tmpfs", target: "/t" }] })).toEqual([]);
+    expect(problems({ mounts: [{ target: "/x" }] })).toEqual([{
+      path: `${PATH}.mounts[0].source`,
+      message: 'a bind mount needs source: set it, such as source: "/var/lib/app/"',
+    }]);
+    expect(problems({ mounts: [{ type: "tmpfs", target: "/x", source: "/a" }] })).toEqual([{
+      path: `${PATH}.mounts[0].source`,
+      message: "source is for bind mounts, this one is tmpfs: remove source",
+    }]);
+    expect(problems({ mounts: [{ source: "/a", target: "/x", size: "1m" }] })).toEqual([{
+      path: `${PATH}.mounts[0].size`,
+      message: "size is for tmpfs mounts, this one is bind: remove size, or set type: tmpfs",
+    }]);
+    expect(problems({ mounts: [{ type: "tmpfs", target: "/x", mode: "1778" }] })[0]).toMatchObject({
+      path: `${PATH}.mounts[0].mode`,
+      message: '"1778" is not an octal mode: write such as "1777" or "700"',
+    });
+    expect(problems({ mounts: [{ type: "tmpfs", target: "/x", size: "16M" }] })[0]?.path).toBe(
+      `${PATH}.mounts[0].size`,
+    );
+    expect(problems({ mounts: [{ type: "volume", target: "/x" }] })[0]?.path).toBe(`${PATH}.mounts[0].type`);
+    expect(problems({ mounts: [{ source: "/a", target: "/x", readOnly: "yes" }] })[0]?.path).toBe(
+      `${PATH}.mounts[0].readOnly`,
+    );
+  });
+
+  test("each is part of the identity (recreate); defaults and spellings hash alike; plain bind mounts keep theirs", () => {
+    const bind = { source: "/srv/conf/", target: "/conf" };
+    const before = configHash({ ...BASE, mounts: [bind] });
+    expect(canonicalConfig({ ...BASE, mounts: [{ ...bind, readOnly: false, type: "bind" }] })).toEqual(
+      canonicalConfig({ ...BASE, mounts: [bind] }),
+    );
+    expect(configHash({ ...BASE, mounts: [{ ...bind, readOnly: false, type: "bind" }] })).toBe(before);
+    expect(configHash({ ...BASE, mounts: [RO] })).not.toBe(before);
+    expect(configHash({ ...BASE, mounts: [{ ...TMPFS, size: 16 * 1024 * 1024, mode: "0700" }] })).toBe(
+      configHash({ ...BASE, mounts: [TMPFS] }),
+    );
+    expect(configHash({ ...BASE, mounts: [{ type: "tmpfs", target: "/t", mode: "1777" }] })).toBe(
+      configHash({ ...BASE, mounts: [{ type: "tmpfs", target: "/t" }] }),
+    );
+    const p = plan({ web: hcc({ ...BASE, mounts: [RO] }) }, { web: hcc({ ...BASE, mounts: [bind] }, "abc") }, {
+      web: { ...running(), mounts: { "/srv/conf/": "directory" } },
+    });
+    expect(p.changes[0]?.action).toBe("recreate");
+    expect(JSON.stringify(p.changes[0]?.diff)).toContain("readOnly");
+  });
+
+  test("Docker gets ReadOnly and a tmpfs mount with its size and mode", () => {
+    expect(createBody({ ...BASE, mounts: [RO, TMPFS] }, {}).HostConfig.Mounts).toEqual([
+      { Type: "bind", Source: "/srv/conf", Target: "/conf", ReadOnly: true },
+      { Type: "tmpfs", Target: "/scratch", TmpfsOptions: { SizeBytes: 16 * 1024 * 1024, Mode: 0o700 } },
+    ]);
+  });
+
+  test("CRI takes a read-only bind mount; a tmpfs mount is refused before creating", () => {
+    const host = { ...BASE, networkMode: "host" };
+    checkSupported({ ...host, mounts: [RO] });
+    expect(podSpec({ ...host, mounts: [RO] }, {}).container.mounts?.[0]).toMatchObject({
+      hostPath: "/srv/conf",
+      readonly: true,
+    });
+    expect(() => checkSupported({ ...host, mounts: [RO, TMPFS] })).toThrow(/mount "\/scratch": CRI has no tmpfs mount/);
+  });
+});

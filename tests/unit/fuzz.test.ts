@@ -304,10 +304,21 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
         { maxLength: 2 },
       ),
       mounts: fc.array(
-        fc.record({ source: absolutePath, target: absolutePath, propagation: fc.constantFrom("rshared", "rprivate") }, {
-          requiredKeys: ["source", "target"],
-          noNullPrototype: true,
-        }),
+        fc.oneof(
+          fc.record({
+            source: absolutePath,
+            target: absolutePath,
+            readOnly: fc.boolean(),
+            propagation: fc.constantFrom("rshared", "rprivate"),
+          }, { requiredKeys: ["source", "target"], noNullPrototype: true }),
+          fc.record({
+            type: fc.constant("tmpfs" as const),
+            target: absolutePath,
+            readOnly: fc.boolean(),
+            size: fc.constantFrom("16m", 4096),
+            mode: fc.constantFrom("1777", "700"),
+          }, { requiredKeys: ["type", "target"], noNullPrototype: true }),
+        ),
         { maxLength: 2 },
       ),
       privileged: fc.boolean(),
