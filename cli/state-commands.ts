@@ -15,7 +15,7 @@ import { lockedBackend, withBackend } from "./state-backend.ts";
 
 /** `berth state pull`: the state on stdout, its revision (etcd) on stderr. */
 export async function pullCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
-  return withBackend(io, opts, async (backend) => {
+  return await withBackend(io, opts, async (backend) => {
     const stored = await backend.read();
     for (const w of stored.warnings) warn(io, w);
     io.stdout.write(stateToYaml(stored.state));
@@ -137,7 +137,7 @@ export async function unlockCommand(io: CliIO, opts: GlobalOptions & { force?: b
       `"berth state unlock" removes the lock whatever run holds it: make sure that run is gone, then pass --force`,
     );
   }
-  return withBackend(io, opts, async (backend) => {
+  return await withBackend(io, opts, async (backend) => {
     const holder = await backend.forceUnlock();
     io.stdout.write(
       holder === undefined
