@@ -266,6 +266,7 @@ export async function openResource(
       env: io.env,
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: log.log,
+      ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),

@@ -78,7 +78,18 @@ export function formatPlan(plan: Plan, style: Style): string {
       else lines.push(style.yellow(`      ~ ${d.path}: ${d.before ?? ""} -> ${d.after ?? ""}`));
     }
   }
-  lines.push(plan.empty ? "No changes: the hosts match the desired state." : `Plan: ${countLine(plan.summary)}.`);
+  for (const v of plan.volumes ?? []) {
+    lines.push(
+      colourOf(style, "remove")(`${SYMBOL.remove.padStart(3)} ${style.bold(`volume ${v.name}`)} remove on ${v.host}`),
+    );
+    lines.push(style.yellow(`      warning: ${v.warning}`));
+  }
+  const volumes = plan.volumes === undefined ? [] : [`${plan.volumes.length} volume remove`];
+  lines.push(
+    plan.empty
+      ? "No changes: the hosts match the desired state."
+      : `Plan: ${[countLine(plan.summary), ...volumes].filter((p) => p !== "").join(", ")}.`,
+  );
   return lines.join("\n");
 }
 

@@ -22,6 +22,11 @@
  * runtime:                                   # default runtime of every container (optional)
  *   docker: { host: unix:///var/run/docker.sock }
  *
+ * volumes:                                   # named volumes, created on each host where a container mounts one
+ *   etcd-data: {}                            # driver local, no options
+ *   shared: { driver: local, options: { type: nfs, o: "addr=10.0.0.5,rw", device: ":/export" } }
+ *                                            # a volume whose name leaves volumes: is removed (the plan warns)
+ *
  * containers:
  *   etcd:                                    # the container's name unless name: is set
  *     host: node1                            # a name from hosts:
@@ -35,6 +40,7 @@
  *       - { source: /var/lib/etcd/, target: /var/lib/etcd }          # bind mount; source ending in "/": created when missing
  *       - { source: /etc/ssl/certs, target: /etc/ssl/certs, readOnly: true, propagation: rslave }
  *       - { type: tmpfs, target: /run/etcd, size: 64m, mode: "700" }  # no size: unlimited; mode "1777" by default
+ *       - { type: volume, source: etcd-data, target: /var/lib/etcd-backup }  # a name from volumes:; kept on removal
  *     networkMode: host                      # also pidMode, ipcMode
  *     user: "0"
  *     group: "0"
@@ -145,6 +151,7 @@ import {
   sshFields,
 } from "./validate.ts";
 import { expandHome } from "./home.ts";
+import { applyVolumeDeclarations, checkVolumeReferences, type VolumeDeclaration, volumesCheck } from "./volumes.ts";
 
 /** What a config document declares. */
 export interface BerthConfig {
@@ -152,6 +159,11 @@ export interface BerthConfig {
   desiredState: ContainersState;
   /** Set only when a flexkube document carries a recorded state. */
   previousState?: ContainersState;
+  /**
+   * The named volumes declared under `volumes:` (berth's format only): a
+   * volume the state's containers mounted whose name is not here is removed.
+   */
+  volumes?: string[];
 }
 
 /** Options of {@link configFromDocument}. */
@@ -232,6 +244,10 @@ const TOP_FIELDS: Fields = {
     check: checkBackend, // read by cli/state-backend.ts
     description:
       "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
+  },
+  volumes: {
+    check: volumesCheck,
+    description: "Named volumes: name -> {driver, options}; created on each host where a container mounts one.",
   },
   containers: {
     check: mapOf(
@@ -383,6 +399,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
   const start = problems.length;
   checkFields(doc, "", problems, TOP_FIELDS);
   checkHostReferences(doc, problems);
+  checkVolumeReferences(doc, problems);
   if (problems.length > start) return {};
 
   const hosts = buildHosts(doc);
@@ -410,6 +427,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     named.push({ path: at(at("containers", key), "name"), where: at("containers", key), hcc });
   }
   checkDuplicateNames(named, problems);
+  applyVolumeDeclarations(state, (own(doc, "volumes") ?? {}) as Record<string, VolumeDeclaration>);
   return state;
 }
 
@@ -476,7 +494,11 @@ export function configFromDocument(doc: unknown, source: string, options: Config
       ...(previous === undefined || Object.keys(previous).length === 0 ? {} : { previousState: previous }),
     };
   } else {
-    config = { desiredState: readBerthConfig(resolved, problems, referenced) };
+    const desiredState = readBerthConfig(resolved, problems, referenced);
+    const volumes = isMapping(resolved) && isMapping(own(resolved, "volumes"))
+      ? Object.keys(own(resolved, "volumes") as Record<string, unknown>).sort()
+      : [];
+    config = { desiredState, volumes };
   }
   throwIfProblems(problems, source);
   const expand = (path: string) => localPath(path, env, baseDir);

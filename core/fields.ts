@@ -43,6 +43,7 @@ import {
   sysctlRule,
   tmpfsOptionsRule,
   ulimitNameRule,
+  volumeNameRule,
 } from "./rules.ts";
 import type { Problem } from "./problem.ts";
 import {
@@ -53,11 +54,13 @@ import {
   type Fields,
   fieldsSchema,
   integer,
+  type JsonSchema,
   listOf,
   mapOf,
   mapping,
   quote,
   report,
+  type Rule,
   schemaOf,
   type Sensitivity,
   string,
@@ -234,10 +237,14 @@ const PORT_FIELDS: Fields = {
 };
 
 const MOUNT_FIELDS: Fields = {
-  type: { check: choice("mount type", ["bind", "tmpfs"], false), description: "bind (default) or tmpfs." },
+  type: {
+    check: choice("mount type", ["bind", "volume", "tmpfs"], false),
+    description: "bind (default), volume or tmpfs.",
+  },
   source: {
-    check: string(absolutePathRule, ABSOLUTE),
-    description: 'Bind mounts: host path; ending in "/" makes it a directory, created when missing.',
+    check: string(),
+    description:
+      'Bind mounts: host path (ending in "/" makes it a directory, created when missing); volumes: the volume\'s name.',
   },
   target: {
     check: string(mountTargetRule, ABSOLUTE),
@@ -261,13 +268,60 @@ const MOUNT_FIELDS: Fields = {
     ),
     description: 'tmpfs: permission bits in octal, quoted ("1777", the default).',
   },
+  driver: {
+    check: string(),
+    description:
+      "Volumes: driver the volume is created with when missing (local when not set); berth's config sets it under volumes:.",
+  },
+  driverOptions: {
+    check: mapOf((key) => (key === "" ? "option names cannot be empty" : undefined), string(), "driver options"),
+    description: "Volumes: the driver's options when the volume is created.",
+  },
 };
 
+const VOLUME_NAME = "^[a-zA-Z0-9][a-zA-Z0-9_.-]+$";
+
 /** Which fields each mount type takes, beyond `type`, `target` and `readOnly`. */
-const MOUNT_TYPE_FIELDS: Record<string, { required: string[]; allowed: string[]; example: string }> = {
-  bind: { required: ["source"], allowed: ["source", "propagation"], example: 'source: "/var/lib/app/"' },
+const MOUNT_TYPE_FIELDS: Record<
+  string,
+  { required: string[]; allowed: string[]; example: string; source?: Rule }
+> = {
+  bind: {
+    required: ["source"],
+    allowed: ["source", "propagation"],
+    example: 'source: "/var/lib/app/"',
+    source: absolutePathRule,
+  },
+  volume: {
+    required: ["source"],
+    allowed: ["source", "driver", "driverOptions"],
+    example: "source: data (a name from volumes:)",
+    source: volumeNameRule,
+  },
   tmpfs: { required: [], allowed: ["size", "mode"], example: "size: 64m" },
 };
+
+/** One schema per mount type: the fields it takes, its source's form, what it requires. */
+function mountSchema(): JsonSchema {
+  return {
+    anyOf: Object.entries(MOUNT_TYPE_FIELDS).map(([type, { required, allowed, source }]) => {
+      const fields: Record<string, Fields[string]> = {};
+      for (const key of ["type", "source", "target", "readOnly", ...allowed]) {
+        const field = MOUNT_FIELDS[key] as Fields[string];
+        fields[key] = key === "type"
+          ? { ...field, check: choice("mount type", [type], false), ...(type !== "bind" && { required: "set type" }) }
+          : key === "source"
+          ? {
+            ...field,
+            check: string(source, type === "bind" ? ABSOLUTE : { pattern: VOLUME_NAME }),
+            ...(required.includes("source") && { required: "set source" }),
+          }
+          : field;
+      }
+      return fieldsSchema(fields);
+    }),
+  };
+}
 
 /** A mount's fields, then the ones its type needs or does not take. */
 function checkMount(value: unknown, path: string, problems: Problem[]): void {
@@ -282,6 +336,8 @@ function checkMount(value: unknown, path: string, problems: Problem[]): void {
       report(problems, at(path, key), `a ${type} mount needs ${key}: set it, such as ${fields.example}`);
     }
   }
+  const sourceProblem = mount.source === undefined ? undefined : fields.source?.(mount.source);
+  if (sourceProblem !== undefined) report(problems, at(path, "source"), sourceProblem);
   const others = Object.keys(MOUNT_TYPE_FIELDS).filter((t) => t !== type);
   for (const key of Object.keys(mount)) {
     const owner = others.find((t) => MOUNT_TYPE_FIELDS[t]?.allowed.includes(key));
@@ -379,13 +435,17 @@ function canonicalPort(port: PortMap): PortMap {
   };
 }
 
-/** A bind mount keeps the form it had before mount types existed, so existing containers' identity stays. */
+/**
+ * A bind mount keeps the form it had before mount types existed, so existing
+ * containers' identity stays. A volume's driver and options are not part of
+ * it: they only matter when the volume is created, and an existing volume keeps its own.
+ */
 function canonicalMount(mount: Mount): Mount {
   const propagation = mount.propagation;
   const size = mount.size === undefined ? undefined : sizeInBytes(mount.size);
   const mode = mount.mode === undefined ? undefined : mount.mode.replace(/^0(?=\d{3})/, "");
   return {
-    ...(mount.type === "tmpfs" && { type: mount.type }),
+    ...(mount.type !== undefined && mount.type !== "bind" && { type: mount.type }),
     ...(mount.source !== undefined && { source: mount.source }),
     target: mount.target,
     ...(mount.readOnly === true && { readOnly: true }),
@@ -444,8 +504,8 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     sensitive: "never",
   },
   mounts: {
-    description: "Mounts: bind mounts (the default) and tmpfs.",
-    check: listOf(withSchema(checkMount, () => fieldsSchema(MOUNT_FIELDS)), "mounts"),
+    description: "Mounts: bind mounts (the default), named volumes and tmpfs.",
+    check: listOf(withSchema(checkMount, mountSchema), "mounts"),
     canonical: (mounts) =>
       nonEmptyList(mounts.map(canonicalMount).sort(byKey((m) => JSON.stringify([m.target, m.source ?? ""])))),
     serialize: (mounts) => mounts.map((mount) => inDeclaredOrder(mount, MOUNT_FIELDS)),
@@ -704,7 +764,17 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
   },
   groupAdd: {
     description: "Extra groups of the process: names or ids.",
-    check: listOf(string(plainUserRule("group"), { pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" }), "groups"),
+    check: listOf(
+      string(
+        (
+          group,
+        ) => (group === ""
+          ? "an empty group: write a group name or id, or remove the item"
+          : plainUserRule("group")(group)),
+        { pattern: "^[A-Za-z0-9_][A-Za-z0-9_.-]*$" },
+      ),
+      "groups",
+    ),
     canonical: nonEmptyList,
     identity: true,
     sensitive: "never",

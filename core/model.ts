@@ -18,12 +18,13 @@ export interface PortMap {
 
 /**
  * A mount: a bind mount (the default type; a `source` ending in `/` is a
- * directory mount, created when missing) or a `tmpfs` (no source).
+ * directory mount, created when missing), a named `volume` (created when
+ * missing, never removed with the container) or a `tmpfs` (no source).
  */
 export interface Mount {
-  /** `bind` (default) or `tmpfs`. */
-  type?: "bind" | "tmpfs";
-  /** Host path of a bind mount; not set for tmpfs. */
+  /** `bind` (default), `volume` or `tmpfs`. */
+  type?: "bind" | "volume" | "tmpfs";
+  /** Host path of a bind mount; the volume's name; not set for tmpfs. */
   source?: string;
   target: string;
   /** Mounted read-only. */
@@ -34,6 +35,13 @@ export interface Mount {
   size?: number | string;
   /** tmpfs: permission bits, octal (`"1777"`); the engine's 1777 when not set. */
   mode?: string;
+  /**
+   * Volumes: the driver the volume is created with when missing (`local` when
+   * not set). berth's config declares it under the top-level `volumes:`.
+   */
+  driver?: string;
+  /** Volumes: the driver's options when it is created. */
+  driverOptions?: Record<string, string>;
 }
 
 /** A host device given to the container. */

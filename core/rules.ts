@@ -11,6 +11,14 @@ import { quote, type Rule } from "./shape.ts";
 import { suggest } from "./suggest.ts";
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
+/** A named volume, as Docker takes its names: `[a-zA-Z0-9][a-zA-Z0-9_.-]+`. */
+export const volumeNameRule: Rule = (name) =>
+  /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)
+    ? undefined
+    : `${
+      quote(name)
+    } is not a volume name: use letters, digits, "_", "." and "-" (at least 2, starting with a letter or digit), such as "data"`;
+
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
 export const containerNameRule: Rule = (name) => {
   if (name === "") return "set a container name";

@@ -16,7 +16,8 @@ import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, listManaged, type Observation, observe, type ObservedState } from "./observe.ts";
-import { type Plan, plan } from "./plan.ts";
+import { type Plan, plan, type PlannedChange } from "./plan.ts";
+import { removeVolume, type VolumeRemoval, volumeRemovals } from "./volumes.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
@@ -44,6 +45,12 @@ export interface ContainersResourceOptions {
   concurrency?: number;
   /** Told the progress messages of image pulls during an apply. */
   onPullProgress?: SessionOptions["onPullProgress"];
+  /**
+   * The names declared under the config's `volumes:`: a volume the previous
+   * state's containers mounted that is not among them is planned for removal.
+   * Not given: no volume is removed.
+   */
+  volumes?: string[];
 }
 
 /** A plan together with the basis it was made on. */
@@ -90,6 +97,7 @@ export class ContainersResource {
   readonly #session: Session;
   readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
+  readonly #volumes: string[] | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -119,6 +127,7 @@ export class ContainersResource {
       if (!reachable.has(hostKey(host))) reachable.set(hostKey(host), host);
     }
     this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
+    this.#volumes = options.volumes;
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -203,8 +212,11 @@ export class ContainersResource {
    */
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
+    const containers = plan(this.#sealed, this.#previous, observed);
+    const volumes = volumeRemovals(this.#previous, this.#volumes);
     return {
-      ...plan(this.#sealed, this.#previous, observed),
+      ...containers,
+      ...(volumes.length > 0 && { volumes, empty: false }),
       basis: planBasis(this.#previous, this.#sealed, observed),
     };
   }
@@ -223,6 +235,7 @@ export class ContainersResource {
       ...options,
       seal: (hcc) => sealContainer(hcc, key),
     });
+    await this.#removeVolumes(fresh.volumes ?? [], result, options);
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
     this.#observed = undefined;
@@ -354,6 +367,40 @@ export class ContainersResource {
         return [name, { ...o, files }];
       }),
     );
+  }
+
+  /** After the containers' changes (so none of berth's still mounts them): each result and event like a container's. */
+  async #removeVolumes(removals: VolumeRemoval[], result: ApplyResult, options: ApplyOptions): Promise<void> {
+    for (const removal of removals) {
+      const change: PlannedChange = {
+        name: `volume ${removal.name}`,
+        action: "remove",
+        host: removal.host,
+        reasons: [removal.warning],
+        diff: [],
+        files: [],
+        directories: [],
+      };
+      if (options.stopSignal?.aborted === true) {
+        options.onEvent?.({ type: "skipped", change });
+        result.failed++;
+        continue;
+      }
+      options.onEvent?.({ type: "begin", change });
+      const started = Date.now();
+      try {
+        await removeVolume(removal, this.#previous, this.#session);
+        const durationMs = Date.now() - started;
+        result.results.push({ name: change.name, action: "remove", host: removal.host, ok: true, durationMs });
+        options.onEvent?.({ type: "done", change, durationMs });
+      } catch (err) {
+        const error = err as BerthError;
+        const durationMs = Date.now() - started;
+        result.results.push({ name: change.name, action: "remove", host: removal.host, ok: false, durationMs, error });
+        result.failed++;
+        options.onEvent?.({ type: "failed", change, durationMs, error });
+      }
+    }
   }
 
   #requireChecked(): ObservedState {

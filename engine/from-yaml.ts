@@ -39,5 +39,8 @@ export function fromYaml(text: string, options: FromYamlOptions = {}): Container
   const source = options.source ?? "config.yaml";
   const config = configFromDocument(parseDocument(text, source), source, options);
   const previousState = config.previousState ?? options.previousState ?? {};
-  return new ContainersResource({ desiredState: config.desiredState, previousState }, options);
+  return new ContainersResource({ desiredState: config.desiredState, previousState }, {
+    ...options,
+    ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
+  });
 }

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { VolumeRemoval } from "./volumes.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -53,6 +54,8 @@ export interface PlannedChange {
 /** A plan: plain, serialisable data. */
 export interface Plan {
   changes: PlannedChange[];
+  /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
+  volumes?: VolumeRemoval[];
   /** Counts by action, `nothing` excluded. */
   summary: Partial<Record<Action, number>>;
   /** True when nothing changes on any host or in the state. */

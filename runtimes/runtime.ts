@@ -50,14 +50,19 @@ export interface CreateOptions extends CallOptions {
 export interface Runtime {
   /** Makes sure the image is present, pulling it when missing. */
   ensureImage(image: string, options?: CallOptions): Promise<void>;
-  /** Creates a container, returns its id. Throws CONFLICT when the name is taken. */
+  /**
+   * Creates a container, returns its id. Throws CONFLICT when the name is
+   * taken. Named volumes it mounts are created first when missing.
+   */
   create(config: ContainerConfig, options?: CreateOptions): Promise<string>;
   start(id: string, options?: CallOptions): Promise<void>;
   /** Changes the in-place settings of `config` (`inPlace` in core/fields.ts) on a container, running or not. */
   update(id: string, config: ContainerConfig, options?: CallOptions): Promise<void>;
   /** Stops a container; `timeoutSeconds` before it is killed (default 10). */
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
-  /** Removes a container (must be stopped unless `force`). */
+  /** Removes a named volume; one that is not there is no error. Only runtimes with named volumes have it. */
+  removeVolume?(name: string, options?: CallOptions): Promise<void>;
+  /** Removes a container (must be stopped unless `force`). Named volumes stay. */
   remove(id: string, options?: CallOptions & { force?: boolean }): Promise<void>;
   /** Status, or undefined when no such container exists. */
   status(id: string, options?: CallOptions): Promise<ContainerStatus | undefined>;

@@ -150,7 +150,7 @@ const savedPlanShape = fields({
     basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }, {
       secrets: mapOf(digest),
     }),
-  }),
+  }, { volumes: list(fields({ name: text, host: text, via: text, warning: text })) }),
 });
 
 function at(path: string, key: string): string {

@@ -25,7 +25,7 @@ export interface CreateBody {
   HostConfig: {
     PortBindings?: Record<string, Array<{ HostIp: string; HostPort: string }>>;
     Mounts?: Array<{
-      Type: "bind" | "tmpfs";
+      Type: "bind" | "volume" | "tmpfs";
       Source?: string;
       Target: string;
       ReadOnly?: boolean;
@@ -110,6 +110,8 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
           };
         }
         const source = mount.source as string;
+        // The volume exists by now: the runtime creates it, with its driver and options, before the container.
+        if (mount.type === "volume") return { Type: "volume" as const, Source: source, ...common };
         return {
           Type: "bind" as const,
           // A trailing "/" marks a directory mount for berth; the engine wants the plain path.

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { BerthError, withContext } from "../../core/errors.ts";
-import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig } from "../../core/model.ts";
+import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig, Mount } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type {
   CallOptions,
@@ -17,6 +17,7 @@ import type {
   PathInfo,
   Runtime,
 } from "../runtime.ts";
+import { LABEL_MANAGED } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
 import { createBody, updateBody } from "./create-body.ts";
@@ -97,6 +98,35 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     } catch (err) {
       throw withContext(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: idOrName });
     }
+  }
+
+  /** Creates a named volume when the engine has none of that name; an existing one is used as it is. */
+  async function ensureVolume(mount: Mount, signal: AbortSignal | undefined): Promise<void> {
+    const name = mount.source as string;
+    const what = `creating volume ${quote(name)}`;
+    const seen = await engine.request({
+      method: "GET",
+      path: `/volumes/${encodeURIComponent(name)}`,
+      what: `inspecting volume ${quote(name)}`,
+      accept: [404],
+      headersTimeoutMs: READ_TIMEOUT_MS,
+      ...signalOption(signal),
+    });
+    await seen.discard();
+    if (seen.status !== 404) return;
+    const res = await engine.request({
+      method: "POST",
+      path: "/volumes/create",
+      json: {
+        Name: name,
+        Driver: mount.driver ?? "local",
+        DriverOpts: mount.driverOptions ?? {},
+        Labels: { [LABEL_MANAGED]: "true" },
+      },
+      what,
+      ...signalOption(signal),
+    });
+    await res.discard();
   }
 
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
@@ -197,6 +227,9 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 
     async create(containerConfig: ContainerConfig, o?: CreateOptions) {
       const name = containerConfig.name;
+      for (const mount of containerConfig.mounts ?? []) {
+        if (mount.type === "volume") await ensureVolume(mount, o?.signal);
+      }
       const created = await engine.json<{ Id: string }>({
         method: "POST",
         path: "/containers/create",
@@ -207,6 +240,17 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         ...signalOption(o?.signal),
       });
       return created.Id;
+    },
+
+    async removeVolume(volume, o) {
+      const res = await engine.request({
+        method: "DELETE",
+        path: `/volumes/${encodeURIComponent(volume)}`,
+        what: `removing volume ${quote(volume)}`,
+        accept: [404],
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
     },
 
     async start(id, o) {

@@ -89,8 +89,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   mounts: {
     refuse: (mounts) => {
       const problems = mounts.flatMap((m) =>
-        m.type === "tmpfs"
-          ? [`mount "${m.target}": CRI has no tmpfs mount; berth sends it to Docker only: remove it on this host`]
+        m.type === "tmpfs" || m.type === "volume"
+          ? [`mount "${m.target}": CRI has no ${m.type} mount; berth sends it to Docker only: remove it on this host`]
           : m.propagation !== undefined && PROPAGATION[m.propagation] === undefined
           ? [`mount "${m.target}": propagation "${m.propagation}" is not one of ${Object.keys(PROPAGATION).join(", ")}`]
           : []

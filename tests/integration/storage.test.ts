@@ -1,18 +1,26 @@
 /**
  * Storage on the real local Docker engine (issue 14): read-only bind mounts
- * and tmpfs mounts converge and behave as declared inside the container,
- * checked with the engine's own exec over raw HTTP on its socket (not
- * berth's client); a second plan is empty.
+ * and tmpfs mounts converge and behave as declared inside the container;
+ * a named volume is created when missing, keeps its data across a recreate,
+ * stays when its container goes, and is removed (with a warning in the
+ * plan) only when it leaves `volumes:`. Checked with the engine's own API
+ * (exec, volumes) over raw HTTP on its socket, not berth's client.
  */
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { ContainerConfig, ContainersState } from "../../core/model.ts";
 import type { Plan } from "../../engine/plan.ts";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../support/cli.ts";
 
 const env = loadTestEnv();
 const runtime = { docker: { host: `unix://${env.local.socket}` } };
 const name = `bt-storage-${process.pid}`;
+const volume = `bt-storage-vol-${process.pid}`;
+const kept = `bt-storage-kept-${process.pid}`;
 
 /** Runs `cmd` in the container through the engine's exec API; its output (a TTY: one plain stream) and exit code. */
 async function exec(container: string, cmd: string[]): Promise<{ output: string; code: number }> {
@@ -34,9 +42,10 @@ describe("storage on Docker", () => {
   const desired = (config: Partial<ContainerConfig>): ContainersState => ({
     app: { container: { config: { ...base, ...config }, runtime }, host: { directConfig: {} } },
   });
-  const resourceFor = (want: ContainersState) => new ContainersResource({ previousState: state, desiredState: want });
-  const converge = async (want: ContainersState): Promise<Plan> => {
-    const resource = resourceFor(want);
+  const resourceFor = (want: ContainersState, volumes?: string[]) =>
+    new ContainersResource({ previousState: state, desiredState: want }, volumes === undefined ? {} : { volumes });
+  const converge = async (want: ContainersState, volumes?: string[]): Promise<Plan> => {
+    const resource = resourceFor(want, volumes);
     try {
       await resource.checkCurrentState();
       const plan = resource.plan();
@@ -48,8 +57,8 @@ describe("storage on Docker", () => {
       await resource.close();
     }
   };
-  const planOnly = async (want: ContainersState): Promise<Plan> => {
-    const resource = resourceFor(want);
+  const planOnly = async (want: ContainersState, volumes?: string[]): Promise<Plan> => {
+    const resource = resourceFor(want, volumes);
     try {
       await resource.checkCurrentState();
       return resource.plan();
@@ -60,6 +69,8 @@ describe("storage on Docker", () => {
 
   afterAll(async () => {
     await dockerLocal(`/containers/${name}?force=1`, { method: "DELETE" });
+    await dockerLocal(`/containers/${name}-2?force=1`, { method: "DELETE" });
+    for (const v of [volume, kept]) await dockerLocal(`/volumes/${v}?force=1`, { method: "DELETE" });
   });
 
   test(
@@ -108,4 +119,102 @@ describe("storage on Docker", () => {
     expect((await exec(name, ["sh", "-c", `touch ${file} && rm ${file}`])).code).toBe(0);
     expect((await planOnly(want)).empty).toBe(true);
   }, 120_000);
+
+  const withVolume = (args: string[]) =>
+    desired({
+      args,
+      mounts: [{ type: "volume", source: volume, target: "/data", driver: "local", driverOptions: {} }],
+    });
+
+  test("a named volume is created when missing and keeps its data across a recreate", async () => {
+    expect((await dockerLocal(`/volumes/${volume}`)).status).toBe(404);
+    await converge(withVolume(["sleep", "100000"]), [volume]);
+    const created = await dockerLocal(`/volumes/${volume}`);
+    expect(created.status).toBe(200);
+    expect(created.body).toMatchObject({ Driver: "local", Labels: { "berth.managed": "true" } });
+    expect((await exec(name, ["sh", "-c", "echo kept-across-recreate > /data/file"])).code).toBe(0);
+    const before = (await dockerLocal(`/containers/${name}/json`)).body as { Id: string };
+    const want = withVolume(["sleep", "200000"]);
+    const plan = await converge(want, [volume]);
+    expect(plan.changes.find((c) => c.name === "app")?.action).toBe("recreate");
+    expect(((await dockerLocal(`/containers/${name}/json`)).body as { Id: string }).Id).not.toBe(before.Id);
+    expect((await exec(name, ["cat", "/data/file"])).output.trim()).toBe("kept-across-recreate");
+    expect((await planOnly(want, [volume])).empty).toBe(true);
+  }, 120_000);
+
+  test(
+    "a volume stays when its container is removed; it is removed, with a warning, once it leaves volumes:",
+    async () => {
+      const other: ContainersState = {
+        other: {
+          container: {
+            config: { ...base, name: `${name}-2`, mounts: [{ type: "volume", source: kept, target: "/k" }] },
+            runtime,
+          },
+          host: { directConfig: {} },
+        },
+      };
+      const both = { ...withVolume(["sleep", "200000"]), ...other };
+      await converge(both, [volume, kept]);
+      expect((await dockerLocal(`/volumes/${kept}`)).status).toBe(200);
+      // The container goes, its volume is still declared: the volume stays.
+      await converge(withVolume(["sleep", "200000"]), [volume, kept]);
+      expect((await dockerLocal(`/containers/${name}-2/json`)).status).toBe(404);
+      expect((await dockerLocal(`/volumes/${kept}`)).status).toBe(200);
+      // The last container mounting `volume` goes and `volume` leaves volumes: the plan warns, apply removes it.
+      const plan = await planOnly({}, [kept]);
+      expect(plan.volumes?.map((v) => v.name)).toEqual([volume]);
+      expect(plan.volumes?.[0]?.warning).toContain("deletes its data");
+      await converge({}, [kept]);
+      expect((await dockerLocal(`/volumes/${volume}`)).status).toBe(404);
+      expect((await dockerLocal(`/volumes/${kept}`)).status).toBe(200);
+      // Nothing is recorded any more, so nothing is left to plan (an empty document is refused as such).
+      expect(state).toEqual({});
+    },
+    120_000,
+  );
+});
+
+describe("named volumes through the CLI", () => {
+  const dir = mkdtempSync(join(tmpdir(), "berth-storage-cli-"));
+  const container = `bt-storage-cli-${process.pid}`;
+  const vol = `bt-storage-cli-vol-${process.pid}`;
+  const config = (volumes: string, containers: string) =>
+    writeFileSync(
+      join(dir, "config.yaml"),
+      `hosts: { local: { direct: {} } }\nruntime: { docker: { host: "unix://${env.local.socket}" } }\n${volumes}` +
+        `containers:\n${containers}`,
+    );
+  const app = `  app: { name: ${container}, host: local, image: "${env.image}", init: true, networkMode: none,` +
+    ` args: [sleep, "100000"], mounts: [ { type: volume, source: ${vol}, target: /data } ] }\n`;
+
+  afterAll(async () => {
+    await dockerLocal(`/containers/${container}?force=1`, { method: "DELETE" });
+    await dockerLocal(`/volumes/${vol}?force=1`, { method: "DELETE" });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test(
+    "an undeclared name is refused with did-you-mean; a removed name is planned with a warning, then removed",
+    async () => {
+      config(`volumes: { ${vol}x: {} }\n`, app);
+      const refused = await runCli(["validate"], dir);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`did you mean \`${vol}x\`?`);
+      config(`volumes: { ${vol}: { driver: local } }\n`, app);
+      expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
+      expect((await dockerLocal(`/volumes/${vol}`)).status).toBe(200);
+      config("", "  {}\n");
+      const plan = await runCli(["plan"], dir);
+      expect(plan.code).toBe(2);
+      expect(plan.stdout).toContain(`volume ${vol} remove on local`);
+      expect(plan.stdout).toContain(`warning: volume "${vol}" is no longer under volumes:`);
+      expect(plan.stdout).toContain("Plan: 1 remove, 1 volume remove.");
+      const apply = await runCli(["apply", "--yes"], dir);
+      expect(apply.code).toBe(0);
+      expect((await dockerLocal(`/containers/${container}/json`)).status).toBe(404);
+      expect((await dockerLocal(`/volumes/${vol}`)).status).toBe(404);
+    },
+    120_000,
+  );
 });

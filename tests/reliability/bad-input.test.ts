@@ -188,6 +188,20 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "volumes: an undeclared volume, a driver in the mount, a bad volume name",
+    config: `volumes: { data: {}, "/srv": {} }\n${
+      withA("mounts: [{type: volume, source: dta, target: /d}, {type: volume, source: data, target: /e, driver: nfs}]")
+    }`,
+    expect: [
+      "volumes",
+      "is not a volume name",
+      "containers.a.mounts[0].source",
+      "did you mean `data`?",
+      "containers.a.mounts[1].driver",
+      "under volumes:",
+    ],
+  },
+  {
     name: "unknown logging driver and option",
     config: `${
       withA("logging: { driver: json-fil }")

@@ -15,6 +15,7 @@ import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
 import { checkSupported, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 import { formatPlan, styleFor } from "../../cli/output.ts";
+import { volumeRemovals } from "../../engine/volumes.ts";
 
 const BASE: ContainerConfig = { name: "web", image: "nginx:1.25" };
 const PATH = "desiredState.web.container.config";
@@ -466,7 +467,7 @@ describe("mounts: read-only bind mounts and tmpfs mounts", () => {
     expect(problems({ mounts: [{ type: "tmpfs", target: "/x", size: "16M" }] })[0]?.path).toBe(
       `${PATH}.mounts[0].size`,
     );
-    expect(problems({ mounts: [{ type: "volume", target: "/x" }] })[0]?.path).toBe(`${PATH}.mounts[0].type`);
+    expect(problems({ mounts: [{ type: "nfs", target: "/x" }] })[0]?.path).toBe(`${PATH}.mounts[0].type`);
     expect(problems({ mounts: [{ source: "/a", target: "/x", readOnly: "yes" }] })[0]?.path).toBe(
       `${PATH}.mounts[0].readOnly`,
     );
@@ -508,5 +509,99 @@ describe("mounts: read-only bind mounts and tmpfs mounts", () => {
       readonly: true,
     });
     expect(() => checkSupported({ ...host, mounts: [RO, TMPFS] })).toThrow(/mount "\/scratch": CRI has no tmpfs mount/);
+  });
+});
+
+describe("named volumes: declared under volumes:, mounted by name", () => {
+  const config = (volumes: string, mounts: string) =>
+    configFromDocument(
+      parseDocument(
+        `hosts: { local: { direct: {} } }\n${volumes}containers:\n  web: { host: local, image: nginx, mounts: ${mounts} }\n`,
+        "config.yaml",
+      ),
+      "config.yaml",
+      { env: {} },
+    );
+
+  test("a declared volume's driver and options go into the mounts that use it; the names are the config's", () => {
+    const c = config(
+      "volumes: { data: { driver: local, options: { type: tmpfs, device: tmpfs } }, spare: {} }\n",
+      "[{ type: volume, source: data, target: /data, readOnly: true }]",
+    );
+    expect(c.desiredState["web"]?.container.config.mounts).toEqual([{
+      type: "volume",
+      source: "data",
+      target: "/data",
+      readOnly: true,
+      driver: "local",
+      driverOptions: { type: "tmpfs", device: "tmpfs" },
+    }]);
+    expect(c.volumes).toEqual(["data", "spare"]);
+  });
+
+  test("an undeclared volume is refused with did-you-mean; driver in a mount, a path as a name, refused", () => {
+    const problemsOf = (volumes: string, mounts: string) => {
+      try {
+        config(volumes, mounts);
+        return [];
+      } catch (err) {
+        return (err as { problems: Array<{ path: string; message: string }> }).problems;
+      }
+    };
+    expect(problemsOf("volumes: { data: {} }\n", "[{ type: volume, source: dta, target: /d }]")).toEqual([{
+      path: "containers.web.mounts[0].source",
+      message: 'volume "dta" is not declared under volumes:; did you mean `data`?',
+    }]);
+    expect(problemsOf("", "[{ type: volume, source: cache, target: /d }]")[0]?.message).toContain(
+      "declare it: volumes: { cache: {} }",
+    );
+    expect(problemsOf("volumes: { data: {} }\n", "[{ type: volume, source: data, target: /d, driver: nfs }]"))
+      .toEqual([{
+        path: "containers.web.mounts[0].driver",
+        message: "declare the volume's driver under volumes: instead",
+      }]);
+    expect(problems({ mounts: [{ type: "volume", source: "/srv/data", target: "/d" }] })[0]).toMatchObject({
+      path: `${PATH}.mounts[0].source`,
+    });
+    expect(problems({ mounts: [{ type: "volume", source: "data", target: "/d", propagation: "rshared" }] })[0])
+      .toMatchObject({ path: `${PATH}.mounts[0].propagation` });
+    expect(problemsOf("volumes: { /x: {} }\n", "[]")[0]?.path).toContain("volumes");
+  });
+
+  test("a volume mount is in the identity; its driver and options are not (an existing volume keeps its own)", () => {
+    const mount = { type: "volume" as const, source: "data", target: "/data" };
+    const before = configHash({ ...BASE, mounts: [mount] });
+    expect(configHash({ ...BASE, mounts: [{ ...mount, driver: "local", driverOptions: { o: "x" } }] })).toBe(before);
+    expect(configHash({ ...BASE, mounts: [{ ...mount, source: "other" }] })).not.toBe(before);
+    expect(configHash({ ...BASE, mounts: [{ source: "/data", target: "/data" }] })).not.toBe(before);
+  });
+
+  test("Docker gets a volume mount by name; CRI refuses it before creating", () => {
+    const mount = { type: "volume" as const, source: "data", target: "/data", driver: "local" };
+    expect(createBody({ ...BASE, mounts: [mount] }, {}).HostConfig.Mounts).toEqual([
+      { Type: "volume", Source: "data", Target: "/data" },
+    ]);
+    expect(() => checkSupported({ ...BASE, networkMode: "host", mounts: [mount] })).toThrow(
+      /mount "\/data": CRI has no volume mount/,
+    );
+  });
+
+  test("a volume that left volumes: is removed where recorded containers mounted it, with a warning; never else", () => {
+    const previous = {
+      a: hcc({ ...BASE, name: "a", mounts: [{ type: "volume", source: "data", target: "/d" }] }, "1"),
+      b: hcc({ ...BASE, name: "b", mounts: [{ type: "volume", source: "data", target: "/d" }] }, "2"),
+    };
+    expect(volumeRemovals(previous, ["data"])).toEqual([]);
+    expect(volumeRemovals(previous, undefined)).toEqual([]);
+    const removals = volumeRemovals(previous, []);
+    expect(removals.map((r) => [r.name, r.via])).toEqual([["data", "a"]]);
+    expect(removals[0]?.warning).toContain("deletes its data");
+    const text = formatPlan(
+      { changes: [], summary: {}, empty: false, volumes: removals },
+      styleFor({ isTTY: false }, {}),
+    );
+    expect(text).toContain("volume data remove on");
+    expect(text).toContain('warning: volume "data" is no longer under volumes:');
+    expect(text).toContain("Plan: 1 volume remove.");
   });
 });
