@@ -61,6 +61,7 @@ export {
 } from "./engine/recover.ts";
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
+export type { VolumeRemoval } from "./engine/volumes.ts";
 export {
   type ApplyEvent,
   type ApplyOptions,

@@ -55,7 +55,13 @@ export function displayChange(names: HostNames, c: PlannedChange): PlannedChange
 
 /** A plan with its hosts shown as `node1 (10.0.0.11)`. */
 export function displayPlan<P extends Plan>(names: HostNames, plan: P): P {
-  return { ...plan, changes: plan.changes.map((c) => displayChange(names, c)) };
+  return {
+    ...plan,
+    changes: plan.changes.map((c) => displayChange(names, c)),
+    ...(plan.volumes === undefined ? {} : {
+      volumes: plan.volumes.map((v) => ({ ...v, host: hostDisplay(names, v.host) })),
+    }),
+  };
 }
 
 /** An apply event with its hosts shown as `node1 (10.0.0.11)`. */

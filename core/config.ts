@@ -27,6 +27,9 @@
  *   shared: { driver: local, options: { type: nfs, o: "addr=10.0.0.5,rw", device: ":/export" } }
  *                                            # a volume whose name leaves volumes: is removed (the plan warns)
  *
+ * networks:                                  # user-defined networks, created on each host where a container joins one
+ *   backend: { driver: bridge, subnet: 10.20.0.0/24, internal: false }   # subnet: needed for static addresses
+ *
  * containers:
  *   etcd:                                    # the container's name unless name: is set
  *     host: node1                            # a name from hosts:
@@ -80,6 +83,7 @@
  *     name: web-1                            # container name differs from the key
  *     host: local
  *     image: nginx:1.25
+ *     networks: [ { name: backend, aliases: [web], ipv4Address: 10.20.0.5 } ]   # names from networks:; not with networkMode
  *     runtime:                               # merged over the top-level runtime's docker settings
  *       docker:
  *         registryAuth:
@@ -151,6 +155,12 @@ import {
   sshFields,
 } from "./validate.ts";
 import { expandHome } from "./home.ts";
+import {
+  applyNetworkDeclarations,
+  checkNetworkReferences,
+  type NetworkDeclaration,
+  networksCheck,
+} from "./networks.ts";
 import { applyVolumeDeclarations, checkVolumeReferences, type VolumeDeclaration, volumesCheck } from "./volumes.ts";
 
 /** What a config document declares. */
@@ -244,6 +254,11 @@ const TOP_FIELDS: Fields = {
     check: checkBackend, // read by cli/state-backend.ts
     description:
       "Where the state is kept when --state is not given: etcd: {endpoints, prefix, ca, cert, key, user, password, lockTtl}.",
+  },
+  networks: {
+    check: networksCheck,
+    description:
+      "User-defined networks: name -> {driver, subnet, internal}; created on each host where a container joins one.",
   },
   volumes: {
     check: volumesCheck,
@@ -400,6 +415,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
   checkFields(doc, "", problems, TOP_FIELDS);
   checkHostReferences(doc, problems);
   checkVolumeReferences(doc, problems);
+  checkNetworkReferences(doc, problems);
   if (problems.length > start) return {};
 
   const hosts = buildHosts(doc);
@@ -428,6 +444,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
   }
   checkDuplicateNames(named, problems);
   applyVolumeDeclarations(state, (own(doc, "volumes") ?? {}) as Record<string, VolumeDeclaration>);
+  applyNetworkDeclarations(state, (own(doc, "networks") ?? {}) as Record<string, NetworkDeclaration>);
   return state;
 }
 

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import type { ContainerConfig, Device, Logging, Mount, PortMap, Ulimit } from "./model.ts";
+import type { ContainerConfig, Device, Logging, Mount, NetworkAttachment, PortMap, Ulimit } from "./model.ts";
 import {
   absolutePathRule,
   capabilityRule,
@@ -28,11 +28,15 @@ import {
   extraHostRule,
   fileLogOptionRule,
   imageRule,
+  inSubnet,
   ipRule,
+  ipv4Rule,
+  ipv4SubnetRule,
   labelKeyRule,
   logDriverRule,
   modeRule,
   mountTargetRule,
+  networkNameRule,
   oneOf,
   plainUserRule,
   restartPolicyRule,
@@ -353,6 +357,54 @@ function checkMount(value: unknown, path: string, problems: Problem[]): void {
   }
 }
 
+const NETWORK_FIELDS: Fields = {
+  name: {
+    check: string(networkNameRule, { pattern: "^[a-zA-Z0-9][a-zA-Z0-9_.-]*$" }),
+    required: "set the network's name, such as backend (a name from networks:)",
+    description: "The network (berth's config: a name from networks:).",
+  },
+  aliases: {
+    check: listOf(string(dnsNameRule("alias")), "aliases"),
+    description: "Other names the container has on the network.",
+  },
+  ipv4Address: { check: string(ipv4Rule), description: "Static IPv4 address in the network's subnet." },
+  driver: { check: string(), description: "Driver the network is created with (bridge when not set)." },
+  subnet: { check: string(ipv4SubnetRule), description: "Subnet the network is created with (CIDR)." },
+  internal: { check: boolean, description: "Created internal: no route out." },
+};
+
+/** The attachments' fields; a network joined twice; a static address outside the subnet. */
+function checkNetworks(value: unknown, path: string, problems: Problem[]): void {
+  const before = problems.length;
+  listOf(mapping(NETWORK_FIELDS), "networks")(value, path, problems);
+  if (problems.length > before) return;
+  const seen = new Set<string>();
+  (value as NetworkAttachment[]).forEach((network, index) => {
+    const where = at(path, index);
+    if (seen.has(network.name)) {
+      report(problems, at(where, "name"), `network ${quote(network.name)} is joined twice: merge the two items`);
+    }
+    seen.add(network.name);
+    const { ipv4Address: ip, subnet } = network;
+    if (ip !== undefined && subnet !== undefined && !inSubnet(ip, subnet)) {
+      report(
+        problems,
+        at(where, "ipv4Address"),
+        `${quote(ip)} is not in the network's subnet ${subnet}: pick one in it`,
+      );
+    }
+  });
+}
+
+function canonicalNetwork(network: NetworkAttachment): NetworkAttachment {
+  const aliases = [...new Set(network.aliases ?? [])].sort();
+  return {
+    name: network.name,
+    ...(aliases.length > 0 && { aliases }),
+    ...(network.ipv4Address !== undefined && network.ipv4Address !== "" && { ipv4Address: network.ipv4Address }),
+  };
+}
+
 const DEVICE_FIELDS: Fields = {
   source: {
     check: string(absolutePathRule, ABSOLUTE),
@@ -523,6 +575,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     description: "host, none, bridge, default, container:<name> or a network name.",
     check: mode("network mode", ["host", "none", "bridge", "default"], true),
     canonical: text("default"),
+    identity: true,
+    sensitive: "never",
+  },
+  networks: {
+    description: "User-defined networks joined, not with networkMode: [{name, aliases, ipv4Address}].",
+    check: withSchema(checkNetworks, () => schemaOf(listOf(mapping(NETWORK_FIELDS), "networks"), "networks")),
+    // The network's driver, subnet and internal flag are not part of it: they only matter when it is created.
+    canonical: (networks) => nonEmptyList(networks.map(canonicalNetwork).sort(byKey((n) => n.name))),
+    serialize: (networks) => networks.map((network) => inDeclaredOrder(network, NETWORK_FIELDS)),
     identity: true,
     sensitive: "never",
   },
@@ -855,6 +916,13 @@ function checkConfigLimits(config: ContainerConfig, path: string, problems: Prob
       problems,
       at(path, "memorySwap"),
       `is memory plus swap, so at least memory (${config.memory}): raise it, or use -1 for unlimited swap`,
+    );
+  }
+  if (config.networks !== undefined && config.networks.length > 0 && config.networkMode !== undefined) {
+    report(
+      problems,
+      at(path, "networkMode"),
+      "networks and networkMode exclude each other: remove networkMode (networks joins user-defined networks; networkMode is for host, none, container:NAME)",
     );
   }
   if (config.networkMode === "host") {

@@ -44,6 +44,22 @@ export interface Mount {
   driverOptions?: Record<string, string>;
 }
 
+/** A user-defined network a container joins, on its own host. */
+export interface NetworkAttachment {
+  /** The network's name (berth's config: a name from `networks:`). */
+  name: string;
+  /** Other names the container has on this network. */
+  aliases?: string[];
+  /** Static IPv4 address; the network's IPAM picks one when not set. */
+  ipv4Address?: string;
+  /** The driver the network is created with when missing (`bridge` when not set). */
+  driver?: string;
+  /** Its subnet (CIDR) when created; needed for a static address. */
+  subnet?: string;
+  /** Created internal: no route out of it. */
+  internal?: boolean;
+}
+
 /** A host device given to the container. */
 export interface Device {
   /** Device path on the host, such as `/dev/fuse`. */
@@ -80,6 +96,8 @@ export interface ContainerConfig {
   mounts?: Mount[];
   privileged?: boolean;
   networkMode?: string;
+  /** User-defined networks joined (not with `networkMode`). */
+  networks?: NetworkAttachment[];
   pidMode?: string;
   ipcMode?: string;
   user?: string;

@@ -19,6 +19,38 @@ export const volumeNameRule: Rule = (name) =>
       quote(name)
     } is not a volume name: use letters, digits, "_", "." and "-" (at least 2, starting with a letter or digit), such as "data"`;
 
+/** A user-defined network's name; the engine's own networks are not ones berth creates. */
+export const networkNameRule: Rule = (name) =>
+  ["host", "none", "bridge", "default"].includes(name)
+    ? `${quote(name)} is the engine's own network: use networkMode: ${
+      name === "default" ? "bridge" : name
+    } instead, or another name`
+    : /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)
+    ? undefined
+    : `${quote(name)} is not a network name: use letters, digits, "_", "." and "-", starting with a letter or digit`;
+
+/** An IPv4 subnet in CIDR form, such as `10.20.0.0/24`. */
+export const ipv4SubnetRule: Rule = (cidr) => {
+  const [address, bits, extra] = cidr.split("/");
+  return extra === undefined && bits !== undefined && /^\d{1,2}$/.test(bits) && Number(bits) <= 32 &&
+      isIP(address ?? "") === 4
+    ? undefined
+    : `${quote(cidr)} is not an IPv4 subnet: write address/bits, such as "10.20.0.0/24"`;
+};
+
+/** An IPv4 address (static addresses are IPv4 only). */
+export const ipv4Rule: Rule = (
+  ip,
+) => (isIP(ip) === 4 ? undefined : `${quote(ip)} is not an IPv4 address, such as "10.20.0.5"`);
+
+/** Whether an IPv4 address is inside a subnet (both already valid). */
+export function inSubnet(ip: string, cidr: string): boolean {
+  const toNumber = (a: string) => a.split(".").reduce((n, part) => n * 256 + Number(part), 0);
+  const [address, bits] = cidr.split("/") as [string, string];
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(toNumber(ip) / size) === Math.floor(toNumber(address) / size);
+}
+
 /** Docker-compatible container name: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`. */
 export const containerNameRule: Rule = (name) => {
   if (name === "") return "set a container name";

@@ -4,13 +4,15 @@
  * @module
  */
 import { containerFields, effectiveLogging } from "../../core/fields.ts";
-import type { ContainerConfig } from "../../core/model.ts";
+import type { ContainerConfig, NetworkAttachment } from "../../core/model.ts";
 import { sizeInBytes } from "../../core/rules.ts";
 import type { CreateOptions } from "../runtime.ts";
 
 /** The fields of the engine's create request that berth sets. */
 export interface CreateBody {
   Image: string;
+  /** The first network joined (the engine takes one at create before API 1.44; the rest are connected after). */
+  NetworkingConfig?: { EndpointsConfig: Record<string, EndpointConfig> };
   Cmd?: string[];
   Entrypoint?: string[];
   WorkingDir?: string;
@@ -59,6 +61,21 @@ export interface CreateBody {
     GroupAdd?: string[];
     Tmpfs?: Record<string, string>;
     LogConfig: { Type: string; Config: Record<string, string> };
+  };
+}
+
+/** A container's settings on one network. */
+export interface EndpointConfig {
+  Aliases?: string[];
+  IPAMConfig?: { IPv4Address: string };
+}
+
+/** The endpoint settings of one network a container joins. */
+export function endpointConfig(network: NetworkAttachment): EndpointConfig {
+  return {
+    ...(network.aliases !== undefined && network.aliases.length > 0 && { Aliases: network.aliases }),
+    ...(network.ipv4Address !== undefined && network.ipv4Address !== "" &&
+      { IPAMConfig: { IPv4Address: network.ipv4Address } }),
   };
 }
 
@@ -123,6 +140,12 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     privileged: (privileged, body) => void (body.HostConfig.Privileged = privileged),
     networkMode: (mode, body) => void (body.HostConfig.NetworkMode = mode),
+    networks: (networks, body) => {
+      const first = networks[0];
+      if (first === undefined) return;
+      body.HostConfig.NetworkMode = first.name;
+      body.NetworkingConfig = { EndpointsConfig: { [first.name]: endpointConfig(first) } };
+    },
     pidMode: (mode, body) => void (body.HostConfig.PidMode = mode),
     ipcMode: (mode, body) => void (body.HostConfig.IpcMode = mode),
     user: (_user, body, config) => setUser(body, config),

@@ -6,7 +6,13 @@
  */
 import process from "node:process";
 import { BerthError, withContext } from "../../core/errors.ts";
-import type { ContainerConfig, ContainerStatus, DockerRuntimeConfig, Mount } from "../../core/model.ts";
+import type {
+  ContainerConfig,
+  ContainerStatus,
+  DockerRuntimeConfig,
+  Mount,
+  NetworkAttachment,
+} from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
 import type {
   CallOptions,
@@ -20,7 +26,7 @@ import type {
 import { LABEL_MANAGED } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
-import { createBody, updateBody } from "./create-body.ts";
+import { createBody, endpointConfig, updateBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
@@ -129,6 +135,47 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     await res.discard();
   }
 
+  // Containers of one host are created concurrently: those joining one new network share its creation.
+  const networksInFlight = new Map<string, Promise<void>>();
+  function ensureNetwork(network: NetworkAttachment, signal: AbortSignal | undefined): Promise<void> {
+    let pending = networksInFlight.get(network.name);
+    if (pending === undefined) {
+      pending = createNetworkIfMissing(network, signal).finally(() => networksInFlight.delete(network.name));
+      networksInFlight.set(network.name, pending);
+    }
+    return pending;
+  }
+
+  /** Creates a user-defined network when the engine has none of that name; an existing one is used as it is. */
+  async function createNetworkIfMissing(network: NetworkAttachment, signal: AbortSignal | undefined): Promise<void> {
+    const name = network.name;
+    const seen = await engine.request({
+      method: "GET",
+      path: `/networks/${encodeURIComponent(name)}`,
+      what: `inspecting network ${quote(name)}`,
+      accept: [404],
+      headersTimeoutMs: READ_TIMEOUT_MS,
+      ...signalOption(signal),
+    });
+    await seen.discard();
+    if (seen.status !== 404) return;
+    const res = await engine.request({
+      method: "POST",
+      path: "/networks/create",
+      json: {
+        Name: name,
+        Driver: network.driver ?? "bridge",
+        Internal: network.internal === true,
+        CheckDuplicate: true,
+        ...(network.subnet !== undefined && { IPAM: { Driver: "default", Config: [{ Subnet: network.subnet }] } }),
+        Labels: { [LABEL_MANAGED]: "true" },
+      },
+      what: `creating network ${quote(name)}`,
+      ...signalOption(signal),
+    });
+    await res.discard();
+  }
+
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
     const what = `checking "${target}" in container ${quote(shortId(id))}`;
     const res = await archive("HEAD", id, target, what, o);
@@ -230,6 +277,7 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       for (const mount of containerConfig.mounts ?? []) {
         if (mount.type === "volume") await ensureVolume(mount, o?.signal);
       }
+      for (const network of containerConfig.networks ?? []) await ensureNetwork(network, o?.signal);
       const created = await engine.json<{ Id: string }>({
         method: "POST",
         path: "/containers/create",
@@ -239,6 +287,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
         container: name,
         ...signalOption(o?.signal),
       });
+      // The create request joined the first network; the engine takes the others one by one.
+      for (const network of (containerConfig.networks ?? []).slice(1)) {
+        const res = await engine.request({
+          method: "POST",
+          path: `/networks/${encodeURIComponent(network.name)}/connect`,
+          json: { Container: created.Id, EndpointConfig: endpointConfig(network) },
+          what: `connecting container "${name}" to network ${quote(network.name)}`,
+          container: name,
+          ...signalOption(o?.signal),
+        });
+        await res.discard();
+      }
       return created.Id;
     },
 

@@ -119,6 +119,12 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
     refuse: (mode) =>
       mode === "host" ? undefined : `networkMode "${mode}" needs a pod network (CNI); only "host" is supported`,
   },
+  networks: {
+    refuse: (networks) =>
+      networks.length === 0
+        ? undefined
+        : "user-defined networks need a pod network (CNI); the container uses the host network: remove `networks`",
+  },
   pidMode: {
     refuse: (mode) =>
       namespaceMode(mode, "CONTAINER") === undefined ? `pidMode "${mode}" is not supported (only "host")` : undefined,

@@ -217,6 +217,8 @@ describe("kubeletRuntime() containers", () => {
       [{ sysctls: { "net.ipv4.ip_forward": "1" } }, "`sysctls`"],
       [{ logging: { driver: "local" } }, "remove `logging`"],
       [{ mounts: [{ type: "tmpfs", target: "/scratch" }] }, 'mount "/scratch": CRI has no tmpfs mount'],
+      [{ mounts: [{ type: "volume", source: "data", target: "/data" }] }, 'mount "/data": CRI has no volume mount'],
+      [{ networks: [{ name: "backend" }] }, "remove `networks`"],
     ];
     for (const [extra, message] of cases) {
       const result = await codeOf(create(kubelet, "refused-options", extra));

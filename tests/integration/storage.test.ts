@@ -7,7 +7,7 @@
  * (exec, volumes) over raw HTTP on its socket, not berth's client.
  */
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, testHost } from "../support/env.ts";
 import { ContainersResource } from "../../engine/containers.ts";
 import type { ContainerConfig, ContainersState } from "../../core/model.ts";
 import type { Plan } from "../../engine/plan.ts";
@@ -23,16 +23,25 @@ const volume = `bt-storage-vol-${process.pid}`;
 const kept = `bt-storage-kept-${process.pid}`;
 
 /** Runs `cmd` in the container through the engine's exec API; its output (a TTY: one plain stream) and exit code. */
-async function exec(container: string, cmd: string[]): Promise<{ output: string; code: number }> {
+async function exec(
+  container: string,
+  cmd: string[],
+  socket = env.local.socket,
+): Promise<{ output: string; code: number }> {
   const created = await dockerLocal(`/containers/${container}/exec`, {
     method: "POST",
     body: { Cmd: cmd, AttachStdout: true, AttachStderr: true, Tty: true },
+    socket,
   });
   expect(created.status).toBe(201);
   const id = (created.body as { Id: string }).Id;
-  const started = await dockerLocal(`/exec/${id}/start`, { method: "POST", body: { Detach: false, Tty: true } });
+  const started = await dockerLocal(`/exec/${id}/start`, {
+    method: "POST",
+    body: { Detach: false, Tty: true },
+    socket,
+  });
   expect(started.status).toBe(200);
-  const done = await dockerLocal(`/exec/${id}/json`);
+  const done = await dockerLocal(`/exec/${id}/json`, { socket });
   return { output: String(started.body), code: (done.body as { ExitCode: number }).ExitCode };
 }
 
@@ -214,6 +223,89 @@ describe("named volumes through the CLI", () => {
       expect(apply.code).toBe(0);
       expect((await dockerLocal(`/containers/${container}/json`)).status).toBe(404);
       expect((await dockerLocal(`/volumes/${vol}`)).status).toBe(404);
+    },
+    120_000,
+  );
+});
+
+// On a test host's engine: its own network namespace, so the bridge and its subnet meet no one else's.
+describe("networks on Docker", () => {
+  const h1 = testHost(env, "h1");
+  const socket = h1.dockerSocket;
+  const network = `bt-net-${process.pid}`;
+  const second = `bt-net-2-${process.pid}`;
+  const names = { a: `bt-net-a-${process.pid}`, b: `bt-net-b-${process.pid}` };
+  let recorded: ContainersState = {};
+  const member = (name: string, alias: string, ipv4Address?: string, more: Array<{ name: string }> = []) => ({
+    container: {
+      config: {
+        name,
+        image: env.image,
+        init: true,
+        args: ["sleep", "100000"],
+        networks: [{
+          name: network,
+          aliases: [alias],
+          subnet: "10.213.0.0/24",
+          ...(ipv4Address === undefined ? {} : { ipv4Address }),
+        }, ...more],
+      },
+      runtime: { docker: { host: `unix://${socket}` } },
+    },
+    host: { directConfig: {} },
+  });
+  const want: ContainersState = {
+    a: member(names.a, "alpha", "10.213.0.10"),
+    b: member(names.b, "beta", undefined, [{ name: second }]),
+  };
+  const withResource = async <T>(fn: (r: ContainersResource) => Promise<T>): Promise<T> => {
+    const resource = new ContainersResource({ previousState: recorded, desiredState: want });
+    try {
+      await resource.checkCurrentState();
+      return await fn(resource);
+    } finally {
+      await resource.close();
+    }
+  };
+
+  afterAll(async () => {
+    for (const name of Object.values(names)) {
+      await dockerLocal(`/containers/${name}?force=1`, { method: "DELETE", socket });
+    }
+    for (const n of [network, second]) await dockerLocal(`/networks/${n}`, { method: "DELETE", socket });
+  });
+
+  test(
+    "the network is created when missing; two containers reach each other by alias; a static address holds",
+    async () => {
+      expect((await dockerLocal(`/networks/${network}`, { socket })).status).toBe(404);
+      await withResource(async (resource) => {
+        const result = await resource.apply();
+        expect(result.results.filter((r) => !r.ok)).toEqual([]);
+        recorded = result.state;
+      });
+      const created = await dockerLocal(`/networks/${network}`, { socket });
+      expect(created.status).toBe(200);
+      const info = created.body as { Driver: string; Labels: Record<string, string>; IPAM: { Config: unknown[] } };
+      expect([info.Driver, info.Labels["berth.managed"], info.IPAM.Config]).toEqual([
+        "bridge",
+        "true",
+        [{ Subnet: "10.213.0.0/24" }],
+      ]);
+      const a = (await dockerLocal(`/containers/${names.a}/json`, { socket })).body as {
+        NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null }> };
+      };
+      expect(a.NetworkSettings.Networks[network]?.IPAddress).toBe("10.213.0.10");
+      // b joined its first network when created, the second one before it started.
+      const b = (await dockerLocal(`/containers/${names.b}/json`, { socket })).body as typeof a;
+      expect(Object.keys(b.NetworkSettings.Networks).sort()).toEqual([network, second].sort());
+      const ping = (from: string, to: string) => exec(from, ["/bin/busybox", "ping", "-c", "1", "-W", "5", to], socket);
+      const ab = await ping(names.a, "beta");
+      expect({ code: ab.code, output: ab.output }).toMatchObject({ code: 0 });
+      const ba = await ping(names.b, "alpha");
+      expect(ba.code).toBe(0);
+      expect(ba.output).toContain("10.213.0.10");
+      expect((await withResource(async (resource) => resource.plan())).empty).toBe(true);
     },
     120_000,
   );

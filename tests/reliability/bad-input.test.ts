@@ -202,6 +202,23 @@ const cases: BadCase[] = [
     ],
   },
   {
+    name: "networks: an undeclared network, an address outside the subnet, one address twice, with networkMode",
+    config: `networks: { backend: { subnet: 10.20.0.0/24 } }\n${
+      withA(
+        "networks: [{name: backnd}, {name: backend, ipv4Address: 10.21.0.1}]",
+      )
+    }  b: { host: local, image: x, networks: [{name: backend, ipv4Address: 10.20.0.7}] }\n` +
+      `  c: { host: local, image: x, networkMode: none, networks: [{name: backend, ipv4Address: 10.20.0.7}] }\n`,
+    expect: [
+      "containers.a.networks[0].name",
+      "did you mean `backend`?",
+      "containers.a.networks[1].ipv4Address",
+      "not in network backend's subnet",
+      "containers.c.networks[0].ipv4Address",
+      "give each its own address",
+    ],
+  },
+  {
     name: "unknown logging driver and option",
     config: `${
       withA("logging: { driver: json-fil }")

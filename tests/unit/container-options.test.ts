@@ -605,3 +605,99 @@ describe("named volumes: declared under volumes:, mounted by name", () => {
     expect(text).toContain("Plan: 1 volume remove.");
   });
 });
+
+describe("networks: declared under networks:, joined by name with aliases and static addresses", () => {
+  const config = (networks: string, containers: string) =>
+    configFromDocument(
+      parseDocument(
+        `hosts: { local: { direct: {} }, far: { direct: {} } }\n${networks}containers:\n${containers}`,
+        "config.yaml",
+      ),
+      "config.yaml",
+      { env: {} },
+    );
+  const problemsOf = (networks: string, containers: string) => {
+    try {
+      config(networks, containers);
+      return [];
+    } catch (err) {
+      return (err as { problems: Array<{ path: string; message: string }> }).problems;
+    }
+  };
+  const DECLARED = "networks: { backend: { subnet: 10.20.0.0/24, internal: true }, front: {} }\n";
+
+  test("a declaration goes into the attachments that use it", () => {
+    const c = config(
+      DECLARED,
+      "  db: { host: local, image: x, networks: [ { name: backend, aliases: [db], ipv4Address: 10.20.0.5 } ] }\n",
+    );
+    expect(c.desiredState["db"]?.container.config.networks).toEqual([
+      { name: "backend", aliases: ["db"], ipv4Address: "10.20.0.5", subnet: "10.20.0.0/24", internal: true },
+    ]);
+  });
+
+  test("undeclared names, addresses outside the subnet, shared static addresses, networkMode: each refused", () => {
+    expect(problemsOf(DECLARED, "  a: { host: local, image: x, networks: [ { name: backnd } ] }\n")).toEqual([{
+      path: "containers.a.networks[0].name",
+      message: 'network "backnd" is not declared under networks:; did you mean `backend`?',
+    }]);
+    expect(
+      problemsOf(DECLARED, "  a: { host: local, image: x, networks: [ { name: backend, ipv4Address: 10.21.0.5 } ] }\n"),
+    )
+      .toEqual([{
+        path: "containers.a.networks[0].ipv4Address",
+        message: '"10.21.0.5" is not in network backend\'s subnet 10.20.0.0/24: pick one in it',
+      }]);
+    expect(
+      problemsOf(DECLARED, "  a: { host: local, image: x, networks: [ { name: front, ipv4Address: 10.9.0.5 } ] }\n")[0]
+        ?.message,
+    ).toContain("set networks.front.subnet");
+    const two = (hostB: string) =>
+      `  a: { host: local, image: x, networks: [ { name: backend, ipv4Address: 10.20.0.5 } ] }\n` +
+      `  b: { host: ${hostB}, image: x, networks: [ { name: backend, ipv4Address: 10.20.0.5 } ] }\n`;
+    expect(problemsOf(DECLARED, two("local"))).toEqual([{
+      path: "containers.b.networks[0].ipv4Address",
+      message: '"10.20.0.5" on network backend is already container "a"\'s on this host: give each its own address',
+    }]);
+    expect(problemsOf(DECLARED, two("far"))).toEqual([]);
+    expect(
+      problemsOf(DECLARED, "  a: { host: local, image: x, networkMode: host, networks: [ { name: front } ] }\n")[0],
+    )
+      .toMatchObject({ path: "containers.a.networkMode" });
+    expect(
+      problemsOf(DECLARED, "  a: { host: local, image: x, networks: [ { name: front }, { name: front } ] }\n")[0]
+        ?.message,
+    ).toContain("joined twice");
+    expect(problemsOf("networks: { bridge: {} }\n", "  a: { host: local, image: x }\n")[0]?.message).toContain(
+      "the engine's own network",
+    );
+    expect(problemsOf("networks: { n: { subnet: 10.0.0.0 } }\n", "  a: { host: local, image: x }\n")[0]?.message)
+      .toContain("not an IPv4 subnet");
+    expect(problems({ networks: [{ name: "n", aliases: ["bad alias"] }] })[0]?.path).toBe(
+      `${PATH}.networks[0].aliases[0]`,
+    );
+  });
+
+  test("in the identity when set (aliases as a set); the declaration is not", () => {
+    const n = { name: "backend", aliases: ["db", "sql"] };
+    expect(configHash({ ...BASE, networks: [] })).toBe(configHash(BASE));
+    expect(configHash({ ...BASE, networks: [n] })).not.toBe(configHash(BASE));
+    expect(configHash({ ...BASE, networks: [{ ...n, aliases: ["sql", "db"], subnet: "10.0.0.0/8" }] })).toBe(
+      configHash({ ...BASE, networks: [n] }),
+    );
+  });
+
+  test("Docker joins the first network at create (the rest are connected after); CRI refuses networks", () => {
+    const body = createBody({
+      ...BASE,
+      networks: [{ name: "backend", aliases: ["db"], ipv4Address: "10.20.0.5" }, { name: "front" }],
+    }, {});
+    expect(body.HostConfig.NetworkMode).toBe("backend");
+    expect(body.NetworkingConfig).toEqual({
+      EndpointsConfig: { backend: { Aliases: ["db"], IPAMConfig: { IPv4Address: "10.20.0.5" } } },
+    });
+    expect(() => checkSupported({ ...BASE, networkMode: "host", networks: [{ name: "backend" }] })).toThrow(
+      /remove `networks`/,
+    );
+  });
+});

@@ -331,6 +331,16 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
       ),
       privileged: fc.boolean(),
       networkMode: fc.constantFrom("host", "none", "container:etcd"),
+      networks: fc.array(
+        fc.record({
+          name: fc.constantFrom("backend", "front.net", "n_1"),
+          aliases: fc.constantFrom<string[]>([], ["db"], ["db", "sql-1"]),
+          ipv4Address: fc.constantFrom("10.20.0.5", "10.20.0.6"),
+          subnet: fc.constant("10.20.0.0/24"),
+          internal: fc.boolean(),
+        }, { requiredKeys: ["name"], noNullPrototype: true }),
+        { maxLength: 1 },
+      ),
       user: fc.constantFrom("0", "root", "1000"),
       env: dictionary(
         fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !k.includes("=") && !k.includes("\0")),
@@ -381,7 +391,12 @@ const hccArbitrary: fc.Arbitrary<HostConfiguredContainer> = fc.record({
         }),
       }, { noNullPrototype: true }),
       tmpfs: dictionary(absolutePath.filter((p) => p !== "/"), fc.constantFrom("", "size=16m", "size=1g,mode=1777")),
-    }, { requiredKeys: ["name", "image"], noNullPrototype: true }),
+    }, { requiredKeys: ["name", "image"], noNullPrototype: true }).map((config) => {
+      // networks and networkMode exclude each other: validation refuses the two together.
+      if (config.networks === undefined || config.networks.length === 0) return config;
+      const { networkMode: _networkMode, ...rest } = config;
+      return rest;
+    }),
     status: fc.record({
       id: fc.stringMatching(/^[0-9a-f]{0,12}$/),
       status: fc.constantFrom("running", "exited", "gone"),
