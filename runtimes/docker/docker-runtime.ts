@@ -19,7 +19,7 @@ import type {
 } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
-import { createBody, updateBody } from "./create-body.ts";
+import { type CreateBody, createBody, updateBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
@@ -375,16 +375,15 @@ interface InspectResponse {
   Name: string;
   State: { Status: string };
   Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
-  HostConfig?: {
-    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-    Memory?: number;
-    MemoryReservation?: number;
-    MemorySwap?: number;
-    NanoCpus?: number;
-    CpuShares?: number;
-    CpusetCpus?: string;
-    PidsLimit?: number | null;
-  };
+  // The in-place settings, as create sends them; the engine may leave the policy's name empty and PidsLimit null.
+  HostConfig?:
+    & Partial<
+      Pick<
+        CreateBody["HostConfig"],
+        "Memory" | "MemoryReservation" | "MemorySwap" | "NanoCpus" | "CpuShares" | "CpusetCpus"
+      >
+    >
+    & { RestartPolicy?: { Name?: string; MaximumRetryCount?: number }; PidsLimit?: number | null };
 }
 
 /** The in-place settings as the engine reports them, in config form (engine defaults read as absent). */
