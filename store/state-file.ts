@@ -2,7 +2,7 @@
  * The state file: read strictly (a corrupt or empty file is never taken as
  * "no containers", and never overwritten), written so it can never be cut
  * short: every byte written or an error, fsync, the temp file read back and
- * parsed, then renamed over the old one, with mode 0600.
+ * compared byte for byte, then renamed over the old one, with mode 0600.
  *
  * @module
  */
@@ -84,10 +84,11 @@ export function writeStateFile(path: string, state: ContainersState, digestKey?:
     } finally {
       closeSync(fd);
     }
-    // What is on disk must be what was meant, and parse, before it replaces the old file.
+    // What is on disk must be exactly what was meant before it replaces the old file. The bytes are compared,
+    // not parsed again: stateToYaml's output parses (its round trip is tested), and parsing the whole state
+    // after every step cost more than writing it (37 of 86 s of an apply to 100 simulated hosts).
     const back = readFileSync(temp, "utf8");
     if (back !== text) throw new Error(`read back ${back.length} characters of ${text.length}`);
-    stateFromDocument(parseDocument(back, temp), temp);
     renameSync(temp, path);
     const dirFd = openSync(dir, "r");
     try {

@@ -163,6 +163,7 @@ stage "install" install_deps
 # Lint and format first: they need no test environment, so they fail fast.
 stage "lint" "$BIN/deno" lint
 stage "format" "$BIN/deno" fmt --check
+stage "bench figures in the READMEs" node --import tsx bench/readme.ts --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
 stage "etcd (state backend)" bash tests/env/etcd.sh up

@@ -26,7 +26,7 @@ import type {
 import { LABEL_MANAGED } from "../runtime.ts";
 import { type DirectoryToCreate, packEntries } from "../tar.ts";
 import { decodePathStat, readSingleFile } from "./archive.ts";
-import { createBody, endpointConfig, updateBody } from "./create-body.ts";
+import { type CreateBody, createBody, endpointConfig, updateBody } from "./create-body.ts";
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
@@ -479,16 +479,15 @@ interface InspectResponse {
   Name: string;
   State: { Status: string };
   Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
-  HostConfig?: {
-    RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-    Memory?: number;
-    MemoryReservation?: number;
-    MemorySwap?: number;
-    NanoCpus?: number;
-    CpuShares?: number;
-    CpusetCpus?: string;
-    PidsLimit?: number | null;
-  };
+  // The in-place settings, as create sends them; the engine may leave the policy's name empty and PidsLimit null.
+  HostConfig?:
+    & Partial<
+      Pick<
+        CreateBody["HostConfig"],
+        "Memory" | "MemoryReservation" | "MemorySwap" | "NanoCpus" | "CpuShares" | "CpusetCpus"
+      >
+    >
+    & { RestartPolicy?: { Name?: string; MaximumRetryCount?: number }; PidsLimit?: number | null };
 }
 
 /** The in-place settings as the engine reports them, in config form (engine defaults read as absent). */
