@@ -246,7 +246,7 @@ describe("networks on Docker", () => {
         networks: [{
           name: network,
           aliases: [alias],
-          subnet: "10.213.0.0/24",
+          subnet: "198.18.213.0/24",
           ...(ipv4Address === undefined ? {} : { ipv4Address }),
         }, ...more],
       },
@@ -255,7 +255,7 @@ describe("networks on Docker", () => {
     host: { directConfig: {} },
   });
   const want: ContainersState = {
-    a: member(names.a, "alpha", "10.213.0.10"),
+    a: member(names.a, "alpha", "198.18.213.10"),
     b: member(names.b, "beta", undefined, [{ name: second }]),
   };
   const withResource = async <T>(fn: (r: ContainersResource) => Promise<T>): Promise<T> => {
@@ -290,12 +290,12 @@ describe("networks on Docker", () => {
       expect([info.Driver, info.Labels["berth.managed"], info.IPAM.Config]).toEqual([
         "bridge",
         "true",
-        [{ Subnet: "10.213.0.0/24" }],
+        [{ Subnet: "198.18.213.0/24" }],
       ]);
       const a = (await dockerLocal(`/containers/${names.a}/json`, { socket })).body as {
         NetworkSettings: { Networks: Record<string, { IPAddress: string; Aliases: string[] | null }> };
       };
-      expect(a.NetworkSettings.Networks[network]?.IPAddress).toBe("10.213.0.10");
+      expect(a.NetworkSettings.Networks[network]?.IPAddress).toBe("198.18.213.10");
       // b joined its first network when created, the second one before it started.
       const b = (await dockerLocal(`/containers/${names.b}/json`, { socket })).body as typeof a;
       expect(Object.keys(b.NetworkSettings.Networks).sort()).toEqual([network, second].sort());
@@ -304,7 +304,7 @@ describe("networks on Docker", () => {
       expect({ code: ab.code, output: ab.output }).toMatchObject({ code: 0 });
       const ba = await ping(names.b, "alpha");
       expect(ba.code).toBe(0);
-      expect(ba.output).toContain("10.213.0.10");
+      expect(ba.output).toContain("198.18.213.10");
       expect((await withResource(async (resource) => resource.plan())).empty).toBe(true);
     },
     120_000,
