@@ -305,7 +305,7 @@ describe("networks on Docker", () => {
       const ba = await ping(names.b, "alpha");
       expect(ba.code).toBe(0);
       expect(ba.output).toContain("198.18.213.10");
-      expect((await withResource(async (resource) => resource.plan())).empty).toBe(true);
+      expect((await withResource((resource) => Promise.resolve(resource.plan()))).empty).toBe(true);
     },
     120_000,
   );
