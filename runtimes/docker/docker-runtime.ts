@@ -107,13 +107,27 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   }
 
   /** Creates a named volume when the engine has none of that name; an existing one is used as it is. */
-  async function ensureVolume(mount: Mount, signal: AbortSignal | undefined): Promise<void> {
+  function ensureVolume(mount: Mount, signal: AbortSignal | undefined): Promise<void> {
     const name = mount.source as string;
-    const what = `creating volume ${quote(name)}`;
+    return createIfMissing("volume", name, {
+      Name: name,
+      Driver: mount.driver ?? "local",
+      DriverOpts: mount.driverOptions ?? {},
+      Labels: { [LABEL_MANAGED]: "true" },
+    }, signal);
+  }
+
+  /** Asks for the named volume or network, and creates it with `body` only when the engine answers 404. */
+  async function createIfMissing(
+    kind: "volume" | "network",
+    name: string,
+    body: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const seen = await engine.request({
       method: "GET",
-      path: `/volumes/${encodeURIComponent(name)}`,
-      what: `inspecting volume ${quote(name)}`,
+      path: `/${kind}s/${encodeURIComponent(name)}`,
+      what: `inspecting ${kind} ${quote(name)}`,
       accept: [404],
       headersTimeoutMs: READ_TIMEOUT_MS,
       ...signalOption(signal),
@@ -122,14 +136,9 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     if (seen.status !== 404) return;
     const res = await engine.request({
       method: "POST",
-      path: "/volumes/create",
-      json: {
-        Name: name,
-        Driver: mount.driver ?? "local",
-        DriverOpts: mount.driverOptions ?? {},
-        Labels: { [LABEL_MANAGED]: "true" },
-      },
-      what,
+      path: `/${kind}s/create`,
+      json: body,
+      what: `creating ${kind} ${quote(name)}`,
       ...signalOption(signal),
     });
     await res.discard();
@@ -147,33 +156,15 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   }
 
   /** Creates a user-defined network when the engine has none of that name; an existing one is used as it is. */
-  async function createNetworkIfMissing(network: NetworkAttachment, signal: AbortSignal | undefined): Promise<void> {
-    const name = network.name;
-    const seen = await engine.request({
-      method: "GET",
-      path: `/networks/${encodeURIComponent(name)}`,
-      what: `inspecting network ${quote(name)}`,
-      accept: [404],
-      headersTimeoutMs: READ_TIMEOUT_MS,
-      ...signalOption(signal),
-    });
-    await seen.discard();
-    if (seen.status !== 404) return;
-    const res = await engine.request({
-      method: "POST",
-      path: "/networks/create",
-      json: {
-        Name: name,
-        Driver: network.driver ?? "bridge",
-        Internal: network.internal === true,
-        CheckDuplicate: true,
-        ...(network.subnet !== undefined && { IPAM: { Driver: "default", Config: [{ Subnet: network.subnet }] } }),
-        Labels: { [LABEL_MANAGED]: "true" },
-      },
-      what: `creating network ${quote(name)}`,
-      ...signalOption(signal),
-    });
-    await res.discard();
+  function createNetworkIfMissing(network: NetworkAttachment, signal: AbortSignal | undefined): Promise<void> {
+    return createIfMissing("network", network.name, {
+      Name: network.name,
+      Driver: network.driver ?? "bridge",
+      Internal: network.internal === true,
+      CheckDuplicate: true,
+      ...(network.subnet !== undefined && { IPAM: { Driver: "default", Config: [{ Subnet: network.subnet }] } }),
+      Labels: { [LABEL_MANAGED]: "true" },
+    }, signal);
   }
 
   async function statOne(id: string, target: string, o?: CallOptions): Promise<PathInfo | undefined> {
