@@ -113,7 +113,7 @@ export async function applyCommand(
     opts.progress ?? defaultProgressMode(io.stdout),
     (text) => io.stdout.write(text),
     style,
-    { columns: (io.stdout as { columns?: number }).columns ?? 80 },
+    { columns: (io.stdout as { columns?: number }).columns || 80 }, // 0 on a terminal of unknown size
   );
   // A warning (a host being retried) takes the progress status line off the terminal first.
   const given = io;

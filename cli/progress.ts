@@ -91,9 +91,9 @@ export function progressFor(
     clear();
     write(`${text}\n`);
   };
-  let pulling = ""; // the host and image of the pull message being reported
   const pullLine = pullProgressReporter(
-    (text) => mode === "plain" ? line(text) : pulls.set(pulling, text.trim()),
+    // On the status line, the numbers first: a narrow terminal cuts the image name, not them.
+    (text, p) => mode === "plain" ? line(text) : pulls.set(`${p.host} ${p.image}`, `pulling ${p.done}: ${p.image}`),
     mode === "plain" ? options.pullEveryMs ?? 5000 : 1000,
   );
   const tick = () => {
@@ -131,10 +131,9 @@ export function progressFor(
       if (text !== undefined) line(text);
     },
     pull(host, image, progress) {
-      pulling = `${host} ${image}`;
       pullLine(host, image, progress);
       // The engine's last messages of a pull: it is over.
-      if (/^(Status|Digest):/.test(progress.status ?? "")) pulls.delete(pulling);
+      if (/^(Status|Digest):/.test(progress.status ?? "")) pulls.delete(`${host} ${image}`);
     },
     clear,
     stop() {
