@@ -52,9 +52,10 @@ export function defaultProgressMode(stdout: { isTTY?: boolean }): ProgressMode {
  * ```ts
  * import { progressFor } from "./progress.ts";
  * import { styleFor } from "./output.ts";
+ * import type { PlannedChange } from "../engine/plan.ts";
  * let out = "";
  * const progress = progressFor("plain", (s) => (out += s), styleFor({}, {}));
- * const change = { name: "web", action: "create", host: "node1", reasons: [], diff: [], files: [], directories: [] } as const;
+ * const change: PlannedChange = { name: "web", action: "create", host: "node1", reasons: [], diff: [], files: [], directories: [] };
  * progress.event({ type: "begin", change });
  * progress.event({ type: "done", change, durationMs: 1200 });
  * progress.stop();
