@@ -21,6 +21,7 @@ import { suggest } from "../core/suggest.ts";
 import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { initCommand } from "./init.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
@@ -71,6 +72,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .argument("<shell>", SHELLS.join(", "), parseShell)
     .action((shell: Shell) => {
       io.stdout.write(completionScript(program, shell));
+    });
+  program.command("init").description("write a commented starter config.yaml (or --config FILE) that passes validate")
+    .option("-f, --force", "overwrite the file when it exists")
+    .action(async (o: { force?: boolean }) => {
+      code = await initCommand(io, program.opts<GlobalOptions>().config, o.force === true);
     });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
