@@ -23,13 +23,14 @@ import type { PullProgress } from "../runtimes/docker/image.ts";
 import { defaultProgressMode, progressFor, type ProgressMode } from "./progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
-import { formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { countLine, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { lockedBackend, withBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicEvent, publicPlan, publicResult, writeJson, writeJsonLine } from "./json-output.ts";
 import { selectContainers, type Selection } from "./targets.ts";
+import { checkGraphOptions, type GraphOptions, writePlanGraph } from "./plan-graph.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -72,7 +73,12 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 }
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
-export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & { out?: string }): Promise<number> {
+export async function planCommand(
+  io: CliIO,
+  opts: GlobalOptions & Selection & GraphOptions & { out?: string },
+): Promise<number> {
+  checkGraphOptions(opts);
+  if (opts.graphFile !== undefined) refuseInputAsOutput(io, opts, opts.graphFile, "--graph-file");
   if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, { ...opts, failFast: true });
@@ -82,9 +88,13 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & {
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     const names = HOST_NAMES.get(resource) ?? new Map();
-    if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
+    const graphFile = opts.graphFile === undefined ? undefined : path(io, opts.graphFile);
+    // With --graph and no --graph-file, the graph is all stdout carries (`berth plan --graph dot | dot -Tsvg`).
+    const graphed = await writePlanGraph(displayPlan(names, plan), opts, graphFile, io.stdout);
+    if (graphed) io.stderr.write(`Plan: ${plan.empty ? "no changes" : countLine(plan.summary)}.\n`);
+    else if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
     else io.stdout.write(`${formatPlan(displayPlan(names, plan), styleFor(io.stdout, io.env))}\n`);
-    if (opts.out !== undefined && !opts.json) {
+    if (opts.out !== undefined && !opts.json && !graphed) {
       io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     }
     // A blocked entry (a host unreachable, a changed host key) is not ordinary drift: scripts see 1.
@@ -294,6 +304,7 @@ export async function openResource(
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: log.log,
       ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
+      ...(config.networks === undefined ? {} : { networks: config.networks }),
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(opts.failFast === undefined ? {} : { failFast: opts.failFast }),
@@ -335,7 +346,7 @@ export function warn(io: CliIO, message: string): void {
 }
 
 /** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
-function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void {
+function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string, flag = "--out"): void {
   const real = (p: string) => {
     try {
       return realpathSync(path(io, p));
@@ -349,7 +360,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
     if (real(input as string) === target) {
       throw new BerthError(
         "VALIDATION",
-        `--out "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
+        `${flag} "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
       );
     }
   }

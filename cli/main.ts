@@ -23,6 +23,8 @@ import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
 import { addCommandHelp } from "./help.ts";
 import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { initCommand } from "./init.ts";
+import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
@@ -79,6 +81,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action((shell: Shell) => {
       io.stdout.write(completionScript(program, shell));
     });
+  program.command("init").description("write a commented starter config.yaml (or --config FILE) that passes validate")
+    .option("-f, --force", "overwrite the file when it exists")
+    .action(async (o: { force?: boolean }) => {
+      code = await initCommand(io, program.opts<GlobalOptions>().config, o.force === true);
+    });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
@@ -86,7 +93,13 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
-    .action(async (o: { out?: string; target: string[]; host: string[] }) => {
+    .option(
+      "--graph <format>",
+      "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid",
+      parseGraphFormat,
+    )
+    .option("--graph-file <file>", "write the --graph there (the text plan still goes to stdout)")
+    .action(async (o: { out?: string; target: string[]; host: string[]; graph?: GraphFormat; graphFile?: string }) => {
       code = await planCommand(io, { ...global(), ...o });
     });
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")

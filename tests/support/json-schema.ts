@@ -17,6 +17,7 @@ const KNOWN = new Set([
   "properties",
   "required",
   "additionalProperties",
+  "patternProperties",
   "propertyNames",
   "minProperties",
   "maxProperties",
@@ -76,7 +77,9 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
       const property = schema.properties !== undefined && Object.hasOwn(schema.properties, key)
         ? schema.properties[key]
         : undefined;
+      const patterned = Object.entries(schema.patternProperties ?? {}).find(([p]) => new RegExp(p, "u").test(key));
       if (property !== undefined) errors.push(...schemaErrors(property, object[key], at));
+      else if (patterned !== undefined) errors.push(...schemaErrors(patterned[1], object[key], at));
       else if (schema.additionalProperties === false) errors.push(`${at}: unknown field`);
       else if (typeof schema.additionalProperties === "object") {
         errors.push(...schemaErrors(schema.additionalProperties, object[key], at));
