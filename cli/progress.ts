@@ -127,7 +127,8 @@ export function progressFor(
         line(style.dim(`    ${e.change.name} ${e.change.action} on ${e.change.host} ...`));
         return;
       }
-      inFlight.delete(e.change);
+      // Gate events come while the change is still in flight; these three end it.
+      if (e.type === "done" || e.type === "failed" || e.type === "skipped") inFlight.delete(e.change);
       const text = formatEvent(e, style);
       if (text !== undefined) line(text);
     },

@@ -56,6 +56,8 @@ describe("--progress", () => {
     progress.pull("node1", "busybox:big", downloading(0));
     await sleep(1100);
     progress.pull("node1", "busybox:big", downloading(2_000_000));
+    // A gate event comes while the change is in flight: it stays on the status line.
+    progress.event({ type: "gate-waiting", change: web, gate: "running for 0.25s" });
     await sleep(1500);
     expect(out).toMatch(/1 in progress: web create [23]s \| pulling 2\.0 of 4\.0 MB downloaded: busybox:big/);
     progress.clear();
