@@ -121,13 +121,19 @@ describe("apply progress on a real engine", () => {
     expect({ code: apply.code, stderr: apply.stderr }).toEqual({ code: 0, stderr: "" });
     const lines = apply.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
     for (const line of lines) expect(lineErrors(line)).toEqual([]);
-    expect(lines.map((l) => [l.type, l.name ?? ""])).toEqual([["plan", ""], ["begin", "json"], ["done", "json"], [
-      "summary",
-      "",
-    ]]);
-    expect(lines[2]).toMatchObject({ action: "create", host: "local", hostName: "local" });
-    expect(lines[2].durationMs).toBeGreaterThan(0);
-    const summary = lines[3];
+    // The health gate's events (engine/gate.ts) come through as they are, with their own field.
+    expect(lines.map((l) => [l.type, l.name ?? ""])).toEqual([
+      ["plan", ""],
+      ["begin", "json"],
+      ["gate-waiting", "json"],
+      ["gate-passed", "json"],
+      ["done", "json"],
+      ["summary", ""],
+    ]);
+    expect(typeof lines[2].gate).toBe("string");
+    expect(lines[4]).toMatchObject({ action: "create", host: "local", hostName: "local" });
+    expect(lines[4].durationMs).toBeGreaterThan(0);
+    const summary = lines[5];
     expect([summary.ok, summary.result.failed, summary.result.results.map((r: { name: string }) => r.name)]).toEqual([
       true,
       0,
