@@ -11,6 +11,7 @@
 import type { ApplyEvent } from "../engine/apply.ts";
 import type { PlannedChange } from "../engine/plan.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
+import type { CliIO } from "./io.ts";
 import { formatEvent, type Style } from "./output.ts";
 import { pullProgressReporter } from "./pull-progress.ts";
 
@@ -43,6 +44,25 @@ export interface ProgressOptions {
 /** `--progress` unset: tty on a terminal, plain otherwise. */
 export function defaultProgressMode(stdout: { isTTY?: boolean }): ProgressMode {
   return stdout.isTTY === true ? "tty" : "plain";
+}
+
+/**
+ * The progress of an apply on `io`'s stdout, in `mode` (else tty on a terminal, plain otherwise), and an
+ * `io` whose stderr takes the status line off the terminal before a warning (a host being retried) is written.
+ */
+export function progressOn(io: CliIO, mode: ProgressMode | undefined, style: Style): Progress & { io: CliIO } {
+  const progress = progressFor(
+    mode ?? defaultProgressMode(io.stdout),
+    (text) => io.stdout.write(text),
+    style,
+    { columns: (io.stdout as { columns?: number }).columns || 80 }, // 0 on a terminal of unknown size
+  );
+  const stderr = io.stderr;
+  const clearing = {
+    ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }),
+    write: (text: string) => (progress.clear(), stderr.write(text)),
+  };
+  return { ...progress, io: { ...io, stderr: clearing } };
 }
 
 /**
