@@ -75,6 +75,7 @@ export function parseDocument(text: string, source: string): unknown {
     const doc = parseYaml(text, {
       version: "1.2",
       schema: "core",
+      merge: true, // `<<: *base` merge keys, as compose files use them
       uniqueKeys: false,
       prettyErrors: true,
       logLevel: "error",

@@ -15,11 +15,14 @@ import { changeStep, createStep, removeStep, type StepContext } from "./apply-st
 import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "./limit.ts";
+import { type GateEventType, passGate } from "./gate.ts";
 
 /** Progress of one change, for output. */
 export interface ApplyEvent {
-  type: "begin" | "done" | "failed" | "skipped";
+  type: "begin" | "done" | "failed" | "skipped" | GateEventType;
   change: PlannedChange;
+  /** The gate in words (`healthy within 60s`), on the gate events. */
+  gate?: string;
   /** Milliseconds, on `done` and `failed`. */
   durationMs?: number;
   error?: BerthError;
@@ -110,7 +113,14 @@ export async function apply(
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
     results.push({ name: c.name, action: c.action, host: c.host, ...r });
-  const ctx: StepContext = { session, record, state, stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10, seal };
+  const ctx: StepContext = {
+    session,
+    record,
+    state,
+    stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10,
+    seal,
+    gate: (c, want, id) => passGate(session, c, want, id, (type, gate) => options.onEvent?.({ type, change: c, gate })),
+  };
   const steps: Steps = {
     run: async (c, fn) => {
       if (options.stopSignal?.aborted || unsaved !== undefined) {
