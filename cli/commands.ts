@@ -11,6 +11,7 @@ import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
+import type { StateFormat } from "../core/state-format.ts";
 import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource } from "../engine/containers.ts";
@@ -47,6 +48,8 @@ export interface GlobalOptions {
   verbose?: boolean;
   /** Hosts checked and worked on at once (default: what the machine can do). */
   concurrency?: number;
+  /** The layout of a new state file (`--state-format`); an existing one keeps its own. */
+  stateFormat?: StateFormat;
 }
 
 export const EXIT_OK = 0;
