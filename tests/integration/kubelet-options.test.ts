@@ -9,7 +9,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ContainerConfig } from "../../core/model.ts";
+import type { ContainerConfig, ContainersState } from "../../core/model.ts";
+import { ContainersResource } from "../../engine/containers.ts";
+import type { Plan } from "../../engine/plan.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
 import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
@@ -192,6 +194,50 @@ describe("kubelet runtime: the container options CRI has", () => {
     expect(await kubelet.inspect(`${RUN}-refused`)).toBeUndefined();
     expect(ctr("containers", "ls", "-q", `labels."io.kubernetes.pod.name"==${RUN}-refused`).trim()).toBe("");
   });
+});
+
+describe("the engine on CRI: resource limits", () => {
+  const runtime = { kubelet: { address: `unix://${cri.local.socket}` } };
+  let state: ContainersState = {};
+  const desired = (extra: Partial<ContainerConfig>): ContainersState => ({
+    app: { container: { config: config("engine", extra), runtime }, host: { directConfig: {} } },
+  });
+  const resource = async <T>(want: ContainersState, fn: (r: ContainersResource) => Promise<T>): Promise<T> => {
+    const r = new ContainersResource({ previousState: state, desiredState: want });
+    try {
+      await r.checkCurrentState();
+      return await fn(r);
+    } finally {
+      await r.close();
+    }
+  };
+  const converge = (want: ContainersState) =>
+    resource(want, async (r): Promise<Plan> => {
+      const plan = r.plan();
+      const result = await r.apply();
+      expect(result.results.filter((x) => !x.ok)).toEqual([]);
+      state = result.state;
+      return plan;
+    });
+  const action = (plan: Plan) => plan.changes.find((c) => c.name === "app")?.action;
+
+  afterAll(async () => {
+    await resource({}, (r) => r.apply());
+  });
+
+  test("limits converge; a memory and CPU change is an `update` applied in place; then the plan is empty", async () => {
+    expect(action(await converge(desired({ memory: "64m", cpus: 0.5 })))).toBe("create");
+    const id = state["app"]?.container.status?.id as string;
+    const before = mainContainer(id);
+    const plan = await converge(desired({ memory: "96m", cpus: 1 }));
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.diff.map((d) => d.path)).toEqual(["cpus", "memory"]);
+    expect(state["app"]?.container.status?.id).toBe(id);
+    expect(mainContainer(id)).toBe(before);
+    expect(info(before).Spec.linux.resources.memory?.limit).toBe(96 * 1024 ** 2);
+    expect(await execIn(before, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")).toBe("100000");
+    expect((await resource(desired({ memory: "96m", cpus: 1 }), (r) => Promise.resolve(r.plan()))).empty).toBe(true);
+  }, 60_000);
 });
 
 describe("kubelet runtime: log rotation", () => {
