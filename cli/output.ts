@@ -61,7 +61,7 @@ export function formatPlan(plan: Plan, style: Style): string {
     if (c.action === "nothing") continue;
     const colour = colourOf(style, c.action);
     const where = c.fromHost === undefined ? `on ${c.host}` : `from ${c.fromHost} to ${c.host}`;
-    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}`));
+    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}${notes(c)}`));
     for (const reason of c.reasons) lines.push(style.dim(`      ${reason}`));
     for (const d of c.diff) {
       if (d.sensitive) {
@@ -91,6 +91,12 @@ export function formatPlan(plan: Plan, style: Style): string {
       : `Plan: ${[countLine(plan.summary), ...volumes].filter((p) => p !== "").join(", ")}.`,
   );
   return lines.join("\n");
+}
+
+/** What the change line adds in brackets: ` (gate: healthy within 60s)`, or nothing. */
+function notes(c: PlannedChange): string {
+  const parts = [...(c.gate === undefined ? [] : [`gate: ${c.gate}`])];
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
 /** `2 create, 1 remove` from a summary. */

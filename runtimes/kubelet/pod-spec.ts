@@ -191,6 +191,9 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
         ? undefined
         : "the CRI runtime writes the output to its own log files (/var/log/berth); remove `logging`",
   },
+  // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
+  healthcheck: { map: () => {} },
+  gate: { map: () => {} },
 };
 
 /** berth's CRI client does not send these settings yet. */
