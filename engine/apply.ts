@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
 import { runScheduled, type Steps } from "./apply-schedule.ts";
@@ -180,7 +181,11 @@ export function applySucceeded(result: ApplyResult): boolean {
  * Hands the state to `onState` after changes, one call at a time. Changes
  * made while a call is running are handed over together in the next call,
  * so each change is persisted before its `record()` resolves, without one
- * write per change when many containers change at once.
+ * write per change when many containers change at once. A call starts only
+ * after the event loop's waiting callbacks have run: steps of other hosts
+ * that finished meanwhile join it (a file write blocks the loop, so without
+ * that each step wrote the whole state on its own: 300 writes of 1,000
+ * containers for an apply to 100 hosts).
  */
 function stateRecorder(
   state: ContainersState,
@@ -196,8 +201,8 @@ function stateRecorder(
   return (mutate) => {
     mutate();
     if (queued !== undefined) return queued;
-    if (running === undefined) return write();
-    queued = running.catch(() => {}).then(() => {
+    const after = running === undefined ? new Promise<void>((ok) => setImmediate(ok)) : running.catch(() => {});
+    queued = after.then(() => {
       queued = undefined;
       return write();
     });
