@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_GATE, describeGate } from "../core/gate-fields.ts";
 import type { ApplyEvent, ApplyResult } from "../engine/apply.ts";
 import type { Action, Plan, PlannedChange } from "../engine/plan.ts";
 
@@ -100,9 +101,14 @@ export function formatPlan(plan: Plan, style: Style): string {
   return lines.join("\n");
 }
 
-/** What the change line adds in brackets: ` (gate: healthy within 60s)`, or nothing. */
+/**
+ * What the change line adds in brackets: ` (gate: healthy within 60s)`, or
+ * nothing. The default gate, which every container without one of its own
+ * has, is left out here (`--json` has it).
+ */
 function notes(c: PlannedChange): string {
-  const parts = [...(c.gate === undefined ? [] : [`gate: ${c.gate}`])];
+  const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
+  const parts = [...(gate === undefined ? [] : [`gate: ${gate}`])];
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
@@ -128,8 +134,10 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
       );
     case "skipped":
       return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (interrupted)`);
-    case "gate-waiting":
-      return style.dim(`  … ${c.name} on ${c.host}: waiting for its gate (${event.gate})`);
+    case "gate-waiting": // the default gate is too short to mention
+      return event.gate === describeGate(DEFAULT_GATE)
+        ? undefined
+        : style.dim(`    ${c.name} on ${c.host}: waiting for its gate (${event.gate})`);
     case "gate-passed":
     case "gate-failed": // the change's failed line says why
       return undefined;

@@ -126,7 +126,8 @@ export function progressFor(
         line(style.dim(`    ${e.change.name} ${e.change.action} on ${e.change.host} ...`));
         return;
       }
-      inFlight.delete(e.change);
+      // A gate event comes while the change is still in flight.
+      if (!e.type.startsWith("gate-")) inFlight.delete(e.change);
       const text = formatEvent(e, style);
       if (text !== undefined) line(text);
     },
