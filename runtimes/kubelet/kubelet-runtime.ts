@@ -603,6 +603,17 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
     },
 
+    // CRI runs no healthchecks: gates run the container's through this (engine/gate.ts).
+    async exec(id, command, o) {
+      return await onContainer("running a command in", id, async () => {
+        const timeout = o?.timeoutSeconds ?? EXEC_TIMEOUT_S;
+        const result = await cri.execSync(await running(id, o), command, timeout, call(o, (timeout + 30) * 1000));
+        const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+        const output = [text(result.stdout), text(result.stderr)].filter((part) => part !== "").join("\n");
+        return { exitCode: result.exitCode, output };
+      });
+    },
+
     close: () => grpc.close(),
   };
 }
