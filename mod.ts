@@ -51,6 +51,7 @@ export { type Problem, validateContainers as validate, ValidationError } from ".
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
 export type { PlanBasis } from "./engine/basis.ts";
 export type { HostConnection } from "./engine/session.ts";
+export type { Adopted } from "./engine/adopt.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";
 export {
   type RecoveredContainer,
@@ -72,15 +73,20 @@ export {
 } from "./engine/apply.ts";
 export type { CheckOptions, NameHolder, Observation, ObservedState } from "./engine/observe.ts";
 export { type LoadedState, readStateFile, writeStateFile } from "./store/state-file.ts";
+export type { StateFormat } from "./core/state-format.ts";
 export { readPlanFile, type SavedPlan, writePlanFile } from "./store/plan-file.ts";
 export { type LockOptions, lockState, type StateLock } from "./store/lock.ts";
 export { backendFromDocument, type BackendSpec, type EtcdBackendConfig, parseEtcdUrl } from "./core/backend-config.ts";
 export type { HeldLock, LockHolder, StateBackend, StoredState } from "./store/backend.ts";
+export type { BackendOptions } from "./core/backend-config.ts";
+export type { Environment } from "./core/env-reference.ts";
 export { openBackend } from "./store/open-backend.ts";
 export { DIGEST_KEY_VARIABLE, digestKeyPath, loadDigestKey } from "./store/digest-key.ts";
 export { digestOf, isSealed, REDACTED, sealState, type SensitiveMarks } from "./core/sensitive.ts";
 export type * from "./runtimes/runtime.ts";
 export { loadRuntime, type LoadRuntimeOptions } from "./runtimes/registry.ts";
+export type { PullProgress } from "./runtimes/docker/image.ts";
 export type * from "./transports/transport.ts";
+export type { FileCallOptions, HostFileSystem } from "./transports/file-system.ts";
 export { openTransport, type OpenTransportOptions } from "./transports/registry.ts";
 export { VERSION } from "./version.ts";

@@ -33,10 +33,15 @@ export interface EtcdBackendConfig {
   endpoints: string[];
   /** Key prefix, ending in `/`. */
   prefix: string;
+  /** CA certificate file (PEM) the members' certificates are checked against; endpoints without a scheme use https. */
   ca?: string;
+  /** Client certificate file (PEM), without a CN (etcd's gateway refuses CNs); implies https like `ca`. */
   cert?: string;
+  /** Client key file (PEM) of `cert`. */
   key?: string;
+  /** etcd user to log in as (its role needs readwrite on the prefix); no authentication when not set. */
   user?: string;
+  /** The user's password. Secret: berth never writes or prints it. */
   password?: string;
   /** Lease TTL of the lock, in milliseconds; default 30 s. */
   lockTtlMs?: number;
@@ -115,6 +120,7 @@ function normalisePrefix(prefix: string): string {
 
 /** Options of {@link backendFromDocument}. */
 export interface BackendOptions {
+  /** Variables for `${env:NAME}` references in the section, and `HOME` for `~` in its paths. */
   env: Environment;
   /** The config file's directory, for relative paths. */
   baseDir: string;

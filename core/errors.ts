@@ -44,11 +44,16 @@ export interface ErrorContext {
  * ```
  */
 export class BerthError extends Error {
+  /** The class's name, as stack traces show it. */
   override name = "BerthError";
+  /** What kind of failure it is: callers match on this, never on the message. */
   readonly code: ErrorCode;
+  /** Host address or name the operation targeted, when known. */
   readonly host: string | undefined;
+  /** Container name the operation was for, when known. */
   readonly container: string | undefined;
 
+  /** An error with `code` and `message`; `options` adds the host, the container and the original `cause`. */
   constructor(code: ErrorCode, message: string, options: ErrorContext & { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -26,6 +26,7 @@ export interface Mount {
   type?: "bind" | "volume" | "tmpfs";
   /** Host path of a bind mount; the volume's name; not set for tmpfs. */
   source?: string;
+  /** Path in the container. */
   target: string;
   /** Mounted read-only. */
   readOnly?: boolean;
@@ -72,7 +73,9 @@ export interface Device {
 
 /** A resource limit (see `ulimit`); -1 for unlimited. */
 export interface Ulimit {
+  /** The soft limit: the one in force, at most `hard`. */
   soft: number;
+  /** The hard limit: the most the process may raise its soft limit to. */
   hard: number;
 }
 
@@ -86,22 +89,35 @@ export interface Logging {
 
 /** What the container is. Hashing this decides "changed". Each field is declared in core/fields.ts. */
 export interface ContainerConfig {
+  /** Container name on the host (berth's config: the key under `containers:` when not set). */
   name: string;
+  /** Image to run: `[registry/]repository[:tag][@digest]`. */
   image: string;
+  /** Arguments (Docker's `Cmd`), replacing the image's; the image's when not set. */
   args?: string[];
+  /** Entrypoint, replacing the image's; the image's when not set. */
   entrypoint?: string[];
   /** Working directory of the process in the container (absolute); the image's when not set. */
   workingDir?: string;
+  /** Published ports: host `ip:port` -> container port. */
   ports?: PortMap[];
+  /** Bind mounts, named volumes and tmpfs mounts. */
   mounts?: Mount[];
+  /** Run privileged (Docker's `--privileged`). */
   privileged?: boolean;
+  /** Network namespace: `host`, `none`, `bridge`, `default`, `container:<name>` or a network name. */
   networkMode?: string;
   /** User-defined networks joined (not with `networkMode`). */
   networks?: NetworkAttachment[];
+  /** PID namespace: `host` or `container:<name>`; the container's own when not set. */
   pidMode?: string;
+  /** IPC namespace: `none`, `private`, `shareable`, `host` or `container:<name>`. */
   ipcMode?: string;
+  /** User name or id the process runs as (its group goes in `group`); the image's when not set. */
   user?: string;
+  /** Group name or id the process runs as. */
   group?: string;
+  /** Environment variables: name -> value. */
   env?: Record<string, string>;
   /** Run an init process as PID 1 (docker `--init`). berth extension. */
   init?: boolean;
@@ -201,6 +217,7 @@ export interface GateConfig {
 
 /** Container status as the runtime reports it. */
 export interface ContainerStatus {
+  /** The runtime's id of the container. */
   id: string;
   /** `running`, `exited`, `created`, `restarting`, ...; `gone` when the id no longer exists. */
   status: string;
@@ -239,36 +256,52 @@ export interface KubeletRuntimeConfig {
 
 /** Which runtime plugin runs the container, with its settings. Exactly one key. */
 export interface RuntimeConfig {
+  /** Run through the Docker Engine API; a container without `runtime` uses it with its defaults. */
   docker?: DockerRuntimeConfig;
+  /** Run through CRI v1 (containerd, CRI-O), in a pod sandbox of its own. */
   kubelet?: KubeletRuntimeConfig;
 }
 
 /** The container part of a host-configured container. */
 export interface Container {
+  /** What the container is. */
   config: ContainerConfig;
+  /** Its id and status as last recorded; set in a state, not in a config. */
   status?: ContainerStatus;
+  /** Which runtime runs it; Docker with its defaults when not set. */
   runtime?: RuntimeConfig;
 }
 
 /** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */
 export interface SSHConfig {
+  /** Host name or IP address of the SSH server. */
   address: string;
+  /** SSH port; 22 when not set. */
   port?: number;
+  /** User to log in as; `root` when not set. */
   user?: string;
+  /** Password to log in with. */
   password?: string;
   /** Inline private key (PEM/OpenSSH). */
   privateKey?: string;
   /** Path of a private key file on the machine running berth. */
   privateKeyPath?: string;
+  /** Passphrase of the private key. */
   passphrase?: string;
   /** Use the agent at `SSH_AUTH_SOCK` (default: when the variable is set). */
   agent?: boolean;
-  /** Durations such as `30s`, `1m`. */
+  /** How long one SSH handshake may take, a duration such as `30s` (the default) or `1m`. */
   connectionTimeout?: string;
+  /** How long a refused or timed-out connection is retried, a duration; `60s` when not set. */
   retryTimeout?: string;
+  /** Pause between connection attempts, a duration; `1s` when not set. */
   retryInterval?: string;
   /** known_hosts file; default `~/.ssh/known_hosts`. */
   knownHostsFile?: string;
+  /**
+   * `strict` (default: only keys in `knownHostsFile`), `accept-new` (an unknown host's key is recorded) or
+   * `insecure` (any key, with a warning); a changed key is refused unless `insecure`.
+   */
   hostKeyPolicy?: "strict" | "accept-new" | "insecure";
   /** Bastions to pass through, outermost first (like ProxyJump). */
   jump?: SSHConfig[];
@@ -276,12 +309,15 @@ export interface SSHConfig {
 
 /** How to reach a host's runtime. Exactly one of the two. */
 export interface Host {
+  /** The runtime of the machine berth runs on, reached directly (`{}`: no settings). */
   directConfig?: Record<string, never>;
+  /** A remote host, whose runtime is reached through SSH. */
   sshConfig?: SSHConfig;
 }
 
 /** Library-only hooks; never serialised. */
 export interface Hooks {
+  /** Called each time apply starts the container, after its gate passed; a throw fails that change. */
   postStart?: () => void | Promise<void>;
 }
 
@@ -295,12 +331,15 @@ export interface SensitiveMarks {
 
 /** One container on one host, with its config files. */
 export interface HostConfiguredContainer {
+  /** The container and its runtime. */
   container: Container;
+  /** How to reach the host it runs on. */
   host: Host;
   /** Absolute host path -> content. */
   configFiles?: Record<string, string>;
   /** Which env values and config files are secrets: never written or printed, only their digests. */
   sensitive?: SensitiveMarks;
+  /** Library-only callbacks; never serialised. */
   hooks?: Hooks;
 }
 
@@ -309,6 +348,8 @@ export type ContainersState = Record<string, HostConfiguredContainer>;
 
 /** The containers resource. */
 export interface Containers {
+  /** What the last run recorded (the state); empty when not set. */
   previousState?: ContainersState;
+  /** What the hosts should run (the config); empty when not set, so everything recorded is removed. */
   desiredState?: ContainersState;
 }

@@ -29,11 +29,16 @@ export const DOCUMENT_PATH = "(document)";
  * ```
  */
 export class ValidationError extends BerthError {
+  /** The class's name, as stack traces show it. */
   override name = "ValidationError";
+  /** Every problem found (at least one). */
   readonly problems: Problem[];
+  /** The file or other origin of the document, when known. */
   readonly source: string | undefined;
 
   /**
+   * An error listing `problems` in its message, under the name of `source`.
+   *
    * @param problems At least one problem.
    * @param source The file or other origin of the document, for the message.
    * @param options `cause`: the underlying error, such as the YAML parser's.

@@ -14,9 +14,13 @@ import type { ObservedState } from "./observe.ts";
 
 /** One container taken into the state. */
 export interface Adopted {
+  /** Its name in the state (its key in the desired state). */
   name: string;
+  /** The host it runs on, as {@link hostLabel} names it. */
   host: string;
+  /** Its container id. */
   id: string;
+  /** Its status as the runtime reports it (`running`, `exited`, ...). */
   status: string;
 }
 

@@ -19,27 +19,40 @@ import { type GateEventType, passGate } from "./gate.ts";
 
 /** Progress of one change, for output. */
 export interface ApplyEvent {
+  /**
+   * What happened: the change began, was done, failed or was skipped (the run stopped before it began), or its
+   * gate is being waited for, passed or failed.
+   */
   type: "begin" | "done" | "failed" | "skipped" | GateEventType;
+  /** The change it is about. */
   change: PlannedChange;
   /** The gate in words (`healthy within 60s`), on the gate events. */
   gate?: string;
   /** Milliseconds, on `done` and `failed`. */
   durationMs?: number;
+  /** On `failed`: why. */
   error?: BerthError;
 }
 
 /** Outcome of one change. */
 export interface ChangeResult {
+  /** The container's name in the plan. */
   name: string;
+  /** The action the plan gave the change. */
   action: PlannedChange["action"];
+  /** The host acted on, as the plan names it. */
   host: string;
+  /** True when the change was carried out; false when it failed or was skipped. */
   ok: boolean;
+  /** Milliseconds it took; 0 when it never began (skipped, or failed because a step before it failed). */
   durationMs: number;
+  /** Why it failed; absent when it succeeded or was skipped. */
   error?: BerthError;
 }
 
 /** What an apply did. */
 export interface ApplyResult {
+  /** One per change worked on (not `nothing`, `forget` or `blocked`), in the order they ended. */
   results: ChangeResult[];
   /** The state now true on the hosts. */
   state: ContainersState;
@@ -55,6 +68,7 @@ export interface ApplyResult {
 export interface ApplyOptions {
   /** Called with a snapshot after every step that changed the state. */
   onState?: (state: ContainersState) => void | Promise<void>;
+  /** Told each change's progress as it happens: begin, gate, then done, failed or skipped. */
   onEvent?: (event: ApplyEvent) => void;
   /** Checked between steps: when aborted, steps in flight finish and no new step starts. */
   stopSignal?: AbortSignal;

@@ -11,6 +11,7 @@ import type { Containers, ContainersState, Host, HostConfiguredContainer, SSHCon
 import { stateToYaml } from "../core/serialize.ts";
 import { validateContainers, ValidationError } from "../core/validate.ts";
 import { apply, type ApplyOptions, type ApplyResult } from "./apply.ts";
+import type { PullProgress } from "../runtimes/docker/image.ts";
 import { type Adopted, adoptUnrecorded } from "./adopt.ts";
 import { assertBasisHolds, type PlanBasis, planBasis } from "./basis.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
@@ -18,7 +19,7 @@ import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, listManaged, type Observation, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
-import { type HostConnection, Session, type SessionOptions } from "./session.ts";
+import { type HostConnection, Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
 /** Options of a containers resource. */
@@ -48,8 +49,8 @@ export interface ContainersResourceOptions {
    * instead of retried until `retryTimeout` (what a plan or a status wants; an apply retries).
    */
   failFast?: boolean;
-  /** Told the progress messages of image pulls during an apply. */
-  onPullProgress?: SessionOptions["onPullProgress"];
+  /** Told the progress messages of image pulls during an apply, with the host's label. */
+  onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
   /**
    * The names declared under the config's `volumes:`: a volume the previous
    * state's containers mounted that is not among them is planned for removal.
@@ -62,6 +63,7 @@ export interface ContainersResourceOptions {
 
 /** A plan together with the basis it was made on. */
 export interface PlanWithBasis extends Plan {
+  /** Fingerprints of what the plan was made from: a saved plan is applied only while they hold. */
   basis: PlanBasis;
 }
 

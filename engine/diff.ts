@@ -8,10 +8,16 @@ import { isSealed } from "../core/sensitive.ts";
 
 /** One changed value: `+` added, `-` removed, `~` changed. */
 export interface DiffLine {
+  /** `+` added, `-` removed, `~` changed. */
   op: "+" | "-" | "~";
   /** Dotted path, e.g. `env.ETCD_NAME`, `args[2]`, `host`, `file /etc/etcd.conf`. */
   path: string;
+  /**
+   * The old value: JSON text for a setting, the line itself for a config file's line (a size summary for a
+   * large file); absent on `+` and for a secret.
+   */
   before?: string;
+  /** The new value, written as `before` is; absent on `-` and for a secret. */
   after?: string;
   /** A secret: `before` and `after` are never set, only that it was added, removed or changed. */
   sensitive?: true;

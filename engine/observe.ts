@@ -32,7 +32,9 @@ import { signalOption } from "../core/signal.ts";
 
 /** A container found on a host under the desired name, not the recorded id. */
 export interface NameHolder {
+  /** Its container id. */
   id: string;
+  /** Its status as the runtime reports it (`running`, `exited`, ...). */
   status: string;
   /** Created by berth for this same name. */
   managed: boolean;
@@ -78,6 +80,7 @@ export type ObservedState = Record<string, Observation>;
 
 /** Options of a check. */
 export interface CheckOptions {
+  /** Cancels the hosts' requests when aborted; containers not answered by then are observed with an `error`. */
   signal?: AbortSignal;
   /** Hosts checked at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
   concurrency?: number;

@@ -28,7 +28,9 @@ export type Action =
 
 /** One container's entry in the plan. */
 export interface PlannedChange {
+  /** The container's name in the desired or previous state (its key there). */
   name: string;
+  /** What happens to it. */
   action: Action;
   /** Host acted on: where the container will be (or was, for remove/forget). */
   host: string;
@@ -56,6 +58,7 @@ export interface PlannedChange {
 
 /** A plan: plain, serialisable data. */
 export interface Plan {
+  /** One per container of the desired or previous state, `nothing` included. */
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];

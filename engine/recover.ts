@@ -17,6 +17,7 @@ import { shortId } from "../core/container-id.ts";
 
 /** Options of {@link recoverState}. */
 export interface RecoverOptions {
+  /** Cancels the hosts' listings when aborted; recovery then throws rather than return a partial state. */
   signal?: AbortSignal;
   /** Environment for secrets and SSH_AUTH_SOCK; default `process.env`. */
   env?: Record<string, string | undefined>;
@@ -44,9 +45,13 @@ export interface RecoveredContainer {
   key: string;
   /** Container name on the host. */
   name: string;
+  /** The host it was found on, as {@link hostLabel} names it. */
   host: string;
+  /** Its container id. */
   id: string;
+  /** Its status as the runtime reports it (`running`, `exited`, ...). */
   status: string;
+  /** How it was recorded: as desired, as changed (recreated next), or as an orphan (removed next). */
   kind: RecoveredKind;
 }
 

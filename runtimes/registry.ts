@@ -12,6 +12,7 @@ import type { PullProgress } from "./docker/image.ts";
 
 /** What every plugin factory receives besides its own settings. */
 export interface LoadRuntimeOptions {
+  /** The connection to the host the runtime is bound to. */
   transport: Transport;
   /** How the host is named in messages. */
   hostLabel: string;

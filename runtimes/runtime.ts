@@ -10,15 +10,20 @@ import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transpo
 
 /** Options every runtime call accepts. */
 export interface CallOptions {
+  /** Cancels the call when aborted. */
   signal?: AbortSignal;
 }
 
-/** Labels berth puts on every container it creates. */
-export const LABEL_MANAGED = "berth.managed"; // value "true"
-export const LABEL_NAME = "berth.name"; // the berth container name
-export const LABEL_CONFIG_HASH = "berth.config-hash"; // hash of the ContainerConfig (see core/hash.ts)
-export const LABEL_HELPER = "berth.helper"; // "true" on -config helper containers
-export const LABEL_HELPER_OWNER = "berth.helper-owner"; // "hostname:pid" of the run that made the helper
+/** Label on every container berth creates, its file helpers included; its value is `"true"`. */
+export const LABEL_MANAGED = "berth.managed";
+/** Label holding the container's name as configured (`name` of its config). */
+export const LABEL_NAME = "berth.name";
+/** Label holding `configHash()` (core/hash.ts) of the config and runtime settings the container was created with. */
+export const LABEL_CONFIG_HASH = "berth.config-hash";
+/** Label `"true"` on berth's file helper containers, which reach a host's files through its runtime. */
+export const LABEL_HELPER = "berth.helper";
+/** Label on a file helper: `hostname:pid` of the run that made it, so one whose run is gone can be removed. */
+export const LABEL_HELPER_OWNER = "berth.helper-owner";
 
 /** Files as the runtime's file operations take them; paths are absolute inside the container. */
 export type { FileRead, FileToWrite, PathInfo } from "../transports/file-system.ts";
@@ -26,7 +31,9 @@ export type { FileRead, FileToWrite, PathInfo } from "../transports/file-system.
 export interface ObservedContainer extends ContainerStatus {
   /** Engine-side name without a leading slash. */
   name: string;
+  /** The image it was created from, as the runtime reports it. */
   image: string;
+  /** All its labels, berth's and the user's. */
   labels: Record<string, string>;
   /**
    * The settings the engine changes in place (`inPlace` in core/fields.ts) as
@@ -51,6 +58,7 @@ export interface ObservedContainer extends ContainerStatus {
 
 /** Container creation: the config plus the labels to attach. */
 export interface CreateOptions extends CallOptions {
+  /** Labels added to the config's own, winning on a clash (berth's, such as {@link LABEL_NAME}). */
   labels?: Record<string, string>;
   /** Restart policy; default `unless-stopped` for berth containers. */
   restartPolicy?: "no" | "unless-stopped" | "always";
@@ -67,6 +75,7 @@ export interface Runtime {
    * taken. Named volumes it mounts are created first when missing.
    */
   create(config: ContainerConfig, options?: CreateOptions): Promise<string>;
+  /** Starts a created or stopped container; one already running is left as it is. */
   start(id: string, options?: CallOptions): Promise<void>;
   /** Changes the in-place settings of `config` (`inPlace` in core/fields.ts) on a container, running or not. */
   update(id: string, config: ContainerConfig, options?: CallOptions): Promise<void>;

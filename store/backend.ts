@@ -11,6 +11,7 @@ import type { StateFormat } from "../core/state-format.ts";
 
 /** What reading the state found. */
 export interface StoredState {
+  /** The containers recorded; empty when there was no state yet. */
   state: ContainersState;
   /** False when there was no state yet (first run). */
   existed: boolean;
@@ -24,9 +25,13 @@ export interface StoredState {
 
 /** Who holds a lock, as the lock records it. */
 export interface LockHolder {
+  /** Process id of the run that holds it. */
   pid: number;
+  /** Host name of the machine that run is on. */
   hostname: string;
+  /** What that run said it does (`LockOptions.command`). */
   command: string;
+  /** When the lock was taken, an ISO 8601 UTC time. */
   startedAt: string;
 }
 
@@ -38,7 +43,7 @@ export interface HeldLock {
   release(): Promise<void>;
 }
 
-/** Options of {@link StateBackend.lock}. */
+/** Options of {@link StateBackend.lock} (and of the file lock, `lockState`). */
 export interface LockOptions {
   /** What holds the lock, for the message another run prints. */
   command: string;

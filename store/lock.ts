@@ -20,6 +20,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../core/errors.ts";
 import { ownerIsGone } from "../platform/process.ts";
 import { writeAll } from "./state-file.ts";
+import type { LockOptions } from "./backend.ts";
 
 interface LockOwner {
   pid: number;
@@ -32,19 +33,14 @@ interface LockOwner {
 
 /** A held lock; `release()` removes the file if it is still this lock (idempotent). */
 export interface StateLock {
+  /** The lock file's path: `<state file>.lock`. */
   readonly path: string;
+  /** Removes the lock file if it is still this lock; calling it again does nothing. */
   release(): void;
 }
 
-/** Options of `lockState`. */
-export interface LockOptions {
-  /** What holds the lock, for the message another run prints. */
-  command: string;
-  /** How long to wait for another run to finish; default 0 (refuse at once). */
-  waitMs?: number;
-  /** Told when a stale lock is taken over. */
-  warn?: (message: string) => void;
-}
+/** Options of `lockState`: those of every state backend's lock. */
+export type { LockOptions };
 
 /**
  * Takes the lock of a state file (`<state>.lock`).

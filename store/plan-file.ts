@@ -12,9 +12,13 @@ import type { PlanWithBasis } from "../engine/containers.ts";
 
 /** What a plan file holds. */
 export interface SavedPlan {
+  /** Marks the file as a berth plan. */
   kind: "berth-plan";
+  /** Version of the plan file's format. */
   version: 1;
+  /** When the plan was saved, an ISO 8601 UTC time. */
   createdAt: string;
+  /** The plan, with the basis it was made on. */
   plan: PlanWithBasis;
 }
 

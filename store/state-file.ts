@@ -16,6 +16,7 @@ import { type StateFormat, stateFormatOf, stateText } from "../core/state-format
 
 /** What reading a state file found. */
 export interface LoadedState {
+  /** The containers recorded; empty when the file did not exist. */
   state: ContainersState;
   /** False when the file did not exist (first run). */
   existed: boolean;

@@ -10,35 +10,49 @@
 
 /** A file to write. */
 export interface FileToWrite {
+  /** Absolute path of the file. */
   path: string;
+  /** Its bytes, or text (written as UTF-8). */
   content: Uint8Array | string;
   /** Permission bits; default 0o600. */
   mode?: number;
+  /** Owner user id; 0 (root) when not set. */
   uid?: number;
+  /** Owner group id; 0 (root) when not set. */
   gid?: number;
 }
 
 /** A file read back. */
 export interface FileRead {
+  /** Its path, as asked for. */
   path: string;
+  /** Its bytes. */
   content: Uint8Array;
+  /** Permission bits (the 0o7777 part). */
   mode: number;
+  /** Owner user id. */
   uid: number;
+  /** Owner group id. */
   gid: number;
 }
 
 /** What stat reports for an existing path (never following a symlink at the path itself). */
 export interface PathInfo {
+  /** The path, as asked for. */
   path: string;
   /** Permission bits (0o7777 part). */
   mode: number;
+  /** A directory (false for a symlink to one). */
   isDirectory: boolean;
+  /** A symlink (not followed). */
   isSymlink: boolean;
+  /** Size in bytes. */
   size: number;
 }
 
 /** Options of every file call. */
 export interface FileCallOptions {
+  /** Cancels the call when aborted. */
   signal?: AbortSignal;
 }
 

@@ -10,6 +10,7 @@ import type { HostFileSystem } from "./file-system.ts";
 
 /** Options every transport call accepts. */
 export interface OpenOptions {
+  /** Cancels the call when aborted. */
   signal?: AbortSignal;
 }
 

@@ -23,9 +23,13 @@ export function registryAuthHeader(registry: string, auth: DockerRuntimeConfig["
 
 /** One progress message of a pull, as the engine sends it. */
 export interface PullProgress {
+  /** What the engine is doing, such as `Downloading` or `Pull complete`. */
   status?: string;
+  /** The layer it is about (a short id), when it is about one. */
   id?: string;
+  /** The engine's progress bar as text, such as `[==>   ] 1.2MB/3.4MB`. */
   progress?: string;
+  /** Bytes done (`current`) out of `total`, while a layer downloads or extracts. */
   progressDetail?: { current?: number; total?: number };
 }
 
