@@ -73,6 +73,9 @@ import {
 
 export type { Sensitivity };
 
+/** The values of `pull:`. */
+export const PULL_POLICIES = ["missing", "always", "never"] as const;
+
 /** One field of the container config. */
 export interface FieldDeclaration<V> {
   /** What the field is: the JSON Schema's description. */
@@ -858,6 +861,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     },
     serialize: (logging) => inDeclaredOrder(logging, LOGGING_FIELDS),
     identity: true,
+    sensitive: "never",
+  },
+  pull: {
+    description:
+      "When apply pulls the image: missing (default), always (and plan asks the registry whether the tag moved), never.",
+    check: choice("pull policy", PULL_POLICIES, false),
+    // Not identity: changing the policy changes what apply does next, not the container.
+    canonical: (policy) => (policy === "missing" ? undefined : policy),
+    identity: false,
     sensitive: "never",
   },
 };

@@ -159,6 +159,8 @@ export interface ContainerConfig {
   tmpfs?: Record<string, string>;
   /** Logging driver and options; json-file rotated at 10m x 3 files when not set. */
   logging?: Logging;
+  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
+  pull?: PullPolicy;
 }
 
 /** Container status as the runtime reports it. */
@@ -205,11 +207,37 @@ export interface RuntimeConfig {
   kubelet?: KubeletRuntimeConfig;
 }
 
+/** When an apply pulls a container's image: when it is `missing` on the host (default), `always`, or `never`. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** The image a container runs, as its runtime identifies it. */
+export interface ImageIdentity {
+  /** The image ID (Docker: the config digest; CRI: ImageStatus's id). */
+  id: string;
+  /** The repository digest the image was pulled by (`repo@sha256:...`), where the runtime knows one. */
+  digest?: string;
+}
+
+/** What a container was before a change replaced it: what a rollback returns to. */
+export interface PreviousGeneration {
+  /** Its config, secrets sealed as in the state. */
+  config: ContainerConfig;
+  /** The image it ran, where recorded. */
+  image?: ImageIdentity;
+  /** Its config files (secret ones sealed). */
+  configFiles?: Record<string, string>;
+  sensitive?: SensitiveMarks;
+}
+
 /** The container part of a host-configured container. */
 export interface Container {
   config: ContainerConfig;
   status?: ContainerStatus;
   runtime?: RuntimeConfig;
+  /** The image the container runs, as recorded when berth created it. */
+  image?: ImageIdentity;
+  /** The generation a change replaced, kept for `rollback`. */
+  previous?: PreviousGeneration;
 }
 
 /** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */

@@ -10,6 +10,7 @@
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
 import { runScheduled, type Steps } from "./apply-schedule.ts";
+import { pullFirst } from "./apply-pull.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
 import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
@@ -110,8 +111,17 @@ export async function apply(
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
     results.push({ name: c.name, action: c.action, host: c.host, ...r });
   const ctx: StepContext = { session, record, state, stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10, seal };
+  // Images first, on every host, before anything is stopped; a change whose image cannot be had does not run.
+  const concurrency = options.concurrency ?? DEFAULT_HOST_CONCURRENCY;
+  const unpulled = await pullFirst(work, desired, session, { concurrency, ...stopOption(options.stopSignal) });
   const steps: Steps = {
     run: async (c, fn) => {
+      const pullError = unpulled.get(c.name);
+      if (pullError !== undefined) {
+        report(c, { ok: false, durationMs: 0, error: pullError });
+        options.onEvent?.({ type: "failed", change: c, durationMs: 0, error: pullError });
+        return false;
+      }
       if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
@@ -134,7 +144,8 @@ export async function apply(
         return false;
       }
     },
-    fail: (c, error) => {
+    fail: (c, given) => {
+      const error = unpulled.get(c.name) ?? given;
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
     },
@@ -143,7 +154,7 @@ export async function apply(
     change: (c, want, prev) => changeStep(ctx, c, want, prev),
   };
   await runScheduled(work, desired, current, steps, {
-    hosts: options.concurrency ?? DEFAULT_HOST_CONCURRENCY,
+    hosts: concurrency,
     perHost: options.perHostConcurrency ?? 4,
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});
@@ -193,6 +204,10 @@ function stateRecorder(
     });
     return queued;
   };
+}
+
+function stopOption(signal: AbortSignal | undefined): { stopSignal?: AbortSignal } {
+  return signal === undefined ? {} : { stopSignal: signal };
 }
 
 function statusOf(hcc: HostConfiguredContainer | undefined): { status?: { id: string; status: string } } {

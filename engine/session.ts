@@ -84,14 +84,18 @@ export class Session {
     return runtime;
   }
 
-  /** Makes sure the container's image is on its host: asked (or pulled) once per host and image in a run. */
+  /**
+   * Makes sure the container's image is on its host, as its `pull` policy
+   * says: asked (or pulled) once per host, image and policy in a run.
+   */
   async ensureImage(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<void> {
     const runtime = await this.runtime(hcc, signal);
     const entry = this.#entry(hcc.host);
-    const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${hcc.container.config.image}`;
+    const { image, pull = "missing" } = hcc.container.config;
+    const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${pull} ${image}`;
     let present = entry.images.get(key);
     if (present === undefined) {
-      present = runtime.ensureImage(hcc.container.config.image, signalOption(signal));
+      present = runtime.ensureImage(image, { ...signalOption(signal), pull });
       // A failure is not remembered: the next container tries again.
       present.catch(() => entry.images.delete(key));
       entry.images.set(key, present);

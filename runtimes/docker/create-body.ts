@@ -198,6 +198,8 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
     tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
     logging: (logging, body) => void (body.HostConfig.LogConfig = logConfig(logging)),
+    // How apply gets the image (engine/apply-pull.ts), not part of the container.
+    pull: () => {},
   };
 
 function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {

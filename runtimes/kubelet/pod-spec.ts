@@ -191,6 +191,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
         ? undefined
         : "the CRI runtime writes the output to its own log files (/var/log/berth); remove `logging`",
   },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
 
 /** berth's CRI client does not send these settings yet. */
