@@ -95,6 +95,15 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action(async (o: { yes?: boolean }) => {
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
     });
+  program.command("rollback").description(
+    "return containers to what they ran before the change that replaced them (asks first unless --yes)",
+  )
+    .argument("[names...]", "containers of the state; default: every one with a previous generation")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .action(async (names: string[], o: { yes?: boolean; host: string[] }) => {
+      code = await applyCommand(io, { ...global(), ...o, rollback: names });
+    });
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());
   });

@@ -226,7 +226,6 @@ export interface PreviousGeneration {
   image?: ImageIdentity;
   /** Its config files (secret ones sealed). */
   configFiles?: Record<string, string>;
-  sensitive?: SensitiveMarks;
 }
 
 /** The container part of a host-configured container. */

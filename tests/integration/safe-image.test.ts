@@ -92,3 +92,158 @@ describe("pull first", () => {
     90_000,
   );
 });
+
+// ---- image policy and identity, rollback: on the local engine, which reaches the loopback registry ----
+
+const local = env.local.socket;
+const repository = `${env.registry.address}/berth/simg-${process.pid}`;
+const tagged = `${repository}:live`;
+const localDir = mkdtempSync(join(tmpdir(), "berth-safe-image-local-"));
+const appName = `${prefix}-app`;
+
+function localConfig(level: string, pull = "always"): string {
+  return [
+    "hosts:",
+    "  local: { direct: {} }",
+    "runtime:",
+    `  docker: { host: "unix://${local}" }`,
+    `pull: ${pull}`,
+    "containers:",
+    "  app:",
+    `    name: ${appName}`,
+    "    host: local",
+    `    image: ${tagged}`,
+    "    init: true",
+    "    networkMode: none",
+    `    args: [sleep, "100000"]`,
+    `    env: { LEVEL: "${level}" }`,
+    "",
+  ].join("\n");
+}
+
+/** A new image under `tagged` (berth-test with another label, so another ID), pushed, then untagged here. */
+async function pushNewImage(label: string): Promise<string> {
+  const created = await dockerLocal("/containers/create", { method: "POST", body: { Image: env.image } });
+  const container = (created.body as { Id: string }).Id;
+  const changes = encodeURIComponent(`LABEL simg=${label}`);
+  const commit = await dockerLocal(
+    `/commit?container=${container}&repo=${encodeURIComponent(repository)}&tag=live&changes=${changes}`,
+    { method: "POST" },
+  );
+  await dockerLocal(`/containers/${container}?force=1`, { method: "DELETE" });
+  const id = (commit.body as { Id: string }).Id;
+  const auth = Buffer.from("{}").toString("base64");
+  const push = await dockerLocal(`/images/${encodeURIComponent(repository)}/push?tag=live`, {
+    method: "POST",
+    headers: { "X-Registry-Auth": auth },
+  });
+  expect(String(push.body)).not.toContain('"error"');
+  // Untagged here, so apply has to pull it.
+  await dockerLocal(`/images/${encodeURIComponent(tagged)}`, { method: "DELETE" });
+  return id;
+}
+
+/** The app container as the engine reports it. */
+async function inspectApp(): Promise<
+  { Id: string; Image: string; State: { Status: string }; Config: { Env: string[] } }
+> {
+  const { status, body } = await dockerLocal(`/containers/${appName}/json`);
+  expect(status).toBe(200);
+  return body as { Id: string; Image: string; State: { Status: string }; Config: { Env: string[] } };
+}
+
+afterAll(async () => {
+  await dockerLocal(`/containers/${appName}?force=1`, { method: "DELETE" });
+  for (const ref of [tagged]) await dockerLocal(`/images/${encodeURIComponent(ref)}?force=1`, { method: "DELETE" });
+  rmSync(localDir, { recursive: true, force: true });
+}, 60_000);
+
+let first = "";
+let second = "";
+
+describe("image policy and identity", () => {
+  test("the state records the image ID and repo digest the container runs", async () => {
+    first = await pushNewImage("1");
+    writeFileSync(join(localDir, "config.yaml"), localConfig("1"));
+    const run = await runCli(["apply", "--yes"], localDir);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect((await inspectApp()).Image).toBe(first);
+    const state = readFileSync(join(localDir, "state.yaml"), "utf8");
+    expect(state).toContain(`id: ${first}`);
+    expect(state).toMatch(new RegExp(`digest: ${repository.replaceAll(".", "\\.")}@sha256:[0-9a-f]{64}`));
+    expect((await runCli(["plan"], localDir)).code).toBe(0);
+  }, 60_000);
+
+  test(
+    "pull: always — a tag moved to another image in the registry is planned as a recreate with both images",
+    async () => {
+      second = await pushNewImage("2");
+      const plan = await runCli(["--json", "plan"], localDir);
+      const change = JSON.parse(plan.stdout).plan.changes[0];
+      expect(change.action).toBe("recreate");
+      expect(change.reasons[0]).toContain("now points at another image");
+      expect(change.diff[0].before).toContain(first);
+      expect(change.diff[0].after).toMatch(/@sha256:[0-9a-f]{64}/);
+      // The plan pulled nothing: the new image is still not on the engine.
+      expect((await dockerLocal(`/images/${encodeURIComponent(tagged)}/json`)).status).toBe(404);
+      const run = await runCli(["apply", "--yes"], localDir);
+      expect(run.code).toBe(0);
+      expect((await inspectApp()).Image).toBe(second);
+      expect(readFileSync(join(localDir, "state.yaml"), "utf8")).toContain(`id: ${second}`);
+      expect((await runCli(["plan"], localDir)).code).toBe(0);
+    },
+    60_000,
+  );
+
+  test(
+    "pull: never — an image that is not there fails the change with the fix; the old container runs on",
+    async () => {
+      const before = await inspectApp();
+      writeFileSync(join(localDir, "config.yaml"), localConfig("1", "never").replace(tagged, `${repository}:absent`));
+      const run = await runCli(["apply", "--yes"], localDir);
+      expect(run.code).toBe(1);
+      expect(run.stdout + run.stderr).toContain(
+        "pull policy is never: load or pull it there first, or set pull: missing",
+      );
+      const after = await inspectApp();
+      expect([after.Id, after.State.Status]).toEqual([before.Id, "running"]);
+    },
+    60_000,
+  );
+});
+
+describe("rollback", () => {
+  test("berth rollback returns a changed env var and image (shown as a plan first)", async () => {
+    const third = await pushNewImage("3");
+    writeFileSync(join(localDir, "config.yaml"), localConfig("2"));
+    expect((await runCli(["apply", "--yes"], localDir)).code).toBe(0);
+    const changed = await inspectApp();
+    expect(changed.Image).toBe(third);
+    expect(changed.Config.Env).toContain("LEVEL=2");
+
+    const run = await runCli(["--json", "rollback", "--yes"], localDir);
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout);
+    expect(out.plan.summary).toEqual({ recreate: 1 });
+    const diff = out.plan.changes[0].diff as { path: string; before?: string; after?: string }[];
+    expect(diff.find((d) => d.path === "env.LEVEL")).toEqual({ op: "~", path: "env.LEVEL", before: "2", after: "1" });
+    expect(diff.find((d) => d.path === "image")?.after).toMatch(/@sha256:[0-9a-f]{64}$/);
+    const back = await inspectApp();
+    expect([back.Image, back.State.Status]).toEqual([second, "running"]);
+    expect(back.Config.Env).toContain("LEVEL=1");
+    // Rolled back again: the generation it left is the previous one now.
+    const again = await runCli(["rollback", "--yes", "app"], localDir);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("app recreate");
+    const forth = await inspectApp();
+    expect(forth.Image).toBe(third);
+    expect(forth.Config.Env).toContain("LEVEL=2");
+  }, 60_000);
+
+  test("a name without a previous generation, or not in the state, is refused with the reason", async () => {
+    const unknown = await runCli(["rollback", "--yes", "ap"], localDir);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('No container "ap" in the state: did you mean "app"?');
+  }, 30_000);
+});
