@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { VolumeRemoval } from "./volumes.ts";
+import type { NetworkRemoval, VolumeRemoval } from "./host-objects.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -57,6 +57,8 @@ export interface Plan {
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];
+  /** User-defined networks removed (after the containers' changes), each with its warning; absent when none. */
+  networks?: NetworkRemoval[];
   /** Counts by action, `nothing` excluded. */
   summary: Partial<Record<Action, number>>;
   /** True when nothing changes on any host or in the state. */
@@ -131,7 +133,11 @@ function planOne(
     );
 
   if (!exists) {
-    const fresh = { files: allFiles, directories: allDirs, diff: prev === undefined ? [] : configDiff(prev, want) };
+    const fresh = {
+      files: allFiles,
+      directories: allDirs,
+      diff: prev === undefined ? createdDiff(want) : configDiff(prev, want),
+    };
     if (obs.nameHolder !== undefined) {
       if (!obs.nameHolder.managed) {
         return change("blocked", [
@@ -187,6 +193,19 @@ function planOne(
       envDrift.map((k) => `env var ${k} was changed on the host outside berth (its digest differs)`),
       { ...full, diff: envDrift.map((k) => ({ op: "~" as const, path: `env.${k}`, sensitive: true as const })) },
     );
+  }
+
+  const networks = networkDrift(want, obs);
+  if (networks.length > 0) {
+    return change("recreate", networks, {
+      ...full,
+      diff: [{
+        op: "~",
+        path: "networks",
+        before: (obs.networks ?? []).join(", "),
+        after: networkNames(want).join(", "),
+      }],
+    });
   }
 
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
@@ -262,6 +281,27 @@ function changedSecretEnv(want: HostConfiguredContainer, obs: Observation): stri
   return (want.sensitive?.env ?? []).filter((k) => obs.env?.[k] !== want.container.config.env?.[k]);
 }
 
+/**
+ * How the recorded container's user-defined networks differ from its config's
+ * (connected or disconnected outside berth), in words; only for a config that
+ * joins networks, as the engine attaches others (`bridge`) by default.
+ */
+function networkDrift(want: HostConfiguredContainer, obs: Observation): string[] {
+  const wanted = networkNames(want);
+  if (wanted.length === 0 || obs.networks === undefined) return [];
+  const seen = obs.networks;
+  return [
+    ...wanted.filter((n) => !seen.includes(n)).map((n) =>
+      `container was disconnected from network "${n}" outside berth`
+    ),
+    ...seen.filter((n) => !wanted.includes(n)).map((n) => `container was connected to network "${n}" outside berth`),
+  ];
+}
+
+function networkNames(hcc: HostConfiguredContainer): string[] {
+  return (hcc.container.config.networks ?? []).map((n) => n.name).sort();
+}
+
 /** Sources of directory mounts (ending in `/`), sorted. */
 export function directoryMounts(hcc: HostConfiguredContainer): string[] {
   return (hcc.container.config.mounts ?? []).flatMap((m) => m.source?.endsWith("/") === true ? [m.source] : []).sort();
@@ -272,6 +312,14 @@ function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer)
     ...diffValues(shownConfig(was), shownConfig(want)),
     ...diffValues(publicRuntime(was), publicRuntime(want), "runtime"),
   ];
+}
+
+/** What a new container will have that an operator checks first: its image, ports and mounts. */
+function createdDiff(want: HostConfiguredContainer): DiffLine[] {
+  const { image, ports = [], mounts = [] } = want.container.config;
+  const each = (path: string, items: unknown[]) =>
+    items.map((item, i): DiffLine => ({ op: "+", path: `${path}[${i}]`, after: JSON.stringify(item) }));
+  return [...diffValues(undefined, image, "image"), ...each("ports", ports), ...each("mounts", mounts)];
 }
 
 /** The config as diffs show it: the identity fields and the in-place ones. */

@@ -33,8 +33,20 @@ export interface ObservedContainer extends ContainerStatus {
    * it reports them now, in config form; absent when the runtime cannot tell.
    */
   settings?: Partial<ContainerConfig>;
+  /** The networks the container is attached to, by name, where the runtime's list tells them. */
+  networks?: string[];
   /** The process environment as the runtime holds it (`NAME=value`), from `inspect()` where the runtime tells it. */
   env?: string[];
+  /** Times the engine restarted the container by its restart policy, where the runtime tells it (gates). */
+  restartCount?: number;
+  /** When the current run started, in the runtime's words: a change means it restarted (gates). */
+  startedAt?: string;
+  /** The exit code of the last run, when it has exited. */
+  exitCode?: number;
+  /** The engine's healthcheck verdict (`starting`, `healthy`, `unhealthy`), when it runs the container's healthcheck. */
+  health?: string;
+  /** The output of the engine's last healthcheck run, with the verdict. */
+  healthOutput?: string;
 }
 
 /** Container creation: the config plus the labels to attach. */
@@ -72,6 +84,8 @@ export interface Runtime {
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
   /** Removes a named volume; one that is not there is no error. Only runtimes with named volumes have it. */
   removeVolume?(name: string, options?: CallOptions): Promise<void>;
+  /** Removes a user-defined network; one that is not there counts as removed. */
+  removeNetwork?(name: string, options?: CallOptions): Promise<void>;
   /** Removes a container (must be stopped unless `force`). Named volumes stay. */
   remove(id: string, options?: CallOptions & { force?: boolean }): Promise<void>;
   /** Status, or undefined when no such container exists. */

@@ -224,7 +224,9 @@ describe("rollback", () => {
 
     const run = await runCli(["--json", "rollback", "--yes"], localDir);
     expect(run.code).toBe(0);
-    const out = JSON.parse(run.stdout);
+    // NDJSON, as apply's: the plan first, then events and a summary.
+    const out = JSON.parse(run.stdout.split("\n")[0] as string);
+    expect(out.type).toBe("plan");
     expect(out.plan.summary).toEqual({ recreate: 1 });
     const diff = out.plan.changes[0].diff as { path: string; before?: string; after?: string }[];
     expect(diff.find((d) => d.path === "env.LEVEL")).toEqual({ op: "~", path: "env.LEVEL", before: "2", after: "1" });
