@@ -61,5 +61,13 @@ function pullError(err: unknown, want: HostConfiguredContainer, c: PlannedChange
     } is left as it is)`
     : "";
   const error = withContext(err, doing, { host, container: c.name, fallback: "IMAGE_PULL" });
-  return new BerthError(error.code, `${error.message}${kept}`, { cause: error.cause ?? err, host, container: c.name });
+  // pull: never says its own fix.
+  const next = error.code === "IMAGE_PULL"
+    ? "; check the image reference and the registry (and registryAuth), then apply again"
+    : "";
+  return new BerthError(error.code, `${error.message}${kept}${next}`, {
+    cause: error.cause ?? err,
+    host,
+    container: c.name,
+  });
 }
