@@ -49,7 +49,7 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     )
     .option(
       "--json",
-      "JSON output for scripts (apply, destroy: one JSON event per line); see schema/output.schema.json",
+      "JSON output for scripts (apply, destroy, rollback: one JSON event per line); see schema/output.schema.json",
     )
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
