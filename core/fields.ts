@@ -74,6 +74,9 @@ import {
 
 export type { Sensitivity };
 
+/** The values of `pull:`. */
+export const PULL_POLICIES = ["missing", "always", "never"] as const;
+
 /** One field of the container config. */
 export interface FieldDeclaration<V> {
   /** What the field is: the JSON Schema's description. */
@@ -863,6 +866,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
   },
   healthcheck: HEALTHCHECK_FIELD,
   gate: GATE_FIELD,
+  pull: {
+    description:
+      "When apply pulls the image: missing (default), always (and plan asks the registry whether the tag moved), never.",
+    check: choice("pull policy", PULL_POLICIES, false),
+    // Not identity: changing the policy changes what apply does next, not the container.
+    canonical: (policy) => (policy === "missing" ? undefined : policy),
+    identity: false,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;

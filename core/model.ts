@@ -179,6 +179,8 @@ export interface ContainerConfig {
   healthcheck?: Healthcheck;
   /** What apply waits for after starting the container (engine/gate.ts); not part of its identity. */
   gate?: GateConfig;
+  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
+  pull?: PullPolicy;
 }
 
 /** A command run in the container to tell whether it is healthy: Docker's `Healthcheck`. */
@@ -262,6 +264,27 @@ export interface RuntimeConfig {
   kubelet?: KubeletRuntimeConfig;
 }
 
+/** When an apply pulls a container's image: when it is `missing` on the host (default), `always`, or `never`. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** The image a container runs, as its runtime identifies it. */
+export interface ImageIdentity {
+  /** The image ID (Docker: the config digest; CRI: ImageStatus's id). */
+  id: string;
+  /** The repository digest the image was pulled by (`repo@sha256:...`), where the runtime knows one. */
+  digest?: string;
+}
+
+/** What a container was before a change replaced it: what a rollback returns to. */
+export interface PreviousGeneration {
+  /** Its config, secrets sealed as in the state. */
+  config: ContainerConfig;
+  /** The image it ran, where recorded. */
+  image?: ImageIdentity;
+  /** Its config files (secret ones sealed). */
+  configFiles?: Record<string, string>;
+}
+
 /** The container part of a host-configured container. */
 export interface Container {
   /** What the container is. */
@@ -270,6 +293,10 @@ export interface Container {
   status?: ContainerStatus;
   /** Which runtime runs it; Docker with its defaults when not set. */
   runtime?: RuntimeConfig;
+  /** The image the container runs, as recorded when berth created it. */
+  image?: ImageIdentity;
+  /** The generation a change replaced, kept for `rollback`. */
+  previous?: PreviousGeneration;
 }
 
 /** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */

@@ -13,6 +13,7 @@ import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
 import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { movedTag } from "./image-policy.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -189,6 +190,9 @@ function planOne(
       "container was changed outside berth (configuration label differs from the recorded one)",
     ], full);
   }
+
+  const moved = movedTag(was, want, obs.registryDigest);
+  if (moved !== undefined) return change("recreate", [moved.reason], { ...full, diff: [moved.diff] });
 
   const envDrift = changedSecretEnv(want, obs);
   if (envDrift.length > 0) {

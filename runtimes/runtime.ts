@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ContainerConfig, ContainerStatus } from "../core/model.ts";
+import type { ContainerConfig, ContainerStatus, ImageIdentity, PullPolicy } from "../core/model.ts";
 import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transports/file-system.ts";
 
 /** Options every runtime call accepts. */
@@ -68,8 +68,18 @@ export interface CreateOptions extends CallOptions {
 
 /** A runtime plugin bound to one host. */
 export interface Runtime {
-  /** Makes sure the image is present, pulling it when missing. */
-  ensureImage(image: string, options?: CallOptions): Promise<void>;
+  /**
+   * Makes sure the image is present: pulled when missing (`pull: "missing"`,
+   * the default), pulled again (`"always"`), or IMAGE_MISSING when absent (`"never"`).
+   */
+  ensureImage(image: string, options?: CallOptions & { pull?: PullPolicy }): Promise<void>;
+  /** The local image's ID and repository digest, or undefined when the image is not on the host. */
+  imageIdentity(image: string, options?: CallOptions): Promise<ImageIdentity | undefined>;
+  /**
+   * The digest the registry serves for `image` now, without pulling (read-only);
+   * absent on runtimes that cannot ask (CRI has no such call).
+   */
+  registryDigest?(image: string, options?: CallOptions): Promise<string>;
   /**
    * Creates a container, returns its id. Throws CONFLICT when the name is
    * taken. Named volumes it mounts are created first when missing.

@@ -214,6 +214,8 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     // berth's own: what apply waits for (engine/gate.ts), nothing the engine holds.
     gate: () => {},
+    // How apply gets the image (engine/apply-pull.ts), not part of the container.
+    pull: () => {},
   };
 
 function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {

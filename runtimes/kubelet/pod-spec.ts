@@ -246,6 +246,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
   healthcheck: { map: () => {} },
   gate: { map: () => {} },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */
