@@ -219,7 +219,7 @@ export interface GateConfig {
 
 /** Container status as the runtime reports it. */
 export interface ContainerStatus {
-  /** The runtime's id of the container. */
+  /** The runtime's id of the container (of its pod sandbox, on CRI). */
   id: string;
   /** `running`, `exited`, `created`, `restarting`, ...; `gone` when the id no longer exists. */
   status: string;
@@ -336,9 +336,9 @@ export interface SSHConfig {
 
 /** How to reach a host's runtime. Exactly one of the two. */
 export interface Host {
-  /** The runtime of the machine berth runs on, reached directly (`{}`: no settings). */
+  /** The runtime is reached from the machine berth runs on, without SSH (`{}`: no settings). */
   directConfig?: Record<string, never>;
-  /** A remote host, whose runtime is reached through SSH. */
+  /** The runtime is reached through SSH to this host. */
   sshConfig?: SSHConfig;
 }
 
