@@ -45,6 +45,8 @@ const SYMBOL: Record<Action, string> = {
   remove: "-",
   forget: "x",
   blocked: "!",
+  finish: "~",
+  restore: "~",
   nothing: "=",
 };
 
@@ -61,7 +63,8 @@ export function formatPlan(plan: Plan, style: Style): string {
     if (c.action === "nothing") continue;
     const colour = colourOf(style, c.action);
     const where = c.fromHost === undefined ? `on ${c.host}` : `from ${c.fromHost} to ${c.host}`;
-    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}`));
+    const how = c.strategy === undefined ? "" : ` (${c.strategy})`;
+    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}${how}`));
     for (const reason of c.reasons) lines.push(style.dim(`      ${reason}`));
     for (const d of c.diff) {
       if (d.sensitive) {
@@ -127,6 +130,8 @@ const PAST: Record<Action, string> = {
   remove: "removed",
   forget: "forgotten",
   blocked: "blocked",
+  finish: "finished",
+  restore: "restored",
   nothing: "unchanged",
 };
 

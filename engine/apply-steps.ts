@@ -14,6 +14,7 @@ import { hostLabel } from "../core/host.ts";
 import type { PlannedChange } from "./plan.ts";
 import type { HostFiles } from "./host-files.ts";
 import type { Session } from "./session.ts";
+import { replaceStep, settleStep } from "./replace.ts";
 
 /** What the steps work with. */
 export interface StepContext {
@@ -27,7 +28,7 @@ export interface StepContext {
   seal: (hcc: HostConfiguredContainer) => HostConfiguredContainer;
 }
 
-/** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files. */
+/** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files, finish, restore. */
 export async function changeStep(
   ctx: StepContext,
   c: PlannedChange,
@@ -38,8 +39,10 @@ export async function changeStep(
     case "create":
       return createStep(ctx, c, want);
     case "recreate":
-      await removeStep(ctx, c.name, prev ?? want, c.replaces as string);
-      return createStep(ctx, c, want);
+      return replaceStep(ctx, c, want, prev);
+    case "finish":
+    case "restore":
+      return settleStep(ctx, c, want, prev);
     case "start": {
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
@@ -124,11 +127,11 @@ export async function removeStep(
 }
 
 /** The container's own stop timeout, else the apply's. */
-function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): number {
+export function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): number {
   return hcc.container.config.stopTimeout ?? ctx.stopTimeoutSeconds;
 }
 
-async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
+export async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
   const status = await runtime.status(id);
   if (status === undefined) return;
   if (status.status === "running" || status.status === "restarting" || status.status === "paused") {
@@ -223,11 +226,11 @@ async function postStart(want: HostConfiguredContainer, c: PlannedChange): Promi
   });
 }
 
-function withStatus(hcc: HostConfiguredContainer, id: string, status: string): HostConfiguredContainer {
+export function withStatus(hcc: HostConfiguredContainer, id: string, status: string): HostConfiguredContainer {
   return { ...hcc, container: { ...hcc.container, status: { id, status } } };
 }
 
-async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
