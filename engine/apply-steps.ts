@@ -35,6 +35,11 @@ export async function changeStep(
   want: HostConfiguredContainer,
   prev: HostConfiguredContainer | undefined,
 ): Promise<void> {
+  // An old container an interrupted recreate set aside: finished or restored before the change still due.
+  if (c.aside !== undefined && c.action !== "finish" && c.action !== "restore") {
+    await settleStep(ctx, c, want, prev);
+    prev = ctx.state[c.name];
+  }
   switch (c.action) {
     case "create":
       return createStep(ctx, c, want);
@@ -57,7 +62,8 @@ export async function changeStep(
       await doing(`updating container "${c.name}" on host ${c.host}`, () => runtime.update(id, want.container.config));
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, status)));
       if (c.files.length > 0 || c.directories.length > 0) {
-        return await changeStep(ctx, { ...c, action: "update-files" }, want, prev);
+        const { aside: _settled, ...files } = c;
+        return await changeStep(ctx, { ...files, action: "update-files" }, want, prev);
       }
       if ((await runtime.status(id))?.status === "running") return;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));

@@ -71,14 +71,15 @@ export function asideIndex(listing: Iterable<ObservedContainer>): Map<string, As
  * there is none. The name's holder is the new one: when it is berth's, runs
  * and has the configuration wanted now, the recreate is finished (the old
  * one is removed); otherwise the old one is restored (the unfinished new one
- * removed, the old one renamed back and started), and the next plan carries
- * out whatever change is still due.
+ * removed, the old one renamed back and started). Whatever change is still
+ * due after that (`then`: the plan of one name) is carried out in the same change.
  */
 export function planLeftover(
   name: string,
   prev: HostConfiguredContainer | undefined,
   want: HostConfiguredContainer | undefined,
   obs: Observation,
+  then: (prev: HostConfiguredContainer, obs: Observation) => PlannedChange,
 ): PlannedChange | undefined {
   const old = obs.aside?.[0];
   if (old === undefined) return undefined;
@@ -113,16 +114,28 @@ export function planLeftover(
     ]);
   }
   const wanted = configHash(want.container.config, want.container.runtime);
-  if (holder !== undefined && holder.status === "running" && holder.configHash === wanted) {
-    return change("finish", [`${left}; the new one runs as configured: the old one is removed`], {
-      aside: { id: old.id, name: old.name, ...(holder.id === recorded?.id ? {} : { adopt: holder.id }) },
-    });
-  }
-  return change("restore", [
-    `${left}; no new one runs as configured${
+  const finish = holder !== undefined && holder.status === "running" && holder.configHash === wanted;
+  const keep = finish ? holder : { id: old.id, status: "running", configHash: old.configHash };
+  const aside: AsideWork = finish
+    ? { id: old.id, name: old.name, ...(holder.id === recorded?.id ? {} : { adopt: holder.id }) }
+    : { id: old.id, name: old.name, restoreAs: old.of, ...(holder === undefined ? {} : { drop: holder.id }) };
+  const why = finish
+    ? `${left}; the new one runs as configured: the old one is removed`
+    : `${left}; no new one runs as configured${
       holder === undefined ? "" : ` (${shortId(holder.id)} is ${holder.status}: removed)`
-    }: the old one is renamed back to "${old.of}" and started; plan again for any change still due`,
-  ], {
-    aside: { id: old.id, name: old.name, restoreAs: old.of, ...(holder === undefined ? {} : { drop: holder.id }) },
+    }: the old one is renamed back to "${old.of}" and started first`;
+  // What is still due once that is done: planned as if the kept container were the recorded one.
+  // Its config: the wanted one when its label says so, else the recorded one (a label that differs plans a recreate).
+  const base = keep.configHash === wanted || prev === undefined ? want : prev;
+  const settledPrev = { ...base, container: { ...base.container, status: { id: keep.id, status: keep.status } } };
+  const { renamedTo: _renamed, nameHolder: _holder, aside: _aside, configHash: _hash, ...rest } = obs;
+  const next = then(settledPrev, {
+    ...rest,
+    status: { id: keep.id, status: keep.status },
+    ...(keep.configHash === undefined ? {} : { configHash: keep.configHash }),
   });
+  if (next.action === "nothing" || next.action === "start") {
+    return change(finish ? "finish" : "restore", [why], { aside });
+  }
+  return { ...next, reasons: [why, ...next.reasons], aside, ...(finish ? {} : { replaces: old.id }) };
 }

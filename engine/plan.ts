@@ -86,8 +86,9 @@ export function plan(desired: ContainersState, previous: ContainersState, observ
   const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
   const changes = names.map((name) => {
     const [prev, want, obs] = [previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} }];
-    return (obs.error === undefined ? planLeftover(name, prev, want, obs) : undefined) ??
-      withOrder(planOne(name, prev, want, obs), prev, want);
+    const then = (p: HostConfiguredContainer | undefined, o: Observation) =>
+      withOrder(planOne(name, p, want, o), p, want);
+    return (obs.error === undefined ? planLeftover(name, prev, want, obs, then) : undefined) ?? then(prev, obs);
   });
   const summary: Partial<Record<Action, number>> = {};
   for (const c of changes) if (c.action !== "nothing") summary[c.action] = (summary[c.action] ?? 0) + 1;

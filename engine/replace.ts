@@ -165,12 +165,14 @@ export async function settleStep(
   const rename = runtime.rename?.bind(runtime);
   if (rename === undefined) throw new Error(`${c.action} ${c.name}: the runtime cannot rename`);
   const name = work.restoreAs;
+  // Nothing else due: the old one is as configured (engine/aside.ts); else the change that follows replaces it.
+  const as = c.action === "restore" || prev === undefined ? ctx.seal(want) : prev;
   await doing(`restoring the old container "${work.name}" as "${name}" on host ${c.host}`, async () => {
     if (work.drop !== undefined) await stopAndRemove(runtime, work.drop, timeout);
     const status = (await runtime.status(work.id))?.status ?? "exited";
-    await ctx.record(() => (ctx.state[c.name] = withStatus(prev ?? ctx.seal(want), work.id, status)));
+    await ctx.record(() => (ctx.state[c.name] = withStatus(as, work.id, status)));
     await rename(work.id, name);
     if (status !== "running") await runtime.start(work.id);
-    await ctx.record(() => (ctx.state[c.name] = withStatus(prev ?? ctx.seal(want), work.id, "running")));
+    await ctx.record(() => (ctx.state[c.name] = withStatus(as, work.id, "running")));
   });
 }
