@@ -81,7 +81,7 @@ describe("a recreate keeps the old container until the new one passed (local Doc
       let { state } = await converge({}, desired(name, { env: { V: "1" } }));
       const oldId = state["app"]?.container.status?.id as string;
       // Without an init as PID 1 the engine itself fails the start: the program is missing.
-    const broken = desired(name, { env: { V: "2" }, init: false, entrypoint: ["/no/such/program"] });
+      const broken = desired(name, { env: { V: "2" }, init: false, entrypoint: ["/no/such/program"] });
       const run = await converge(state, broken);
       state = run.state;
       expect(run.plan.changes[0]).toMatchObject({ action: "recreate", strategy: "start-first" });
