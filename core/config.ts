@@ -29,6 +29,7 @@
  *
  * networks:                                  # user-defined networks, created on each host where a container joins one
  *   backend: { driver: bridge, subnet: 10.20.0.0/24, internal: false }   # subnet: needed for static addresses
+ *                                            # a network whose name leaves networks: is removed (the plan warns)
  *
  * containers:
  *   etcd:                                    # the container's name unless name: is set
@@ -176,6 +177,8 @@ export interface BerthConfig {
    * volume the state's containers mounted whose name is not here is removed.
    */
   volumes?: string[];
+  /** The networks declared under `networks:` (berth's format only), likewise for networks the state's containers joined. */
+  networks?: string[];
 }
 
 /** Options of {@link configFromDocument}. */
@@ -514,10 +517,11 @@ export function configFromDocument(doc: unknown, source: string, options: Config
     };
   } else {
     const desiredState = readBerthConfig(resolved, problems, referenced);
-    const volumes = isMapping(resolved) && isMapping(own(resolved, "volumes"))
-      ? Object.keys(own(resolved, "volumes") as Record<string, unknown>).sort()
-      : [];
-    config = { desiredState, volumes };
+    const declared = (section: string) =>
+      isMapping(resolved) && isMapping(own(resolved, section))
+        ? Object.keys(own(resolved, section) as Record<string, unknown>).sort()
+        : [];
+    config = { desiredState, volumes: declared("volumes"), networks: declared("networks") };
   }
   throwIfProblems(problems, source);
   const expand = (path: string) => localPath(path, env, baseDir);
