@@ -52,20 +52,33 @@ export async function replaceStep(
   const oldName = old.container.config.name;
   const aside = asideName(oldName, seen.id);
   const wasRunning = RUNNING.includes(seen.status);
-  await doing(
-    `renaming container "${c.name}" aside to "${aside}" on host ${c.host}`,
-    () => rename(oldId, aside),
-  );
+  // Stop-first stops before the rename; so does a container that restarts in a loop (it serves nothing, and the
+  // engine cannot rename it while it restarts).
+  const stopFirst = wasRunning && (order === "stop-first" || seen.status === "restarting");
   let stopped = false;
+  let renamed = false;
   try {
-    if (order === "stop-first" && wasRunning) {
+    if (stopFirst) {
       stopped = true;
       await doing(
-        `stopping the old container "${aside}" on host ${c.host}`,
+        `stopping the old container "${c.name}" on host ${c.host}`,
         () => runtime.stop(oldId, { timeoutSeconds: stopTimeout(ctx, old) }),
       );
       await ctx.record(() => (ctx.state[c.name] = withStatus(old, oldId, "exited")));
     }
+    await doing(`renaming container "${c.name}" aside to "${aside}" on host ${c.host}`, async () => {
+      try {
+        await rename(oldId, aside);
+      } catch (err) {
+        // It went into a restart between the status and the rename: stopped (it served nothing), then renamed.
+        if (stopped || (await runtime.status(oldId))?.status !== "restarting") throw err;
+        stopped = true;
+        await runtime.stop(oldId, { timeoutSeconds: stopTimeout(ctx, old) });
+        await ctx.record(() => (ctx.state[c.name] = withStatus(old, oldId, "exited")));
+        await rename(oldId, aside);
+      }
+    });
+    renamed = true;
     await createStep(ctx, c, want);
   } catch (err) {
     const back = await restore(ctx, c, runtime, rename, {
@@ -74,6 +87,7 @@ export async function replaceStep(
       oldName,
       wasRunning,
       stopped,
+      renamed,
       status: seen.status,
     })
       .then(() => undefined, (e: unknown) => e);
@@ -103,6 +117,7 @@ interface OldContainer {
   oldName: string;
   wasRunning: boolean;
   stopped: boolean;
+  renamed: boolean;
   status: string;
 }
 
@@ -129,7 +144,7 @@ async function restore(
     await stopAndRemove(runtime, holder.id, timeout);
   }
   await ctx.record(() => (ctx.state[c.name] = withStatus(o.old, o.oldId, o.stopped ? "exited" : o.status)));
-  await rename(o.oldId, o.oldName);
+  if (o.renamed) await rename(o.oldId, o.oldName);
   if (!o.wasRunning) return;
   if ((await runtime.status(o.oldId))?.status !== "running") await runtime.start(o.oldId);
   await ctx.record(() => (ctx.state[c.name] = withStatus(o.old, o.oldId, "running")));

@@ -104,6 +104,27 @@ describe("a recreate keeps the old container until the new one passed (local Doc
     60_000,
   );
 
+  test(
+    "an old container restarting in a loop (the engine cannot rename it so) is stopped first and replaced",
+    async () => {
+      const name = `${prefix}-loop`;
+      const { state } = await converge({}, desired(name, { args: ["sh", "-c", "exit 1"], restartPolicy: "always" }));
+      const oldId = state["app"]?.container.status?.id as string;
+      // Restarting and running alternate: wait until the engine reports the loop once.
+      let looping = false;
+      for (let i = 0; i < 50 && !looping; i++) {
+        looping = (await view.inspect(oldId))?.status === "restarting";
+        if (!looping) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(looping).toBe(true);
+      const run = await converge(state, desired(name, {}));
+      expect(run.result.results.map((r) => r.error?.message)).toEqual([undefined]);
+      const newId = run.state["app"]?.container.status?.id as string;
+      expect((await generations(name)).map((c) => [c.id, c.status])).toEqual([[newId, "running"]]);
+    },
+    60_000,
+  );
+
   test("start-first (no host port): the new one started before the old one stopped", async () => {
     const name = `${prefix}-start`;
     const { state } = await converge({}, desired(name, { env: { V: "1" } }));
