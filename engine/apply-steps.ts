@@ -26,6 +26,8 @@ export interface StepContext {
   stopTimeoutSeconds: number;
   /** The entry as recorded and hashed: secrets as digests (core/sensitive.ts); the real values only reach the host. */
   seal: (hcc: HostConfiguredContainer) => HostConfiguredContainer;
+  /** Waits for a started container's gate (engine/gate.ts); throws when it fails. */
+  gate: (c: PlannedChange, want: HostConfiguredContainer, id: string) => Promise<void>;
 }
 
 /** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files, finish, restore. */
@@ -53,6 +55,7 @@ export async function changeStep(
       const id = ctx.state[c.name]?.container.status?.id as string;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
       await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     case "update": {
@@ -68,6 +71,7 @@ export async function changeStep(
       if ((await runtime.status(id))?.status === "running") return;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     case "update-files": {
@@ -88,6 +92,7 @@ export async function changeStep(
         await runtime.start(id);
       });
       await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     default:
@@ -95,7 +100,7 @@ export async function changeStep(
   }
 }
 
-/** Pulls the image, writes the files, creates and starts the container, then runs its postStart hook. */
+/** Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart hook. */
 export async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
   const runtime = await ctx.session.runtime(want);
   const config = want.container.config;
@@ -110,6 +115,7 @@ export async function createStep(ctx: StepContext, c: PlannedChange, want: HostC
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "created")));
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+  await ctx.gate(c, want, id);
   await postStart(want, c);
 }
 
