@@ -125,6 +125,28 @@ describe("a recreate keeps the old container until the new one passed (local Doc
     60_000,
   );
 
+  test(
+    "a new container that exits at once fails its gate: the old one is back and running, its output in the error",
+    async () => {
+      const name = `${prefix}-gate`;
+      const { state } = await converge({}, desired(name, { env: { V: "1" } }));
+      const oldId = state["app"]?.container.status?.id as string;
+      const run = await converge(
+        state,
+        desired(name, { env: { V: "2" }, args: ["sh", "-c", "echo broken-v2; exit 3"] }),
+      );
+      expect(run.result.failed).toBe(1);
+      const message = run.result.results[0]?.error?.message ?? "";
+      expect(message).toContain("broken-v2");
+      expect(message).toContain("the old container is back under its name and running");
+      expect((await generations(name)).map((c) => ({ id: c.id, name: c.name, status: c.status }))).toEqual([
+        { id: oldId, name, status: "running" },
+      ]);
+      expect(run.state["app"]?.container.status).toEqual({ id: oldId, status: "running" });
+    },
+    60_000,
+  );
+
   test("start-first (no host port): the new one started before the old one stopped", async () => {
     const name = `${prefix}-start`;
     const { state } = await converge({}, desired(name, { env: { V: "1" } }));
