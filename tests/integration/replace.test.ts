@@ -13,6 +13,8 @@ import { ContainersResource } from "../../engine/containers.ts";
 import type { ContainerConfig, ContainersState } from "../../core/model.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
 import type { ApplyResult } from "../../engine/apply.ts";
+import { recoverState } from "../../engine/recover.ts";
+import { asideName } from "../../engine/aside.ts";
 
 const env = loadTestEnv();
 const runtime = { docker: { host: `unix://${env.local.socket}` } };
@@ -183,4 +185,43 @@ describe("a recreate keeps the old container until the new one passed (local Doc
     expect((at(newId, "start") as number) < (at(oldId, "destroy") as number)).toBe(true);
     expect((await generations(name)).map((c) => [c.id, c.status])).toEqual([[newId, "running"]]);
   }, 60_000);
+
+  test(
+    "recover: an old container set aside is not taken for its name's container; the next apply settles it",
+    async () => {
+      const name = `${prefix}-recover`;
+      const want = desired(name, { env: { V: "1" } });
+      const newId = (await converge({}, want)).state["app"]?.container.status?.id as string;
+      // As a killed recreate leaves it: an old berth container of this name renamed aside (made here by hand).
+      const made = await dockerLocal(`/containers/create?name=${name}-made`, {
+        method: "POST",
+        body: {
+          Image: env.image,
+          Cmd: ["sleep", "100000"],
+          Labels: { "berth.managed": "true", "berth.name": name },
+          HostConfig: { NetworkMode: "none", Init: true },
+        },
+      });
+      const oldId = (made.body as { Id: string }).Id;
+      const aside = asideName(name, oldId);
+      expect((await dockerLocal(`/containers/${oldId}/rename?name=${aside}`, { method: "POST" })).status).toBe(204);
+      const only = (n: string) => n === name || n.startsWith(`${name}.`);
+      const claim = { claim: only };
+      const both = await recoverState(want, claim);
+      expect(both.state["app"]?.container.status?.id).toBe(newId);
+      expect(both.found.filter((f) => only(f.name)).map((f) => [f.name, f.kind])).toEqual([[name, "desired"], [
+        aside,
+        "aside",
+      ]]);
+      // The new one gone too: the old one is recorded under its key, and the next apply gives it its name back.
+      await dockerLocal(`/containers/${newId}?force=1`, { method: "DELETE" });
+      const alone = await recoverState(want, claim);
+      expect(alone.state["app"]?.container.status?.id).toBe(oldId);
+      const run = await converge(alone.state, want);
+      expect(run.plan.changes[0]?.action).toBe("restore");
+      expect(run.result.failed).toBe(0);
+      expect((await generations(name)).map((c) => [c.id, c.name, c.status])).toEqual([[oldId, name, "running"]]);
+    },
+    60_000,
+  );
 });
