@@ -1,12 +1,13 @@
 /**
  * A recreate that keeps the old container until the new one passed: the old
- * one is renamed aside (engine/aside.ts), stopped only when the two would
- * clash (stop-first, engine/replace-order.ts), the new one is created and
- * started under the real name (`createStep`, which waits for its gate), and
- * only then is the old one removed. When the new one fails, it is removed
- * and the old one gets its name back and runs again. The state is recorded
- * after every step, so it is true wherever the run stops; what a killed run
- * leaves is finished or restored by the next apply (`settleStep`).
+ * one is renamed aside (engine/aside.ts) while it runs (start-first), or
+ * stopped first and then renamed when the two would clash (stop-first,
+ * engine/replace-order.ts); the new one is created and started under the real
+ * name (`createStep`, which waits for its gate), and only then is the old
+ * one removed. When the new one fails, it is removed and the old one gets
+ * its name back and runs again. The state is recorded after every step, so
+ * it is true wherever the run stops; what a killed run leaves is finished or
+ * restored by the next apply (`settleStep`).
  *
  * @module
  */
