@@ -1,4 +1,9 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "../support/harness.ts";
+import { readPlanFile, writePlanFile } from "../../store/plan-file.ts";
+import type { PlanWithBasis } from "../../engine/containers.ts";
 import { plan } from "../../engine/plan.ts";
 import { recreateOrder } from "../../engine/replace-order.ts";
 import { asideIndex, asideName } from "../../engine/aside.ts";
@@ -9,6 +14,7 @@ import { validateContainers } from "../../core/validate.ts";
 
 const OLD = "a".repeat(64);
 const NEW = "b".repeat(64);
+const AN = asideName("web", OLD);
 
 function hcc(extra: Partial<ContainerConfig> = {}, id?: string): HostConfiguredContainer {
   return {
@@ -95,7 +101,7 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       mounts: {},
     };
     const c = plan({ web: after }, { web: hcc({ env: { V: "2" } }, NEW) }, { web: obs }).changes[0];
-    expect(c).toMatchObject({ action: "finish", aside: { id: OLD, name: `web.berth-old-${OLD.slice(0, 8)}` } });
+    expect(c).toMatchObject({ action: "finish", aside: { id: OLD, name: AN } });
     expect(c?.aside?.adopt).toBeUndefined();
     expect(c?.reasons[0]).toContain("the new one runs as configured: the old one is removed");
   });
@@ -110,7 +116,7 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       mounts: {},
     };
     const c = plan({ web: after }, { web: hcc({ env: { V: "1" } }, OLD) }, { web: obs }).changes[0];
-    expect(c).toMatchObject({ action: "finish", aside: { id: OLD, adopt: NEW } });
+    expect(c).toMatchObject({ action: "finish", aside: { id: OLD, name: AN, adopt: NEW } });
   });
 
   test("killed before the new one was made: restore, then the recreate still due, in one change", () => {
@@ -126,7 +132,7 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       action: "recreate",
       strategy: "start-first",
       replaces: OLD,
-      aside: { id: OLD, restoreAs: "web" },
+      aside: { id: OLD, name: AN, restoreAs: "web" },
     });
     expect(c?.reasons[0]).toContain('the old one is renamed back to "web" and started first');
   });
@@ -140,7 +146,11 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       mounts: {},
     };
     const c = plan({ web: after }, { web: hcc({ env: { V: "2" } }, NEW) }, { web: obs }).changes[0];
-    expect(c).toMatchObject({ action: "recreate", replaces: OLD, aside: { id: OLD, restoreAs: "web", drop: NEW } });
+    expect(c).toMatchObject({
+      action: "recreate",
+      replaces: OLD,
+      aside: { id: OLD, name: AN, restoreAs: "web", drop: NEW },
+    });
   });
 
   test("the desired config is the old one again: restore only", () => {
@@ -152,7 +162,7 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       mounts: {},
     };
     const c = plan({ web: before }, { web: hcc({ env: { V: "2" } }, NEW) }, { web: obs }).changes[0];
-    expect(c).toMatchObject({ action: "restore", aside: { id: OLD, restoreAs: "web", drop: NEW } });
+    expect(c).toMatchObject({ action: "restore", aside: { id: OLD, name: AN, restoreAs: "web", drop: NEW } });
   });
 
   test("a container berth did not create took the name: blocked, the old one left alone", () => {
@@ -171,7 +181,7 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
   test("a name no longer desired: removed together with its old container", () => {
     const obs: Observation = { status: { id: NEW, status: "running" }, aside: [aside(before)], files: {}, mounts: {} };
     const c = plan({}, { web: hcc({}, NEW) }, { web: obs }).changes[0];
-    expect(c).toMatchObject({ action: "remove", replaces: NEW, aside: { id: OLD } });
+    expect(c).toMatchObject({ action: "remove", replaces: NEW, aside: { id: OLD, name: AN } });
   });
 
   test("asideIndex() finds old containers by their berth.name label and reserved name only", () => {
@@ -190,5 +200,33 @@ describe("plan() of an old container set aside by an interrupted apply", () => {
       status: "running",
       configHash: "h",
     }]);
+  });
+});
+
+describe("a saved plan with a recreate's order and an old container set aside", () => {
+  test("writePlanFile() and readPlanFile() keep strategy and aside; a wrong strategy is refused", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "berth-plan-")), "plan.json");
+    const change = {
+      name: "web",
+      action: "recreate" as const,
+      host: "local",
+      reasons: [],
+      diff: [],
+      files: [],
+      directories: [],
+      replaces: OLD,
+      strategy: "start-first" as const,
+      aside: { id: OLD, name: asideName("web", OLD), restoreAs: "web", drop: NEW },
+    };
+    const saved: PlanWithBasis = {
+      changes: [change],
+      summary: { recreate: 1 },
+      empty: false,
+      basis: { state: "5".repeat(64), desired: "d".repeat(64), observed: {} },
+    };
+    await writePlanFile(file, saved);
+    expect((await readPlanFile(file)).plan).toEqual(saved);
+    writeFileSync(file, readFileSync(file, "utf8").replace('"start-first"', '"rolling"'));
+    await expect(readPlanFile(file)).rejects.toThrow("strategy: expected one of start-first, stop-first");
   });
 });
