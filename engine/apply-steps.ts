@@ -100,8 +100,16 @@ export async function changeStep(
   }
 }
 
-/** Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart hook. */
-export async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
+/**
+ * Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart
+ * hook. `beforeStart` runs between the create and the start (a stop-first recreate stops the old one there).
+ */
+export async function createStep(
+  ctx: StepContext,
+  c: PlannedChange,
+  want: HostConfiguredContainer,
+  beforeStart?: () => Promise<void>,
+): Promise<void> {
   const runtime = await ctx.session.runtime(want);
   const config = want.container.config;
   await doing(`pulling image "${config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
@@ -113,6 +121,7 @@ export async function createStep(ctx: StepContext, c: PlannedChange, want: HostC
   };
   const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "created")));
+  await beforeStart?.();
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
   await ctx.gate(c, want, id);

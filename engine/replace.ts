@@ -1,10 +1,10 @@
 /**
  * A recreate that keeps the old container until the new one passed: the old
- * one is renamed aside (engine/aside.ts) while it runs (start-first), or
- * stopped first and then renamed when the two would clash (stop-first,
- * engine/replace-order.ts); the new one is created and started under the real
- * name (`createStep`, which waits for its gate), and only then is the old
- * one removed. When the new one fails, it is removed and the old one gets
+ * one is renamed aside (engine/aside.ts) while it runs, the new one is
+ * created under the real name and started (`createStep`, which waits for its
+ * gate) beside it (start-first) or right after the old one stopped
+ * (stop-first, when the two would clash: engine/replace-order.ts), and only
+ * then is the old one removed. When the new one fails, it is removed and the old one gets
  * its name back and runs again. The state is recorded after every step, so
  * it is true wherever the run stops; what a killed run leaves is finished or
  * restored by the next apply (`settleStep`).
@@ -53,34 +53,35 @@ export async function replaceStep(
   const oldName = old.container.config.name;
   const aside = asideName(oldName, seen.id);
   const wasRunning = RUNNING.includes(seen.status);
-  // Stop-first stops before the rename; so does a container that restarts in a loop (it serves nothing, and the
-  // engine cannot rename it while it restarts).
-  const stopFirst = wasRunning && (order === "stop-first" || seen.status === "restarting");
+  // A container restarting in a loop serves nothing, and the engine cannot rename it so: it is stopped first.
+  const stopNow = wasRunning && seen.status === "restarting";
+  // Stop-first: the new one is created beside the old one, which is stopped just before the new one starts.
+  const stopLater = wasRunning && !stopNow && order === "stop-first";
   let stopped = false;
   let renamed = false;
+  /** Stops the old one; `record`: while the state still records it. */
+  const stopOld = async (record: boolean) => {
+    stopped = true;
+    await doing(
+      `stopping the old container "${aside}" on host ${c.host}`,
+      () => runtime.stop(oldId, { timeoutSeconds: stopTimeout(ctx, old) }),
+    );
+    if (record) await ctx.record(() => (ctx.state[c.name] = withStatus(old, oldId, "exited")));
+  };
   try {
-    if (stopFirst) {
-      stopped = true;
-      await doing(
-        `stopping the old container "${c.name}" on host ${c.host}`,
-        () => runtime.stop(oldId, { timeoutSeconds: stopTimeout(ctx, old) }),
-      );
-      await ctx.record(() => (ctx.state[c.name] = withStatus(old, oldId, "exited")));
-    }
+    if (stopNow) await stopOld(true);
     await doing(`renaming container "${c.name}" aside to "${aside}" on host ${c.host}`, async () => {
       try {
         await rename(oldId, aside);
       } catch (err) {
-        // It went into a restart between the status and the rename: stopped (it served nothing), then renamed.
+        // It went into a restart between the status and the rename: stopped, then renamed.
         if (stopped || (await runtime.status(oldId))?.status !== "restarting") throw err;
-        stopped = true;
-        await runtime.stop(oldId, { timeoutSeconds: stopTimeout(ctx, old) });
-        await ctx.record(() => (ctx.state[c.name] = withStatus(old, oldId, "exited")));
+        await stopOld(true);
         await rename(oldId, aside);
       }
     });
     renamed = true;
-    await createStep(ctx, c, want);
+    await createStep(ctx, c, want, stopLater ? () => stopOld(false) : undefined);
   } catch (err) {
     const back = await restore(ctx, c, runtime, rename, {
       old,
