@@ -22,18 +22,23 @@ const INFIX = ".berth-old-";
 
 /** An old container found set aside on a host. */
 export interface AsideContainer {
+  /** Its container id. */
   id: string;
   /** Its name on the host now (`<name>.berth-old-<id8>`). */
   name: string;
   /** The name it had and gets back when restored (its `berth.name` label). */
   of: string;
+  /** Its status as the runtime reports it (`running`, `exited`, ...). */
   status: string;
+  /** Its `berth.config-hash` label (the configuration it was created with); absent when it has none. */
   configHash?: string;
 }
 
 /** What a change does with a container set aside (`PlannedChange.aside`). */
 export interface AsideWork {
+  /** The old container's id. */
   id: string;
+  /** The old container's name on the host now (`<name>.berth-old-<id8>`). */
   name: string;
   /** Set when it is restored: renamed back to this name and started. */
   restoreAs?: string;
