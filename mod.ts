@@ -62,6 +62,9 @@ export {
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
 export type { VolumeRemoval } from "./engine/volumes.ts";
+export type { BatchSize, Rollout } from "./core/rollout.ts";
+export type { RolloutPlan } from "./engine/rollout.ts";
+export type { BatchStart } from "./engine/apply-schedule.ts";
 export {
   type ApplyEvent,
   type ApplyOptions,

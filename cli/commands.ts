@@ -29,6 +29,7 @@ import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicPlan, publicResult, writeJson } from "./json-output.ts";
 import { selectContainers, type Selection } from "./targets.ts";
+import { formatBatchStart, type RolloutFlags, rolloutOf } from "./rollout.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -71,7 +72,10 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 }
 
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
-export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & { out?: string }): Promise<number> {
+export async function planCommand(
+  io: CliIO,
+  opts: GlobalOptions & Selection & RolloutFlags & { out?: string },
+): Promise<number> {
   if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, opts);
@@ -103,7 +107,7 @@ export async function planCommand(io: CliIO, opts: GlobalOptions & Selection & {
 /** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & { yes?: boolean; planFile?: string; destroy?: boolean },
+  opts: GlobalOptions & Selection & RolloutFlags & { yes?: boolean; planFile?: string; destroy?: boolean },
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
@@ -167,6 +171,9 @@ export async function applyCommand(
       onEvent: (event) => {
         const line = opts.json ? undefined : formatEvent(displayEvent(names, event), style);
         if (line !== undefined) io.stdout.write(`${line}\n`);
+      },
+      onBatch: (batch) => {
+        if (!opts.json) io.stdout.write(`${formatBatchStart(batch, (h) => hostDisplay(names, h), style)}\n`);
       },
     });
     const seconds = (performance.now() - started) / 1000;
@@ -234,7 +241,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection,
+  opts: GlobalOptions & Selection & RolloutFlags,
   destroy = false,
   backend?: StateBackend,
 ): Promise<ContainersResource> {
@@ -260,6 +267,7 @@ export async function openResource(
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
   }
   const log = groupedLog((m) => warn(io, m));
+  const rollout = destroy ? undefined : rolloutOf(config, config.hostNames, opts);
   const resource = new ContainersResource(
     { desiredState: selected.desired, previousState: selected.previous },
     {
@@ -269,6 +277,7 @@ export async function openResource(
       ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(rollout === undefined ? {} : { rollout }),
       ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
     },
   );

@@ -23,6 +23,7 @@ import { jsonError, writeJson } from "./json-output.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
+import { parseBatch, parsePause, type RolloutFlags } from "./rollout.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
 
 /**
@@ -79,7 +80,9 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
-    .action(async (o: { out?: string; target: string[]; host: string[] }) => {
+    .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
+    .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
+    .action(async (o: { out?: string; target: string[]; host: string[] } & RolloutFlags) => {
       code = await planCommand(io, { ...global(), ...o });
     });
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")
@@ -87,9 +90,13 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .option("-y, --yes", "do not ask for confirmation")
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
-    .action(async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] }) => {
-      code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
-    });
+    .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
+    .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
+    .action(
+      async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] } & RolloutFlags) => {
+        code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
+      },
+    );
   program.command("destroy").description("remove every container in the state (asks first unless --yes)")
     .option("-y, --yes", "do not ask for confirmation")
     .action(async (o: { yes?: boolean }) => {

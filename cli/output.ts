@@ -6,6 +6,7 @@
  */
 import type { ApplyEvent, ApplyResult } from "../engine/apply.ts";
 import type { Action, Plan, PlannedChange } from "../engine/plan.ts";
+import { formatBatches, orderNote } from "./rollout.ts";
 
 /** Colour helpers; identity functions when colour is off. */
 export interface Style {
@@ -61,7 +62,7 @@ export function formatPlan(plan: Plan, style: Style): string {
     if (c.action === "nothing") continue;
     const colour = colourOf(style, c.action);
     const where = c.fromHost === undefined ? `on ${c.host}` : `from ${c.fromHost} to ${c.host}`;
-    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}`));
+    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}${orderNote(c)}`));
     for (const reason of c.reasons) lines.push(style.dim(`      ${reason}`));
     for (const d of c.diff) {
       if (d.sensitive) {
@@ -84,6 +85,7 @@ export function formatPlan(plan: Plan, style: Style): string {
     );
     lines.push(style.yellow(`      warning: ${v.warning}`));
   }
+  lines.push(...formatBatches(plan, style));
   const volumes = plan.volumes === undefined ? [] : [`${plan.volumes.length} volume remove`];
   lines.push(
     plan.empty
@@ -114,7 +116,7 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
         `  ! ${c.name} ${c.action} on ${c.host} failed${took}: ${event.error?.message ?? "unknown error"}`,
       );
     case "skipped":
-      return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (interrupted)`);
+      return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (${event.error?.message ?? "interrupted"})`);
   }
 }
 

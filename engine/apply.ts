@@ -9,7 +9,7 @@
  */
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
-import { runScheduled, type Steps } from "./apply-schedule.ts";
+import { type BatchStart, runScheduled, type Steps } from "./apply-schedule.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
 import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
@@ -21,6 +21,7 @@ export interface ApplyEvent {
   change: PlannedChange;
   /** Milliseconds, on `done` and `failed`. */
   durationMs?: number;
+  /** Why, on `failed`; on `skipped`, why it was not started (none: the run was interrupted). */
   error?: BerthError;
 }
 
@@ -52,6 +53,8 @@ export interface ApplyOptions {
   /** Called with a snapshot after every step that changed the state. */
   onState?: (state: ContainersState) => void | Promise<void>;
   onEvent?: (event: ApplyEvent) => void;
+  /** Told as each batch of a rollout (`Plan.rollout`) starts, after the pause before it. */
+  onBatch?: (batch: BatchStart) => void;
   /** Checked between steps: when aborted, steps in flight finish and no new step starts. */
   stopSignal?: AbortSignal;
   /** Hosts worked on at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
@@ -138,6 +141,10 @@ export async function apply(
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
     },
+    skip: (c, error) => {
+      report(c, { ok: false, durationMs: 0, error });
+      options.onEvent?.({ type: "skipped", change: c, error });
+    },
     remove: (name, hcc, id) => removeStep(ctx, name, hcc, id),
     create: (c, want) => createStep(ctx, c, want),
     change: (c, want, prev) => changeStep(ctx, c, want, prev),
@@ -145,6 +152,10 @@ export async function apply(
   await runScheduled(work, desired, current, steps, {
     hosts: options.concurrency ?? DEFAULT_HOST_CONCURRENCY,
     perHost: options.perHostConcurrency ?? 4,
+  }, {
+    pauseMs: plan.rollout?.pauseMs ?? 0,
+    ...(options.stopSignal === undefined ? {} : { signal: options.stopSignal }),
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});
   if (unsaved !== undefined) {

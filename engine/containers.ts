@@ -20,6 +20,8 @@ import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { removeVolume, type VolumeRemoval, volumeRemovals } from "./volumes.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import type { Rollout } from "../core/rollout.ts";
+import { planRollout } from "./rollout.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -51,6 +53,8 @@ export interface ContainersResourceOptions {
    * Not given: no volume is removed.
    */
   volumes?: string[];
+  /** Roll the changes out in batches of hosts (engine/rollout.ts); all hosts at once when not given. */
+  rollout?: Rollout;
 }
 
 /** A plan together with the basis it was made on. */
@@ -98,6 +102,7 @@ export class ContainersResource {
   readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
   readonly #volumes: string[] | undefined;
+  readonly #rollout: Rollout | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -128,6 +133,7 @@ export class ContainersResource {
     }
     this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     this.#volumes = options.volumes;
+    this.#rollout = options.rollout;
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -212,7 +218,7 @@ export class ContainersResource {
    */
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
-    const containers = plan(this.#sealed, this.#previous, observed);
+    const containers = planRollout(plan(this.#sealed, this.#previous, observed), this.#sealed, this.#rollout);
     const volumes = volumeRemovals(this.#previous, this.#volumes);
     return {
       ...containers,

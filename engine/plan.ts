@@ -5,6 +5,7 @@
  * @module
  */
 import type { VolumeRemoval } from "./volumes.ts";
+import type { RolloutPlan } from "./rollout.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -49,6 +50,10 @@ export interface PlannedChange {
   unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
+  /** With a rollout: the batch it runs in, from 1 (engine/rollout.ts). Removals have none: they run first. */
+  batch?: number;
+  /** Its dependencies (`dependsOn`) changed in this plan: it starts only after they are done. */
+  after?: string[];
 }
 
 /** A plan: plain, serialisable data. */
@@ -56,6 +61,8 @@ export interface Plan {
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];
+  /** The batches of hosts the changes roll out in; absent when all hosts change at once. */
+  rollout?: RolloutPlan;
   /** Counts by action, `nothing` excluded. */
   summary: Partial<Record<Action, number>>;
   /** True when nothing changes on any host or in the state. */
