@@ -275,6 +275,7 @@ export async function openResource(
       hosts: Object.values(config.desiredState).map((h) => h.host),
       log: log.log,
       ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
+      ...(config.networks === undefined ? {} : { networks: config.networks }),
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(rollout === undefined ? {} : { rollout }),

@@ -64,6 +64,9 @@ export function displayPlan<P extends Plan>(names: HostNames, plan: P): P {
     ...(plan.volumes === undefined ? {} : {
       volumes: plan.volumes.map((v) => ({ ...v, host: hostDisplay(names, v.host) })),
     }),
+    ...(plan.networks === undefined ? {} : {
+      networks: plan.networks.map((v) => ({ ...v, host: hostDisplay(names, v.host) })),
+    }),
   };
 }
 

@@ -79,18 +79,25 @@ export function formatPlan(plan: Plan, style: Style): string {
       else lines.push(style.yellow(`      ~ ${d.path}: ${d.before ?? ""} -> ${d.after ?? ""}`));
     }
   }
-  for (const v of plan.volumes ?? []) {
-    lines.push(
-      colourOf(style, "remove")(`${SYMBOL.remove.padStart(3)} ${style.bold(`volume ${v.name}`)} remove on ${v.host}`),
-    );
-    lines.push(style.yellow(`      warning: ${v.warning}`));
+  const objects = [["volume", plan.volumes ?? []], ["network", plan.networks ?? []]] as const;
+  for (const [kind, removals] of objects) {
+    for (const v of removals) {
+      lines.push(
+        colourOf(style, "remove")(
+          `${SYMBOL.remove.padStart(3)} ${style.bold(`${kind} ${v.name}`)} remove on ${v.host}`,
+        ),
+      );
+      lines.push(style.yellow(`      warning: ${v.warning}`));
+    }
   }
   lines.push(...formatBatches(plan, style));
-  const volumes = plan.volumes === undefined ? [] : [`${plan.volumes.length} volume remove`];
+  const removed = objects.flatMap(([kind, removals]) =>
+    removals.length === 0 ? [] : [`${removals.length} ${kind} remove`]
+  );
   lines.push(
     plan.empty
       ? "No changes: the hosts match the desired state."
-      : `Plan: ${[countLine(plan.summary), ...volumes].filter((p) => p !== "").join(", ")}.`,
+      : `Plan: ${[countLine(plan.summary), ...removed].filter((p) => p !== "").join(", ")}.`,
   );
   return lines.join("\n");
 }

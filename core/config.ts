@@ -33,6 +33,7 @@
  *
  * networks:                                  # user-defined networks, created on each host where a container joins one
  *   backend: { driver: bridge, subnet: 10.20.0.0/24, internal: false }   # subnet: needed for static addresses
+ *                                            # a network whose name leaves networks: is removed (the plan warns)
  *
  * containers:
  *   etcd:                                    # the container's name unless name: is set
@@ -184,6 +185,8 @@ export interface BerthConfig {
   volumes?: string[];
   /** How changes roll out across hosts (`rollout:`); all hosts at once when not set. */
   rollout?: Rollout;
+  /** The networks declared under `networks:` (berth's format only), likewise for networks the state's containers joined. */
+  networks?: string[];
 }
 
 /** Options of {@link configFromDocument}. */
@@ -544,13 +547,15 @@ export function configFromDocument(doc: unknown, source: string, options: Config
     };
   } else {
     const desiredState = readBerthConfig(resolved, problems, referenced);
-    const volumes = isMapping(resolved) && isMapping(own(resolved, "volumes"))
-      ? Object.keys(own(resolved, "volumes") as Record<string, unknown>).sort()
-      : [];
+    const declared = (section: string) =>
+      isMapping(resolved) && isMapping(own(resolved, section))
+        ? Object.keys(own(resolved, section) as Record<string, unknown>).sort()
+        : [];
     const rollout = isMapping(resolved) && problems.length === 0 ? own(resolved, "rollout") : undefined;
     config = {
       desiredState,
-      volumes,
+      volumes: declared("volumes"),
+      networks: declared("networks"),
       ...(isMapping(rollout) ? { rollout: rolloutFromDocument(rollout, hostOrder(resolved as Raw)) } : {}),
     };
   }

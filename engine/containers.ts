@@ -17,7 +17,7 @@ import { hostKey, hostLabel } from "../core/host.ts";
 import { suggest } from "../core/suggest.ts";
 import { type CheckOptions, listManaged, type Observation, observe, type ObservedState } from "./observe.ts";
 import { type Plan, plan, type PlannedChange } from "./plan.ts";
-import { removeVolume, type VolumeRemoval, volumeRemovals } from "./volumes.ts";
+import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 import type { Rollout } from "../core/rollout.ts";
@@ -55,6 +55,8 @@ export interface ContainersResourceOptions {
   volumes?: string[];
   /** Roll the changes out in batches of hosts (engine/rollout.ts); all hosts at once when not given. */
   rollout?: Rollout;
+  /** The names declared under the config's `networks:`, likewise for networks the previous state's containers joined. */
+  networks?: string[];
 }
 
 /** A plan together with the basis it was made on. */
@@ -103,6 +105,7 @@ export class ContainersResource {
   #adopted: Adopted[] = [];
   readonly #volumes: string[] | undefined;
   readonly #rollout: Rollout | undefined;
+  readonly #networks: string[] | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
 
@@ -134,6 +137,7 @@ export class ContainersResource {
     this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     this.#volumes = options.volumes;
     this.#rollout = options.rollout;
+    this.#networks = options.networks;
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
       ...(options.log === undefined ? {} : { log: options.log }),
@@ -220,9 +224,11 @@ export class ContainersResource {
     const observed = this.#requireChecked();
     const containers = planRollout(plan(this.#sealed, this.#previous, observed), this.#sealed, this.#rollout);
     const volumes = volumeRemovals(this.#previous, this.#volumes);
+    const networks = networkRemovals(this.#previous, this.#networks);
     return {
       ...containers,
       ...(volumes.length > 0 && { volumes, empty: false }),
+      ...(networks.length > 0 && { networks, empty: false }),
       basis: planBasis(this.#previous, this.#sealed, observed),
     };
   }
@@ -241,7 +247,8 @@ export class ContainersResource {
       ...options,
       seal: (hcc) => sealContainer(hcc, key),
     });
-    await this.#removeVolumes(fresh.volumes ?? [], result, options);
+    await this.#removeHostObjects("volume", fresh.volumes ?? [], result, options);
+    await this.#removeHostObjects("network", fresh.networks ?? [], result, options);
     this.#current = result.state;
     // What was observed no longer holds: the next plan needs a new check.
     this.#observed = undefined;
@@ -375,11 +382,16 @@ export class ContainersResource {
     );
   }
 
-  /** After the containers' changes (so none of berth's still mounts them): each result and event like a container's. */
-  async #removeVolumes(removals: VolumeRemoval[], result: ApplyResult, options: ApplyOptions): Promise<void> {
+  /** After the containers' changes (so none of berth's still uses them): each result and event like a container's. */
+  async #removeHostObjects(
+    kind: "volume" | "network",
+    removals: HostObjectRemoval[],
+    result: ApplyResult,
+    options: ApplyOptions,
+  ): Promise<void> {
     for (const removal of removals) {
       const change: PlannedChange = {
-        name: `volume ${removal.name}`,
+        name: `${kind} ${removal.name}`,
         action: "remove",
         host: removal.host,
         reasons: [removal.warning],
@@ -395,7 +407,7 @@ export class ContainersResource {
       options.onEvent?.({ type: "begin", change });
       const started = Date.now();
       try {
-        await removeVolume(removal, this.#previous, this.#session);
+        await removeHostObject(kind, removal, this.#previous, this.#session);
         const durationMs = Date.now() - started;
         result.results.push({ name: change.name, action: "remove", host: removal.host, ok: true, durationMs });
         options.onEvent?.({ type: "done", change, durationMs });

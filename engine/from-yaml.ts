@@ -42,5 +42,6 @@ export function fromYaml(text: string, options: FromYamlOptions = {}): Container
   return new ContainersResource({ desiredState: config.desiredState, previousState }, {
     ...options,
     ...(config.volumes === undefined ? {} : { volumes: config.volumes }),
+    ...(config.networks === undefined ? {} : { networks: config.networks }),
   });
 }

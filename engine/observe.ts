@@ -50,6 +50,8 @@ export interface Observation {
   configHash?: string;
   /** The in-place settings the engine reports for the recorded container (`settings` of the runtime's inspect). */
   settings?: Partial<ContainerConfig>;
+  /** The networks the recorded container is attached to now, where the runtime tells them. */
+  networks?: string[];
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
   /** A container holding the desired name when the recorded one is missing. */
@@ -168,6 +170,7 @@ async function observeHost(
       obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
+      if (found?.networks !== undefined) obs.networks = found.networks;
       // The listing carries neither settings nor the environment: inspect only containers whose config sets a
       // setting the engine changes in place, or has sensitive env (drift by digest, core/sensitive.ts), so the
       // check of a host stays one listing for the others.

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { VolumeRemoval } from "./volumes.ts";
+import type { NetworkRemoval, VolumeRemoval } from "./host-objects.ts";
 import type { RolloutPlan } from "./rollout.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
@@ -63,6 +63,8 @@ export interface Plan {
   volumes?: VolumeRemoval[];
   /** The batches of hosts the changes roll out in; absent when all hosts change at once. */
   rollout?: RolloutPlan;
+  /** User-defined networks removed (after the containers' changes), each with its warning; absent when none. */
+  networks?: NetworkRemoval[];
   /** Counts by action, `nothing` excluded. */
   summary: Partial<Record<Action, number>>;
   /** True when nothing changes on any host or in the state. */
@@ -192,6 +194,19 @@ function planOne(
     );
   }
 
+  const networks = networkDrift(want, obs);
+  if (networks.length > 0) {
+    return change("recreate", networks, {
+      ...full,
+      diff: [{
+        op: "~",
+        path: "networks",
+        before: (obs.networks ?? []).join(", "),
+        after: networkNames(want).join(", "),
+      }],
+    });
+  }
+
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
   if (blockedMounts.length > 0) {
     return change(
@@ -263,6 +278,27 @@ function planOne(
 function changedSecretEnv(want: HostConfiguredContainer, obs: Observation): string[] {
   if (obs.env === undefined) return [];
   return (want.sensitive?.env ?? []).filter((k) => obs.env?.[k] !== want.container.config.env?.[k]);
+}
+
+/**
+ * How the recorded container's user-defined networks differ from its config's
+ * (connected or disconnected outside berth), in words; only for a config that
+ * joins networks, as the engine attaches others (`bridge`) by default.
+ */
+function networkDrift(want: HostConfiguredContainer, obs: Observation): string[] {
+  const wanted = networkNames(want);
+  if (wanted.length === 0 || obs.networks === undefined) return [];
+  const seen = obs.networks;
+  return [
+    ...wanted.filter((n) => !seen.includes(n)).map((n) =>
+      `container was disconnected from network "${n}" outside berth`
+    ),
+    ...seen.filter((n) => !wanted.includes(n)).map((n) => `container was connected to network "${n}" outside berth`),
+  ];
+}
+
+function networkNames(hcc: HostConfiguredContainer): string[] {
+  return (hcc.container.config.networks ?? []).map((n) => n.name).sort();
 }
 
 /** Sources of directory mounts (ending in `/`), sorted. */

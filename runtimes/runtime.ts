@@ -33,6 +33,8 @@ export interface ObservedContainer extends ContainerStatus {
    * it reports them now, in config form; absent when the runtime cannot tell.
    */
   settings?: Partial<ContainerConfig>;
+  /** The networks the container is attached to, by name, where the runtime's list tells them. */
+  networks?: string[];
   /** The process environment as the runtime holds it (`NAME=value`), from `inspect()` where the runtime tells it. */
   env?: string[];
 }
@@ -62,6 +64,8 @@ export interface Runtime {
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
   /** Removes a named volume; one that is not there is no error. Only runtimes with named volumes have it. */
   removeVolume?(name: string, options?: CallOptions): Promise<void>;
+  /** Removes a user-defined network; one that is not there counts as removed. */
+  removeNetwork?(name: string, options?: CallOptions): Promise<void>;
   /** Removes a container (must be stopped unless `force`). Named volumes stay. */
   remove(id: string, options?: CallOptions & { force?: boolean }): Promise<void>;
   /** Status, or undefined when no such container exists. */

@@ -304,6 +304,17 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       await res.discard();
     },
 
+    async removeNetwork(network, o) {
+      const res = await engine.request({
+        method: "DELETE",
+        path: `/networks/${encodeURIComponent(network)}`,
+        what: `removing network ${quote(network)}`,
+        accept: [404],
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
+    },
+
     async start(id, o) {
       const res = await engine.request({
         method: "POST",
@@ -514,6 +525,7 @@ interface ListRow {
   Image: string;
   State: string;
   Labels: Record<string, string> | null;
+  NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
 }
 
 function observedFromInspect(info: InspectResponse): ObservedContainer {
@@ -535,5 +547,6 @@ function observedFromList(row: ListRow): ObservedContainer {
     name: (row.Names?.[0] ?? "").replace(/^\//, ""),
     image: row.Image,
     labels: row.Labels ?? {},
+    ...(row.NetworkSettings?.Networks != null && { networks: Object.keys(row.NetworkSettings.Networks).sort() }),
   };
 }

@@ -309,4 +309,56 @@ describe("networks on Docker", () => {
     },
     120_000,
   );
+
+  test(
+    "a container disconnected from its network outside berth is planned back, then a second plan is empty",
+    async () => {
+      const disconnect = await dockerLocal(`/networks/${second}/disconnect`, {
+        method: "POST",
+        socket,
+        body: { Container: names.b, Force: true },
+      });
+      expect(disconnect.status).toBe(200);
+      const plan = await withResource((resource) => Promise.resolve(resource.plan()));
+      const b = plan.changes.find((c) => c.name === "b");
+      expect(b?.action).toBe("recreate");
+      expect(b?.reasons).toEqual([`container was disconnected from network "${second}" outside berth`]);
+      await withResource(async (resource) => {
+        const result = await resource.apply();
+        expect(result.results.filter((r) => !r.ok)).toEqual([]);
+        recorded = result.state;
+      });
+      const info = (await dockerLocal(`/containers/${names.b}/json`, { socket })).body as {
+        NetworkSettings: { Networks: Record<string, unknown> };
+      };
+      expect(Object.keys(info.NetworkSettings.Networks).sort()).toEqual([network, second].sort());
+      expect((await withResource((resource) => Promise.resolve(resource.plan()))).empty).toBe(true);
+    },
+    120_000,
+  );
+
+  test(
+    "a network that leaves networks: is planned for removal with a warning and removed after its containers",
+    async () => {
+      const { b: _gone, ...rest } = want;
+      const resource = new ContainersResource({ previousState: recorded, desiredState: rest }, {
+        networks: [network],
+      });
+      try {
+        await resource.checkCurrentState();
+        const plan = resource.plan();
+        expect(plan.networks?.map((n) => n.name)).toEqual([second]);
+        expect(plan.networks?.[0]?.warning).toContain(`network "${second}" is no longer under networks:`);
+        const result = await resource.apply();
+        expect(result.results.filter((r) => !r.ok)).toEqual([]);
+        expect(result.results.map((r) => r.name).sort()).toEqual(["b", `network ${second}`]);
+        recorded = result.state;
+      } finally {
+        await resource.close();
+      }
+      expect((await dockerLocal(`/networks/${second}`, { socket })).status).toBe(404);
+      expect((await dockerLocal(`/networks/${network}`, { socket })).status).toBe(200);
+    },
+    120_000,
+  );
 });

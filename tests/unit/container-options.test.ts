@@ -15,7 +15,7 @@ import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
 import { checkSupported, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 import { formatPlan, styleFor } from "../../cli/output.ts";
-import { volumeRemovals } from "../../engine/volumes.ts";
+import { volumeRemovals } from "../../engine/host-objects.ts";
 
 const BASE: ContainerConfig = { name: "web", image: "nginx:1.25" };
 const PATH = "desiredState.web.container.config";
