@@ -19,17 +19,19 @@ import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
-import { pullProgressReporter } from "./pull-progress.ts";
+import type { PullProgress } from "../runtimes/docker/image.ts";
+import { defaultProgressMode, progressFor, type ProgressMode } from "./progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
-import { formatEvent, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
+import { countLine, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
 import { lockedBackend, withBackend } from "./state-backend.ts";
 import { shortId } from "../core/container-id.ts";
 import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
-import { publicPlan, publicResult, writeJson } from "./json-output.ts";
+import { publicEvent, publicPlan, publicResult, writeJson, writeJsonLine } from "./json-output.ts";
 import { selectContainers, type Selection } from "./targets.ts";
 import { formatBatchStart, type RolloutFlags, rolloutOf } from "./rollout.ts";
+import { checkGraphOptions, type GraphOptions, writePlanGraph } from "./plan-graph.ts";
 
 /** Options shared by the commands. */
 export interface GlobalOptions {
@@ -74,20 +76,26 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
 export async function planCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & RolloutFlags & { out?: string },
+  opts: GlobalOptions & Selection & RolloutFlags & GraphOptions & { out?: string },
 ): Promise<number> {
+  checkGraphOptions(opts);
+  if (opts.graphFile !== undefined) refuseInputAsOutput(io, opts, opts.graphFile, "--graph-file");
   if (opts.out !== undefined) refuseInputAsOutput(io, opts, opts.out);
   if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
-  const resource = await openResource(io, opts);
+  const resource = await openResource(io, { ...opts, failFast: true });
   try {
     await resource.checkCurrentState();
     if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
     const names = HOST_NAMES.get(resource) ?? new Map();
-    if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
+    const graphFile = opts.graphFile === undefined ? undefined : path(io, opts.graphFile);
+    // With --graph and no --graph-file, the graph is all stdout carries (`berth plan --graph dot | dot -Tsvg`).
+    const graphed = await writePlanGraph(displayPlan(names, plan), opts, graphFile, io.stdout);
+    if (graphed) io.stderr.write(`Plan: ${plan.empty ? "no changes" : countLine(plan.summary)}.\n`);
+    else if (opts.json) writeJson(io, { plan: publicPlan(plan, (h) => names.get(h) ?? h) });
     else io.stdout.write(`${formatPlan(displayPlan(names, plan), styleFor(io.stdout, io.env))}\n`);
-    if (opts.out !== undefined && !opts.json) {
+    if (opts.out !== undefined && !opts.json && !graphed) {
       io.stdout.write(`Saved the plan to ${opts.out}: apply it with "berth apply ${opts.out}".\n`);
     }
     // A blocked entry (a host unreachable, a changed host key) is not ordinary drift: scripts see 1.
@@ -107,11 +115,32 @@ export async function planCommand(
 /** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & RolloutFlags & { yes?: boolean; planFile?: string; destroy?: boolean },
+  opts: GlobalOptions & Selection & RolloutFlags & {
+    yes?: boolean;
+    planFile?: string;
+    destroy?: boolean;
+    progress?: ProgressMode;
+  },
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
+  const progress = progressFor(
+    opts.progress ?? defaultProgressMode(io.stdout),
+    (text) => io.stdout.write(text),
+    style,
+    { columns: (io.stdout as { columns?: number }).columns ?? 80 },
+  );
+  // A warning (a host being retried) takes the progress status line off the terminal first.
+  const given = io;
+  const stderr = given.stderr;
+  io = {
+    ...io,
+    stderr: {
+      ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }),
+      write: (text) => (progress.clear(), stderr.write(text)),
+    },
+  };
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(
@@ -149,14 +178,20 @@ export async function applyCommand(
   };
   const stopRouting = onInterrupt(onSigint);
   try {
-    resource = await openResource(io, opts, opts.destroy === true, backend);
+    let names: HostNames = new Map();
+    const onPullProgress = (host: string, image: string, p: PullProgress) =>
+      progress.pull(hostDisplay(names, host), image, p);
+    resource = await openResource(io, opts.json ? opts : { ...opts, onPullProgress }, opts.destroy === true, backend);
+    names = HOST_NAMES.get(resource) ?? names;
     await resource.checkCurrentState();
-    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
+    if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), names));
     const plan = resource.plan();
-    const names = HOST_NAMES.get(resource) ?? new Map();
-    if (!opts.json) io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
+    const name = (h: string) => names.get(h) ?? h;
+    // --json: NDJSON, a line with the plan, a line per event, a summary line.
+    if (opts.json) writeJsonLine(io, { type: "plan", plan: publicPlan(plan, name) });
+    else io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
-      if (!(await confirm(io, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
+      if (!(await confirm(given, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
         io.stderr.write("Nothing was changed.\n");
         return EXIT_ERROR;
       }
@@ -168,18 +203,19 @@ export async function applyCommand(
       stopSignal: AbortSignal.any([stop.signal, lock.lost]),
       onState: (state: ContainersState) =>
         backend.write({ ...UNTOUCHED.get(resource as ContainersResource), ...state }),
-      onEvent: (event) => {
-        const line = opts.json ? undefined : formatEvent(displayEvent(names, event), style);
-        if (line !== undefined) io.stdout.write(`${line}\n`);
-      },
+      onEvent: (event) =>
+        opts.json ? writeJsonLine(io, publicEvent(event, name)) : progress.event(displayEvent(names, event)),
       onBatch: (batch) => {
-        if (!opts.json) io.stdout.write(`${formatBatchStart(batch, (h) => hostDisplay(names, h), style)}\n`);
+        if (opts.json || opts.progress === "quiet") return;
+        progress.clear();
+        io.stdout.write(`${formatBatchStart(batch, (h) => hostDisplay(names, h), style)}\n`);
       },
     });
+    progress.stop();
     const seconds = (performance.now() - started) / 1000;
     if (opts.json) {
-      const name = (h: string) => names.get(h) ?? h;
-      writeJson(io, { plan: publicPlan(plan, name), result: publicResult(result, name) });
+      const ok = applySucceeded(result) && !lock.lost.aborted;
+      writeJsonLine(io, { type: "summary", ok, durationMs: seconds * 1000, result: publicResult(result, name) });
     } else if (!plan.empty) io.stdout.write(`${formatSummary(result, seconds, style)}\n`);
     if (lock.lost.aborted) throw lock.lost.reason;
     if (result.interrupted) return EXIT_INTERRUPTED;
@@ -189,6 +225,7 @@ export async function applyCommand(
     }
     return EXIT_ERROR;
   } finally {
+    progress.stop();
     if (resource !== undefined) await closeResource(io, resource, opts);
     await lock.release();
     await backend.close();
@@ -198,7 +235,7 @@ export async function applyCommand(
 
 /** `berth status`: a table of containers per host with their live status. */
 export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
-  const resource = await openResource(io, opts);
+  const resource = await openResource(io, { ...opts, failFast: true });
   try {
     const observed = await resource.checkCurrentState();
     const desired = resource.desiredState();
@@ -241,7 +278,11 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection & RolloutFlags,
+  opts: GlobalOptions & Selection & RolloutFlags & {
+    /** Report a refused connection or an unknown host at once (plan, status): no retries. */
+    failFast?: boolean;
+    onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
+  },
   destroy = false,
   backend?: StateBackend,
 ): Promise<ContainersResource> {
@@ -279,7 +320,8 @@ export async function openResource(
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
       ...(rollout === undefined ? {} : { rollout }),
-      ...(opts.json ? {} : { onPullProgress: namedPullProgress(io, config.hostNames) }),
+      ...(opts.failFast === undefined ? {} : { failFast: opts.failFast }),
+      ...(opts.onPullProgress === undefined ? {} : { onPullProgress: opts.onPullProgress }),
     },
   );
   hostLogs.set(resource, log);
@@ -290,12 +332,6 @@ export async function openResource(
 
 /** The held-back host warnings of each open resource, printed when it closes. */
 const hostLogs = new WeakMap<ContainersResource, GroupedLog>();
-
-/** Pull progress lines on stdout, the host shown as `node1 (10.0.0.11)`. */
-function namedPullProgress(io: CliIO, names: HostNames): ReturnType<typeof pullProgressReporter> {
-  const report = pullProgressReporter((line) => io.stdout.write(`${line}\n`));
-  return (host, image, progress) => report(hostDisplay(names, host), image, progress);
-}
 
 /** The config's host names of each opened resource (see host-names.ts). */
 export const HOST_NAMES: WeakMap<ContainersResource, HostNames> = new WeakMap();
@@ -323,7 +359,7 @@ export function warn(io: CliIO, message: string): void {
 }
 
 /** `--out` naming the state, its lock or the config would overwrite what berth reads: refused before anything runs. */
-function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void {
+function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string, flag = "--out"): void {
   const real = (p: string) => {
     try {
       return realpathSync(path(io, p));
@@ -337,7 +373,7 @@ function refuseInputAsOutput(io: CliIO, opts: GlobalOptions, out: string): void 
     if (real(input as string) === target) {
       throw new BerthError(
         "VALIDATION",
-        `--out "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
+        `${flag} "${out}" is the ${what}; saving the plan there would overwrite it: choose another file, such as plan.json`,
       );
     }
   }

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ApplyResult } from "../engine/apply.ts";
+import type { ApplyEvent, ApplyResult } from "../engine/apply.ts";
 import type { PlanWithBasis } from "../engine/containers.ts";
 import type { DiffLine } from "../engine/diff.ts";
 import type { CliIO } from "./io.ts";
@@ -16,6 +16,39 @@ export const FORMAT_VERSION = 1;
 /** Prints `body` as one JSON document with `formatVersion` first. */
 export function writeJson(io: CliIO, body: Record<string, unknown>): void {
   io.stdout.write(`${JSON.stringify({ formatVersion: FORMAT_VERSION, ...body }, null, 2)}\n`);
+}
+
+/**
+ * Prints `body` as one line with `formatVersion` first: a line of the NDJSON stream of `apply --json`
+ * and `destroy --json` (a `plan` line, then one line per event, then a `summary` line).
+ */
+export function writeJsonLine(io: CliIO, body: Record<string, unknown>): void {
+  io.stdout.write(`${JSON.stringify({ formatVersion: FORMAT_VERSION, ...body })}\n`);
+}
+
+/**
+ * An apply event as a line of the stream: its `type`, the change it is about (name, action, host and
+ * host name), then its other fields as they are, an error as `{ code, message }`. Generic on purpose:
+ * an event type added to the engine flows through without a change here.
+ */
+export function publicEvent(event: ApplyEvent, hostName: (label: string) => string): Record<string, unknown> {
+  const { type, change, ...rest } = event;
+  const fields = Object.entries(rest as Record<string, unknown>).map(([k, v]) => [k, jsonValue(v)]);
+  return {
+    type,
+    name: change.name,
+    action: change.action,
+    host: change.host,
+    hostName: hostName(change.host),
+    ...(change.fromHost === undefined ? {} : { fromHost: change.fromHost, fromHostName: hostName(change.fromHost) }),
+    ...Object.fromEntries(fields),
+  };
+}
+
+/** An error as data (`JSON.stringify` would give `{}`); anything else as it is. */
+function jsonValue(v: unknown): unknown {
+  if (!(v instanceof Error)) return v;
+  return { code: (v as { code?: unknown }).code ?? "UNEXPECTED", message: v.message };
 }
 
 /** The error object `--json` prints on stdout when a command fails (the message also goes to stderr). */
@@ -49,7 +82,7 @@ export function publicResult(result: ApplyResult, hostName: (label: string) => s
     results: result.results.map((r) => ({
       ...r,
       hostName: hostName(r.host),
-      error: r.error === undefined ? undefined : { code: r.error.code, message: r.error.message },
+      error: r.error === undefined ? undefined : jsonValue(r.error),
     })),
   };
 }

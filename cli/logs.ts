@@ -7,6 +7,7 @@
 import { InvalidArgumentError } from "commander";
 import { closeResource, EXIT_OK, type GlobalOptions, openResource } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { writeJson } from "./json-output.ts";
 
 /**
  * Prints the container's stdout to stdout and its stderr to stderr
@@ -20,7 +21,7 @@ export async function logsCommand(io: CliIO, opts: GlobalOptions & { name: strin
   try {
     const output = await resource.logs(opts.name, opts.tail === undefined ? {} : { tail: opts.tail });
     if (opts.json) {
-      io.stdout.write(`${JSON.stringify(output)}\n`);
+      writeJson(io, { ...output });
     } else {
       io.stdout.write(output.stdout);
       io.stderr.write(output.stderr);

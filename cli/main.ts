@@ -19,8 +19,12 @@ import {
 import type { CliIO } from "./io.ts";
 import { suggest } from "../core/suggest.ts";
 import { completionScript, type Shell, SHELLS } from "./completion.ts";
-import { jsonError, writeJson } from "./json-output.ts";
+import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
+import { addCommandHelp } from "./help.ts";
+import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
 import { logsCommand, parseTail } from "./logs.ts";
+import { initCommand } from "./init.ts";
+import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { parseBatch, parsePause, type RolloutFlags } from "./rollout.ts";
@@ -32,6 +36,7 @@ import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state
  */
 export async function main(argv: string[], given: CliIO): Promise<number> {
   let code = 0;
+  let streaming = false; // apply/destroy --json: an error ends the NDJSON stream as one more line
   let io = given; // --no-color gives the commands an environment with NO_COLOR set
   const program = new Command("berth")
     .description("Declare containers on many hosts and make the hosts match.")
@@ -43,7 +48,10 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       "wait this long (e.g. 5m) for another run's lock instead of refusing",
       parseWait,
     )
-    .option("--json", "machine-readable output")
+    .option(
+      "--json",
+      "JSON output for scripts (apply, destroy: one JSON event per line); see schema/output.schema.json",
+    )
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
     .option(
@@ -52,6 +60,7 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       parseConcurrency,
     )
     .exitOverride()
+    .configureHelp({ showGlobalOptions: true })
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   const global = (): GlobalOptions => ({
     ...program.opts<GlobalOptions>(),
@@ -73,6 +82,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action((shell: Shell) => {
       io.stdout.write(completionScript(program, shell));
     });
+  program.command("init").description("write a commented starter config.yaml (or --config FILE) that passes validate")
+    .option("-f, --force", "overwrite the file when it exists")
+    .action(async (o: { force?: boolean }) => {
+      code = await initCommand(io, program.opts<GlobalOptions>().config, o.force === true);
+    });
   program.command("validate").description("check the config and state files").action(async () => {
     code = await validateCommand(io, global());
   });
@@ -80,26 +94,43 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .option(
+      "--graph <format>",
+      "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid",
+      parseGraphFormat,
+    )
+    .option("--graph-file <file>", "write the --graph there (the text plan still goes to stdout)")
     .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
     .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
-    .action(async (o: { out?: string; target: string[]; host: string[] } & RolloutFlags) => {
-      code = await planCommand(io, { ...global(), ...o });
-    });
+    .action(
+      async (
+        o: { out?: string; target: string[]; host: string[]; graph?: GraphFormat; graphFile?: string } & RolloutFlags,
+      ) => {
+        code = await planCommand(io, { ...global(), ...o });
+      },
+    );
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")
     .argument("[plan]", "a plan saved with `berth plan --out`; refused when hosts or state changed since")
     .option("-y, --yes", "do not ask for confirmation")
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .addOption(progressOption())
     .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
     .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
     .action(
-      async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] } & RolloutFlags) => {
+      async (
+        planFile: string | undefined,
+        o: { yes?: boolean; target: string[]; host: string[] } & Progress & RolloutFlags,
+      ) => {
+        streaming = true;
         code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
       },
     );
   program.command("destroy").description("remove every container in the state (asks first unless --yes)")
     .option("-y, --yes", "do not ask for confirmation")
-    .action(async (o: { yes?: boolean }) => {
+    .addOption(progressOption())
+    .action(async (o: { yes?: boolean } & Progress) => {
+      streaming = true;
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
     });
   program.command("status").description("containers per host with their live status").action(async () => {
@@ -145,6 +176,7 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       code = await recoverCommand(io, { ...global(), ...o });
     });
 
+  addCommandHelp(program);
   try {
     await program.parseAsync(argv, { from: "user" });
     return code;
@@ -157,7 +189,9 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       return EXIT_ERROR;
     }
     const message = err instanceof Error ? err.message : String(err);
-    if (json) writeJson(io, jsonError(err instanceof BerthError ? err.code : "UNEXPECTED", message));
+    const error = jsonError(err instanceof BerthError ? err.code : "UNEXPECTED", message);
+    if (json && streaming) writeJsonLine(io, { type: "error", ...error });
+    else if (json) writeJson(io, error);
     io.stderr.write(`berth: ${message}\n`);
     if (io.env.BERTH_DEBUG && err instanceof Error) io.stderr.write(`${err.stack ?? ""}\n`);
     if (!(err instanceof BerthError) && !io.env.BERTH_DEBUG) {
@@ -181,6 +215,16 @@ function parseShell(text: string): Shell {
   throw new InvalidArgumentError(
     `expected one of ${SHELLS.join(", ")}${close === undefined ? "" : ` (did you mean "${close}"?)`}`,
   );
+}
+
+type Progress = { progress?: ProgressMode };
+
+function progressOption(): Option {
+  return new Option(
+    "--progress <mode>",
+    "live progress: tty (a status line, the default on a terminal), plain (lines, the default otherwise) or quiet (failures only)",
+  )
+    .choices(PROGRESS_MODES);
 }
 
 function collect(value: string, previous: string[]): string[] {

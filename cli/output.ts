@@ -124,6 +124,11 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
       );
     case "skipped":
       return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (${event.error?.message ?? "interrupted"})`);
+    case "gate-waiting":
+      return style.dim(`  … ${c.name} on ${c.host}: waiting for its gate (${event.gate})`);
+    case "gate-passed":
+    case "gate-failed": // the change's failed line says why
+      return undefined;
   }
 }
 

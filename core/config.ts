@@ -96,6 +96,18 @@
  *           docker.io: { username: me, password: "${env:REGISTRY_PASSWORD}" }   # quote references inside { }
  * ```
  *
+ * Shared fragments: top-level keys starting with `x-` are ignored (as in
+ * compose files), so they can hold YAML anchors that containers reuse with
+ * merge keys; the container's own fields win over the merged ones:
+ *
+ * ```yaml
+ * hosts: { node1: { ssh: { address: 198.18.0.11 } } }
+ * x-defaults: &defaults { host: node1, restartPolicy: always, env: { TZ: UTC } }
+ * containers:
+ *   api: { <<: *defaults, image: example/api:1 }
+ *   jobs: { <<: [*defaults], image: example/jobs:1, restartPolicy: on-failure }
+ * ```
+ *
  * Secrets: any string value may contain `${env:NAME}`, replaced by that
  * environment variable when the config is read (an unset variable is a
  * problem); `$${env:NAME}` writes a literal `${env:NAME}`. Local paths
@@ -330,10 +342,20 @@ export function configSchema(): JsonSchema & Record<string, unknown> {
     title: "berth config.yaml",
     description: "Hosts once, containers by name, SSH defaults shared. Reference: core/config.ts.",
     ...allowReferences(fieldsSchema(TOP_FIELDS)),
+    patternProperties: { [EXTENSION_KEY.source]: { description: "A shared fragment (for anchors), ignored." } },
   };
 }
 
 type Raw = Record<string, unknown>;
+
+/** Top-level keys for shared fragments (`x-defaults: &defaults {...}`), as compose allows: ignored once parsed. */
+const EXTENSION_KEY = /^x-/;
+
+/** The document without its top-level `x-*` fragments (what they anchor was merged where used, at parse time). */
+function withoutExtensions(doc: unknown): unknown {
+  if (!isMapping(doc) || !Object.keys(doc).some((k) => EXTENSION_KEY.test(k))) return doc;
+  return Object.fromEntries(Object.entries(doc).filter(([k]) => !EXTENSION_KEY.test(k)));
+}
 
 function checkHostReferences(doc: Raw, problems: Problem[]): void {
   const hosts = own(doc, "hosts");
@@ -536,7 +558,7 @@ export function configFromDocument(doc: unknown, source: string, options: Config
   const problems: Problem[] = [];
   const baseDir = options.baseDir ?? process.cwd();
   const referenced = new Set<string>();
-  const resolved = resolveEnvReferences(doc, "", env, problems, { baseDir, referenced });
+  const resolved = resolveEnvReferences(withoutExtensions(doc), "", env, problems, { baseDir, referenced });
   let config: BerthConfig;
   if (isFlexkubeDocument(resolved)) {
     const containers = readFlexkubeDocument(resolved, problems, "desiredState");

@@ -22,7 +22,8 @@ export type ErrorCode =
   | "STATE" // state file unreadable, corrupt, or locked
   | "PLAN_STALE" // a saved plan no longer matches hosts or state
   | "UNSAFE_PATH" // a path or archive entry would escape where it belongs
-  | "PERMISSION"; // the host refused a file operation to the user berth reaches it as
+  | "PERMISSION" // the host refused a file operation to the user berth reaches it as
+  | "GATE"; // a started container failed its health gate (see engine/gate.ts)
 
 /** Where an error happened, for the message and for callers. */
 export interface ErrorContext {

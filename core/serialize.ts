@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { isAlias, isMap, isScalar, LineCounter, type Node, parseDocument as parseYaml, stringify, visit } from "yaml";
+import { isAlias, isMap, isScalar, LineCounter, type Node, parseDocument as parseYaml, visit } from "yaml";
 import { containersStateFromDocument } from "./document-to-model.ts";
 import { containerFields } from "./fields.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
@@ -39,6 +39,7 @@ import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
 import { sealState } from "./sensitive.ts";
 import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
 import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
+import { emitYaml } from "./yaml-emit.ts";
 
 /** The version written to, and required in, berth's state.yaml. */
 export const STATE_VERSION = 1;
@@ -74,6 +75,7 @@ export function parseDocument(text: string, source: string): unknown {
     const doc = parseYaml(text, {
       version: "1.2",
       schema: "core",
+      merge: true, // `<<: *base` merge keys, as compose files use them
       uniqueKeys: false,
       prettyErrors: true,
       logLevel: "error",
@@ -255,9 +257,11 @@ function orderedSsh(ssh: SSHConfig): Partial<SSHConfig> {
 }
 
 /** The fields in the order core/fields.ts declares them, each as its declaration serialises it. */
+const CONTAINER_FIELDS = containerFields();
+
 function orderedConfig(config: ContainerConfig): Partial<ContainerConfig> {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of containerFields()) {
+  for (const [key, field] of CONTAINER_FIELDS) {
     const value = config[key];
     if (value !== undefined) out[key] = field.serialize === undefined ? value : field.serialize(value);
   }
@@ -305,12 +309,16 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
  * ```
  */
 export function stateToYaml(state: ContainersState, options: { digestKey?: Uint8Array } = {}): string {
+  return emitYaml(stateDocument(state, options));
+}
+
+/** The plain data {@link stateToYaml} writes: sealed, without secrets, in its fixed order. */
+export function stateDocument(state: ContainersState, options: { digestKey?: Uint8Array } = {}): object {
   const containers = sorted(stripSecrets(sealState(state, options.digestKey)));
-  const doc = {
+  return {
     version: STATE_VERSION,
     containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])),
   };
-  return stringify(doc, { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 // ---- reading ---------------------------------------------------------------------

@@ -23,6 +23,8 @@ export interface JsonSchema {
   properties?: Record<string, JsonSchema>;
   required?: string[];
   additionalProperties?: boolean | JsonSchema;
+  /** Keys matching a pattern (checked before additionalProperties), such as the config's `^x-` fragments. */
+  patternProperties?: Record<string, JsonSchema>;
   propertyNames?: JsonSchema;
   minProperties?: number;
   maxProperties?: number;

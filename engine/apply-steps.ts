@@ -25,6 +25,8 @@ export interface StepContext {
   stopTimeoutSeconds: number;
   /** The entry as recorded and hashed: secrets as digests (core/sensitive.ts); the real values only reach the host. */
   seal: (hcc: HostConfiguredContainer) => HostConfiguredContainer;
+  /** Waits for a started container's gate (engine/gate.ts); throws when it fails. */
+  gate: (c: PlannedChange, want: HostConfiguredContainer, id: string) => Promise<void>;
 }
 
 /** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files. */
@@ -45,6 +47,7 @@ export async function changeStep(
       const id = ctx.state[c.name]?.container.status?.id as string;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
       await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     case "update": {
@@ -59,6 +62,7 @@ export async function changeStep(
       if ((await runtime.status(id))?.status === "running") return;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     case "update-files": {
@@ -79,6 +83,7 @@ export async function changeStep(
         await runtime.start(id);
       });
       await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+      await ctx.gate(c, want, id);
       return await postStart(want, c);
     }
     default:
@@ -86,7 +91,7 @@ export async function changeStep(
   }
 }
 
-/** Pulls the image, writes the files, creates and starts the container, then runs its postStart hook. */
+/** Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart hook. */
 export async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
   const runtime = await ctx.session.runtime(want);
   const config = want.container.config;
@@ -101,6 +106,7 @@ export async function createStep(ctx: StepContext, c: PlannedChange, want: HostC
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "created")));
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
+  await ctx.gate(c, want, id);
   await postStart(want, c);
 }
 

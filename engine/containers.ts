@@ -45,6 +45,11 @@ export interface ContainersResourceOptions {
   digestKey?: Uint8Array;
   /** Hosts checked and worked on at once, unless a call says otherwise; default 64 per core, at most 256. */
   concurrency?: number;
+  /**
+   * One connection attempt per host: a refused connection or an unknown host name is reported at once
+   * instead of retried until `retryTimeout` (what a plan or a status wants; an apply retries).
+   */
+  failFast?: boolean;
   /** Told the progress messages of image pulls during an apply. */
   onPullProgress?: SessionOptions["onPullProgress"];
   /**
@@ -143,6 +148,7 @@ export class ContainersResource {
       ...(options.log === undefined ? {} : { log: options.log }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.onPullProgress === undefined ? {} : { onPullProgress: options.onPullProgress }),
+      ...(options.failFast === undefined ? {} : { failFast: options.failFast }),
       reach: (host) =>
         reachable.get(hostKey(host)) ??
           (host.sshConfig === undefined ? host : { sshConfig: { ...defaults, ...host.sshConfig } }),

@@ -139,7 +139,11 @@ function planOne(
     );
 
   if (!exists) {
-    const fresh = { files: allFiles, directories: allDirs, diff: prev === undefined ? [] : configDiff(prev, want) };
+    const fresh = {
+      files: allFiles,
+      directories: allDirs,
+      diff: prev === undefined ? createdDiff(want) : configDiff(prev, want),
+    };
     if (obs.nameHolder !== undefined) {
       if (!obs.nameHolder.managed) {
         return change("blocked", [
@@ -311,6 +315,14 @@ function configDiff(was: HostConfiguredContainer, want: HostConfiguredContainer)
     ...diffValues(shownConfig(was), shownConfig(want)),
     ...diffValues(publicRuntime(was), publicRuntime(want), "runtime"),
   ];
+}
+
+/** What a new container will have that an operator checks first: its image, ports and mounts. */
+function createdDiff(want: HostConfiguredContainer): DiffLine[] {
+  const { image, ports = [], mounts = [] } = want.container.config;
+  const each = (path: string, items: unknown[]) =>
+    items.map((item, i): DiffLine => ({ op: "+", path: `${path}[${i}]`, after: JSON.stringify(item) }));
+  return [...diffValues(undefined, image, "image"), ...each("ports", ports), ...each("mounts", mounts)];
 }
 
 /** The config as diffs show it: the identity fields and the in-place ones. */

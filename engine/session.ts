@@ -138,11 +138,12 @@ export class Session {
     let entry = this.#hosts.get(key);
     if (entry === undefined) {
       const reach = this.#options.reach?.(host) ?? host;
-      const { log, env } = this.#options;
+      const { log, env, failFast } = this.#options;
       entry = {
         transport: openTransport(reach, {
           ...(log === undefined ? {} : { log }),
           ...(env === undefined ? {} : { env }),
+          ...(failFast === undefined ? {} : { failFast }),
         }),
         runtimes: new Map(),
         files: new Map(),

@@ -37,6 +37,16 @@ export interface ObservedContainer extends ContainerStatus {
   networks?: string[];
   /** The process environment as the runtime holds it (`NAME=value`), from `inspect()` where the runtime tells it. */
   env?: string[];
+  /** Times the engine restarted the container by its restart policy, where the runtime tells it (gates). */
+  restartCount?: number;
+  /** When the current run started, in the runtime's words: a change means it restarted (gates). */
+  startedAt?: string;
+  /** The exit code of the last run, when it has exited. */
+  exitCode?: number;
+  /** The engine's healthcheck verdict (`starting`, `healthy`, `unhealthy`), when it runs the container's healthcheck. */
+  health?: string;
+  /** The output of the engine's last healthcheck run, with the verdict. */
+  healthOutput?: string;
 }
 
 /** Container creation: the config plus the labels to attach. */

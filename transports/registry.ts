@@ -13,6 +13,8 @@ export interface OpenTransportOptions {
   log?: (message: string) => void;
   /** Environment for secrets and SSH_AUTH_SOCK; default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** One connection attempt per host, no retries reported at once instead of retried until `retryTimeout`. */
+  failFast?: boolean;
 }
 
 /**

@@ -479,7 +479,13 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
 interface InspectResponse {
   Id: string;
   Name: string;
-  State: { Status: string };
+  State: {
+    Status: string;
+    StartedAt?: string;
+    ExitCode?: number;
+    Health?: { Status: string; Log?: Array<{ ExitCode: number; Output: string }> | null } | null;
+  };
+  RestartCount?: number;
   Config: { Image: string; Labels: Record<string, string> | null; Env?: string[] | null };
   // The in-place settings, as create sends them; the engine may leave the policy's name empty and PidsLimit null.
   HostConfig?:
@@ -537,7 +543,20 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     labels: info.Config.Labels ?? {},
     ...(info.HostConfig !== undefined && { settings: settingsFromInspect(info.HostConfig) }),
     env: info.Config.Env ?? [],
+    ...(info.RestartCount !== undefined && { restartCount: info.RestartCount }),
+    ...(info.State.StartedAt !== undefined && { startedAt: info.State.StartedAt }),
+    ...(info.State.Status === "exited" && info.State.ExitCode !== undefined && { exitCode: info.State.ExitCode }),
+    ...healthFromInspect(info.State.Health),
   };
+}
+
+/** The engine's healthcheck verdict and its last output, when the container has a healthcheck. */
+function healthFromInspect(
+  health: InspectResponse["State"]["Health"],
+): Pick<ObservedContainer, "health" | "healthOutput"> {
+  if (health === undefined || health === null || health.Status === "" || health.Status === "none") return {};
+  const last = health.Log?.at(-1);
+  return { health: health.Status, ...(last !== undefined && { healthOutput: last.Output.trim() }) };
 }
 
 function observedFromList(row: ListRow): ObservedContainer {

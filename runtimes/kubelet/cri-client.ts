@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fromJSON } from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 import { CRI_DESCRIPTOR } from "./api-descriptor.ts";
 import type { GrpcClient, MethodCodec, UnaryOptions } from "./grpc.ts";
 
@@ -147,28 +147,34 @@ export interface CriClient {
   pullImage(image: string, auth: AuthConfig | undefined, o?: UnaryOptions): Promise<string>;
 }
 
-type Definition = ReturnType<typeof fromJSON>;
+let root: protobuf.Root | undefined;
 
-let definition: Definition | undefined;
+function criRoot(): protobuf.Root {
+  if (root === undefined) {
+    root = protobuf.Root.fromJSON(CRI_DESCRIPTOR);
+    root.resolveAll();
+  }
+  return root;
+}
+
+/** Decoded as berth reads messages: int64 as numbers, enums as names, absent fields as their defaults. */
+const DECODED: protobuf.IConversionOptions = {
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+  objects: true,
+};
 
 function codec(service: "RuntimeService" | "ImageService", name: string): MethodCodec {
-  definition ??= fromJSON(CRI_DESCRIPTOR, {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    arrays: true,
-    objects: true,
-  });
-  const method = (definition[`runtime.v1.${service}`] as Record<
-    string,
-    { path: string; requestSerialize(v: unknown): Buffer; responseDeserialize(b: Buffer): unknown }
-  >)[name];
+  const method = criRoot().lookupService(`runtime.v1.${service}`).methods[name];
   if (method === undefined) throw new Error(`CRI method ${service}.${name} is not in api.proto`);
+  const request = method.resolvedRequestType as protobuf.Type;
+  const response = method.resolvedResponseType as protobuf.Type;
   return {
-    path: method.path,
-    serialize: (v) => method.requestSerialize(v),
-    deserialize: (b) => method.responseDeserialize(Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+    path: `/runtime.v1.${service}/${name}`,
+    serialize: (v) => request.encode(request.fromObject(v as Record<string, unknown>)).finish(),
+    deserialize: (b) => response.toObject(response.decode(b), DECODED),
   };
 }
 

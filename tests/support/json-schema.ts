@@ -17,6 +17,7 @@ const KNOWN = new Set([
   "properties",
   "required",
   "additionalProperties",
+  "patternProperties",
   "propertyNames",
   "minProperties",
   "maxProperties",
@@ -76,7 +77,9 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
       const property = schema.properties !== undefined && Object.hasOwn(schema.properties, key)
         ? schema.properties[key]
         : undefined;
+      const patterned = Object.entries(schema.patternProperties ?? {}).find(([p]) => new RegExp(p, "u").test(key));
       if (property !== undefined) errors.push(...schemaErrors(property, object[key], at));
+      else if (patterned !== undefined) errors.push(...schemaErrors(patterned[1], object[key], at));
       else if (schema.additionalProperties === false) errors.push(`${at}: unknown field`);
       else if (typeof schema.additionalProperties === "object") {
         errors.push(...schemaErrors(schema.additionalProperties, object[key], at));
@@ -84,4 +87,24 @@ export function schemaErrors(schema: JsonSchema, value: unknown, path = "$"): st
     }
   }
   return errors;
+}
+
+/**
+ * `schema` with every local `{ "$ref": "#/$defs/NAME" }` replaced by that definition and `$defs` dropped,
+ * for {@link schemaErrors} (which knows no references). The schema must not be recursive.
+ */
+export function inlineRefs(schema: unknown, root: unknown = schema): JsonSchema {
+  const defs = (root as { $defs?: Record<string, unknown> }).$defs ?? {};
+  const walk = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(walk);
+    if (typeof node !== "object" || node === null) return node;
+    const ref = (node as { $ref?: unknown }).$ref;
+    if (typeof ref === "string") {
+      const name = /^#\/\$defs\/(.+)$/.exec(ref)?.[1];
+      if (name === undefined || !Object.hasOwn(defs, name)) throw new Error(`unresolved $ref ${ref}`);
+      return walk(defs[name]);
+    }
+    return Object.fromEntries(Object.entries(node).filter(([k]) => k !== "$defs").map(([k, v]) => [k, walk(v)]));
+  };
+  return walk(schema) as JsonSchema;
 }

@@ -110,27 +110,39 @@ describe("--json contract", () => {
     });
   });
 
-  test("apply --json: formatVersion, plan and result", async () => {
+  test("apply --json: NDJSON, a plan line then a summary line, each with formatVersion", async () => {
     const run = await runCli(["apply", "--yes", "--json", "-s", "apply-state.yaml"], dir, env);
     expect(run.code).toBe(1);
-    expect(shape(JSON.parse(run.stdout))).toEqual({
-      formatVersion: "number",
-      plan: {
-        changes: [{
-          name: "string",
-          action: "string",
-          host: "string",
-          reasons: ["string"],
-          diff: [],
-          files: [],
-          directories: [],
-          hostName: "string",
-        }],
-        summary: { blocked: "number" },
-        empty: "boolean",
+    const lines = run.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+    expect(lines.map((l) => shape(l))).toEqual([
+      {
+        formatVersion: "number",
+        type: "string",
+        plan: {
+          changes: [{
+            name: "string",
+            action: "string",
+            host: "string",
+            reasons: ["string"],
+            diff: [],
+            files: [],
+            directories: [],
+            hostName: "string",
+          }],
+          summary: { blocked: "number" },
+          empty: "boolean",
+        },
       },
-      result: { failed: "number", blocked: "number", interrupted: "boolean", results: [] },
-    });
+      {
+        formatVersion: "number",
+        type: "string",
+        ok: "boolean",
+        durationMs: "number",
+        result: { failed: "number", blocked: "number", interrupted: "boolean", results: [] },
+      },
+    ]);
+    expect(lines.map((l) => l.type)).toEqual(["plan", "summary"]);
+    expect(lines[1].ok).toBe(false); // the only change is blocked
   });
 
   test("diff values are JSON values, not JSON inside strings; addresses and file lines stay text", () => {

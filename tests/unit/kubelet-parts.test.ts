@@ -7,7 +7,6 @@ import { describe, expect, test } from "../support/harness.ts";
 
 describe("kubelet runtime parts", () => {
   test("`CRI_DESCRIPTOR` is api.proto as protobufjs parses it (regenerate with generate-descriptor.cjs)", () => {
-    // protobufjs comes with @grpc/proto-loader.
     const protobuf = createRequire(import.meta.url)("protobufjs") as { loadSync(path: string): { toJSON(): unknown } };
     const parsed = protobuf.loadSync(fileURLToPath(new URL("../../runtimes/kubelet/api.proto", import.meta.url)))
       .toJSON();

@@ -26,6 +26,11 @@ export interface SSHTransportOptions {
   log?: (message: string) => void;
   /** Environment for `SSH_AUTH_SOCK`; `process.env` by default. */
   env?: Record<string, string | undefined>;
+  /**
+   * One connection attempt: a refused connection or an unknown host name is reported at once, not
+   * retried until `retryTimeout` (for a plan or a status, where waiting helps nobody).
+   */
+  failFast?: boolean;
 }
 
 /** An SSH transport, which also tells how many SSH sessions it has established. */
@@ -55,7 +60,8 @@ export interface SSHTransport extends Transport {
  */
 export function sshTransport(config: SSHConfig, options: SSHTransportOptions = {}): SSHTransport {
   const log = options.log ?? ((message: string) => void process.stderr.write(`${message}\n`));
-  return new SSHConnection(resolveSettings(config, options.env ?? process.env), log);
+  const settings = resolveSettings(config, options.env ?? process.env);
+  return new SSHConnection(options.failFast === true ? { ...settings, retryTimeoutMs: 0 } : settings, log);
 }
 
 interface PendingConnect {
@@ -194,6 +200,7 @@ class SSHConnection implements SSHTransport {
       intervalMs: this.#settings.retryIntervalMs,
       signal,
       host: this.#target.address,
+      onRetry: this.#log,
     }).then((clients) => this.#adopt(clients, signal)).finally(() => {
       if (this.#pending === pending) this.#pending = undefined;
     });

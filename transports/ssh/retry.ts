@@ -22,6 +22,8 @@ export interface RetryOptions {
   signal?: AbortSignal;
   /** Host for the error's context. */
   host?: string;
+  /** Told once, at the first failed attempt that will be retried: that it retries, and until when. */
+  onRetry?: (message: string) => void;
 }
 
 /**
@@ -48,9 +50,21 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
           { cause: err, ...(options.host === undefined ? {} : { host: options.host }) },
         );
       }
+      if (attempts === 1) {
+        const until = new Date(started + options.timeoutMs).toISOString().slice(11, 19);
+        options.onRetry?.(
+          `${err.message}: retrying every ${seconds(options.intervalMs)} until ${until} UTC (retryTimeout ${
+            seconds(options.timeoutMs)
+          })`,
+        );
+      }
       await sleep(options.intervalMs, undefined, signalOption(options.signal)).catch((cause: unknown) => {
         throw options.signal?.aborted ? abortedError(`connecting to ${what}`, options.signal) : cause;
       });
     }
   }
+}
+
+function seconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))}s`;
 }

@@ -1,0 +1,81 @@
+/**
+ * The `--progress` renderers, fed events and pull messages as an apply sends them
+ * (the real thing under a pseudo-terminal is in tests/integration/cli-progress.test.ts).
+ */
+import { describe, expect, test } from "../support/harness.ts";
+import type { PlannedChange } from "../../engine/plan.ts";
+import { styleFor } from "../../cli/output.ts";
+import { defaultProgressMode, progressFor } from "../../cli/progress.ts";
+
+const plain = styleFor({}, {});
+const change = (name: string): PlannedChange => ({
+  name,
+  action: "create",
+  host: "node1 (10.0.0.11)",
+  reasons: [],
+  diff: [],
+  files: [],
+  directories: [],
+});
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const downloading = (current: number) => ({
+  status: "Downloading",
+  id: "layer1",
+  progressDetail: { current, total: 4_000_000 },
+});
+
+describe("--progress", () => {
+  test("default: tty on a terminal, plain otherwise", () => {
+    expect(defaultProgressMode({ isTTY: true })).toBe("tty");
+    expect(defaultProgressMode({})).toBe("plain");
+  });
+
+  test("plain: a line as a change begins, still-working lines, pull progress, a line with its time at the end", async () => {
+    let out = "";
+    const progress = progressFor("plain", (s) => (out += s), plain, { stillEveryMs: 100, pullEveryMs: 0 });
+    const web = change("web");
+    progress.event({ type: "begin", change: web });
+    progress.pull("node1 (10.0.0.11)", "busybox:big", downloading(1_500_000));
+    await sleep(350);
+    progress.event({ type: "done", change: web, durationMs: 350 });
+    progress.stop();
+    const lines = out.trimEnd().split("\n");
+    expect(lines[0]).toBe("    web create on node1 (10.0.0.11) ...");
+    expect(lines[1]).toBe('    pulling image "busybox:big" on host node1 (10.0.0.11): 1.5 of 4.0 MB downloaded');
+    expect(lines).toContain("    web create on node1 (10.0.0.11): still working after 0.1s");
+    expect(lines).toContain("    web create on node1 (10.0.0.11): still working after 0.2s");
+    expect(lines.at(-1)).toBe("  + web created on node1 (10.0.0.11) (0.3s)");
+    expect(out).not.toContain("\r");
+  });
+
+  test("tty: a status line with what is in flight and its pull, redrawn in place, gone before other lines", async () => {
+    let out = "";
+    const progress = progressFor("tty", (s) => (out += s), plain, { columns: 200 });
+    const web = change("web");
+    progress.event({ type: "begin", change: web });
+    progress.pull("node1", "busybox:big", downloading(0));
+    await sleep(1100);
+    progress.pull("node1", "busybox:big", downloading(2_000_000));
+    await sleep(1100);
+    expect(out).toContain('1 in progress: web create 2s | pulling image "busybox:big" on host node1: 2.0 of 4.0 MB');
+    progress.clear();
+    expect(out.endsWith("\r\x1b[2K")).toBe(true);
+    progress.event({ type: "done", change: web, durationMs: 2200 });
+    progress.stop();
+    expect(out.endsWith("  + web created on node1 (10.0.0.11) (2.2s)\n")).toBe(true);
+  });
+
+  test("quiet: failures only", () => {
+    let out = "";
+    const progress = progressFor("quiet", (s) => (out += s), plain);
+    const web = change("web");
+    progress.event({ type: "begin", change: web });
+    progress.pull("node1", "busybox:big", downloading(0));
+    progress.event({ type: "done", change: web, durationMs: 10 });
+    expect(out).toBe("");
+    const error = Object.assign(new Error("no space left"), { code: "RUNTIME" }) as never;
+    progress.event({ type: "failed", change: change("db"), durationMs: 10, error });
+    progress.stop();
+    expect(out).toBe("  ! db create on node1 (10.0.0.11) failed (0.0s): no space left\n");
+  });
+});
