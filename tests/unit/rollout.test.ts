@@ -8,6 +8,11 @@ import { planRollout } from "../../engine/rollout.ts";
 import type { Plan, PlannedChange } from "../../engine/plan.ts";
 import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
 import { BerthError } from "../../core/errors.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
+import { publicPlan } from "../../cli/json-output.ts";
+import { formatPlan, styleFor } from "../../cli/output.ts";
 
 const HOSTS = {
   n1: { ssh: { address: "10.0.0.1" } },
@@ -291,5 +296,38 @@ describe("rollout: runScheduled()", () => {
     await runScheduled(work, desired, {}, steps, CONCURRENCY);
     expect(log).toEqual([]);
     expect(skipped.a).toContain("a dependency cycle");
+  });
+});
+
+describe("rollout: output", () => {
+  const desired = state({ web: { host: "h1", dependsOn: ["db"] }, db: { host: "h2" } });
+  const p = planRollout(planOf([change("db", "h2"), change("web", "h1"), change("old", "h1", "remove")]), desired, {
+    batch: "50%",
+    pauseMs: 10_000,
+    hostOrder: ["h2", "h1"],
+  });
+
+  test("the plan shows each change's batch and dependencies, and a line per batch", () => {
+    const text = formatPlan(p, styleFor({ isTTY: false }, {}));
+    expect(text).toContain("+ web create on h1 (batch 2, after db)");
+    expect(text).toContain("+ db create on h2 (batch 1)");
+    expect(text).toContain(
+      "Rollout in 2 batches of 50%, 10s pause between batches, stopping at the first batch with a failure; removals first, on every host:",
+    );
+    expect(text).toContain("  batch 1: h2\n  batch 2: h1");
+  });
+
+  test("--json's plan carries batches, dependencies and the hosts' names, as schema/output.schema.json says", () => {
+    const root = join(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..", "..");
+    const schema = JSON.parse(readFileSync(join(root, "schema", "output.schema.json"), "utf8"));
+    const json = JSON.parse(JSON.stringify(publicPlan({ ...p, basis: {} as never }, (h) => `name-${h}`)));
+    expect(schemaErrors(inlineRefs({ $ref: "#/$defs/plan" }, schema), json)).toEqual([]);
+    expect(json.rollout).toEqual({
+      batch: "50%",
+      pauseMs: 10_000,
+      batches: [["h2"], ["h1"]],
+      batchHostNames: [["name-h2"], ["name-h1"]],
+    });
+    expect(json.changes[1].after).toEqual(["db"]);
   });
 });
