@@ -30,7 +30,7 @@ import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicEvent, publicPlan, publicResult, writeJson, writeJsonLine } from "./json-output.ts";
 import { selectContainers, type Selection } from "./targets.ts";
-import { formatBatchStart, type RolloutFlags, rolloutOf } from "./rollout.ts";
+import { formatBatchStart, refuseRolloutFlags, type RolloutFlags, rolloutOf } from "./rollout.ts";
 import { checkGraphOptions, type GraphOptions, writePlanGraph } from "./plan-graph.ts";
 
 /** Options shared by the commands. */
@@ -123,6 +123,7 @@ export async function applyCommand(
   },
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
+  if (opts.planFile !== undefined) refuseRolloutFlags(opts);
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const progress = progressFor(

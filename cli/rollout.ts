@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import { parseDuration } from "../core/duration.ts";
+import { BerthError } from "../core/errors.ts";
 import { batchProblem, type BatchSize, type Rollout } from "../core/rollout.ts";
 import type { Plan, PlannedChange } from "../engine/plan.ts";
 import type { BatchStart } from "../engine/apply-schedule.ts";
@@ -49,6 +50,15 @@ export function rolloutOf(config: BerthConfig, hostNames: HostNames, flags: Roll
     pauseMs: flags.pause ?? config.rollout?.pauseMs ?? 0,
     hostOrder: config.rollout?.hostOrder ?? [...hostNames.keys()],
   };
+}
+
+/** `--batch`/`--pause` with a saved plan: refused, the plan keeps the batches it was reviewed with. */
+export function refuseRolloutFlags(flags: RolloutFlags): void {
+  if (flags.batch === undefined && flags.pause === undefined) return;
+  throw new BerthError(
+    "VALIDATION",
+    "--batch/--pause cannot be used with a saved plan: it is applied in the batches it shows; drop them, or make the plan with them",
+  );
 }
 
 /** What a change waits for, after its header line: ` (batch 2, after db)`; empty when nothing. */

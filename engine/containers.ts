@@ -21,7 +21,7 @@ import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemova
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 import type { Rollout } from "../core/rollout.ts";
-import { planRollout } from "./rollout.ts";
+import { planRollout, withRolloutOf } from "./rollout.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -245,8 +245,9 @@ export class ContainersResource {
    * result, not thrown.
    */
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
-    const fresh = this.plan();
+    let fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
+    if (options.plan !== undefined) fresh = withRolloutOf(fresh, options.plan);
     const key = this.#key;
     const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
       ...this.#concurrency,

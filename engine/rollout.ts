@@ -80,3 +80,22 @@ export function planRollout(plan: Plan, desired: ContainersState, rollout: Rollo
     ...(batches.length === 0 ? {} : { rollout: { batch: rollout.batch, pauseMs: rollout.pauseMs, batches } }),
   };
 }
+
+/**
+ * `plan` with the batches and dependencies of `saved` (a reviewed plan of the
+ * same changes): a saved plan is applied in the order it showed.
+ */
+export function withRolloutOf<P extends Plan>(plan: P, saved: Plan): P {
+  const order = new Map(saved.changes.map((c) => [c.name, c]));
+  const changes = plan.changes.map((c) => {
+    const { batch: _batch, after: _after, ...rest } = c;
+    const s = order.get(c.name);
+    return {
+      ...rest,
+      ...(s?.batch === undefined ? {} : { batch: s.batch }),
+      ...(s?.after === undefined ? {} : { after: s.after }),
+    };
+  });
+  const { rollout: _rollout, ...rest } = plan;
+  return { ...rest, changes, ...(saved.rollout === undefined ? {} : { rollout: saved.rollout }) } as P;
+}

@@ -4,7 +4,10 @@ import { ValidationError } from "../../core/problem.ts";
 import { findCycle } from "../../core/depends-on.ts";
 import { validateContainers } from "../../core/validate.ts";
 import type { ContainersState, HostConfiguredContainer } from "../../core/model.ts";
-import { planRollout } from "../../engine/rollout.ts";
+import { planRollout, withRolloutOf } from "../../engine/rollout.ts";
+import { readPlanFile, writePlanFile } from "../../store/plan-file.ts";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import type { Plan, PlannedChange } from "../../engine/plan.ts";
 import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
 import { BerthError } from "../../core/errors.ts";
@@ -329,5 +332,37 @@ describe("rollout: output", () => {
       batchHostNames: [["name-h2"], ["name-h1"]],
     });
     expect(json.changes[1].after).toEqual(["db"]);
+  });
+});
+
+describe("rollout: saved plans", () => {
+  const desired = state({ web: { host: "h1", dependsOn: ["db"] }, db: { host: "h2" } });
+  const saved = planRollout(planOf([change("db", "h2"), change("web", "h1")]), desired, {
+    batch: 1,
+    pauseMs: 2000,
+    hostOrder: ["h2", "h1"],
+  });
+
+  test("a saved plan keeps its batches, dependencies and rollout through its file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "berth-rollout-plan-"));
+    try {
+      const basis = { state: "0".repeat(64), desired: "0".repeat(64), observed: {} };
+      await writePlanFile(join(dir, "p.json"), { ...saved, basis });
+      const read = await readPlanFile(join(dir, "p.json"));
+      expect(read.plan.rollout).toEqual(saved.rollout);
+      expect(read.plan.changes.map((c) => [c.batch, c.after])).toEqual([[1, undefined], [2, ["db"]]]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("withRolloutOf() applies a fresh plan in the saved plan's order, also when the fresh one has none", () => {
+    const fresh = planRollout(planOf([change("db", "h2"), change("web", "h1")]), state({}), undefined);
+    const applied = withRolloutOf(fresh, saved);
+    expect(applied.rollout).toEqual(saved.rollout);
+    expect(applied.changes.map((c) => [c.name, c.batch, c.after])).toEqual([["db", 1, undefined], ["web", 2, ["db"]]]);
+    const unbatched = withRolloutOf(saved, fresh);
+    expect(unbatched.rollout).toBeUndefined();
+    expect(unbatched.changes.every((c) => c.batch === undefined && c.after === undefined)).toBe(true);
   });
 });
