@@ -151,7 +151,9 @@ export function formatSummary(result: ApplyResult, seconds: number, style: Style
   const parts = [...done.entries()].map(([what, n]) => `${n} ${what}`);
   const text = `${parts.length === 0 ? "Nothing changed" : parts.join(", ")} in ${seconds.toFixed(1)}s`;
   if (result.failed === 0) return style.green(`${text}.`);
-  return style.red(`${text}; ${result.failed} failed${result.interrupted ? " or skipped (interrupted)" : ""}.`);
+  const notStarted = result.results.filter((r) => r.error?.code === "NOT_STARTED").length;
+  const failed = `${result.failed - notStarted} failed${result.interrupted ? " or skipped (interrupted)" : ""}`;
+  return style.red(`${text}; ${failed}${notStarted > 0 ? `, ${notStarted} not started` : ""}.`);
 }
 
 /**

@@ -143,7 +143,7 @@ export async function runScheduled(
     ];
   };
   const skip = (c: PlannedChange, why: string) => {
-    steps.skip(c, new BerthError("CONFLICT", `not started: ${why}`, { container: c.name, host: c.host }));
+    steps.skip(c, new BerthError("NOT_STARTED", `not started: ${why}`, { container: c.name, host: c.host }));
     outcome.set(c.name, false);
   };
 

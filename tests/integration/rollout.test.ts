@@ -167,6 +167,7 @@ describe("rollout on the fleet", () => {
       expect(run.code).toBe(1);
       expect(run.stdout).toContain(`a2 recreate on ${h2.name}`);
       expect(run.stdout).toContain(`not started: the rollout stopped after a failure on host ${h2.address}`);
+      expect(run.stdout).toContain("1 failed, 2 not started.");
       expect(await inspect(h1, "a1")).toEqual(before.a1);
       expect(await inspect(h3, "a3")).toEqual(before.a3);
 
