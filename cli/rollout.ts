@@ -74,7 +74,9 @@ export function orderNote(c: PlannedChange): string {
 export function formatBatches(plan: Plan, style: Style): string[] {
   const rollout = plan.rollout;
   if (rollout === undefined) return [];
-  const pause = rollout.pauseMs > 0 ? `, ${rollout.pauseMs / 1000}s pause between batches` : "";
+  const pause = rollout.pauseMs > 0 && rollout.batches.length > 1
+    ? `, ${rollout.pauseMs / 1000}s pause between batches`
+    : "";
   const removals = plan.changes.some((c) => c.action === "remove") ? "; removals first, on every host" : "";
   return [
     style.bold(
