@@ -89,9 +89,10 @@ export async function runScheduled(
   // name -> whether its change succeeded, once it is over: what dependents wait for.
   const outcome = new Map<string, boolean>([...failed].map((name) => [name, false]));
   const removed = new Map<string, boolean>();
-  const runOnHosts = async (steps: Array<[string, Step]>) => {
+  // Each host's steps in order, hosts and steps of one host at once as far as the limits allow.
+  const runOnHosts = async (jobs: Array<[string, Step]>) => {
     const queues = new Map<string, Step[]>();
-    for (const [key, step] of steps) queues.set(key, [...(queues.get(key) ?? []), step]);
+    for (const [key, step] of jobs) queues.set(key, [...(queues.get(key) ?? []), step]);
     await mapLimit(
       [...queues.values()],
       concurrency.hosts,
