@@ -61,6 +61,7 @@ export {
 } from "./engine/recover.ts";
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export type { DiffLine } from "./engine/diff.ts";
+export type { GateEventType } from "./engine/gate.ts";
 export type { HostObjectRemoval, NetworkRemoval, VolumeRemoval } from "./engine/host-objects.ts";
 export type { BatchSize, Rollout } from "./core/rollout.ts";
 export type { RolloutPlan } from "./engine/rollout.ts";

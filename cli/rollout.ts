@@ -61,13 +61,12 @@ export function refuseRolloutFlags(flags: RolloutFlags): void {
   );
 }
 
-/** What a change waits for, after its header line: ` (batch 2, after db)`; empty when nothing. */
-export function orderNote(c: PlannedChange): string {
-  const parts = [
+/** What a change waits for, for its plan line: `batch 2`, `after db`. */
+export function orderNotes(c: PlannedChange): string[] {
+  return [
     ...(c.batch === undefined ? [] : [`batch ${c.batch}`]),
     ...(c.after === undefined ? [] : [`after ${c.after.join(", ")}`]),
   ];
-  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
 /** The plan's batches, one line each (hosts as the plan shows them); none without a rollout. */

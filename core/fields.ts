@@ -50,6 +50,7 @@ import {
   volumeNameRule,
 } from "./rules.ts";
 import type { Problem } from "./problem.ts";
+import { checkGateLimits, GATE_FIELD, HEALTHCHECK_FIELD } from "./gate-fields.ts";
 import {
   at,
   boolean,
@@ -860,6 +861,8 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  healthcheck: HEALTHCHECK_FIELD,
+  gate: GATE_FIELD,
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -925,6 +928,7 @@ function checkConfigLimits(config: ContainerConfig, path: string, problems: Prob
       "networks and networkMode exclude each other: remove networkMode (networks joins user-defined networks; networkMode is for host, none, container:NAME)",
     );
   }
+  checkGateLimits(config, path, problems);
   if (config.networkMode === "host") {
     for (const key of Object.keys(config.sysctls ?? {}).filter((k) => k.startsWith("net."))) {
       report(
