@@ -10,7 +10,7 @@
 import { setImmediate } from "node:timers";
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
-import { runScheduled, type Steps } from "./apply-schedule.ts";
+import { type BatchStart, runScheduled, type Steps } from "./apply-schedule.ts";
 import { pullFirst } from "./apply-pull.ts";
 import { carryRecords, withGeneration } from "./generations.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
@@ -22,8 +22,8 @@ import { type GateEventType, passGate } from "./gate.ts";
 /** Progress of one change, for output. */
 export interface ApplyEvent {
   /**
-   * What happened: the change began, was done, failed or was skipped (the run stopped before it began), or its
-   * gate is being waited for, passed or failed.
+   * What happened: the change began, was done, failed or was skipped (never started: see `error`), or its gate
+   * is being waited for, passed or failed.
    */
   type: "begin" | "done" | "failed" | "skipped" | GateEventType;
   /** The change it is about. */
@@ -32,7 +32,7 @@ export interface ApplyEvent {
   gate?: string;
   /** Milliseconds, on `done` and `failed`. */
   durationMs?: number;
-  /** On `failed`: why. */
+  /** Why, on `failed`; on `skipped`, why it was not started (none: the run was interrupted). */
   error?: BerthError;
 }
 
@@ -46,9 +46,9 @@ export interface ChangeResult {
   host: string;
   /** True when the change was carried out; false when it failed or was skipped. */
   ok: boolean;
-  /** Milliseconds it took; 0 when it never began (skipped, or failed because a step before it failed). */
+  /** Milliseconds it took; 0 when it never began (skipped, or failed before its first step). */
   durationMs: number;
-  /** Why it failed; absent when it succeeded or was skipped. */
+  /** Why it failed or was not started; absent when it succeeded or the run was interrupted before it. */
   error?: BerthError;
 }
 
@@ -72,6 +72,8 @@ export interface ApplyOptions {
   onState?: (state: ContainersState) => void | Promise<void>;
   /** Told each change's progress as it happens: begin, gate, then done, failed or skipped. */
   onEvent?: (event: ApplyEvent) => void;
+  /** Told as each batch of a rollout (`Plan.rollout`) starts, after the pause before it. */
+  onBatch?: (batch: BatchStart) => void;
   /** Checked between steps: when aborted, steps in flight finish and no new step starts. */
   stopSignal?: AbortSignal;
   /** Hosts worked on at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
@@ -159,12 +161,6 @@ export async function apply(
   };
   const steps: Steps = {
     run: async (c, fn) => {
-      const pullError = unpulled.get(c.name);
-      if (pullError !== undefined) {
-        report(c, { ok: false, durationMs: 0, error: pullError });
-        options.onEvent?.({ type: "failed", change: c, durationMs: 0, error: pullError });
-        return false;
-      }
       if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
@@ -187,10 +183,13 @@ export async function apply(
         return false;
       }
     },
-    fail: (c, given) => {
-      const error = unpulled.get(c.name) ?? given;
+    fail: (c, error) => {
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
+    },
+    skip: (c, error) => {
+      report(c, { ok: false, durationMs: 0, error });
+      options.onEvent?.({ type: "skipped", change: c, error });
     },
     remove: (name, hcc, id) => removeStep(ctx, name, hcc, id),
     create: async (c, want) => {
@@ -202,9 +201,19 @@ export async function apply(
       if (c.action === "create" || c.action === "recreate") await recordGeneration(c, want);
     },
   };
+  // A change whose image could not be had fails here, untouched; its batch counts as failed.
+  for (const c of work) {
+    const error = unpulled.get(c.name);
+    if (error !== undefined) steps.fail(c, error);
+  }
   await runScheduled(work, desired, current, steps, {
     hosts: concurrency,
     perHost: options.perHostConcurrency ?? 4,
+  }, {
+    pauseMs: plan.rollout?.pauseMs ?? 0,
+    failed: new Set(unpulled.keys()),
+    ...(options.stopSignal === undefined ? {} : { signal: options.stopSignal }),
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});
   if (unsaved !== undefined) {
