@@ -157,6 +157,31 @@ describe("health gates on Docker", () => {
     expect((await inspect("unhealthy")).State.Health?.Status).toBe("unhealthy");
   });
 
+  test("a container whose healthcheck fails after apply is planned as a recreate, with the reason", async () => {
+    const config = {
+      args: ["sh", "-c", "touch /tmp/ready; sleep 1; rm /tmp/ready; exec sleep 100000"],
+      healthcheck: { test: ["test", "-f", "/tmp/ready"], interval: "200ms", retries: 1 },
+    };
+    const first = await converge(desired("turns", config));
+    expect(first.result.failed).toBe(0);
+    // The engine's own verdict, once the file is gone.
+    for (let i = 0; i < 50 && (await inspect("turns")).State.Health?.Status !== "unhealthy"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const resource = new ContainersResource({
+      previousState: first.result.state,
+      desiredState: desired("turns", config),
+    });
+    try {
+      await resource.checkCurrentState();
+      const change = resource.plan().changes[0];
+      expect(change?.action).toBe("recreate");
+      expect(change?.reasons[0]).toContain("container is unhealthy (its healthcheck fails)");
+    } finally {
+      await resource.close();
+    }
+  });
+
   test("a crash-looping container is never nothing: the plan starts it again, and its gate fails with its logs", async () => {
     const want = desired("loop", { args: ["sh", "-c", "echo crashing; exit 1"], gate: { none: true } });
     const first = await converge(want);
