@@ -350,7 +350,7 @@ export interface Host {
 
 /** Library-only hooks; never serialised. */
 export interface Hooks {
-  /** Called each time apply starts the container, after its gate passed; a throw fails that change. */
+  /** Called after apply created, started or restarted the container and its gate passed; a throw fails the change. */
   postStart?: () => void | Promise<void>;
 }
 
