@@ -11,6 +11,7 @@ import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
+import type { StateFormat } from "../core/state-format.ts";
 import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource } from "../engine/containers.ts";
@@ -21,7 +22,7 @@ import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
-import { defaultProgressMode, progressFor, type ProgressMode } from "./progress.ts";
+import { type ProgressMode, progressOn } from "./progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { countLine, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
@@ -48,6 +49,8 @@ export interface GlobalOptions {
   verbose?: boolean;
   /** Hosts checked and worked on at once (default: what the machine can do). */
   concurrency?: number;
+  /** The layout of a new state file (`--state-format`); an existing one keeps its own. */
+  stateFormat?: StateFormat;
 }
 
 export const EXIT_OK = 0;
@@ -124,22 +127,9 @@ export async function applyCommand(
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
-  const progress = progressFor(
-    opts.progress ?? defaultProgressMode(io.stdout),
-    (text) => io.stdout.write(text),
-    style,
-    { columns: (io.stdout as { columns?: number }).columns ?? 80 },
-  );
-  // A warning (a host being retried) takes the progress status line off the terminal first.
-  const given = io;
-  const stderr = given.stderr;
-  io = {
-    ...io,
-    stderr: {
-      ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }),
-      write: (text) => (progress.clear(), stderr.write(text)),
-    },
-  };
+  const given = io; // the confirmation question needs the real stderr stream
+  const progress = progressOn(io, opts.progress, style);
+  io = progress.io;
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(

@@ -17,6 +17,7 @@ import {
   validateCommand,
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { STATE_FORMATS, type StateFormat } from "../core/state-format.ts";
 import { suggest } from "../core/suggest.ts";
 import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
@@ -42,6 +43,11 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .version(VERSION, "-V, --version")
     .option("-c, --config <file>", "config file", "config.yaml")
     .option("-s, --state <file|url>", "state file, or etcd://host1:2379,host2:2379/prefix", "state.yaml")
+    .option(
+      "--state-format <berth|flexkube>",
+      "layout of a new state file (an existing one keeps its own)",
+      parseFormat,
+    )
     .option(
       "--lock-timeout <duration>",
       "wait this long (e.g. 5m) for another run's lock instead of refusing",
@@ -233,6 +239,12 @@ function collect(value: string, previous: string[]): string[] {
 function parseConcurrency(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("expected a whole number of hosts, at least 1");
   return Number(value);
+}
+
+function parseFormat(value: string): StateFormat {
+  const format = STATE_FORMATS.find((f) => f === value);
+  if (format === undefined) throw new InvalidArgumentError(`expected one of ${STATE_FORMATS.join(", ")}`);
+  return format;
 }
 
 function parseWait(text: string): number {

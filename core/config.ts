@@ -81,6 +81,12 @@
  *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
  *     pull: always                           # missing (default): pull when absent; always: pull on every create, and
  *                                            # plan asks the registry (Docker) whether the tag moved; never: must be there
+ *     healthcheck:                           # Docker's (CRI: berth runs it through exec); a change recreates
+ *       test: [etcdctl, endpoint, health]    # a list runs as it is, a string with /bin/sh -c; exit 0 is healthy
+ *       interval: 10s                        # defaults: interval 30s, timeout 30s, retries 3, startPeriod 0s
+ *       startPeriod: 20s
+ *     gate: { healthy: true, timeout: 2m }   # what apply waits for after a start: healthy (the default with a
+ *                                            # healthcheck), running: 10s, tcp: PORT or none: true; timeout 60s
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd
@@ -89,6 +95,7 @@
  *     host: local
  *     image: nginx:1.25
  *     networks: [ { name: backend, aliases: [web], ipv4Address: 10.20.0.5 } ]   # names from networks:; not with networkMode
+ *     gate: { tcp: 80, timeout: 30s }        # port 80 on 127.0.0.1 as the host sees it (over SSH: from its sshd)
  *     runtime:                               # merged over the top-level runtime's docker settings
  *       docker:
  *         registryAuth:

@@ -50,6 +50,7 @@ import {
   volumeNameRule,
 } from "./rules.ts";
 import type { Problem } from "./problem.ts";
+import { checkGateLimits, GATE_FIELD, HEALTHCHECK_FIELD } from "./gate-fields.ts";
 import {
   at,
   boolean,
@@ -872,6 +873,8 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: false,
     sensitive: "never",
   },
+  healthcheck: HEALTHCHECK_FIELD,
+  gate: GATE_FIELD,
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -937,6 +940,7 @@ function checkConfigLimits(config: ContainerConfig, path: string, problems: Prob
       "networks and networkMode exclude each other: remove networkMode (networks joins user-defined networks; networkMode is for host, none, container:NAME)",
     );
   }
+  checkGateLimits(config, path, problems);
   if (config.networkMode === "host") {
     for (const key of Object.keys(config.sysctls ?? {}).filter((k) => k.startsWith("net."))) {
       report(

@@ -41,6 +41,7 @@ import { sealState } from "./sensitive.ts";
 import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
 import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 import { emitYaml } from "./yaml-emit.ts";
+import { NOT_READ, readFastYaml } from "./yaml-fast.ts";
 
 /** The version written to, and required in, berth's state.yaml. */
 export const STATE_VERSION = 1;
@@ -68,6 +69,10 @@ function firstLine(message: string): string {
  * ```
  */
 export function parseDocument(text: string, source: string): unknown {
+  // Most configs and states are in the plain subset core/yaml-fast.ts reads in linear time; the rest, and every
+  // error, goes through the library below.
+  const fast = readFastYaml(text);
+  if (fast !== NOT_READ) return fast;
   const problems: Problem[] = [];
   try {
     const lines = new LineCounter();

@@ -113,6 +113,15 @@ export interface Runtime {
    * the network and its host's files are not on that channel.
    */
   readonly hostFiles: HostFileSystem | undefined;
+  /**
+   * Runs a command in the running container, for healthchecks on runtimes
+   * whose engine runs none (CRI). Optional: Docker's engine runs them itself.
+   */
+  exec?(
+    id: string,
+    command: string[],
+    options?: CallOptions & { timeoutSeconds?: number },
+  ): Promise<{ exitCode: number; output: string }>;
   /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
   logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
   /** Releases connections. */
