@@ -79,14 +79,14 @@
  *     groupAdd: ["123"]
  *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
  *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
- *     pull: always                           # missing (default): pull when absent; always: pull on every create, and
- *                                            # plan asks the registry (Docker) whether the tag moved; never: must be there
  *     healthcheck:                           # Docker's (CRI: berth runs it through exec); a change recreates
  *       test: [etcdctl, endpoint, health]    # a list runs as it is, a string with /bin/sh -c; exit 0 is healthy
  *       interval: 10s                        # defaults: interval 30s, timeout 30s, retries 3, startPeriod 0s
  *       startPeriod: 20s
  *     gate: { healthy: true, timeout: 2m }   # what apply waits for after a start: healthy (the default with a
  *                                            # healthcheck), running: 10s, tcp: PORT or none: true; timeout 60s
+ *     pull: always                           # missing (default): pull when absent; always: pull on every create, and
+ *                                            # plan asks the registry (Docker) whether the tag moved; never: must be there
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd

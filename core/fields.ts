@@ -864,6 +864,8 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  healthcheck: HEALTHCHECK_FIELD,
+  gate: GATE_FIELD,
   pull: {
     description:
       "When apply pulls the image: missing (default), always (and plan asks the registry whether the tag moved), never.",
@@ -873,8 +875,6 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: false,
     sensitive: "never",
   },
-  healthcheck: HEALTHCHECK_FIELD,
-  gate: GATE_FIELD,
 };
 
 type AnyField = FieldDeclaration<unknown>;

@@ -159,12 +159,12 @@ export interface ContainerConfig {
   tmpfs?: Record<string, string>;
   /** Logging driver and options; json-file rotated at 10m x 3 files when not set. */
   logging?: Logging;
-  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
-  pull?: PullPolicy;
   /** Docker's healthcheck (run by the engine on Docker, by berth through exec on CRI). */
   healthcheck?: Healthcheck;
   /** What apply waits for after starting the container (engine/gate.ts); not part of its identity. */
   gate?: GateConfig;
+  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
+  pull?: PullPolicy;
 }
 
 /** A command run in the container to tell whether it is healthy: Docker's `Healthcheck`. */

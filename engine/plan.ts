@@ -12,8 +12,8 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
-import { movedTag } from "./image-policy.ts";
 import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { movedTag } from "./image-policy.ts";
 
 /** What happens to one container. */
 export type Action =

@@ -105,6 +105,18 @@ export class Session {
     return present;
   }
 
+  /**
+   * Opens and closes a TCP connection to `port` on 127.0.0.1 as the
+   * container's host sees it, through the host's transport (over SSH, a
+   * channel the host's sshd connects): a gate's "port accepts connections".
+   */
+  async connectTcp(hcc: HostConfiguredContainer, port: number, signal?: AbortSignal): Promise<void> {
+    const transport = await this.#entry(hcc.host).transport;
+    await transport.connect(signalOption(signal));
+    const stream = await transport.openTcp("127.0.0.1", port, signalOption(signal));
+    stream.destroy();
+  }
+
   /** The ID and repo digest of the container's image on its host; undefined when absent or the lookup failed. */
   imageIdentity(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<ImageIdentity | undefined> {
     return this.#cached(
@@ -143,18 +155,6 @@ export class Session {
       entry.answers.set(key, answer);
     }
     return answer;
-  }
-
-  /**
-   * Opens and closes a TCP connection to `port` on 127.0.0.1 as the
-   * container's host sees it, through the host's transport (over SSH, a
-   * channel the host's sshd connects): a gate's "port accepts connections".
-   */
-  async connectTcp(hcc: HostConfiguredContainer, port: number, signal?: AbortSignal): Promise<void> {
-    const transport = await this.#entry(hcc.host).transport;
-    await transport.connect(signalOption(signal));
-    const stream = await transport.openTcp("127.0.0.1", port, signalOption(signal));
-    stream.destroy();
   }
 
   /** File access on the container's host (a fallback helper would use the container's image). */

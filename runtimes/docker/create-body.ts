@@ -201,8 +201,6 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
     tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
     logging: (logging, body) => void (body.HostConfig.LogConfig = logConfig(logging)),
-    // How apply gets the image (engine/apply-pull.ts), not part of the container.
-    pull: () => {},
     healthcheck: (check, body) => {
       const t = healthcheckTimes(check);
       const ns = (ms: number) => ms * 1e6;
@@ -216,6 +214,8 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     // berth's own: what apply waits for (engine/gate.ts), nothing the engine holds.
     gate: () => {},
+    // How apply gets the image (engine/apply-pull.ts), not part of the container.
+    pull: () => {},
   };
 
 function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {

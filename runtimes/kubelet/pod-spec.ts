@@ -204,8 +204,6 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
       (security(spec).capabilities ??= {}).addCapabilities = criCapabilities(caps);
     },
   },
-  // How apply gets the image (engine/apply-pull.ts), not part of the container.
-  pull: { map: () => {} },
   capDrop: {
     map: (caps, spec) => {
       if (caps.length === 0) return;
@@ -248,6 +246,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
   healthcheck: { map: () => {} },
   gate: { map: () => {} },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */
