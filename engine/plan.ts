@@ -5,6 +5,7 @@
  * @module
  */
 import type { NetworkRemoval, VolumeRemoval } from "./host-objects.ts";
+import type { RolloutPlan } from "./rollout.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -55,6 +56,10 @@ export interface PlannedChange {
   unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
+  /** With a rollout: the batch it runs in, from 1 (engine/rollout.ts). Removals have none: they run first. */
+  batch?: number;
+  /** Its dependencies (`dependsOn`) changed in this plan: it starts only after they are done. */
+  after?: string[];
   /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
   gate?: string;
   /** For a recreate on one host: whether the new one starts beside the old one or after it stopped (engine/replace-order.ts). */
@@ -68,6 +73,8 @@ export interface Plan {
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];
+  /** The batches of hosts the changes roll out in; absent when all hosts change at once. */
+  rollout?: RolloutPlan;
   /** User-defined networks removed (after the containers' changes), each with its warning; absent when none. */
   networks?: NetworkRemoval[];
   /** Counts by action, `nothing` excluded. */
