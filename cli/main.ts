@@ -24,6 +24,7 @@ import { addCommandHelp } from "./help.ts";
 import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
 import { logsCommand, parseTail } from "./logs.ts";
 import { initCommand } from "./init.ts";
+import { importCommand } from "./import.ts";
 import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
@@ -120,6 +121,13 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action(async (o: { yes?: boolean } & Progress) => {
       streaming = true;
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
+    });
+  program.command("import").description(
+    "take a container that runs on its host but was not made by berth into the state, without restarting it",
+  )
+    .argument("<name>", "a container of the config; the one holding its name on its host is imported")
+    .action(async (name: string) => {
+      code = await importCommand(io, { ...global(), name });
     });
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());

@@ -20,6 +20,8 @@ import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import { shortId } from "../core/container-id.ts";
+import { compareForImport, type ImportResult } from "./import.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -330,6 +332,73 @@ export class ContainersResource {
     } catch (err) {
       throw withContext(err, `container "${name}"`);
     }
+  }
+
+  /**
+   * Takes the container holding a desired name on its host, made outside
+   * berth (or not recorded), into the state without touching it (see
+   * engine/import.ts): recorded with the desired config when the engine's
+   * settings match it, else with the settings found, so the next plan
+   * recreates it. Call it before `checkCurrentState()`.
+   *
+   * @param name A container of the config.
+   * @returns What was found and how it differs from the config.
+   * @throws {BerthError} `NOT_FOUND` for a name not in the config (did-you-mean) or no container on the host;
+   *   `VALIDATION` when the state already records a live container for it, or the runtime cannot read settings back.
+   */
+  async importContainer(name: string, options: { signal?: AbortSignal } = {}): Promise<ImportResult> {
+    const want = this.#sealed[name];
+    if (want === undefined) {
+      const close = suggest(name, Object.keys(this.#sealed));
+      throw new BerthError(
+        "NOT_FOUND",
+        `No container "${name}" in the config${close === undefined ? ": add it first" : `: did you mean "${close}"?`}`,
+        { container: name },
+      );
+    }
+    const host = hostLabel(want.host);
+    const runtime = await this.#session.runtime(want, options.signal);
+    const recorded = this.#previous[name]?.container.status?.id;
+    if (recorded !== undefined && (await runtime.inspect(recorded, signalOption(options.signal))) !== undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `"${name}" is already in the state (container ${shortId(recorded)} on host ${host}): nothing to import`,
+        { container: name, host },
+      );
+    }
+    const wanted = want.container.config.name;
+    const found = await runtime.inspect(wanted, signalOption(options.signal));
+    if (found === undefined) {
+      throw new BerthError(
+        "NOT_FOUND",
+        `No container named "${wanted}" on host ${host} to import: "berth apply" creates it`,
+        { container: name, host },
+      );
+    }
+    if (found.readBack === undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `Cannot import "${name}" on host ${host}: its runtime cannot read a container's settings back to compare ` +
+          `them with the config; remove container ${shortId(found.id)} and let "berth apply" create it`,
+        { container: name, host },
+      );
+    }
+    const key = this.#key;
+    const { diff, notCompared, record } = compareForImport(
+      want,
+      this.#desired[name]?.container.config.env ?? {},
+      found.readBack.config,
+      found.readBack.compared,
+      (value) => digestOf(value, key),
+    );
+    const status = { id: found.id, status: found.status };
+    this.#previous = {
+      ...this.#previous,
+      [name]: { ...want, container: { ...want.container, config: record, status } },
+    };
+    this.#current = undefined;
+    this.#observed = undefined;
+    return { name, host, ...status, diff, notCompared };
   }
 
   /** The current state as YAML, without secrets (digests of this resource's key instead), ready to be persisted. */

@@ -47,6 +47,12 @@ export interface ObservedContainer extends ContainerStatus {
   health?: string;
   /** The output of the engine's last healthcheck run, with the verdict. */
   healthOutput?: string;
+  /** From `inspect()` where the runtime can tell: the settings read back in config form, for `berth import`. */
+  readBack?: {
+    /** The fields read back (absent from `config`: the engine's default). */
+    compared: readonly (keyof ContainerConfig)[];
+    config: Partial<ContainerConfig>;
+  };
 }
 
 /** Container creation: the config plus the labels to attach. */

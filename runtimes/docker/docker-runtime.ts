@@ -33,6 +33,7 @@ import { httpClient } from "../../transports/http/http-client.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";
+import { configFromInspect, IMPORT_COMPARED, type InspectedSettings } from "./config-from-inspect.ts";
 import { signalOption } from "../../core/signal.ts";
 import { shortId } from "../../core/container-id.ts";
 import { quote } from "../../core/shape.ts";
@@ -547,6 +548,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     ...(info.State.StartedAt !== undefined && { startedAt: info.State.StartedAt }),
     ...(info.State.Status === "exited" && info.State.ExitCode !== undefined && { exitCode: info.State.ExitCode }),
     ...healthFromInspect(info.State.Health),
+    readBack: { compared: IMPORT_COMPARED, config: configFromInspect(info as InspectedSettings) },
   };
 }
 

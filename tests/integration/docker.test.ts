@@ -109,7 +109,7 @@ describe("dockerRuntime() containers", () => {
       await docker.start(id);
       await docker.start(id); // already started: fine
       expect((await docker.status(id))?.status).toBe("running");
-      const { env: processEnv, ...observed } = (await docker.inspect(name)) ?? {};
+      const { env: processEnv, readBack, ...observed } = (await docker.inspect(name)) ?? {};
       expect(observed).toEqual({
         id,
         status: "running",
@@ -121,6 +121,14 @@ describe("dockerRuntime() containers", () => {
       });
       // The environment as the engine holds it (for drift of sensitive values).
       expect(processEnv?.some((line) => line.startsWith("PATH="))).toBe(true);
+      // Its settings read back in config form, for `berth import`.
+      expect({ ...readBack?.config, env: undefined }).toEqual({
+        image: env.image,
+        args: ["sleep", "1000000"],
+        init: true,
+        networkMode: "none",
+        env: undefined,
+      });
       await docker.stop(id, { timeoutSeconds: 5 });
       await docker.stop(id); // already stopped: fine
       expect((await docker.status(id))?.status).toBe("exited");
