@@ -62,7 +62,12 @@ const HELP: Record<string, CommandHelp> = {
     exits: [[0, "every host answered"], [1, "an error, or a host unreachable (its rows say why)"]],
     examples: [["berth status --json", "containers per host with their live status, as JSON"]],
   },
-  logs: { examples: [["berth logs web --tail 50", "the last 50 lines container web printed"]] },
+  logs: {
+    examples: [
+      ["berth logs web --tail 50", "the last 50 lines container web printed"],
+      ["berth logs -f --since 10m --timestamps", "every container's output of the last 10 minutes, then as it comes"],
+    ],
+  },
   state: { examples: [["berth state pull > backup.yaml", "save a copy of the state"]] },
   "state pull": { examples: [["berth -s etcd://10.0.0.5:2379/berth state pull", "print the state kept in etcd"]] },
   "state push": {

@@ -22,7 +22,7 @@ import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
 import { addCommandHelp } from "./help.ts";
 import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
-import { logsCommand, parseTail } from "./logs.ts";
+import { logsCommand, type LogsOptions, parseSince, parseTail } from "./logs.ts";
 import { initCommand } from "./init.ts";
 import { importCommand } from "./import.ts";
 import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
@@ -133,12 +133,15 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     code = await statusCommand(io, global());
   });
   program.command("logs").description(
-    "what a container has printed (stdout to stdout, stderr to stderr), also after it exited",
+    "what a container has printed (stdout to stdout, stderr to stderr), also after it exited; all, by name, without NAME",
   )
-    .argument("<name>", "the container's name")
+    .argument("[name]", "the container's name; without it, every container of the state, each line prefixed by name")
     .option("-n, --tail <lines>", "only the last LINES lines", parseTail)
-    .action(async (name: string, o: { tail?: number }) => {
-      code = await logsCommand(io, { ...global(), ...o, name });
+    .option("--since <when>", "only output since a duration ago (10m, 1h30m) or an RFC 3339 time", parseSince)
+    .option("-t, --timestamps", "start each line with the time it was printed")
+    .option("-f, --follow", "keep printing output as it comes, until the containers stop or Ctrl-C (Docker)")
+    .action(async (name: string | undefined, o: Omit<LogsOptions, "name">) => {
+      code = await logsCommand(io, { ...global(), ...o, ...(name === undefined ? {} : { name }) });
     });
   const state = program.command("state").description("manage the state (a file, or etcd)");
   state.command("pull").description("print the state (and its etcd revision, on stderr)").action(async () => {

@@ -22,6 +22,7 @@ import { type HostConnection, Session, type SessionOptions } from "./session.ts"
 import { signalOption } from "../core/signal.ts";
 import { shortId } from "../core/container-id.ts";
 import { compareForImport, type ImportResult } from "./import.ts";
+import type { LogOptions, Runtime } from "../runtimes/runtime.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -288,15 +289,59 @@ export class ContainersResource {
    * (also after it exited).
    *
    * @param name The container's name in the state.
-   * @param options `tail`: only the last lines (counted over both streams).
+   * @param options `tail`: only the last lines (counted over both streams); `since`: only what was printed from
+   *   then on; `timestamps`: each line starts with its time.
    * @returns Its stdout and stderr text.
    * @throws {BerthError} `NOT_FOUND` when the name is not in the state or the container was not created;
    *   `VALIDATION` when its runtime cannot read logs; the runtime's error otherwise.
    */
   async logs(
     name: string,
-    options: { tail?: number; signal?: AbortSignal } = {},
+    options: LogOptions = {},
   ): Promise<{ stdout: string; stderr: string }> {
+    const { runtime, id, host } = await this.#logSource(name, options.signal);
+    if (runtime.logs === undefined) {
+      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
+        container: name,
+        host,
+      });
+    }
+    try {
+      return await runtime.logs(id, options);
+    } catch (err) {
+      throw withContext(err, `container "${name}"`);
+    }
+  }
+
+  /**
+   * A container's output as it prints it, until it stops or `options.signal` aborts (`berth logs -f`).
+   *
+   * @param onOutput Told each piece of output, by stream, as it arrives.
+   * @throws {BerthError} As {@link logs}; `VALIDATION` when its runtime cannot follow output.
+   */
+  async followLogs(
+    name: string,
+    onOutput: (stream: "stdout" | "stderr", text: string) => void,
+    options: LogOptions = {},
+  ): Promise<void> {
+    const { runtime, id, host } = await this.#logSource(name, options.signal);
+    if (runtime.followLogs === undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `Container "${name}" on host ${host}: its runtime cannot follow output (CRI log files are read through a ` +
+          `helper container); run "berth logs ${name} --since 1m" instead`,
+        { container: name, host },
+      );
+    }
+    try {
+      await runtime.followLogs(id, onOutput, options);
+    } catch (err) {
+      throw withContext(err, `container "${name}"`);
+    }
+  }
+
+  /** The runtime and id of a container of the state, for its logs. */
+  async #logSource(name: string, signal?: AbortSignal): Promise<{ runtime: Runtime; id: string; host: string }> {
     const state = this.currentState();
     const hcc = state[name];
     if (hcc === undefined) {
@@ -317,21 +362,10 @@ export class ContainersResource {
         host,
       });
     }
-    const runtime = await this.#session.runtime(hcc, options.signal);
+    const runtime = await this.#session.runtime(hcc, signal);
     // Like every run that reaches a host, this one removes file helpers a killed run left there.
-    await listManaged(runtime, options.signal).catch(() => {});
-    if (runtime.logs === undefined) {
-      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
-        container: name,
-        host,
-      });
-    }
-    const { signal, tail } = options;
-    try {
-      return await runtime.logs(id, { ...signalOption(signal), ...(tail === undefined ? {} : { tail }) });
-    } catch (err) {
-      throw withContext(err, `container "${name}"`);
-    }
+    await listManaged(runtime, signal).catch(() => {});
+    return { runtime, id, host };
   }
 
   /**

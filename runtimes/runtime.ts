@@ -55,6 +55,16 @@ export interface ObservedContainer extends ContainerStatus {
   };
 }
 
+/** Which output `logs()` and `followLogs()` return. */
+export interface LogOptions extends CallOptions {
+  /** Only the last `tail` lines, counted over both streams. */
+  tail?: number;
+  /** Only what was printed at or after this time (ms since the epoch). */
+  since?: number;
+  /** Each line starts with the time it was printed (RFC 3339, nanoseconds) and a space. */
+  timestamps?: boolean;
+}
+
 /** Container creation: the config plus the labels to attach. */
 export interface CreateOptions extends CallOptions {
   labels?: Record<string, string>;
@@ -110,7 +120,16 @@ export interface Runtime {
    */
   readonly hostFiles: HostFileSystem | undefined;
   /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
-  logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
+  logs?(id: string, options?: LogOptions): Promise<{ stdout: string; stderr: string }>;
+  /**
+   * The container's output as it prints it (after what `logs()` would return), until it stops or
+   * `signal` aborts. Optional: runtimes without it cannot follow.
+   */
+  followLogs?(
+    id: string,
+    onOutput: (stream: "stdout" | "stderr", text: string) => void,
+    options?: LogOptions,
+  ): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

@@ -19,6 +19,7 @@ import type {
   CreateOptions,
   FileRead,
   FileToWrite,
+  LogOptions,
   ObservedContainer,
   PathInfo,
   Runtime,
@@ -32,7 +33,7 @@ import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
 import { parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
-import { demultiplexLogs } from "./logs.ts";
+import { demultiplexLogs, logFrames } from "./logs.ts";
 import { configFromInspect, IMPORT_COMPARED, type InspectedSettings } from "./config-from-inspect.ts";
 import { signalOption } from "../../core/signal.ts";
 import { shortId } from "../../core/container-id.ts";
@@ -464,12 +465,32 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       const res = await engine.request({
         method: "GET",
         path: `${path(id)}/logs`,
-        query: { stdout: 1, stderr: 1, tail: o?.tail ?? "all" },
+        query: logQuery(o),
         what: `reading the logs of container ${quote(shortId(id))}`,
         container: id,
         ...signalOption(o?.signal),
       });
       return demultiplexLogs(await res.bytes());
+    },
+
+    async followLogs(id, onOutput, o) {
+      const res = await engine.request({
+        method: "GET",
+        path: `${path(id)}/logs`,
+        query: { ...logQuery(o), follow: 1 },
+        what: `following the logs of container ${quote(shortId(id))}`,
+        container: id,
+        // A quiet container sends nothing for as long as it likes.
+        idleTimeoutMs: 2 ** 31 - 1,
+        ...signalOption(o?.signal),
+      });
+      const frames = logFrames(onOutput);
+      try {
+        for await (const chunk of res.body) frames.push(chunk);
+      } catch (err) {
+        if (o?.signal?.aborted !== true) throw err;
+      }
+      frames.end();
     },
 
     close: () => http.close(),
@@ -533,6 +554,17 @@ interface ListRow {
   State: string;
   Labels: Record<string, string> | null;
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
+}
+
+/** The engine's logs query: both streams, and what `options` asks for (since: seconds, as the engine takes it). */
+function logQuery(o: LogOptions | undefined): Record<string, string | number> {
+  return {
+    stdout: 1,
+    stderr: 1,
+    tail: o?.tail ?? "all",
+    ...(o?.since === undefined ? {} : { since: (o.since / 1000).toFixed(3) }),
+    ...(o?.timestamps === true ? { timestamps: 1 } : {}),
+  };
 }
 
 function observedFromInspect(info: InspectResponse): ObservedContainer {

@@ -24,6 +24,7 @@ import {
   type CallOptions,
   type CreateOptions,
   LABEL_HELPER,
+  type LogOptions,
   type ObservedContainer,
   type Runtime,
 } from "../runtime.ts";
@@ -330,7 +331,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   }
 
   /** Reads the container's log file through a reader container started in its sandbox. */
-  async function readLogs(id: string, tail: number | undefined, o?: CallOptions): Promise<ContainerOutput> {
+  async function readLogs(id: string, o?: LogOptions): Promise<ContainerOutput> {
     const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
     if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
     if (container === undefined || container.state === "CONTAINER_CREATED") return { stdout: "", stderr: "" };
@@ -348,7 +349,10 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     try {
       await cri.startContainer(readerId, call(o));
       const [file] = await readFiles(exec, [reader.path], o?.signal);
-      return parseCriLog(new TextDecoder().decode(file?.content ?? new Uint8Array()), tail);
+      return parseCriLog(new TextDecoder().decode(file?.content ?? new Uint8Array()), o?.tail, {
+        ...(o?.since === undefined ? {} : { since: o.since }),
+        ...(o?.timestamps === undefined ? {} : { timestamps: o.timestamps }),
+      });
     } catch (err) {
       // The reader runs `head` and reads with `sh` and `tar`: say which the image lacks.
       if (!(err instanceof BerthError) || err.code !== "ENGINE") throw err;
@@ -532,7 +536,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     },
 
     async logs(id, o) {
-      return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
+      return await onContainer("reading the logs of", id, () => readLogs(id, o));
     },
 
     close: () => grpc.close(),
