@@ -25,7 +25,7 @@ import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
 import { logsCommand, type LogsOptions, parseSince, parseTail } from "./logs.ts";
 import { initCommand } from "./init.ts";
 import { importCommand } from "./import.ts";
-import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
+import { GRAPH_FORMATS, type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
@@ -94,10 +94,9 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
-    .option(
-      "--graph <format>",
-      "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid",
-      parseGraphFormat,
+    .addOption(
+      new Option("--graph <format>", "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid")
+        .choices(GRAPH_FORMATS).argParser(parseGraphFormat),
     )
     .option("--graph-file <file>", "write the --graph there (the text plan still goes to stdout)")
     .action(async (o: { out?: string; target: string[]; host: string[]; graph?: GraphFormat; graphFile?: string }) => {
