@@ -17,8 +17,11 @@ import { type DiffLine, diffValues } from "./diff.ts";
 export interface ImportResult {
   /** The config key. */
   name: string;
+  /** The host's label (its address, or `local`). */
   host: string;
+  /** The container's id on the engine. */
   id: string;
+  /** Its status as the engine reports it (`running`, `exited`, ...). */
   status: string;
   /** Config -> engine differences (`before`: what the engine has, `after`: what the config wants). */
   diff: DiffLine[];
