@@ -11,11 +11,31 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { createBody } from "../../runtimes/docker/create-body.ts";
+import type { ContainerConfig } from "../../core/model.ts";
 
 const env = loadTestEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-import-"));
 const prefix = `bt-import-${process.pid}`;
 mkdirSync(join(dir, "data"));
+/** Many fields at once, for the read-back to meet berth's own create body. */
+const WIDE = {
+  host: "local",
+  name: `${prefix}-wide`,
+  image: env.image,
+  init: true,
+  networkMode: "none",
+  entrypoint: ["sh", "-c"],
+  args: ["trap 'exit 0' TERM; while :; do sleep 1; done"],
+  workingDir: "/tmp",
+  env: { A: "1", B: "x=y" },
+  user: "1000",
+  group: "50",
+  mounts: [
+    { source: `${dir}/data/`, target: "/data", readOnly: true },
+    { type: "tmpfs", target: "/scratch", size: "1m", mode: "700" },
+  ],
+};
 writeFileSync(
   join(dir, "config.yaml"),
   `hosts: { local: { direct: {} } }
@@ -33,6 +53,7 @@ containers:
     name: ${prefix}-other
     env: { LEVEL: "2" }
     args: [sleep, "100000"]
+  wide: ${JSON.stringify(WIDE)}
 `,
 );
 
@@ -55,13 +76,16 @@ async function seen(idOrName: string): Promise<Seen> {
 }
 
 afterAll(async () => {
-  for (const name of ["web", "other"]) await dockerLocal(`/containers/${prefix}-${name}?force=1`, { method: "DELETE" });
+  for (const name of ["web", "other", "wide"]) {
+    await dockerLocal(`/containers/${prefix}-${name}?force=1`, { method: "DELETE" });
+  }
   rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
 describe("berth import on Docker", () => {
   let web: Seen;
   let other: Seen;
+  let wide: Seen;
 
   test("a plan names a container berth did not make and suggests the import", async () => {
     web = await makeByHand(`${prefix}-web`, {
@@ -76,6 +100,8 @@ describe("berth import on Docker", () => {
       Env: ["LEVEL=3"],
       HostConfig: { Init: true, NetworkMode: "none" },
     });
+    const { host: _host, ...config } = WIDE;
+    wide = await makeByHand(WIDE.name, createBody(config as ContainerConfig, { labels: {} }) as never);
     const plan = await runCli(["plan"], dir);
     expect(plan.code).toBe(1);
     expect(plan.stdout).toContain(`"berth import web" takes it into the state`);
@@ -97,6 +123,14 @@ describe("berth import on Docker", () => {
     expect((await seen(web.Id)).State).toEqual(web.State);
   }, 30_000);
 
+  test("made with berth's own create body, minus labels: every field reads back as the config says", async () => {
+    const run = await runCli(["import", "wide"], dir);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
+    expect(run.stdout).toContain("Its settings match the config.");
+    expect(run.stdout).not.toContain("Not compared");
+    expect((await seen(wide.Id)).State).toEqual(wide.State);
+  }, 30_000);
+
   test("other settings: the difference is shown and planned as a recreate; apply makes it match", async () => {
     const run = await runCli(["--json", "import", "other"], dir);
     expect(run.code).toBe(0);
@@ -113,6 +147,7 @@ describe("berth import on Docker", () => {
     expect(apply.stdout).toContain(`~ args[1]: "99999" -> "100000"`);
     expect((await dockerLocal(`/containers/${other.Id}/json`)).status).toBe(404);
     expect((await seen(web.Id)).State).toEqual(web.State);
+    expect((await seen(wide.Id)).State).toEqual(wide.State);
     const again = await runCli(["plan"], dir);
     expect({ code: again.code, out: again.stdout }).toEqual({
       code: 0,
