@@ -11,10 +11,14 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
 import { createBody } from "../../runtimes/docker/create-body.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 
 const env = loadTestEnv();
+const OUTPUT = JSON.parse(readFileSync(new URL("../../schema/output.schema.json", import.meta.url), "utf8"));
+const outputErrors = (name: string, value: unknown) =>
+  schemaErrors(inlineRefs({ $ref: `#/$defs/${name}` }, OUTPUT), value);
 const dir = mkdtempSync(join(tmpdir(), "berth-import-"));
 const prefix = `bt-import-${process.pid}`;
 mkdirSync(join(dir, "data"));
@@ -135,6 +139,7 @@ describe("berth import on Docker", () => {
     const run = await runCli(["--json", "import", "other"], dir);
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout);
+    expect(outputErrors("importOutput", out)).toEqual([]); // as schema/output.schema.json documents it
     expect(out.imported).toMatchObject({ name: "other", id: other.Id, status: "running", notCompared: [] });
     expect(out.imported.diff).toEqual([
       { op: "~", path: "args[1]", before: "99999", after: "100000" },

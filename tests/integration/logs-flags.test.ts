@@ -3,14 +3,18 @@
  * `--timestamps`, `--since` (a duration and an RFC 3339 time), `-f` following output printed after it began
  * until the container exits, and bad values refused with a specific message.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
 
 const env = loadTestEnv();
+const OUTPUT = JSON.parse(readFileSync(new URL("../../schema/output.schema.json", import.meta.url), "utf8"));
+const outputErrors = (name: string, value: unknown) =>
+  schemaErrors(inlineRefs({ $ref: `#/$defs/${name}` }, OUTPUT), value);
 const dir = mkdtempSync(join(tmpdir(), "berth-logs-flags-"));
 const prefix = `bt-logflags-${process.pid}`;
 // "late" comes 3 s after start: a follow begun right after apply sees it arrive.
@@ -67,6 +71,7 @@ describe("berth logs flags on Docker", () => {
     expect(all.stdout).toBe("a  | start\na  | late\nbb | b-out\n");
     expect(all.stderr).toBe("bb | b-err\n");
     const json = JSON.parse((await runCli(["--json", "logs"], dir)).stdout);
+    expect(outputErrors("logsAllOutput", json)).toEqual([]); // as schema/output.schema.json documents it
     expect(json.containers).toEqual({
       a: { stdout: "start\nlate\n", stderr: "" },
       bb: { stdout: "b-out\n", stderr: "b-err\n" },
