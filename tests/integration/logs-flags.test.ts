@@ -1,7 +1,8 @@
 /**
  * `berth logs` flags on the real local Docker engine: every container prefixed by name when no name is given,
  * `--timestamps`, `--since` (a duration and an RFC 3339 time), `-f` following output printed after it began
- * until the container exits, and bad values refused with a specific message.
+ * until the container exits, and bad values refused with a specific message. On containerd through CRI:
+ * `--timestamps` and `--since` from the log file's own line times, and `-f` refused with the advice.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,7 @@ import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
+import { loadCriEnv } from "./kubelet-env.ts";
 
 const env = loadTestEnv();
 const OUTPUT = JSON.parse(readFileSync(new URL("../../schema/output.schema.json", import.meta.url), "utf8"));
@@ -105,4 +107,50 @@ describe("berth logs flags on Docker", () => {
     const typo = await runCli(["logs", "bbb"], dir);
     expect(typo.stderr).toContain(`No container "bbb" in the state: did you mean "bb"?`);
   }, 30_000);
+});
+
+describe("berth logs flags on CRI (local containerd)", () => {
+  const cri = loadCriEnv();
+  const criDir = mkdtempSync(join(tmpdir(), "berth-logs-flags-cri-"));
+  writeFileSync(
+    join(criDir, "config.yaml"),
+    `hosts: { local: { direct: {} } }
+runtime: { kubelet: { address: "unix://${cri.local.socket}" } }
+containers:
+  c:
+    name: ${prefix}-c
+    host: local
+    image: ${cri.image}
+    networkMode: host
+    entrypoint: [sh, -c]
+    args: ["echo c-1; sleep 1; echo c-2; trap 'exit 0' TERM; while :; do sleep 1; done"]
+`,
+  );
+  afterAll(async () => {
+    await runCli(["destroy", "--yes"], criDir);
+    rmSync(criDir, { recursive: true, force: true });
+  }, 60_000);
+
+  test(
+    "--timestamps gives each line the time in the log file; --since keeps the later lines; -f is refused",
+    async () => {
+      expect((await runCli(["apply", "--yes"], criDir)).code).toBe(0);
+      const deadline = Date.now() + 15_000;
+      let stamped = "";
+      while (!(stamped = (await runCli(["logs", "c", "-t"], criDir)).stdout).includes("c-2")) {
+        if (Date.now() > deadline) throw new Error(`c did not print c-2: ${stamped}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const lines = stamped.trimEnd().split("\n");
+      expect(lines.map((l) => l.replace(/^\d{4}-\d{2}-\d{2}T\S+ /, "<time> "))).toEqual(["<time> c-1", "<time> c-2"]);
+      const secondAt = (lines[1] as string).split(" ")[0] as string;
+      expect((await runCli(["logs", "c", "--since", secondAt], criDir)).stdout).toBe("c-2\n");
+      expect((await runCli(["logs", "c", "--since", "1h"], criDir)).stdout).toBe("c-1\nc-2\n");
+      const follow = await runCli(["logs", "c", "-f"], criDir);
+      expect(follow.code).toBe(1);
+      expect(follow.stderr).toContain(`its runtime cannot follow output`);
+      expect(follow.stderr).toContain(`run "berth logs c --since 1m" instead`);
+    },
+    60_000,
+  );
 });
