@@ -23,6 +23,10 @@ const HELP: Record<string, CommandHelp> = {
     exits: [[0, "the file was written"], [1, "the file exists (--force overwrites it) or cannot be written"]],
     examples: [["berth init && berth validate", "write a starter config.yaml, then check it"]],
   },
+  import: {
+    exits: [[0, "imported (the plan shown says what apply still changes)"], AN_ERROR],
+    examples: [["berth import web", "take the container named like web on its host into the state, untouched"]],
+  },
   validate: {
     exits: [[0, "the config (and the state) are valid"], [1, "a problem, named with its field and fix"]],
     examples: [["berth -c cluster.yaml validate --json", "check a config, the answer as JSON"]],
@@ -36,6 +40,7 @@ const HELP: Record<string, CommandHelp> = {
     examples: [
       ["berth plan --out plan.json", "show the changes and save them for `berth apply plan.json`"],
       ["berth plan --target web --json", "only the container web, as JSON"],
+      ["berth plan --graph dot | dot -Tsvg > plan.svg", "the plan as a picture of hosts and changes"],
     ],
   },
   apply: {
