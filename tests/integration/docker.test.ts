@@ -109,7 +109,12 @@ describe("dockerRuntime() containers", () => {
       await docker.start(id);
       await docker.start(id); // already started: fine
       expect((await docker.status(id))?.status).toBe("running");
-      const { env: processEnv, readBack, ...observed } = (await docker.inspect(name)) ?? {};
+      const { env: processEnv, readBack, restartCount, startedAt, ...observed } = (await docker.inspect(name)) ?? {};
+      // What the gates read: no restart yet, and when this run started.
+      expect({ restartCount, started: /^\d{4}-\d{2}-\d{2}T/.test(startedAt ?? "") }).toEqual({
+        restartCount: 0,
+        started: true,
+      });
       expect(observed).toEqual({
         id,
         status: "running",
