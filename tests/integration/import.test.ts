@@ -3,9 +3,10 @@
  * not involved), one matching its config (made the `docker run -v` way, with Binds), one not. The matching
  * one is taken into the state untouched (same id, same StartedAt: never restarted) and the plan is then
  * empty; the other's differences are shown and planned as a recreate. Checked through the engine's own
- * answers and the state file. CRI: import is refused (its runtime reads no settings back; see README).
+ * answers and the state file. On containerd through CRI, import is refused with the advice (its runtime
+ * reads no settings back, and restarts a container from the config berth stored on its sandbox).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
@@ -14,6 +15,7 @@ import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
 import { createBody } from "../../runtimes/docker/create-body.ts";
 import type { ContainerConfig } from "../../core/model.ts";
+import { loadCriEnv } from "./kubelet-env.ts";
 
 const env = loadTestEnv();
 const OUTPUT = JSON.parse(readFileSync(new URL("../../schema/output.schema.json", import.meta.url), "utf8"));
@@ -173,5 +175,35 @@ describe("berth import on Docker", () => {
     expect(none.stderr).toContain(
       `No container named "${prefix}-web" on host local to import: "berth apply" creates it`,
     );
+  }, 60_000);
+});
+
+describe("berth import on CRI (local containerd)", () => {
+  test("refused with the advice: the CRI runtime reads no settings back to compare", async () => {
+    const cri = loadCriEnv();
+    const criDir = mkdtempSync(join(tmpdir(), "berth-import-cri-"));
+    const config = (level: string) =>
+      `hosts: { local: { direct: {} } }
+runtime: { kubelet: { address: "unix://${cri.local.socket}" } }
+containers:
+  c: { name: ${prefix}-c, host: local, image: ${cri.image}, networkMode: host, env: { LEVEL: "${level}" }, entrypoint: [sh, -c], args: ["trap 'exit 0' TERM; while :; do sleep 1; done"] }
+`;
+    try {
+      writeFileSync(join(criDir, "config.yaml"), config("1"));
+      expect((await runCli(["apply", "--yes"], criDir)).code).toBe(0);
+      // The state lost and the config changed: the container holds the name, but is neither recorded nor adoptable.
+      renameSync(join(criDir, "state.yaml"), join(criDir, "kept.yaml"));
+      writeFileSync(join(criDir, "config.yaml"), config("2"));
+      const run = await runCli(["import", "c"], criDir);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(
+        `Cannot import "c" on host local: its runtime cannot read a container's settings back to compare them`,
+      );
+      expect(run.stderr).toContain(`and let "berth apply" create it`);
+    } finally {
+      if (existsSync(join(criDir, "kept.yaml"))) renameSync(join(criDir, "kept.yaml"), join(criDir, "state.yaml"));
+      await runCli(["destroy", "--yes"], criDir);
+      rmSync(criDir, { recursive: true, force: true });
+    }
   }, 60_000);
 });
