@@ -11,7 +11,7 @@ import { InvalidArgumentError } from "commander";
 import { BerthError } from "../core/errors.ts";
 import { parseDuration } from "../core/duration.ts";
 import type { ContainersResource } from "../engine/containers.ts";
-import { closeResource, EXIT_OK, type GlobalOptions, openResource } from "./commands.ts";
+import { closeResource, EXIT_ERROR, EXIT_OK, type GlobalOptions, openResource } from "./commands.ts";
 import { onInterrupt } from "./interrupt.ts";
 import type { CliIO } from "./io.ts";
 import { writeJson } from "./json-output.ts";
@@ -29,9 +29,11 @@ export interface LogsOptions {
 
 /**
  * Prints the output: stdout to stdout and stderr to stderr (`--json`:
- * `{ stdout, stderr }`, or `{ containers: { NAME: { stdout, stderr } } }` without a name).
+ * `{ stdout, stderr }`, or `{ containers: { NAME: { stdout, stderr } } }` without a name). Without a
+ * name, a container whose output cannot be read is reported (`errors: { NAME: {code, message} }` in
+ * JSON) and the others are printed.
  *
- * @returns The exit code.
+ * @returns The exit code: 1 when a container's output could not be read.
  * @throws {BerthError} `NOT_FOUND` for a name not in the state (with a close name when there is one), or the runtime's error.
  */
 export async function logsCommand(io: CliIO, opts: GlobalOptions & LogsOptions): Promise<number> {
@@ -49,33 +51,53 @@ export async function logsCommand(io: CliIO, opts: GlobalOptions & LogsOptions):
     // One container named: its output as it is; several: each line prefixed by its container's name.
     const width = Math.max(...names.map((n) => n.length));
     const writer = (name: string) => opts.name === undefined ? prefixed(io, `${name.padEnd(width)} | `) : plain(io);
+    // Without a name, a container that cannot be read (its host unreachable) is reported and the rest printed.
+    const errors: Record<string, { code: string; message: string }> = {};
+    const each = async (name: string, read: () => Promise<void>) => {
+      try {
+        await read();
+      } catch (err) {
+        if (opts.name !== undefined) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        errors[name] = { code: err instanceof BerthError ? err.code : "UNEXPECTED", message };
+        io.stderr.write(`berth: ${message}\n`);
+      }
+    };
+    const code = () => (Object.keys(errors).length === 0 ? EXIT_OK : EXIT_ERROR);
     if (opts.follow === true) {
       const stop = new AbortController();
       const stopRouting = onInterrupt(() => stop.abort());
       try {
-        await Promise.all(names.map(async (name) => {
-          const write = writer(name);
-          await resource.followLogs(name, write.output, { ...options, signal: stop.signal });
-          write.end();
-        }));
+        await Promise.all(names.map((name) =>
+          each(name, async () => {
+            const write = writer(name);
+            await resource.followLogs(name, write.output, { ...options, signal: stop.signal });
+            write.end();
+          })
+        ));
       } finally {
         stopRouting();
       }
-      return EXIT_OK;
+      return code();
     }
     const outputs: Record<string, { stdout: string; stderr: string }> = {};
-    for (const name of names) outputs[name] = await resource.logs(name, options);
+    for (const name of names) await each(name, async () => void (outputs[name] = await resource.logs(name, options)));
     if (opts.json) {
-      writeJson(io, opts.name === undefined ? { containers: outputs } : { ...outputs[opts.name] });
-      return EXIT_OK;
+      writeJson(
+        io,
+        opts.name !== undefined
+          ? { ...outputs[opts.name] }
+          : { containers: outputs, ...(Object.keys(errors).length > 0 && { errors }) },
+      );
+      return code();
     }
-    for (const name of names) {
+    for (const name of Object.keys(outputs)) {
       const write = writer(name);
       write.output("stdout", outputs[name]?.stdout ?? "");
       write.output("stderr", outputs[name]?.stderr ?? "");
       write.end();
     }
-    return EXIT_OK;
+    return code();
   } finally {
     await closeResource(io, resource, opts);
   }
