@@ -46,6 +46,8 @@ const SYMBOL: Record<Action, string> = {
   remove: "-",
   forget: "x",
   blocked: "!",
+  finish: "~",
+  restore: "~",
   nothing: "=",
 };
 
@@ -108,7 +110,7 @@ export function formatPlan(plan: Plan, style: Style): string {
  */
 function notes(c: PlannedChange): string {
   const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
-  const parts = [...(gate === undefined ? [] : [`gate: ${gate}`])];
+  const parts = [...(c.strategy === undefined ? [] : [c.strategy]), ...(gate === undefined ? [] : [`gate: ${gate}`])];
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
@@ -153,6 +155,8 @@ const PAST: Record<Action, string> = {
   remove: "removed",
   forget: "forgotten",
   blocked: "blocked",
+  finish: "finished",
+  restore: "restored",
   nothing: "unchanged",
 };
 

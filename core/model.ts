@@ -111,6 +111,12 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
   stopTimeout?: number;
+  /**
+   * How a recreate replaces the running container: `start-first` (the new one
+   * starts beside the old one: no downtime) or `stop-first` (the old one is
+   * stopped first). Chosen from the config when not set (engine/replace-order.ts).
+   */
+  recreateOrder?: "start-first" | "stop-first";
   /** Memory limit: bytes, or a size such as `512m`, `1g` (k, m, g: binary units). */
   memory?: number | string;
   /** Soft memory limit, a size. */

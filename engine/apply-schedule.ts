@@ -69,7 +69,12 @@ export async function runScheduled(
       const hcc = prev as HostConfiguredContainer;
       enqueue(
         hostKey(hcc.host),
-        () => steps.run(c, () => steps.remove(c.name, hcc, c.replaces as string)).then(() => {}),
+        () =>
+          steps.run(c, async () => {
+            await steps.remove(c.name, hcc, c.replaces as string);
+            // An old container an interrupted recreate set aside goes with it.
+            if (c.aside !== undefined && c.aside.id !== c.replaces) await steps.remove(c.name, hcc, c.aside.id);
+          }).then(() => {}),
         true,
       );
     } else if (c.action === "recreate" && c.fromHost !== undefined) {

@@ -366,6 +366,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       await res.discard();
     },
 
+    async rename(id, name, o) {
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/rename`,
+        query: { name },
+        what: `renaming container ${quote(shortId(id))} to ${quote(name)}`,
+        container: id,
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
+    },
+
     async update(id, containerConfig, o) {
       const res = await engine.request({
         method: "POST",
