@@ -391,8 +391,18 @@ export class ContainersResource {
       );
     }
     const host = hostLabel(want.host);
+    const was = this.#previous[name];
+    const recorded = was?.container.status?.id;
+    if (recorded !== undefined && hostKey(was?.host as Host) !== hostKey(want.host)) {
+      // Replacing the entry would lose the container recorded on the other host.
+      throw new BerthError(
+        "VALIDATION",
+        `"${name}" is in the state on host ${hostLabel(was?.host as Host)} (container ${shortId(recorded)}), ` +
+          `and the config moves it to ${host}: run "berth apply" to move it instead`,
+        { container: name, host },
+      );
+    }
     const runtime = await this.#session.runtime(want, options.signal);
-    const recorded = this.#previous[name]?.container.status?.id;
     if (recorded !== undefined && (await runtime.inspect(recorded, signalOption(options.signal))) !== undefined) {
       throw new BerthError(
         "VALIDATION",

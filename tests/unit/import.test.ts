@@ -6,6 +6,7 @@ import { describe, expect, test } from "../support/harness.ts";
 import { compareForImport } from "../../engine/import.ts";
 import { configFromInspect, IMPORT_COMPARED } from "../../runtimes/docker/config-from-inspect.ts";
 import type { HostConfiguredContainer } from "../../core/model.ts";
+import { ContainersResource } from "../../engine/containers.ts";
 
 const want = (config: Record<string, unknown>, secretEnv: string[] = []): HostConfiguredContainer => ({
   host: { directConfig: {} },
@@ -86,5 +87,31 @@ describe("compareForImport", () => {
     expect(JSON.stringify(r.diff)).not.toContain("wrong");
     // restartPolicy is changed in place: the plan after the import compares it (an update, no recreate).
     expect(r.notCompared).toEqual(["hostname"]);
+  });
+});
+
+describe("ContainersResource.importContainer refusals that need no engine", () => {
+  const container = (address: string | undefined) =>
+    ({
+      host: address === undefined ? { directConfig: {} } : { sshConfig: { address } },
+      container: { config: { name: "web", image: "nginx:1" }, status: { id: "c".repeat(64), status: "running" } },
+    }) as HostConfiguredContainer;
+
+  test("a name not in the config (did-you-mean); a container the config moves to another host", async () => {
+    const resource = new ContainersResource({
+      previousState: { web: container("198.18.0.99") },
+      desiredState: { web: container(undefined) },
+    });
+    try {
+      await expect(resource.importContainer("wbe")).rejects.toThrow(
+        'No container "wbe" in the config: did you mean "web"?',
+      );
+      await expect(resource.importContainer("web")).rejects.toThrow(
+        `"web" is in the state on host 198.18.0.99 (container cccccccccccc), and the config moves it to local: ` +
+          `run "berth apply" to move it instead`,
+      );
+    } finally {
+      await resource.close();
+    }
   });
 });
