@@ -67,6 +67,9 @@ export type { AsideContainer, AsideWork } from "./engine/aside.ts";
 export type { DiffLine } from "./engine/diff.ts";
 export type { GateEventType } from "./engine/gate.ts";
 export type { HostObjectRemoval, NetworkRemoval, VolumeRemoval } from "./engine/host-objects.ts";
+export type { BatchSize, Rollout } from "./core/rollout.ts";
+export type { RolloutPlan } from "./engine/rollout.ts";
+export type { BatchStart } from "./engine/apply-schedule.ts";
 export {
   type ApplyEvent,
   type ApplyOptions,
