@@ -62,7 +62,9 @@ export {
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export type { RecreateOrder } from "./engine/replace-order.ts";
 export type { AsideContainer, AsideWork } from "./engine/aside.ts";
+export { rollbackState } from "./engine/rollback.ts";
 export type { DiffLine } from "./engine/diff.ts";
+export type { GateEventType } from "./engine/gate.ts";
 export type { HostObjectRemoval, NetworkRemoval, VolumeRemoval } from "./engine/host-objects.ts";
 export {
   type ApplyEvent,

@@ -27,6 +27,7 @@ import { hostKey } from "../core/host.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { removeAbandonedHelpers } from "./host-files.ts";
 import { directoryMounts } from "./plan.ts";
+import { registryDigestFor } from "./image-policy.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 import { type AsideContainer, asideIndex } from "./aside.ts";
@@ -55,6 +56,8 @@ export interface Observation {
   networks?: string[];
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
+  /** `pull: always`: the digest the registry serves now for the desired image (engine/image-policy.ts). */
+  registryDigest?: string;
   /** A container holding the desired name when the recorded one is missing (or an old one is set aside). */
   nameHolder?: NameHolder;
   /** Old containers of this name an interrupted recreate set aside (engine/aside.ts), from the same listing. */
@@ -195,6 +198,10 @@ async function observeHost(
           }));
         }
       }
+    }
+    if (found !== undefined && recorded !== undefined && want !== undefined) {
+      const digest = await registryDigestFor(recorded, want, session, signal);
+      if (digest !== undefined) obs.registryDigest = digest;
     }
     const asking = recorded ?? want;
     if (asking !== undefined) {

@@ -14,6 +14,8 @@ import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
 import { type AsideWork, planLeftover } from "./aside.ts";
 import { type RecreateOrder, recreateOrder } from "./replace-order.ts";
+import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { movedTag } from "./image-policy.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -57,6 +59,8 @@ export interface PlannedChange {
   strategy?: RecreateOrder;
   /** An old container an interrupted recreate set aside, and what happens to it (engine/aside.ts). */
   aside?: AsideWork;
+  /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
+  gate?: string;
 }
 
 /** A plan: plain, serialisable data. */
@@ -89,7 +93,7 @@ export function plan(desired: ContainersState, previous: ContainersState, observ
   const changes = names.map((name) => {
     const [prev, want, obs] = [previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} }];
     const then = (p: HostConfiguredContainer | undefined, o: Observation) =>
-      withOrder(planOne(name, p, want, o), p, want);
+      withGate(withOrder(planOne(name, p, want, o), p, want), want, o);
     return (obs.error === undefined ? planLeftover(name, prev, want, obs, then) : undefined) ?? then(prev, obs);
   });
   const summary: Partial<Record<Action, number>> = {};
@@ -119,7 +123,8 @@ function planOne(
   }
 
   const exists = obs.status !== undefined && obs.status.status !== STATUS_GONE;
-  const running = obs.status?.status === "running" || obs.status?.status === "restarting";
+  // A restarting container is crash-looping: it is started again and must pass its gate, never "nothing".
+  const running = obs.status?.status === "running";
   const gone = obs.status?.status === STATUS_GONE
     ? [`recorded container ${shortId(obs.status.id)} no longer exists`]
     : [];
@@ -192,6 +197,9 @@ function planOne(
       "container was changed outside berth (configuration label differs from the recorded one)",
     ], full);
   }
+
+  const moved = movedTag(was, want, obs.registryDigest);
+  if (moved !== undefined) return change("recreate", [moved.reason], { ...full, diff: [moved.diff] });
 
   const envDrift = changedSecretEnv(want, obs);
   if (envDrift.length > 0) {
@@ -278,7 +286,7 @@ function planOne(
     ], { ...fileChange, diff: [...settingsDiff, ...diff] });
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
-  if (!running) return change("start", [`container is ${obs.status?.status}`]);
+  if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
   return change("nothing", []);
 }
 

@@ -146,6 +146,7 @@ const change = fields(
   {
     fromHost: text,
     replaces: text,
+    gate: text,
     strategy: oneOf(["start-first", "stop-first"]),
     aside: fields({ id: text, name: text }, { restoreAs: text, drop: text, adopt: text }),
   },
