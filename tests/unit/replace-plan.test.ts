@@ -11,6 +11,7 @@ import { configHash } from "../../core/hash.ts";
 import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { validateContainers } from "../../core/validate.ts";
+import { checkSupported } from "../../runtimes/kubelet/pod-spec.ts";
 
 const OLD = "a".repeat(64);
 const NEW = "b".repeat(64);
@@ -228,5 +229,14 @@ describe("a saved plan with a recreate's order and an old container set aside", 
     expect((await readPlanFile(file)).plan).toEqual(saved);
     writeFileSync(file, readFileSync(file, "utf8").replace('"start-first"', '"rolling"'));
     await expect(readPlanFile(file)).rejects.toThrow("strategy: expected one of start-first, stop-first");
+  });
+});
+
+describe("recreateOrder on CRI", () => {
+  test("checkSupported() refuses start-first (a pod sandbox cannot be renamed aside) and takes stop-first", () => {
+    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "start-first" })).toThrow(
+      "a CRI container cannot be renamed aside",
+    );
+    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "stop-first" })).not.toThrow();
   });
 });
