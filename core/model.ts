@@ -334,6 +334,8 @@ export interface HostConfiguredContainer {
   configFiles?: Record<string, string>;
   /** Which env values and config files are secrets: never written or printed, only their digests. */
   sensitive?: SensitiveMarks;
+  /** Names (in the same state) of containers this one is created or started after; not part of its identity. */
+  dependsOn?: string[];
   hooks?: Hooks;
 }
 

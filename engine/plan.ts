@@ -5,6 +5,7 @@
  * @module
  */
 import type { NetworkRemoval, VolumeRemoval } from "./host-objects.ts";
+import type { RolloutPlan } from "./rollout.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -12,10 +13,10 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
+import { crashLoopNote, UNHEALTHY, withGate } from "./plan-gate.ts";
+import { movedTag } from "./image-policy.ts";
 import { type AsideWork, planLeftover } from "./aside.ts";
 import { type RecreateOrder, recreateOrder } from "./replace-order.ts";
-import { crashLoopNote, withGate } from "./plan-gate.ts";
-import { movedTag } from "./image-policy.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -55,12 +56,16 @@ export interface PlannedChange {
   unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
+  /** With a rollout: the batch it runs in, from 1 (engine/rollout.ts). Removals have none: they run first. */
+  batch?: number;
+  /** Its dependencies (`dependsOn`) changed in this plan: it starts only after they are done. */
+  after?: string[];
+  /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
+  gate?: string;
   /** For a recreate on one host: whether the new one starts beside the old one or after it stopped (engine/replace-order.ts). */
   strategy?: RecreateOrder;
   /** An old container an interrupted recreate set aside, and what happens to it (engine/aside.ts). */
   aside?: AsideWork;
-  /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
-  gate?: string;
 }
 
 /** A plan: plain, serialisable data. */
@@ -68,6 +73,8 @@ export interface Plan {
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];
+  /** The batches of hosts the changes roll out in; absent when all hosts change at once. */
+  rollout?: RolloutPlan;
   /** User-defined networks removed (after the containers' changes), each with its warning; absent when none. */
   networks?: NetworkRemoval[];
   /** Counts by action, `nothing` excluded. */
@@ -287,6 +294,7 @@ function planOne(
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
+  if (obs.health === "unhealthy") return change("recreate", [UNHEALTHY], full);
   return change("nothing", []);
 }
 
