@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "../support/harness.ts";
 import { readPlanFile, writePlanFile } from "../../store/plan-file.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
-import { plan } from "../../engine/plan.ts";
+import { plan, type PlannedChange } from "../../engine/plan.ts";
+import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
 import { recreateOrder } from "../../engine/replace-order.ts";
 import { asideIndex, asideName } from "../../engine/aside.ts";
 import { configHash } from "../../core/hash.ts";
@@ -238,5 +239,44 @@ describe("recreateOrder on CRI", () => {
       "a CRI container cannot be renamed aside",
     );
     expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "stop-first" })).not.toThrow();
+  });
+});
+
+describe("removals of a name with an old container set aside", () => {
+  const DROP = "c".repeat(64);
+  const removedBy = async (c: PlannedChange, want?: HostConfiguredContainer) => {
+    const removed: string[] = [];
+    const steps: Steps = {
+      run: async (_c, step) => (await step(), true),
+      fail: () => {},
+      skip: () => {},
+      remove: (_name, _hcc, id) => Promise.resolve(void removed.push(id)),
+      create: () => Promise.resolve(),
+      change: () => Promise.resolve(),
+    };
+    await runScheduled([c], want === undefined ? {} : { web: want }, { web: hcc({}, NEW) }, steps, {
+      hosts: 1,
+      perHost: 1,
+    });
+    return { removed };
+  };
+  const base = { name: "web", host: "local", reasons: [], diff: [], files: [], directories: [] };
+
+  test("a removal takes the old one set aside too", async () => {
+    const { removed } = await removedBy({ ...base, action: "remove", replaces: NEW, aside: { id: OLD, name: AN } });
+    expect(removed).toEqual([NEW, OLD]);
+  });
+
+  test("a move's removal takes the old one set aside and an unfinished new one too, each once", async () => {
+    const want = { ...hcc(), host: { sshConfig: { address: "10.0.0.9", port: 22, user: "root" } } };
+    const { removed } = await removedBy({
+      ...base,
+      action: "recreate",
+      host: "10.0.0.9",
+      fromHost: "local",
+      replaces: OLD,
+      aside: { id: OLD, name: AN, restoreAs: "web", drop: DROP },
+    }, want);
+    expect(removed).toEqual([OLD, DROP]);
   });
 });
