@@ -15,6 +15,7 @@ import type { StateFormat } from "../core/state-format.ts";
 import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource } from "../engine/containers.ts";
+import { rollbackState } from "../engine/rollback.ts";
 import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
@@ -115,15 +116,15 @@ export async function planCommand(
   }
 }
 
-/** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
+/** `berth apply [PLAN]`, `berth destroy` and `berth rollback [NAME...]`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & RolloutFlags & {
-    yes?: boolean;
-    planFile?: string;
-    destroy?: boolean;
-    progress?: ProgressMode;
-  },
+  opts:
+    & GlobalOptions
+    & Selection
+    & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode }
+    & RollbackOption
+    & RolloutFlags,
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   if (opts.planFile !== undefined) refuseRolloutFlags(opts);
@@ -144,7 +145,7 @@ export async function applyCommand(
   const { backend, lock } = await lockedBackend(
     io,
     opts,
-    opts.destroy ? "berth destroy" : "berth apply",
+    opts.destroy ? "berth destroy" : opts.rollback !== undefined ? "berth rollback" : "berth apply",
     (m) => warn(io, m),
   );
   let resource: ContainersResource | undefined;
@@ -182,7 +183,12 @@ export async function applyCommand(
     if (opts.json) writeJsonLine(io, { type: "plan", plan: publicPlan(plan, name) });
     else io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
-      if (!(await confirm(given, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
+      const question = opts.destroy
+        ? "Remove these containers?"
+        : opts.rollback !== undefined
+        ? "Roll back these containers?"
+        : "Apply these changes?";
+      if (!(await confirm(given, question))) {
         io.stderr.write("Nothing was changed.\n");
         return EXIT_ERROR;
       }
@@ -269,7 +275,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection & RolloutFlags & {
+  opts: GlobalOptions & Selection & RollbackOption & RolloutFlags & {
     /** Report a refused connection or an unknown host at once (plan, status): no retries. */
     failFast?: boolean;
     onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
@@ -280,7 +286,7 @@ export async function openResource(
   const config: LoadedConfig = destroy
     ? await loadConfig(io, opts).catch(() => ({ desiredState: {}, hostNames: new Map() }))
     : await loadConfig(io, opts);
-  const desired = destroy ? {} : config.desiredState;
+  let desired = destroy ? {} : config.desiredState;
   const loaded = backend === undefined ? await withBackend(io, opts, (b) => b.read()) : await backend.read();
   // A flexkube document may carry its recorded state; state.yaml wins once it exists.
   const previous = loaded.existed ? loaded.state : config.previousState ?? {};
@@ -294,7 +300,14 @@ export async function openResource(
     );
   }
   const digestKey = await digestKeyFor(io, opts, desired, previous);
-  const selected = selectContainers(desired, previous, config.hostNames, opts);
+  // A rollback's desired state: the named containers' previous generations; the rest of the state stays as it is.
+  if (opts.rollback !== undefined) desired = rollbackState(previous, desired, opts.rollback, digestKey);
+  const selected = selectContainers(
+    desired,
+    previous,
+    config.hostNames,
+    opts.rollback === undefined ? opts : { ...opts, target: Object.keys(desired) },
+  );
   if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
   }
@@ -319,6 +332,11 @@ export async function openResource(
   HOST_NAMES.set(resource, config.hostNames);
   UNTOUCHED.set(resource, selected.untouched);
   return resource;
+}
+
+/** `berth rollback [NAME...]`: the names (empty: every container with a previous generation). */
+export interface RollbackOption {
+  rollback?: string[];
 }
 
 /** The held-back host warnings of each open resource, printed when it closes. */

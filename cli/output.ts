@@ -47,6 +47,8 @@ const SYMBOL: Record<Action, string> = {
   remove: "-",
   forget: "x",
   blocked: "!",
+  finish: "~",
+  restore: "~",
   nothing: "=",
 };
 
@@ -110,7 +112,11 @@ export function formatPlan(plan: Plan, style: Style): string {
  */
 function notes(c: PlannedChange): string {
   const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
-  const parts = [...orderNotes(c), ...(gate === undefined ? [] : [`gate: ${gate}`])];
+  const parts = [
+    ...orderNotes(c),
+    ...(c.strategy === undefined ? [] : [c.strategy]),
+    ...(gate === undefined ? [] : [`gate: ${gate}`]),
+  ];
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
@@ -155,6 +161,8 @@ const PAST: Record<Action, string> = {
   remove: "removed",
   forget: "forgotten",
   blocked: "blocked",
+  finish: "finished",
+  restore: "restored",
   nothing: "unchanged",
 };
 

@@ -22,6 +22,8 @@
  * runtime:                                   # default runtime of every container (optional)
  *   docker: { host: unix:///var/run/docker.sock }
  *
+ * pull: missing                              # default pull policy of every container (optional, see pull: below)
+ *
  * volumes:                                   # named volumes, created on each host where a container mounts one
  *   etcd-data: {}                            # driver local, no options
  *   shared: { driver: local, options: { type: nfs, o: "addr=10.0.0.5,rw", device: ":/export" } }
@@ -58,6 +60,8 @@
  *     restartPolicy: on-failure:5            # unless-stopped (default), no, always, on-failure[:N]; changed in place
  *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
  *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
+ *     recreateOrder: start-first             # or stop-first; default: start-first unless host ports, networkMode host
+ *                                            # or a static address would clash (README "Recreates without downtime")
  *     memory: 512m                           # sizes: bytes, or a whole number and k, m, g (binary); 512M, 512mb refused
  *     memoryReservation: 256m
  *     memorySwap: 1g                         # -1: unlimited swap; twice memory when not set
@@ -88,6 +92,8 @@
  *       startPeriod: 20s
  *     gate: { healthy: true, timeout: 2m }   # what apply waits for after a start: healthy (the default with a
  *                                            # healthcheck), running: 10s, tcp: PORT or none: true; timeout 60s
+ *     pull: always                           # missing (default): pull when absent; always: pull on every create, and
+ *                                            # plan asks the registry (Docker) whether the tag moved; never: must be there
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd
@@ -292,6 +298,10 @@ const TOP_FIELDS: Fields = {
     description:
       'Changes roll out in batches of hosts (hosts: order): {batch: 1 or "25%", pause: 10s}; all hosts at once when not set.',
   },
+  pull: {
+    check: CONTAINER_CONFIG_FIELDS["pull"]?.check as Check,
+    description: "Default pull policy of every container (missing, always, never); a container's own pull: wins.",
+  },
   backend: {
     check: checkBackend, // read by cli/state-backend.ts
     description:
@@ -481,6 +491,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     const { env, configFiles, sensitive } = secretsOf(entry, at("containers", key), referenced, problems);
     const config = {
       name: own(entry, "name") ?? key,
+      ...(own(doc, "pull") === undefined ? {} : { pull: own(doc, "pull") }),
       ...Object.fromEntries(fields),
       ...(env === undefined ? {} : { env }),
     };

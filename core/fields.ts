@@ -74,6 +74,9 @@ import {
 
 export type { Sensitivity };
 
+/** The values of `pull:`. */
+export const PULL_POLICIES = ["missing", "always", "never"] as const;
+
 /** One field of the container config. */
 export interface FieldDeclaration<V> {
   /** What the field is: the JSON Schema's description. */
@@ -654,6 +657,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  recreateOrder: {
+    description:
+      "start-first (the new container starts beside the old one: no downtime) or stop-first; chosen from ports, networkMode and static addresses when not set.",
+    check: choice("recreate order", ["start-first", "stop-first"], false),
+    canonical: (order) => order,
+    // How a change is carried out, not what runs: changing it recreates nothing.
+    identity: false,
+    sensitive: "never",
+  },
   memory: {
     description: 'Memory limit: bytes or a size such as "512m", "1g" (binary units).',
     check: size("a memory limit", 6 * MIB),
@@ -863,6 +875,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
   },
   healthcheck: HEALTHCHECK_FIELD,
   gate: GATE_FIELD,
+  pull: {
+    description:
+      "When apply pulls the image: missing (default), always (and plan asks the registry whether the tag moved), never.",
+    check: choice("pull policy", PULL_POLICIES, false),
+    // Not identity: changing the policy changes what apply does next, not the container.
+    canonical: (policy) => (policy === "missing" ? undefined : policy),
+    identity: false,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;

@@ -111,6 +111,12 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
   stopTimeout?: number;
+  /**
+   * How a recreate replaces the running container: `start-first` (the new one
+   * starts beside the old one: no downtime) or `stop-first` (the old one is
+   * stopped first). Chosen from the config when not set (engine/replace-order.ts).
+   */
+  recreateOrder?: "start-first" | "stop-first";
   /** Memory limit: bytes, or a size such as `512m`, `1g` (k, m, g: binary units). */
   memory?: number | string;
   /** Soft memory limit, a size. */
@@ -163,6 +169,8 @@ export interface ContainerConfig {
   healthcheck?: Healthcheck;
   /** What apply waits for after starting the container (engine/gate.ts); not part of its identity. */
   gate?: GateConfig;
+  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
+  pull?: PullPolicy;
 }
 
 /** A command run in the container to tell whether it is healthy: Docker's `Healthcheck`. */
@@ -243,11 +251,36 @@ export interface RuntimeConfig {
   kubelet?: KubeletRuntimeConfig;
 }
 
+/** When an apply pulls a container's image: when it is `missing` on the host (default), `always`, or `never`. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** The image a container runs, as its runtime identifies it. */
+export interface ImageIdentity {
+  /** The image ID (Docker: the config digest; CRI: ImageStatus's id). */
+  id: string;
+  /** The repository digest the image was pulled by (`repo@sha256:...`), where the runtime knows one. */
+  digest?: string;
+}
+
+/** What a container was before a change replaced it: what a rollback returns to. */
+export interface PreviousGeneration {
+  /** Its config, secrets sealed as in the state. */
+  config: ContainerConfig;
+  /** The image it ran, where recorded. */
+  image?: ImageIdentity;
+  /** Its config files (secret ones sealed). */
+  configFiles?: Record<string, string>;
+}
+
 /** The container part of a host-configured container. */
 export interface Container {
   config: ContainerConfig;
   status?: ContainerStatus;
   runtime?: RuntimeConfig;
+  /** The image the container runs, as recorded when berth created it. */
+  image?: ImageIdentity;
+  /** The generation a change replaced, kept for `rollback`. */
+  previous?: PreviousGeneration;
 }
 
 /** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */

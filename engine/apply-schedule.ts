@@ -107,7 +107,12 @@ export async function runScheduled(
     if (c.action === "remove") {
       removals.push([
         hostKey(prev.host),
-        () => steps.run(c, () => steps.remove(c.name, prev, c.replaces as string)).then(() => {}),
+        () =>
+          steps.run(c, async () => {
+            await steps.remove(c.name, prev, c.replaces as string);
+            // An old container an interrupted recreate set aside goes with it.
+            if (c.aside !== undefined && c.aside.id !== c.replaces) await steps.remove(c.name, prev, c.aside.id);
+          }).then(() => {}),
       ]);
     } else if (c.action === "recreate" && c.fromHost !== undefined) {
       const removal: PlannedChange = { ...c, action: "remove", host: c.fromHost, reasons: [`moves to host ${c.host}`] };

@@ -27,8 +27,10 @@ import { hostKey } from "../core/host.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { removeAbandonedHelpers } from "./host-files.ts";
 import { directoryMounts } from "./plan.ts";
+import { registryDigestFor } from "./image-policy.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import { type AsideContainer, asideIndex } from "./aside.ts";
 
 /** A container found on a host under the desired name, not the recorded id. */
 export interface NameHolder {
@@ -54,8 +56,12 @@ export interface Observation {
   networks?: string[];
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
-  /** A container holding the desired name when the recorded one is missing. */
+  /** `pull: always`: the digest the registry serves now for the desired image (engine/image-policy.ts). */
+  registryDigest?: string;
+  /** A container holding the desired name when the recorded one is missing (or an old one is set aside). */
   nameHolder?: NameHolder;
+  /** Old containers of this name an interrupted recreate set aside (engine/aside.ts), from the same listing. */
+  aside?: AsideContainer[];
   /**
    * The recorded container's environment as the host holds it, by name. Only
    * while checking: the resource keeps the sensitive ones, as digests, and drops the rest.
@@ -128,7 +134,11 @@ async function observeHost(
   signal?: AbortSignal,
 ): Promise<ObservedState> {
   /** Per runtime: its listing, by id and by name (a host may hold thousands). */
-  type Listing = { byId: Map<string, ObservedContainer>; byName: Map<string, ObservedContainer> };
+  type Listing = {
+    byId: Map<string, ObservedContainer>;
+    byName: Map<string, ObservedContainer>;
+    asides: Map<string, AsideContainer[]>;
+  };
   const listings = new Map<Runtime, Promise<Listing>>();
   const listed = async (hcc: HostConfiguredContainer) => {
     const runtime = await session.runtime(hcc, signal);
@@ -137,6 +147,7 @@ async function observeHost(
       listing = listManaged(runtime, signal).then((all) => ({
         byId: new Map(all.map((c) => [c.id, c])),
         byName: new Map(all.map((c) => [c.name, c])),
+        asides: asideIndex(all),
       }));
       listings.set(runtime, listing);
     }
@@ -188,7 +199,20 @@ async function observeHost(
         }
       }
     }
-    if (found === undefined && want !== undefined) {
+    if (found !== undefined && recorded !== undefined && want !== undefined) {
+      const digest = await registryDigestFor(recorded, want, session, signal);
+      if (digest !== undefined) obs.registryDigest = digest;
+    }
+    const asking = recorded ?? want;
+    if (asking !== undefined) {
+      const { listing } = await listed(asking);
+      const of = new Set([recorded?.container.config.name, want?.container.config.name]);
+      const aside = [...of].flatMap((n) => n === undefined ? [] : listing.asides.get(n) ?? []);
+      if (aside.length > 0) obs.aside = aside;
+    }
+    const nameLeft = found !== undefined && want !== undefined && obs.aside !== undefined &&
+      found.name !== want.container.config.name;
+    if ((found === undefined || nameLeft) && want !== undefined) {
       const wanted = want.container.config.name;
       const { runtime, listing } = await listed(want);
       // A container berth did not create is not in the listing: only then is the name asked for.

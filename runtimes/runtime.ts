@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ContainerConfig, ContainerStatus } from "../core/model.ts";
+import type { ContainerConfig, ContainerStatus, ImageIdentity, PullPolicy } from "../core/model.ts";
 import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transports/file-system.ts";
 
 /** Options every runtime call accepts. */
@@ -60,8 +60,18 @@ export interface CreateOptions extends CallOptions {
 
 /** A runtime plugin bound to one host. */
 export interface Runtime {
-  /** Makes sure the image is present, pulling it when missing. */
-  ensureImage(image: string, options?: CallOptions): Promise<void>;
+  /**
+   * Makes sure the image is present: pulled when missing (`pull: "missing"`,
+   * the default), pulled again (`"always"`), or IMAGE_MISSING when absent (`"never"`).
+   */
+  ensureImage(image: string, options?: CallOptions & { pull?: PullPolicy }): Promise<void>;
+  /** The local image's ID and repository digest, or undefined when the image is not on the host. */
+  imageIdentity(image: string, options?: CallOptions): Promise<ImageIdentity | undefined>;
+  /**
+   * The digest the registry serves for `image` now, without pulling (read-only);
+   * absent on runtimes that cannot ask (CRI has no such call).
+   */
+  registryDigest?(image: string, options?: CallOptions): Promise<string>;
   /**
    * Creates a container, returns its id. Throws CONFLICT when the name is
    * taken. Named volumes it mounts are created first when missing.
@@ -72,6 +82,11 @@ export interface Runtime {
   update(id: string, config: ContainerConfig, options?: CallOptions): Promise<void>;
   /** Stops a container; `timeoutSeconds` before it is killed (default 10). */
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  /**
+   * Renames a container (running or not); CONFLICT when the name is taken.
+   * Runtimes whose names are fixed (CRI) have none: a recreate then stops and removes the old one first.
+   */
+  rename?(id: string, name: string, options?: CallOptions): Promise<void>;
   /** Removes a named volume; one that is not there is no error. Only runtimes with named volumes have it. */
   removeVolume?(name: string, options?: CallOptions): Promise<void>;
   /** Removes a user-defined network; one that is not there counts as removed. */

@@ -69,7 +69,19 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
 
 type Shape = (value: unknown, path: string, problems: string[]) => void;
 
-const ACTIONS = ["create", "recreate", "update", "update-files", "start", "remove", "forget", "blocked", "nothing"];
+const ACTIONS = [
+  "create",
+  "recreate",
+  "update",
+  "update-files",
+  "start",
+  "remove",
+  "forget",
+  "blocked",
+  "finish",
+  "restore",
+  "nothing",
+];
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const text: Shape = (v, path, problems) => {
@@ -131,7 +143,15 @@ const change = fields(
     files: list(text),
     directories: list(text),
   },
-  { fromHost: text, replaces: text, gate: text, batch: (v, p, found) => count(v, p, found), after: list(text) },
+  {
+    fromHost: text,
+    replaces: text,
+    gate: text,
+    strategy: oneOf(["start-first", "stop-first"]),
+    aside: fields({ id: text, name: text }, { restoreAs: text, drop: text, adopt: text }),
+    batch: (v, p, found) => count(v, p, found),
+    after: list(text),
+  },
 );
 const count: Shape = (v, path, problems) => {
   if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${path}: expected a count, got ${describe(v)}`);

@@ -179,6 +179,13 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
   // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
   stopTimeout: { map: () => {} },
+  recreateOrder: {
+    refuse: (order) =>
+      order === "start-first"
+        ? "a CRI container cannot be renamed aside, so a recreate stops the old one first: remove `recreateOrder: start-first`"
+        : undefined,
+    map: () => {},
+  },
   // Sent with CreateContainer, and changed in place with UpdateContainerResources.
   memory: { map: setResources },
   memoryReservation: {
@@ -246,6 +253,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
   healthcheck: { map: () => {} },
   gate: { map: () => {} },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */

@@ -179,6 +179,7 @@ describe("apply progress on a real engine", () => {
       });
       child.stderr.on("data", (d: Buffer) => (out += d.toString()));
       const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      // deno-lint-ignore no-control-regex -- the terminal's escape sequences are what is stripped
       const text = out.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
       expect({ code, text }).toEqual({ code: 0, text });
       expect({ progressAt: progressAt !== undefined, out }).toEqual({ progressAt: true, out });
