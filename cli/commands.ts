@@ -122,9 +122,9 @@ export async function applyCommand(
   opts:
     & GlobalOptions
     & Selection
+    & RolloutFlags
     & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode }
-    & RollbackOption
-    & RolloutFlags,
+    & RollbackOption,
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   if (opts.planFile !== undefined) refuseRolloutFlags(opts);
@@ -275,7 +275,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection & RollbackOption & RolloutFlags & {
+  opts: GlobalOptions & Selection & RolloutFlags & RollbackOption & {
     /** Report a refused connection or an unknown host at once (plan, status): no retries. */
     failFast?: boolean;
     onPullProgress?: (host: string, image: string, progress: PullProgress) => void;

@@ -113,8 +113,8 @@ export function formatPlan(plan: Plan, style: Style): string {
 function notes(c: PlannedChange): string {
   const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
   const parts = [
-    ...orderNotes(c),
     ...(c.strategy === undefined ? [] : [c.strategy]),
+    ...orderNotes(c),
     ...(gate === undefined ? [] : [`gate: ${gate}`]),
   ];
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;

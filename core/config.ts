@@ -293,14 +293,14 @@ const TOP_FIELDS: Fields = {
     description: "The machines: name -> direct: {} (this machine) or ssh: {address, ...}.",
   },
   runtime: { check: checkRuntime, description: "Default runtime of every container: docker or kubelet." },
+  pull: {
+    check: CONTAINER_CONFIG_FIELDS["pull"]?.check as Check,
+    description: "Default pull policy of every container (missing, always, never); a container's own pull: wins.",
+  },
   rollout: {
     check: rolloutCheck,
     description:
       'Changes roll out in batches of hosts (hosts: order): {batch: 1 or "25%", pause: 10s}; all hosts at once when not set.',
-  },
-  pull: {
-    check: CONTAINER_CONFIG_FIELDS["pull"]?.check as Check,
-    description: "Default pull policy of every container (missing, always, never); a container's own pull: wins.",
   },
   backend: {
     check: checkBackend, // read by cli/state-backend.ts

@@ -148,12 +148,6 @@ export async function apply(
   };
   const steps: Steps = {
     run: async (c, fn) => {
-      const pullError = unpulled.get(c.name);
-      if (pullError !== undefined) {
-        report(c, { ok: false, durationMs: 0, error: pullError });
-        options.onEvent?.({ type: "failed", change: c, durationMs: 0, error: pullError });
-        return false;
-      }
       if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
@@ -176,8 +170,7 @@ export async function apply(
         return false;
       }
     },
-    fail: (c, given) => {
-      const error = unpulled.get(c.name) ?? given;
+    fail: (c, error) => {
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
     },
@@ -195,11 +188,17 @@ export async function apply(
       if (c.action === "create" || c.action === "recreate") await recordGeneration(c, want);
     },
   };
+  // A change whose image could not be had fails here, untouched; its batch counts as failed.
+  for (const c of work) {
+    const error = unpulled.get(c.name);
+    if (error !== undefined) steps.fail(c, error);
+  }
   await runScheduled(work, desired, current, steps, {
     hosts: concurrency,
     perHost: options.perHostConcurrency ?? 4,
   }, {
     pauseMs: plan.rollout?.pauseMs ?? 0,
+    failed: new Set(unpulled.keys()),
     ...(options.stopSignal === undefined ? {} : { signal: options.stopSignal }),
     ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
