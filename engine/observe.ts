@@ -54,6 +54,8 @@ export interface Observation {
   settings?: Partial<ContainerConfig>;
   /** The networks the recorded container is attached to now, where the runtime tells them. */
   networks?: string[];
+  /** The engine's healthcheck verdict on the recorded container (`unhealthy` is planned as a recreate). */
+  health?: string;
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
   /** `pull: always`: the digest the registry serves now for the desired image (engine/image-policy.ts). */
@@ -182,6 +184,7 @@ async function observeHost(
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
       if (found?.networks !== undefined) obs.networks = found.networks;
+      if (found?.health !== undefined) obs.health = found.health;
       // The listing carries neither settings nor the environment: inspect only containers whose config sets a
       // setting the engine changes in place, or has sensitive env (drift by digest, core/sensitive.ts), so the
       // check of a host stays one listing for the others.

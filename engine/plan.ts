@@ -13,7 +13,7 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
-import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { crashLoopNote, UNHEALTHY, withGate } from "./plan-gate.ts";
 import { movedTag } from "./image-policy.ts";
 import { type AsideWork, planLeftover } from "./aside.ts";
 import { type RecreateOrder, recreateOrder } from "./replace-order.ts";
@@ -294,6 +294,7 @@ function planOne(
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
+  if (obs.health === "unhealthy") return change("recreate", [UNHEALTHY], full);
   return change("nothing", []);
 }
 
