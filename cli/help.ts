@@ -19,6 +19,10 @@ const AN_ERROR: [number, string] = [1, "an error: bad input (named with its fix)
 const HELP: Record<string, CommandHelp> = {
   version: { examples: [["berth version", "berth's version and the JavaScript runtime"]] },
   completion: { examples: [["berth completion bash > /etc/bash_completion.d/berth", "install bash completion"]] },
+  init: {
+    exits: [[0, "the file was written"], [1, "the file exists (--force overwrites it) or cannot be written"]],
+    examples: [["berth init && berth validate", "write a starter config.yaml, then check it"]],
+  },
   validate: {
     exits: [[0, "the config (and the state) are valid"], [1, "a problem, named with its field and fix"]],
     examples: [["berth -c cluster.yaml validate --json", "check a config, the answer as JSON"]],
@@ -53,6 +57,14 @@ const HELP: Record<string, CommandHelp> = {
       [130, "interrupted: the steps in flight finished and the state was saved"],
     ],
     examples: [["berth destroy --yes --progress plain", "remove everything berth made, a line per step"]],
+  },
+  rollback: {
+    exits: [
+      [0, "every container back on its previous generation"],
+      [1, "an error (no previous generation, a secret no longer in the config), or a change failed"],
+      [130, "interrupted: the steps in flight finished and the state was saved"],
+    ],
+    examples: [["berth rollback web --yes", "return web to its config and image before its last replace"]],
   },
   status: {
     exits: [[0, "every host answered"], [1, "an error, or a host unreachable (its rows say why)"]],

@@ -55,7 +55,7 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     )
     .option(
       "--json",
-      "JSON output for scripts (apply, destroy: one JSON event per line); see schema/output.schema.json",
+      "JSON output for scripts (apply, destroy, rollback: one JSON event per line); see schema/output.schema.json",
     )
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
@@ -126,6 +126,17 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action(async (o: { yes?: boolean } & Progress) => {
       streaming = true;
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
+    });
+  program.command("rollback").description(
+    "return containers to what they ran before the change that replaced them (asks first unless --yes)",
+  )
+    .argument("[names...]", "containers of the state; default: every one with a previous generation")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .addOption(progressOption())
+    .action(async (names: string[], o: { yes?: boolean; host: string[] } & Progress) => {
+      streaming = true;
+      code = await applyCommand(io, { ...global(), ...o, rollback: names });
     });
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());

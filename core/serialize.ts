@@ -32,6 +32,7 @@ import type {
   DockerRuntimeConfig,
   Host,
   HostConfiguredContainer,
+  PreviousGeneration,
   RuntimeConfig,
   SSHConfig,
 } from "./model.ts";
@@ -285,6 +286,14 @@ function orderedRuntime(runtime: RuntimeConfig): object {
   return {};
 }
 
+function orderedPrevious(previous: PreviousGeneration): object {
+  return {
+    config: orderedConfig(previous.config),
+    ...(previous.image === undefined ? {} : { image: pick(previous.image, ["id", "digest"]) }),
+    ...(previous.configFiles === undefined ? {} : { configFiles: sorted(previous.configFiles) }),
+  };
+}
+
 function orderedHcc(hcc: HostConfiguredContainer): object {
   const { container } = hcc;
   return {
@@ -292,6 +301,9 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
       config: orderedConfig(container.config),
       ...(container.status === undefined ? {} : { status: pick(container.status, ["id", "status"]) }),
       ...(container.runtime === undefined ? {} : { runtime: orderedRuntime(container.runtime) }),
+      // Written by apply; absent from older states, which stay byte for byte as they were.
+      ...(container.image === undefined ? {} : { image: pick(container.image, ["id", "digest"]) }),
+      ...(container.previous === undefined ? {} : { previous: orderedPrevious(container.previous) }),
     },
     host: hcc.host.sshConfig === undefined ? { directConfig: {} } : { sshConfig: orderedSsh(hcc.host.sshConfig) },
     ...(hcc.configFiles === undefined ? {} : { configFiles: sorted(hcc.configFiles) }),

@@ -30,6 +30,7 @@ export interface PodSandboxConfig {
       namespaceOptions?: NamespaceOption;
       privileged?: boolean;
     };
+    sysctls?: Record<string, string>;
   };
 }
 
@@ -40,6 +41,27 @@ export interface CriMount {
   propagation?: MountPropagation;
 }
 
+/** LinuxContainerResources: 0 or absent means "not set". */
+export interface LinuxContainerResources {
+  cpuPeriod?: number;
+  cpuQuota?: number;
+  cpuShares?: number;
+  memoryLimitInBytes?: number;
+  cpusetCpus?: string;
+  memorySwapLimitInBytes?: number;
+}
+
+export interface SecurityProfile {
+  profileType: "RuntimeDefault" | "Unconfined" | "Localhost";
+  localhostRef?: string;
+}
+
+export interface CriDevice {
+  containerPath: string;
+  hostPath: string;
+  permissions: string;
+}
+
 export interface ContainerConfig {
   metadata: { name: string; attempt?: number };
   image: { image: string };
@@ -48,19 +70,26 @@ export interface ContainerConfig {
   workingDir?: string;
   envs?: Array<{ key: string; value: string }>;
   mounts?: CriMount[];
+  devices?: CriDevice[];
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   logPath?: string;
   /** Keeps stdin open (nothing is ever sent). */
   stdin?: boolean;
   linux?: {
+    resources?: LinuxContainerResources;
     securityContext?: {
+      capabilities?: { addCapabilities?: string[]; dropCapabilities?: string[] };
       privileged?: boolean;
       namespaceOptions?: NamespaceOption;
       runAsUser?: { value: number };
       runAsUsername?: string;
       runAsGroup?: { value: number };
       readonlyRootfs?: boolean;
+      supplementalGroups?: number[];
+      noNewPrivs?: boolean;
+      seccomp?: SecurityProfile;
+      apparmor?: SecurityProfile;
     };
   };
 }
@@ -124,6 +153,8 @@ export interface CriClient {
     o?: UnaryOptions,
   ): Promise<string>;
   startContainer(id: string, o?: UnaryOptions): Promise<void>;
+  /** Sets the resource limits of a created or running container. */
+  updateContainerResources(id: string, resources: LinuxContainerResources, o?: UnaryOptions): Promise<void>;
   stopContainer(id: string, timeoutSeconds: number, o?: UnaryOptions): Promise<void>;
   removeContainer(id: string, o?: UnaryOptions): Promise<void>;
   listContainers(
@@ -134,6 +165,8 @@ export interface CriClient {
   containerStatus(id: string, o?: UnaryOptions): Promise<ContainerStatus | undefined>;
   /** The process environment (`NAME=value`) the runtime created the container with, from its verbose status; undefined when not told. */
   containerEnv(id: string, o?: UnaryOptions): Promise<string[] | undefined>;
+  /** The resource limits the container runs with (updates included), from its verbose status; undefined when not told. */
+  containerResources(id: string, o?: UnaryOptions): Promise<LinuxContainerResources | undefined>;
   execSync(
     id: string,
     cmd: string[],
@@ -144,7 +177,20 @@ export interface CriClient {
   exec(id: string, cmd: string[], o?: UnaryOptions): Promise<string>;
   /** The image id, or undefined when the image is not present. */
   imageStatus(image: string, o?: UnaryOptions): Promise<string | undefined>;
+  /** The image's id and repository digests, or undefined when it is not there. */
+  imageInfo(image: string, o?: UnaryOptions): Promise<{ id: string; repoDigests: string[] } | undefined>;
   pullImage(image: string, auth: AuthConfig | undefined, o?: UnaryOptions): Promise<string>;
+}
+
+/** The parts of an OCI runtime spec berth reads. */
+interface OciSpec {
+  process?: { env?: unknown };
+  linux?: {
+    resources?: {
+      memory?: { limit?: unknown; swap?: unknown };
+      cpu?: { shares?: unknown; quota?: unknown; period?: unknown; cpus?: unknown };
+    };
+  };
 }
 
 let root: protobuf.Root | undefined;
@@ -194,6 +240,19 @@ const rt = (name: string) => codec("RuntimeService", name);
  */
 export function criClient(grpc: GrpcClient): CriClient {
   const call = <T>(method: MethodCodec, request: unknown, o?: UnaryOptions) => grpc.unary<T>(method, request, o);
+  /** The OCI spec the runtime keeps for a container (verbose status), or undefined when it does not tell. */
+  async function runtimeSpec(id: string, o?: UnaryOptions): Promise<OciSpec | undefined> {
+    const { info } = await call<{ info?: Record<string, string> }>(
+      rt("ContainerStatus"),
+      { containerId: id, verbose: true },
+      o,
+    );
+    try {
+      return (JSON.parse(info?.["info"] ?? "{}") as { runtimeSpec?: OciSpec }).runtimeSpec;
+    } catch {
+      return undefined;
+    }
+  }
   return {
     version: (o) => call(rt("Version"), { version: "v1" }, o),
     runPodSandbox: async (config, o) =>
@@ -206,6 +265,8 @@ export function criClient(grpc: GrpcClient): CriClient {
       (await call<{ containerId: string }>(rt("CreateContainer"), { podSandboxId, config, sandboxConfig }, o))
         .containerId,
     startContainer: async (id, o) => void (await call(rt("StartContainer"), { containerId: id }, o)),
+    updateContainerResources: async (id, linux, o) =>
+      void (await call(rt("UpdateContainerResources"), { containerId: id, linux }, o)),
     stopContainer: async (id, timeout, o) => void (await call(rt("StopContainer"), { containerId: id, timeout }, o)),
     removeContainer: async (id, o) => void (await call(rt("RemoveContainer"), { containerId: id }, o)),
     listContainers: async (filter, o) =>
@@ -220,18 +281,25 @@ export function criClient(grpc: GrpcClient): CriClient {
       }
     },
     async containerEnv(id, o) {
-      const { info } = await call<{ info?: Record<string, string> }>(
-        rt("ContainerStatus"),
-        { containerId: id, verbose: true },
-        o,
-      );
-      try {
-        const env = (JSON.parse(info?.["info"] ?? "{}") as { runtimeSpec?: { process?: { env?: unknown } } })
-          .runtimeSpec?.process?.env;
-        return Array.isArray(env) ? env.filter((e): e is string => typeof e === "string") : undefined;
-      } catch {
-        return undefined;
-      }
+      const env = (await runtimeSpec(id, o))?.process?.env;
+      return Array.isArray(env) ? env.filter((e): e is string => typeof e === "string") : undefined;
+    },
+    async containerResources(id, o) {
+      const resources = (await runtimeSpec(id, o))?.linux?.resources;
+      if (resources === undefined) return undefined;
+      const { memory, cpu } = resources;
+      const out: LinuxContainerResources = {};
+      const put = (key: keyof LinuxContainerResources, value: unknown) => {
+        if (typeof value === "number" && value !== 0) (out as Record<string, unknown>)[key] = value;
+        if (typeof value === "string" && value !== "") (out as Record<string, unknown>)[key] = value;
+      };
+      put("memoryLimitInBytes", memory?.limit);
+      put("memorySwapLimitInBytes", memory?.swap);
+      put("cpuShares", cpu?.shares);
+      put("cpuQuota", cpu?.quota);
+      put("cpuPeriod", cpu?.period);
+      put("cpusetCpus", cpu?.cpus);
+      return out;
     },
     execSync: (id, cmd, timeout, o) => call(rt("ExecSync"), { containerId: id, cmd, timeout }, o),
     exec: async (id, cmd, o) =>
@@ -240,6 +308,14 @@ export function criClient(grpc: GrpcClient): CriClient {
     imageStatus: async (image, o) =>
       (await call<{ image: { id: string } | null }>(codec("ImageService", "ImageStatus"), { image: { image } }, o))
         .image?.id,
+    imageInfo: async (image, o) => {
+      const found = (await call<{ image: { id: string; repoDigests?: string[] } | null }>(
+        codec("ImageService", "ImageStatus"),
+        { image: { image } },
+        o,
+      )).image;
+      return found === null || found === undefined ? undefined : { id: found.id, repoDigests: found.repoDigests ?? [] };
+    },
     pullImage: async (image, auth, o) =>
       (await call<{ imageRef: string }>(codec("ImageService", "PullImage"), {
         image: { image },

@@ -16,10 +16,12 @@ import {
   type ContainerConfig,
   type ContainerStatus,
   DEFAULT_CRI_ADDRESS,
+  type ImageIdentity,
   type KubeletRuntimeConfig,
+  type PullPolicy,
 } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
-import { parseImageReference } from "../image-reference.ts";
+import { identityOf, imageMissing, parseImageReference } from "../image-reference.ts";
 import {
   type CallOptions,
   type CreateOptions,
@@ -40,12 +42,15 @@ import {
   type Container,
   type ContainerState,
   criClient,
+  type LinuxContainerResources,
   type PodSandbox,
   type PodSandboxConfig,
 } from "./cri-client.ts";
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
+import { criResources } from "./linux-options.ts";
+import { rotatedFiles, ROTATION_TOOLS, rotationOf, ROTATOR_ROLE, rotatorConfig } from "./log-rotation.ts";
 import {
   type AnnotatedConfig,
   checkSupported,
@@ -250,11 +255,20 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     }
   }
 
-  async function ensureImage(image: string, o?: CallOptions): Promise<void> {
-    const id = await cri.imageStatus(image, call(o)).catch((err) => {
+  async function ensureImage(image: string, o?: CallOptions & { pull?: PullPolicy }): Promise<void> {
+    const policy = o?.pull ?? "missing";
+    // A digest reference names one image for good: present is as good as pulled again.
+    if (policy === "always" && !image.includes("@")) return await pull(image, o);
+    if ((await imageIdentity(image, o)) !== undefined) return;
+    if (policy === "never") throw imageMissing(image, hostLabel);
+    await pull(image, o);
+  }
+
+  async function imageIdentity(image: string, o?: CallOptions): Promise<ImageIdentity | undefined> {
+    const info = await cri.imageInfo(image, call(o)).catch((err) => {
       throw withContext(err, `looking up image "${image}" on host ${hostLabel}`, { host: hostLabel });
     });
-    if (id === undefined) await pull(image, o);
+    return info === undefined ? undefined : identityOf(image, info.id, info.repoDigests);
   }
 
   /** Creates and starts the container in its sandbox from the stored config (next attempt). */
@@ -271,9 +285,14 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       );
     }
     const env = await restoredEnv(stored, previous, o);
+    // The limits as they are now: an update since the sandbox was made is not in its annotation.
+    const resources = previous === undefined ? undefined : await cri.containerResources(previous.id, call(o));
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
     const { envNames: _names, ...config } = stored;
     const spec = podSpec({ ...config, ...(env === undefined ? {} : { env }) }, sandbox.labels);
+    if (resources !== undefined && Object.keys(resources).length > 0) {
+      (spec.container.linux as { resources?: LinuxContainerResources }).resources = resources;
+    }
     spec.container.metadata.attempt = (previous?.metadata?.attempt ?? 0) + 1;
     spec.container.logPath = containerLogPath(sandbox.id);
     const containerId = await cri.createContainer(sandbox.id, spec.container, spec.sandbox, call(o));
@@ -329,6 +348,52 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     await cri.execSync(cleanerId, ["rm", "-rf", cleaner.path], CLEANUP_TIMEOUT_MS / 1000, call(within));
   }
 
+  /**
+   * Starts the rotator of the container's log file in its sandbox (see
+   * log-rotation.ts), unless `config` turns rotation off; checks first that
+   * its image has the tools the rotator runs.
+   */
+  async function startRotator(
+    sandboxId: string,
+    sandboxConfig: PodSandboxConfig,
+    containerConfig: ContainerConfig,
+    o?: CallOptions,
+  ): Promise<void> {
+    const { rotation } = rotationOf(containerConfig.logging);
+    if (rotation === undefined) return;
+    const image = config.configImage ?? containerConfig.image;
+    if (config.configImage !== undefined) await ensureImage(config.configImage, o);
+    const rotator = rotatorConfig(image, sandboxConfig.logDirectory ?? "", containerLogPath(sandboxId), rotation);
+    const rotatorId = await cri.createContainer(sandboxId, rotator, sandboxConfig, call(o));
+    const missing = await (async () => {
+      try {
+        await cri.startContainer(rotatorId, call(o));
+      } catch (err) {
+        if (err instanceof BerthError && err.code === "ENGINE" && /executable file not found/i.test(err.message)) {
+          return ["sh"];
+        }
+        throw err;
+      }
+      const check = await cri.execSync(
+        rotatorId,
+        ["sh", "-c", 'for t do command -v "$t" >/dev/null || echo "$t"; done', "sh", ...ROTATION_TOOLS],
+        EXEC_TIMEOUT_S,
+        call(o),
+      );
+      return new TextDecoder().decode(check.stdout).split("\n").filter((t) => t !== "");
+    })();
+    if (missing.length > 0) {
+      throw new BerthError(
+        "VALIDATION",
+        `the image "${image}" lacks ${
+          missing.map((t) => `"${t}"`).join(", ")
+        }; berth rotates the container's log with sh, ${
+          ROTATION_TOOLS.join(", ")
+        }: set \`runtime.kubelet.configImage\` to an image that has them (busybox will do), or turn rotation off with logging: { options: { max-size: "-1" } }`,
+      );
+    }
+  }
+
   /** Reads the container's log file through a reader container started in its sandbox. */
   async function readLogs(id: string, tail: number | undefined, o?: CallOptions): Promise<ContainerOutput> {
     const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
@@ -343,12 +408,15 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     }
     const { image, sandboxConfig } = await logHelper(sandbox, container, o);
     const reader = readerConfig(image, logPath);
+    // The rotated files, oldest first, then the current one (missing files are skipped).
+    const paths = [...rotatedFiles(reader.path, rotationOf(storedConfig(sandbox)?.logging).rotation), reader.path];
     const readerId = await cri.createContainer(sandbox.id, reader.config, sandboxConfig, call(o));
     const exec = execIn(readerId);
     try {
       await cri.startContainer(readerId, call(o));
-      const [file] = await readFiles(exec, [reader.path], o?.signal);
-      return parseCriLog(new TextDecoder().decode(file?.content ?? new Uint8Array()), tail);
+      const files = new Map((await readFiles(exec, paths, o?.signal)).map((f) => [f.path, f.content]));
+      const text = paths.map((p) => new TextDecoder().decode(files.get(p) ?? new Uint8Array())).join("");
+      return parseCriLog(text, tail);
     } catch (err) {
       // The reader runs `head` and reads with `sh` and `tar`: say which the image lacks.
       if (!(err instanceof BerthError) || err.code !== "ENGINE") throw err;
@@ -376,6 +444,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     hostFiles: transport.files(),
 
     ensureImage,
+    imageIdentity,
 
     async create(containerConfig: ContainerConfig, o?: CreateOptions) {
       const name = containerConfig.name;
@@ -395,6 +464,8 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         spec.container.logPath = containerLogPath(sandboxId);
         try {
           await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
+          // berth's file helpers are short-lived: their output needs no rotation.
+          if (labels[LABEL_HELPER] !== "true") await startRotator(sandboxId, spec.sandbox, effective, o);
         } catch (err) {
           // Never leave a sandbox without its container.
           await cri.stopPodSandbox(sandboxId, call()).then(() => cri.removePodSandbox(sandboxId, call())).catch(
@@ -406,10 +477,16 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       });
     },
 
-    // CRI hosts refuse every in-place setting (see CRI_MAPPING), so there is nothing to send.
-    update(_id, containerConfig) {
+    // The in-place settings CRI takes are the resource limits (the others are refused, see CRI_MAPPING).
+    async update(id, containerConfig, o) {
       checkSupported(containerConfig);
-      return Promise.resolve();
+      const resources = criResources(containerConfig);
+      if (resources === undefined) return;
+      await onContainer("updating", id, async () => {
+        const container = await containerIn(id, o);
+        if (container === undefined) throw new BerthError("NOT_FOUND", "no such container");
+        await cri.updateContainerResources(container.id, resources, call(o));
+      });
     },
 
     async start(id, o) {
@@ -447,10 +524,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         if (o?.force !== true && container?.state === "CONTAINER_RUNNING") {
           throw new BerthError("CONFLICT", "the container is running: stop it first, or remove with force");
         }
-        // The log file exists once a container started. Not deleting it (an image without
-        // `rm`, say) leaves a file behind: no reason to keep the container.
+        // The log file exists once a container started, the log directory once the rotator did. Not
+        // deleting them (an image without `rm`, say) leaves files behind: no reason to keep the container.
         const started = container === undefined || container.state !== "CONTAINER_CREATED" ||
-          (container.metadata?.attempt ?? 0) > 0;
+          (container.metadata?.attempt ?? 0) > 0 ||
+          (await cri.listContainers({ podSandboxId: id }, call(o))).some((c) =>
+            c.labels[READER_LABEL] === ROTATOR_ROLE
+          );
         if (started && sandbox.state === "SANDBOX_READY") await deleteLogs(sandbox, container, o).catch(() => {});
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
@@ -533,6 +613,17 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     async logs(id, o) {
       return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
+    },
+
+    // CRI runs no healthchecks: gates run the container's through this (engine/gate.ts).
+    async exec(id, command, o) {
+      return await onContainer("running a command in", id, async () => {
+        const timeout = o?.timeoutSeconds ?? EXEC_TIMEOUT_S;
+        const result = await cri.execSync(await running(id, o), command, timeout, call(o, (timeout + 30) * 1000));
+        const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+        const output = [text(result.stdout), text(result.stderr)].filter((part) => part !== "").join("\n");
+        return { exitCode: result.exitCode, output };
+      });
     },
 
     close: () => grpc.close(),

@@ -12,11 +12,11 @@
  */
 import type { ContainerConfig as CriContainerConfig } from "./cri-client.ts";
 
-/** Label of the reader and cleaner containers, so they are never taken for the sandbox's own container. */
+/** Label of the reader, cleaner and rotator containers, so they are never taken for the sandbox's own container. */
 export const READER_LABEL = "berth.logs-reader";
 
-/** Where the mounted directory appears inside the reader or cleaner. */
-const READER_MOUNT = "/berth-logs";
+/** Where the mounted directory appears inside the reader, cleaner or rotator. */
+export const READER_MOUNT = "/berth-logs";
 
 /** The output of a container, split by stream. */
 export interface ContainerOutput {
@@ -68,14 +68,23 @@ export function cleanerConfig(image: string, logDirectory: string): { config: Cr
   return { config: helperConfig(image, parent, false), path: `${READER_MOUNT}/${base}` };
 }
 
-function helperConfig(image: string, hostDirectory: string, readonly: boolean): CriContainerConfig {
+/**
+ * A log helper container: `hostDirectory` mounted at {@link READER_MOUNT}, run
+ * as root; without `command` it stays up on a `head -c 1` that waits on an open stdin.
+ */
+export function helperConfig(
+  image: string,
+  hostDirectory: string,
+  readonly: boolean,
+  command?: string[],
+  role = "true",
+): CriContainerConfig {
   return {
     // A random attempt: concurrent helpers (and one left by a crash) never share a name.
     metadata: { name: "berth-logs", attempt: Math.floor(Math.random() * 2 ** 31) },
     image: { image },
-    command: ["head", "-c", "1"],
-    stdin: true,
-    labels: { [READER_LABEL]: "true" },
+    ...(command === undefined ? { command: ["head", "-c", "1"], stdin: true } : { command }),
+    labels: { [READER_LABEL]: role },
     mounts: [{ hostPath: hostDirectory, containerPath: READER_MOUNT, readonly }],
     linux: { securityContext: { runAsUser: { value: 0 } } },
   };

@@ -6,7 +6,7 @@
  * @module
  */
 import { BerthError } from "../../core/errors.ts";
-import { CONTAINER_FIELDS, containerFields } from "../../core/fields.ts";
+import { containerFields } from "../../core/fields.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import type {
   ContainerConfig as CriContainerConfig,
@@ -15,6 +15,16 @@ import type {
   NamespaceOption,
   PodSandboxConfig,
 } from "./cri-client.ts";
+import {
+  criCapabilities,
+  criDevices,
+  criResources,
+  criSecurityOptions,
+  refusedGroups,
+  refusedSecurityOptions,
+  refusedSysctls,
+} from "./linux-options.ts";
+import { rotationOf } from "./log-rotation.ts";
 
 /** The CRI namespace (pod namespace) of every berth sandbox. */
 export const POD_NAMESPACE = "berth";
@@ -55,6 +65,16 @@ type SecurityContext = NonNullable<NonNullable<CriContainerConfig["linux"]>["sec
 
 function security(spec: PodSpec): SecurityContext {
   return (spec.container.linux as { securityContext: SecurityContext }).securityContext;
+}
+
+function linux(spec: PodSpec): NonNullable<CriContainerConfig["linux"]> {
+  return spec.container.linux as NonNullable<CriContainerConfig["linux"]>;
+}
+
+/** Every resource field sets the whole LinuxContainerResources from the config (the same each time). */
+function setResources(_value: unknown, spec: PodSpec, config: ContainerConfig): void {
+  const resources = criResources(config);
+  if (resources !== undefined) linux(spec).resources = resources;
 }
 
 function namespaces(spec: PodSpec): NamespaceOption {
@@ -159,12 +179,15 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
   // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
   stopTimeout: { map: () => {} },
-  memory: { refuse: () => noResources("memory") },
-  memoryReservation: { refuse: () => noResources("memoryReservation") },
-  memorySwap: { refuse: () => noResources("memorySwap") },
-  cpus: { refuse: () => noResources("cpus") },
-  cpuShares: { refuse: () => noResources("cpuShares") },
-  cpusetCpus: { refuse: () => noResources("cpusetCpus") },
+  // Sent with CreateContainer, and changed in place with UpdateContainerResources.
+  memory: { map: setResources },
+  memoryReservation: {
+    refuse: () => "CRI has no soft memory limit: remove `memoryReservation`, or run the container on a Docker host",
+  },
+  memorySwap: { map: setResources },
+  cpus: { map: setResources },
+  cpuShares: { map: setResources },
+  cpusetCpus: { map: setResources },
   pidsLimit: {
     refuse: () => "CRI sets no per-container process limit (the kubelet's is per node): remove `pidsLimit`",
   },
@@ -175,37 +198,61 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   extraHosts: { refuse: (hosts) => hosts.length === 0 ? undefined : hostNetwork("extraHosts") },
   dns: { refuse: (servers) => servers.length === 0 ? undefined : hostNetwork("dns") },
   dnsSearch: { refuse: (domains) => domains.length === 0 ? undefined : hostNetwork("dnsSearch") },
-  capAdd: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capAdd") },
-  capDrop: { refuse: (caps) => caps.length === 0 ? undefined : notSent("capDrop") },
-  securityOpt: { refuse: (opts) => opts.length === 0 ? undefined : notSent("securityOpt") },
-  readOnly: { map: (readOnly, spec) => void (security(spec).readonlyRootfs = readOnly) },
-  devices: { refuse: (devices) => devices.length === 0 ? undefined : notSent("devices") },
-  ulimits: { refuse: (limits) => Object.keys(limits).length === 0 ? undefined : notSent("ulimits") },
-  sysctls: { refuse: (sysctls) => Object.keys(sysctls).length === 0 ? undefined : notSent("sysctls") },
-  groupAdd: { refuse: (groups) => groups.length === 0 ? undefined : notSent("groupAdd") },
-  tmpfs: { refuse: (mounts) => Object.keys(mounts).length === 0 ? undefined : notSent("tmpfs") },
-  // The runtime writes the container's output to its own files (/var/log/berth); no driver to choose.
-  logging: {
-    refuse: (logging) =>
-      CONTAINER_FIELDS.logging.canonical(logging) === undefined
-        ? undefined
-        : "the CRI runtime writes the output to its own log files (/var/log/berth); remove `logging`",
+  capAdd: {
+    map: (caps, spec) => {
+      if (caps.length === 0) return;
+      (security(spec).capabilities ??= {}).addCapabilities = criCapabilities(caps);
+    },
   },
+  capDrop: {
+    map: (caps, spec) => {
+      if (caps.length === 0) return;
+      (security(spec).capabilities ??= {}).dropCapabilities = criCapabilities(caps);
+    },
+  },
+  securityOpt: {
+    refuse: refusedSecurityOptions,
+    map: (opts, spec) => void Object.assign(security(spec), criSecurityOptions(opts)),
+  },
+  readOnly: { map: (readOnly, spec) => void (security(spec).readonlyRootfs = readOnly) },
+  devices: { map: (devices, spec) => void (devices.length > 0 && (spec.container.devices = criDevices(devices))) },
+  ulimits: {
+    refuse: (limits) =>
+      Object.keys(limits).length === 0
+        ? undefined
+        : "CRI sets no per-container ulimits (the runtime's own limits apply): remove `ulimits`, or run the container on a Docker host",
+  },
+  // Sandbox-level in CRI; berth makes one sandbox per container, so they are the container's.
+  sysctls: {
+    refuse: refusedSysctls,
+    map: (sysctls, spec) => {
+      if (Object.keys(sysctls).length === 0) return;
+      (spec.sandbox.linux as NonNullable<PodSandboxConfig["linux"]>).sysctls = { ...sysctls };
+    },
+  },
+  groupAdd: {
+    refuse: refusedGroups,
+    map: (groups, spec) => void (groups.length > 0 && (security(spec).supplementalGroups = groups.map(Number))),
+  },
+  tmpfs: {
+    refuse: (mounts) =>
+      Object.keys(mounts).length === 0
+        ? undefined
+        : "CRI has no tmpfs mounts: remove `tmpfs`, or run the container on a Docker host",
+  },
+  // The runtime writes the container's output to its own files (/var/log/berth), which berth rotates with
+  // json-file's max-size and max-file (log-rotation.ts); no other driver or option.
+  logging: { refuse: (logging) => rotationOf(logging).problem },
+  // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
+  healthcheck: { map: () => {} },
+  gate: { map: () => {} },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
-
-/** berth's CRI client does not send these settings yet. */
-function notSent(field: string): string {
-  return `berth's CRI runtime does not send \`${field}\` yet: remove it, or run the container on a Docker host`;
-}
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */
 function hostNetwork(field: string): string {
   return `the container uses the host network, so the host's name and resolver: remove \`${field}\``;
-}
-
-/** berth's CRI client does not send LinuxContainerResources yet. */
-function noResources(field: string): string {
-  return `berth's CRI runtime does not set resource limits yet: remove \`${field}\`, or run the container on a Docker host`;
 }
 
 function setFields(config: ContainerConfig): Array<[keyof ContainerConfig, CriField<unknown>, unknown]> {

@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { loadCriEnv } from "../integration/kubelet-env.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
+import { READER_LABEL } from "../../runtimes/kubelet/logs.ts";
 import { podSpec } from "../../runtimes/kubelet/pod-spec.ts";
 import { directTransport } from "../../transports/direct.ts";
 import { runCli } from "../support/cli.ts";
@@ -255,7 +256,10 @@ describe("application secrets (issue 11)", () => {
     try {
       const sandbox = (await raw.listPodSandbox({ labelSelector: { "berth.name": `${prefix}-cr` } }))[0];
       if (sandbox === undefined) throw new Error("no sandbox of the cr container");
-      const old = (await raw.listContainers({ podSandboxId: sandbox.id }))[0];
+      // The sandbox's own container, not berth's log rotator beside it.
+      const old = (await raw.listContainers({ podSandboxId: sandbox.id })).find((c) =>
+        c.labels[READER_LABEL] === undefined
+      );
       if (old === undefined) throw new Error("no container in the cr sandbox");
       await raw.stopContainer(old.id, 5);
       await raw.removeContainer(old.id);

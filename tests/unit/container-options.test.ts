@@ -241,9 +241,26 @@ describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpu
     expect(updateBody({ ...BASE, ...LIMITS })).not.toHaveProperty("ShmSize");
   });
 
-  test("CRI refuses every resource field before creating, naming it", () => {
-    for (const [key, value] of Object.entries(LIMITS)) {
-      expect(() => checkSupported({ ...BASE, networkMode: "host", [key]: value })).toThrow(new RegExp(`\`${key}\``));
+  test("CRI maps memory, memorySwap, cpus, cpuShares, cpusetCpus; refuses the other limits before creating", () => {
+    const mapped = { memory: "64m", memorySwap: "256m", cpus: 0.5, cpuShares: 512, cpusetCpus: "0" };
+    checkSupported({ ...BASE, networkMode: "host", ...mapped });
+    expect(podSpec({ ...BASE, ...mapped }, {}).container.linux?.resources).toEqual({
+      memoryLimitInBytes: 64 * 1024 ** 2,
+      memorySwapLimitInBytes: 256 * 1024 ** 2,
+      cpuPeriod: 100_000,
+      cpuQuota: 50_000,
+      cpuShares: 512,
+      cpusetCpus: "0",
+    });
+    expect(podSpec({ ...BASE, memory: "1g", memorySwap: -1 }, {}).container.linux?.resources).toEqual({
+      memoryLimitInBytes: 1024 ** 3,
+      memorySwapLimitInBytes: -1,
+    });
+    expect(podSpec(BASE, {}).container.linux).not.toHaveProperty("resources");
+    for (const key of ["memoryReservation", "pidsLimit", "shmSize"] as const) {
+      expect(() => checkSupported({ ...BASE, networkMode: "host", [key]: LIMITS[key] })).toThrow(
+        new RegExp(`remove \`${key}\``),
+      );
     }
   });
 });
@@ -380,13 +397,54 @@ describe("security: capAdd, capDrop, securityOpt, readOnly, devices, ulimits, sy
     });
   });
 
-  test("CRI takes readOnly; the rest are refused before creating, each named", () => {
+  test("CRI maps capabilities, security options, readOnly, devices, IPC sysctls and group ids", () => {
     const host = { ...BASE, networkMode: "host" };
-    checkSupported({ ...host, readOnly: true });
-    expect(podSpec({ ...host, readOnly: true }, {}).container.linux?.securityContext?.readonlyRootfs).toBe(true);
-    for (const [key, value] of Object.entries(SECURITY)) {
-      if (key === "readOnly") continue;
-      expect(() => checkSupported({ ...host, [key]: value })).toThrow(new RegExp(`\`${key}\``));
+    const mapped = {
+      capAdd: ["NET_ADMIN", "cap_sys_time"],
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges", "seccomp=/etc/berth/seccomp.json", "apparmor=unconfined"],
+      readOnly: true,
+      devices: [{ source: "/dev/zero", target: "/dev/berth-zero", permissions: "rw" }, { source: "/dev/fuse" }],
+      sysctls: { "kernel.shmmax": "1000000", "fs.mqueue.msg_max": "20" },
+      groupAdd: ["123", "456"],
+    };
+    checkSupported({ ...host, ...mapped });
+    const spec = podSpec({ ...host, ...mapped }, {});
+    expect(spec.container.linux?.securityContext).toMatchObject({
+      capabilities: { addCapabilities: ["NET_ADMIN", "SYS_TIME"], dropCapabilities: ["ALL"] },
+      noNewPrivs: true,
+      seccomp: { profileType: "Localhost", localhostRef: "/etc/berth/seccomp.json" },
+      apparmor: { profileType: "Unconfined" },
+      readonlyRootfs: true,
+      supplementalGroups: [123, 456],
+    });
+    expect(spec.container.devices).toEqual([
+      { hostPath: "/dev/zero", containerPath: "/dev/berth-zero", permissions: "rw" },
+      { hostPath: "/dev/fuse", containerPath: "/dev/fuse", permissions: "rwm" },
+    ]);
+    // Sandbox-level in CRI: berth's sandbox holds this one container.
+    expect(spec.sandbox.linux?.sysctls).toEqual(mapped.sysctls);
+    expect(podSpec({ ...host, securityOpt: ["no-new-privileges:false"] }, {}).container.linux?.securityContext)
+      .not.toHaveProperty("noNewPrivs");
+  });
+
+  test("CRI refuses ulimits, tmpfs, group names, net.* sysctls and the security options it lacks, each named", () => {
+    const host = { ...BASE, networkMode: "host" };
+    const cases: Array<[Partial<ContainerConfig>, string]> = [
+      [{ ulimits: SECURITY.ulimits }, "remove `ulimits`"],
+      [{ tmpfs: SECURITY.tmpfs }, "remove `tmpfs`"],
+      [{ groupAdd: ["123", "docker"] }, 'groupAdd "docker": CRI takes group ids only'],
+      [
+        { sysctls: { "net.ipv4.ip_forward": "1" } },
+        'sysctl "net.ipv4.ip_forward": the container uses the host network',
+      ],
+      [{ ipcMode: "host", sysctls: { "kernel.shmmax": "1" } }, 'sysctl "kernel.shmmax": with ipcMode "host"'],
+      [{ securityOpt: ["label=disable"] }, 'securityOpt "label=disable": CRI takes only'],
+      [{ securityOpt: ["systempaths=unconfined"] }, '"systempaths=unconfined"'],
+      [{ securityOpt: ["seccomp=profile.json"] }, "seccomp=/absolute/profile.json"],
+    ];
+    for (const [extra, message] of cases) {
+      expect(() => checkSupported({ ...host, ...extra } as ContainerConfig)).toThrow(message);
     }
   });
 });
@@ -435,10 +493,17 @@ describe("logging", () => {
     });
   });
 
-  test("CRI keeps its own log files: the default passes, another driver is refused", () => {
+  test("CRI rotates its own log files with json-file's max-size and max-file; other drivers and options are refused", () => {
     const host = { ...BASE, networkMode: "host" };
     checkSupported({ ...host, logging: { driver: "json-file" } });
-    expect(() => checkSupported({ ...host, logging: { driver: "local" } })).toThrow(/remove `logging`/);
+    checkSupported({ ...host, logging: { options: { "max-size": "1m", "max-file": "5" } } });
+    checkSupported({ ...host, logging: { options: { "max-size": "-1" } } });
+    expect(() => checkSupported({ ...host, logging: { driver: "local" } })).toThrow(
+      /logging driver "local" is Docker-only: remove it/,
+    );
+    expect(() => checkSupported({ ...host, logging: { options: { compress: "true" } } })).toThrow(
+      /logging option "compress": the CRI runtime rotates its log files with max-size and max-file only/,
+    );
   });
 });
 

@@ -1,5 +1,6 @@
 import { cleanerConfig, parseCriLog, READER_LABEL, readerConfig } from "../../runtimes/kubelet/logs.ts";
 import { containerLogPath, LOG_ROOT, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { rotatedFiles, rotationOf, rotatorConfig } from "../../runtimes/kubelet/log-rotation.ts";
 import { describe, expect, test } from "../support/harness.ts";
 
 const T = "2024-05-01T10:00:00.123456789Z";
@@ -57,5 +58,25 @@ describe("kubelet runtime logs", () => {
   test("`podSpec()` gives the sandbox a log directory and `containerLogPath()` one file per sandbox", () => {
     expect(podSpec({ name: "web", image: "i" }, {}).sandbox.logDirectory).toBe(`${LOG_ROOT}/web`);
     expect(containerLogPath("abc")).toBe("abc.log");
+  });
+
+  test("`rotationOf()` takes json-file's max-size and max-file (10m and 3 by default); -1 turns rotation off", () => {
+    expect(rotationOf(undefined)).toEqual({ rotation: { maxBytes: 10 * 1024 ** 2, maxFiles: 3 } });
+    expect(rotationOf({ driver: "json-file", options: { "max-size": "20k", "max-file": "1" } })).toEqual({
+      rotation: { maxBytes: 20 * 1024, maxFiles: 1 },
+    });
+    expect(rotationOf({ options: { "max-size": "-1" } })).toEqual({});
+    expect(rotationOf({ driver: "syslog" }).problem).toContain('logging driver "syslog" is Docker-only');
+    expect(rotationOf({ options: { tag: "x", labels: "a" } }).problem).toContain('logging option "labels", "tag"');
+  });
+
+  test("`rotatorConfig()` mounts the log directory read-write, labelled as a reader; `rotatedFiles()` is oldest first", () => {
+    const config = rotatorConfig("busybox", "/var/log/berth/web", "abc.log", { maxBytes: 1024, maxFiles: 3 });
+    expect(config.mounts).toEqual([{ hostPath: "/var/log/berth/web", containerPath: "/berth-logs", readonly: false }]);
+    expect(config.labels).toEqual({ [READER_LABEL]: "rotator" });
+    expect(config.command?.slice(-3)).toEqual(["/berth-logs/abc.log", "1024", "3"]);
+    expect(config.stdin).toBeUndefined();
+    expect(rotatedFiles("/l/a.log", { maxBytes: 1, maxFiles: 3 })).toEqual(["/l/a.log.2", "/l/a.log.1"]);
+    expect(rotatedFiles("/l/a.log", undefined)).toEqual([]);
   });
 });
