@@ -61,9 +61,14 @@ export {
 } from "./engine/recover.ts";
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
 export { rollbackState } from "./engine/rollback.ts";
+export type { RecreateOrder } from "./engine/replace-order.ts";
+export type { AsideContainer, AsideWork } from "./engine/aside.ts";
 export type { DiffLine } from "./engine/diff.ts";
 export type { GateEventType } from "./engine/gate.ts";
 export type { HostObjectRemoval, NetworkRemoval, VolumeRemoval } from "./engine/host-objects.ts";
+export type { BatchSize, Rollout } from "./core/rollout.ts";
+export type { RolloutPlan } from "./engine/rollout.ts";
+export type { BatchStart } from "./engine/apply-schedule.ts";
 export {
   type ApplyEvent,
   type ApplyOptions,

@@ -5,7 +5,7 @@
  * channels to /var/run/docker.sock as a minimal Docker Engine held in
  * memory: `/_ping`, `/version`, `GET /containers/json` (label filters),
  * `GET /containers/{id}/json`, `GET /images/{name}/json`, and the create,
- * start, stop, restart and remove calls berth and the floor make; and an
+ * start, stop, restart, rename and remove calls berth and the floor make; and an
  * SFTP subsystem over the host's files in memory (lstat, stat, open, read,
  * write, fstat, fsetstat, close, mkdir, remove, realpath and OpenSSH's
  * posix-rename). Helper containers and archives are not simulated.
@@ -122,6 +122,13 @@ function answer(h: SimHost, method: string, target: string, body: string): Reply
       c.State = "running";
       c.StartedAt = new Date().toISOString();
       return { status: 204, body: "" };
+    case "POST /rename": {
+      // berth renames the old container aside during a recreate (engine/replace.ts).
+      const name = url.searchParams.get("name") ?? "";
+      if (find(h, name) !== undefined) return json(409, { message: `Conflict. The name "/${name}" is in use` });
+      c.Name = `/${name}`;
+      return { status: 204, body: "" };
+    }
     case "POST /stop":
       if (c.State !== "running") return { status: 304, body: "" };
       c.State = "exited";

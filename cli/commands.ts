@@ -32,6 +32,7 @@ import { blockedChanges } from "../engine/plan.ts";
 import { displayEvent, displayPlan, displayResult, hostDisplay, type HostNames, hostNamesOf } from "./host-names.ts";
 import { publicEvent, publicPlan, publicResult, writeJson, writeJsonLine } from "./json-output.ts";
 import { selectContainers, type Selection } from "./targets.ts";
+import { formatBatchStart, refuseRolloutFlags, type RolloutFlags, rolloutOf } from "./rollout.ts";
 import { checkGraphOptions, type GraphOptions, writePlanGraph } from "./plan-graph.ts";
 
 /** Options shared by the commands. */
@@ -79,7 +80,7 @@ export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<n
 /** `berth plan`: check and show the changes; `--out` saves them for `berth apply FILE`. */
 export async function planCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & GraphOptions & { out?: string },
+  opts: GlobalOptions & Selection & RolloutFlags & GraphOptions & { out?: string },
 ): Promise<number> {
   checkGraphOptions(opts);
   if (opts.graphFile !== undefined) refuseInputAsOutput(io, opts, opts.graphFile, "--graph-file");
@@ -121,10 +122,12 @@ export async function applyCommand(
   opts:
     & GlobalOptions
     & Selection
+    & RolloutFlags
     & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode }
     & RollbackOption,
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
+  if (opts.planFile !== undefined) refuseRolloutFlags(opts);
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
   const given = io; // the confirmation question needs the real stderr stream
@@ -199,6 +202,11 @@ export async function applyCommand(
         backend.write({ ...UNTOUCHED.get(resource as ContainersResource), ...state }),
       onEvent: (event) =>
         opts.json ? writeJsonLine(io, publicEvent(event, name)) : progress.event(displayEvent(names, event)),
+      onBatch: (batch) => {
+        if (opts.json || opts.progress === "quiet") return;
+        progress.clear();
+        io.stdout.write(`${formatBatchStart(batch, (h) => hostDisplay(names, h), style)}\n`);
+      },
     });
     progress.stop();
     const seconds = (performance.now() - started) / 1000;
@@ -267,7 +275,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection & RollbackOption & {
+  opts: GlobalOptions & Selection & RolloutFlags & RollbackOption & {
     /** Report a refused connection or an unknown host at once (plan, status): no retries. */
     failFast?: boolean;
     onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
@@ -304,6 +312,7 @@ export async function openResource(
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
   }
   const log = groupedLog((m) => warn(io, m));
+  const rollout = destroy ? undefined : rolloutOf(config, config.hostNames, opts);
   const resource = new ContainersResource(
     { desiredState: selected.desired, previousState: selected.previous },
     {
@@ -314,6 +323,7 @@ export async function openResource(
       ...(config.networks === undefined ? {} : { networks: config.networks }),
       ...(digestKey === undefined ? {} : { digestKey }),
       ...(opts.concurrency === undefined ? {} : { concurrency: opts.concurrency }),
+      ...(rollout === undefined ? {} : { rollout }),
       ...(opts.failFast === undefined ? {} : { failFast: opts.failFast }),
       ...(opts.onPullProgress === undefined ? {} : { onPullProgress: opts.onPullProgress }),
     },

@@ -58,6 +58,9 @@ export function displayPlan<P extends Plan>(names: HostNames, plan: P): P {
   return {
     ...plan,
     changes: plan.changes.map((c) => displayChange(names, c)),
+    ...(plan.rollout === undefined ? {} : {
+      rollout: { ...plan.rollout, batches: plan.rollout.batches.map((b) => b.map((h) => hostDisplay(names, h))) },
+    }),
     ...(plan.volumes === undefined ? {} : {
       volumes: plan.volumes.map((v) => ({ ...v, host: hostDisplay(names, v.host) })),
     }),

@@ -67,6 +67,9 @@ export function publicPlan(plan: PlanWithBasis, hostName: (label: string) => str
       ...(c.fromHost === undefined ? {} : { fromHostName: hostName(c.fromHost) }),
       diff: c.diff.map(jsonDiff),
     })),
+    ...(rest.rollout === undefined ? {} : {
+      rollout: { ...rest.rollout, batchHostNames: rest.rollout.batches.map((b) => b.map(hostName)) },
+    }),
   };
 }
 

@@ -28,6 +28,7 @@ import { initCommand } from "./init.ts";
 import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
+import { parseBatch, parsePause, type RolloutFlags } from "./rollout.ts";
 import { migrateCommand, pullCommand, pushCommand, unlockCommand } from "./state-commands.ts";
 
 /**
@@ -105,17 +106,28 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       parseGraphFormat,
     )
     .option("--graph-file <file>", "write the --graph there (the text plan still goes to stdout)")
-    .action(async (o: { out?: string; target: string[]; host: string[]; graph?: GraphFormat; graphFile?: string }) => {
-      code = await planCommand(io, { ...global(), ...o });
-    });
+    .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
+    .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
+    .action(
+      async (
+        o: { out?: string; target: string[]; host: string[]; graph?: GraphFormat; graphFile?: string } & RolloutFlags,
+      ) => {
+        code = await planCommand(io, { ...global(), ...o });
+      },
+    );
   program.command("apply").description("make the hosts match the config (asks first unless --yes)")
     .argument("[plan]", "a plan saved with `berth plan --out`; refused when hosts or state changed since")
     .option("-y, --yes", "do not ask for confirmation")
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
     .addOption(progressOption())
+    .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
+    .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
     .action(
-      async (planFile: string | undefined, o: { yes?: boolean; target: string[]; host: string[] } & Progress) => {
+      async (
+        planFile: string | undefined,
+        o: { yes?: boolean; target: string[]; host: string[] } & Progress & RolloutFlags,
+      ) => {
         streaming = true;
         code = await applyCommand(io, { ...global(), ...o, ...(planFile === undefined ? {} : { planFile }) });
       },

@@ -7,6 +7,7 @@
 import { DEFAULT_GATE, describeGate } from "../core/gate-fields.ts";
 import type { ApplyEvent, ApplyResult } from "../engine/apply.ts";
 import type { Action, Plan, PlannedChange } from "../engine/plan.ts";
+import { formatBatches, orderNotes } from "./rollout.ts";
 
 /** Colour helpers; identity functions when colour is off. */
 export interface Style {
@@ -46,6 +47,8 @@ const SYMBOL: Record<Action, string> = {
   remove: "-",
   forget: "x",
   blocked: "!",
+  finish: "~",
+  restore: "~",
   nothing: "=",
 };
 
@@ -90,6 +93,7 @@ export function formatPlan(plan: Plan, style: Style): string {
       lines.push(style.yellow(`      warning: ${v.warning}`));
     }
   }
+  lines.push(...formatBatches(plan, style));
   const removed = objects.flatMap(([kind, removals]) =>
     removals.length === 0 ? [] : [`${removals.length} ${kind} remove`]
   );
@@ -108,7 +112,11 @@ export function formatPlan(plan: Plan, style: Style): string {
  */
 function notes(c: PlannedChange): string {
   const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
-  const parts = [...(gate === undefined ? [] : [`gate: ${gate}`])];
+  const parts = [
+    ...(c.strategy === undefined ? [] : [c.strategy]),
+    ...orderNotes(c),
+    ...(gate === undefined ? [] : [`gate: ${gate}`]),
+  ];
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
@@ -133,7 +141,7 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
         `  ! ${c.name} ${c.action} on ${c.host} failed${took}: ${event.error?.message ?? "unknown error"}`,
       );
     case "skipped":
-      return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (interrupted)`);
+      return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (${event.error?.message ?? "interrupted"})`);
     case "gate-waiting": // the default gate is too short to mention
       return event.gate === describeGate(DEFAULT_GATE)
         ? undefined
@@ -153,6 +161,8 @@ const PAST: Record<Action, string> = {
   remove: "removed",
   forget: "forgotten",
   blocked: "blocked",
+  finish: "finished",
+  restore: "restored",
   nothing: "unchanged",
 };
 
@@ -163,7 +173,9 @@ export function formatSummary(result: ApplyResult, seconds: number, style: Style
   const parts = [...done.entries()].map(([what, n]) => `${n} ${what}`);
   const text = `${parts.length === 0 ? "Nothing changed" : parts.join(", ")} in ${seconds.toFixed(1)}s`;
   if (result.failed === 0) return style.green(`${text}.`);
-  return style.red(`${text}; ${result.failed} failed${result.interrupted ? " or skipped (interrupted)" : ""}.`);
+  const notStarted = result.results.filter((r) => r.error?.code === "NOT_STARTED").length;
+  const failed = `${result.failed - notStarted} failed${result.interrupted ? " or skipped (interrupted)" : ""}`;
+  return style.red(`${text}; ${failed}${notStarted > 0 ? `, ${notStarted} not started` : ""}.`);
 }
 
 /**

@@ -33,6 +33,8 @@ const SYMBOL: Record<Action, string> = {
   remove: "-",
   forget: "x",
   blocked: "!",
+  finish: "~",
+  restore: "~",
   nothing: "=",
 };
 

@@ -132,8 +132,10 @@ export function progressFor(
       return;
     }
     const parts = [...inFlight].map(([c, f]) => `${c.name} ${c.action} ${((now - f.started) / 1000).toFixed(0)}s`);
-    if (parts.length === 0) return clear();
-    const text = [`  ${parts.length} in progress: ${parts.join(", ")}`, ...pulls.values()].join(" | ");
+    // Images are pulled first, before any change begins: their progress shows on its own then.
+    if (parts.length === 0 && pulls.size === 0) return clear();
+    const head = parts.length === 0 ? [] : [`${parts.length} in progress: ${parts.join(", ")}`];
+    const text = `  ${[...head, ...pulls.values()].join(" | ")}`;
     clear();
     status = text.slice(0, Math.max(20, (options.columns ?? 80) - 1));
     write(style.dim(status));

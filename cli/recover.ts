@@ -20,6 +20,7 @@ const WHAT: Record<string, string> = {
   desired: "as configured",
   changed: "changed outside berth: apply recreates it",
   orphan: "not in the config: apply removes it",
+  aside: "old one set aside by an interrupted recreate: apply finishes the recreate",
 };
 
 /**

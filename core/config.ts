@@ -29,6 +29,10 @@
  *   shared: { driver: local, options: { type: nfs, o: "addr=10.0.0.5,rw", device: ":/export" } }
  *                                            # a volume whose name leaves volumes: is removed (the plan warns)
  *
+ * rollout:                                   # changes roll out host by host (optional; default: all hosts at once)
+ *   batch: 1                                 # hosts per batch, in hosts: order: a number, or "25%" of the hosts with changes
+ *   pause: 10s                               # wait between two batches; the first batch with a failure stops the rollout
+ *
  * networks:                                  # user-defined networks, created on each host where a container joins one
  *   backend: { driver: bridge, subnet: 10.20.0.0/24, internal: false }   # subnet: needed for static addresses
  *                                            # a network whose name leaves networks: is removed (the plan warns)
@@ -36,6 +40,7 @@
  * containers:
  *   etcd:                                    # the container's name unless name: is set
  *     host: node1                            # a name from hosts:
+ *     dependsOn: [web]                       # started only after these (any host) are done or already run unchanged
  *     image: quay.io/coreos/etcd:v3.5.9
  *     entrypoint: [/usr/local/bin/etcd]
  *     args: [--name, etcd, --data-dir, /var/lib/etcd]
@@ -55,6 +60,8 @@
  *     restartPolicy: on-failure:5            # unless-stopped (default), no, always, on-failure[:N]; changed in place
  *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
  *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
+ *     recreateOrder: start-first             # or stop-first; default: start-first unless host ports, networkMode host
+ *                                            # or a static address would clash (README "Recreates without downtime")
  *     memory: 512m                           # sizes: bytes, or a whole number and k, m, g (binary); 512M, 512mb refused
  *     memoryReservation: 256m
  *     memorySwap: 1g                         # -1: unlimited swap; twice memory when not set
@@ -138,6 +145,8 @@ import { copyData, hostFromDocument } from "./document-to-model.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { CONTAINER_CONFIG_FIELDS, withConfigLimits } from "./fields.ts";
 import { CONTAINER_NAME } from "./rules.ts";
+import { checkDependsOn, dependsOnCheck } from "./depends-on.ts";
+import { type Rollout, rolloutCheck, rolloutFromDocument } from "./rollout.ts";
 import { isFlexkubeDocument, readFlexkubeDocument } from "./flexkube-document.ts";
 import type {
   ContainerConfig,
@@ -179,6 +188,7 @@ import {
   sshFields,
 } from "./validate.ts";
 import { expandHome } from "./home.ts";
+import { hostLabel } from "./host.ts";
 import {
   applyNetworkDeclarations,
   checkNetworkReferences,
@@ -198,6 +208,8 @@ export interface BerthConfig {
    * volume the state's containers mounted whose name is not here is removed.
    */
   volumes?: string[];
+  /** How changes roll out across hosts (`rollout:`); all hosts at once when not set. */
+  rollout?: Rollout;
   /** The networks declared under `networks:` (berth's format only), likewise for networks the state's containers joined. */
   networks?: string[];
 }
@@ -257,6 +269,11 @@ const CONTAINER_FIELDS: Fields = {
     sensitive: "when-referenced",
   },
   runtime: { check: checkRuntime, description: "This container's runtime, merged over the top-level runtime:." },
+  dependsOn: {
+    check: dependsOnCheck,
+    description:
+      "Containers (names of containers:, on any host) this one is created or started after; not part of its identity.",
+  },
 };
 
 const NAME_KEYS = { pattern: CONTAINER_NAME.source };
@@ -279,6 +296,11 @@ const TOP_FIELDS: Fields = {
   pull: {
     check: CONTAINER_CONFIG_FIELDS["pull"]?.check as Check,
     description: "Default pull policy of every container (missing, always, never); a container's own pull: wins.",
+  },
+  rollout: {
+    check: rolloutCheck,
+    description:
+      'Changes roll out in batches of hosts (hosts: order): {batch: 1 or "25%", pause: 10s}; all hosts at once when not set.',
   },
   backend: {
     check: checkBackend, // read by cli/state-backend.ts
@@ -474,19 +496,31 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
       ...(env === undefined ? {} : { env }),
     };
     const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
+    const dependsOn = own(entry, "dependsOn") as string[] | undefined;
     const hcc: HostConfiguredContainer = {
       container: { config: config as unknown as ContainerConfig, ...(runtime === undefined ? {} : { runtime }) },
       host: copyData(hosts.get(own(entry, "host") as string) as Host),
       ...(configFiles === undefined ? {} : { configFiles }),
       ...(sensitive === undefined ? {} : { sensitive }),
+      ...(dependsOn === undefined ? {} : { dependsOn: [...dependsOn] }),
     };
     Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
     named.push({ path: at(at("containers", key), "name"), where: at("containers", key), hcc });
   }
   checkDuplicateNames(named, problems);
+  checkDependsOn(
+    Object.fromEntries(Object.entries(state).map(([key, hcc]) => [key, hcc.dependsOn])),
+    (key) => at(at("containers", key), "dependsOn"),
+    problems,
+  );
   applyVolumeDeclarations(state, (own(doc, "volumes") ?? {}) as Record<string, VolumeDeclaration>);
   applyNetworkDeclarations(state, (own(doc, "networks") ?? {}) as Record<string, NetworkDeclaration>);
   return state;
+}
+
+/** The labels of the hosts of `hosts:`, in their order there: the order a rollout takes them in. */
+function hostOrder(doc: Raw): string[] {
+  return [...new Set([...buildHosts(doc).values()].map(hostLabel))];
 }
 
 function localPath(path: string, env: Environment, baseDir: string): string {
@@ -557,7 +591,13 @@ export function configFromDocument(doc: unknown, source: string, options: Config
       isMapping(resolved) && isMapping(own(resolved, section))
         ? Object.keys(own(resolved, section) as Record<string, unknown>).sort()
         : [];
-    config = { desiredState, volumes: declared("volumes"), networks: declared("networks") };
+    const rollout = isMapping(resolved) && problems.length === 0 ? own(resolved, "rollout") : undefined;
+    config = {
+      desiredState,
+      volumes: declared("volumes"),
+      networks: declared("networks"),
+      ...(isMapping(rollout) ? { rollout: rolloutFromDocument(rollout, hostOrder(resolved as Raw)) } : {}),
+    };
   }
   throwIfProblems(problems, source);
   const expand = (path: string) => localPath(path, env, baseDir);

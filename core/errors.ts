@@ -23,7 +23,8 @@ export type ErrorCode =
   | "PLAN_STALE" // a saved plan no longer matches hosts or state
   | "UNSAFE_PATH" // a path or archive entry would escape where it belongs
   | "PERMISSION" // the host refused a file operation to the user berth reaches it as
-  | "GATE"; // a started container failed its health gate (see engine/gate.ts)
+  | "GATE" // a started container failed its health gate (see engine/gate.ts)
+  | "NOT_STARTED"; // a change not started: its rollout stopped after a failed batch, or a dependency failed
 
 /** Where an error happened, for the message and for callers. */
 export interface ErrorContext {

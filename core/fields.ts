@@ -657,6 +657,15 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  recreateOrder: {
+    description:
+      "start-first (the new container starts beside the old one: no downtime) or stop-first; chosen from ports, networkMode and static addresses when not set.",
+    check: choice("recreate order", ["start-first", "stop-first"], false),
+    canonical: (order) => order,
+    // How a change is carried out, not what runs: changing it recreates nothing.
+    identity: false,
+    sensitive: "never",
+  },
   memory: {
     description: 'Memory limit: bytes or a size such as "512m", "1g" (binary units).',
     check: size("a memory limit", 6 * MIB),

@@ -111,6 +111,12 @@ export interface ContainerConfig {
   stopSignal?: string;
   /** Seconds from the stop signal to SIGKILL when berth or the engine stops the container. */
   stopTimeout?: number;
+  /**
+   * How a recreate replaces the running container: `start-first` (the new one
+   * starts beside the old one: no downtime) or `stop-first` (the old one is
+   * stopped first). Chosen from the config when not set (engine/replace-order.ts).
+   */
+  recreateOrder?: "start-first" | "stop-first";
   /** Memory limit: bytes, or a size such as `512m`, `1g` (k, m, g: binary units). */
   memory?: number | string;
   /** Soft memory limit, a size. */
@@ -328,6 +334,8 @@ export interface HostConfiguredContainer {
   configFiles?: Record<string, string>;
   /** Which env values and config files are secrets: never written or printed, only their digests. */
   sensitive?: SensitiveMarks;
+  /** Names (in the same state) of containers this one is created or started after; not part of its identity. */
+  dependsOn?: string[];
   hooks?: Hooks;
 }
 

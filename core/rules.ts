@@ -59,6 +59,11 @@ export const containerNameRule: Rule = (name) => {
       quote(name)
     } starts with "${FILE_HELPER_PREFIX}", which berth keeps for its file helper containers: choose another name`;
   }
+  if (/\.berth-old-[0-9a-f]{8}$/.test(name)) {
+    return `${
+      quote(name)
+    } ends like the names berth gives old containers set aside during a recreate (".berth-old-<id>"): choose another name`;
+  }
   return CONTAINER_NAME.test(name)
     ? undefined
     : `${quote(name)} is not a valid name: use letters, digits, "_", "." and "-", starting with a letter or digit`;

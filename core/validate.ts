@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { checkDependsOn, dependsOnCheck } from "./depends-on.ts";
 import { hostFromDocument } from "./document-to-model.ts";
 import { CONTAINER_CONFIG_FIELDS, withConfigLimits } from "./fields.ts";
 import { runtimeIdentity } from "./hash.ts";
@@ -264,6 +265,7 @@ export const HCC_FIELDS: Fields = {
       configFiles: { check: listOf(string(), "paths") },
     }),
   },
+  dependsOn: { check: dependsOnCheck },
   hooks: { check: mapping(HOOK_FIELDS) },
 };
 
@@ -383,6 +385,10 @@ export function checkContainers(
 export function validateContainers(doc: Containers): Problem[] {
   const problems: Problem[] = [];
   checkDuplicateNames(checkContainers(doc, "", problems), problems);
+  if (problems.length > 0) return problems;
+  // A part of a config (--target) may name containers left out: only cycles are refused here.
+  const dependsOn = Object.fromEntries(Object.entries(doc.desiredState ?? {}).map(([n, hcc]) => [n, hcc.dependsOn]));
+  checkDependsOn(dependsOn, (name) => at(at("desiredState", name), "dependsOn"), problems, { partial: true });
   return problems;
 }
 

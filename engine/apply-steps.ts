@@ -14,6 +14,7 @@ import { hostLabel } from "../core/host.ts";
 import type { PlannedChange } from "./plan.ts";
 import type { HostFiles } from "./host-files.ts";
 import type { Session } from "./session.ts";
+import { replaceStep, settleStep } from "./replace.ts";
 
 /** What the steps work with. */
 export interface StepContext {
@@ -29,19 +30,26 @@ export interface StepContext {
   gate: (c: PlannedChange, want: HostConfiguredContainer, id: string) => Promise<void>;
 }
 
-/** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files. */
+/** Carries out a change that is not a removal or a move: create, recreate in place, start, update-files, finish, restore. */
 export async function changeStep(
   ctx: StepContext,
   c: PlannedChange,
   want: HostConfiguredContainer,
   prev: HostConfiguredContainer | undefined,
 ): Promise<void> {
+  // An old container an interrupted recreate set aside: finished or restored before the change still due.
+  if (c.aside !== undefined && c.action !== "finish" && c.action !== "restore") {
+    await settleStep(ctx, c, want, prev);
+    prev = ctx.state[c.name];
+  }
   switch (c.action) {
     case "create":
       return createStep(ctx, c, want);
     case "recreate":
-      await removeStep(ctx, c.name, prev ?? want, c.replaces as string);
-      return createStep(ctx, c, want);
+      return replaceStep(ctx, c, want, prev);
+    case "finish":
+    case "restore":
+      return settleStep(ctx, c, want, prev);
     case "start": {
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
@@ -64,7 +72,8 @@ export async function changeStep(
       await doing(`updating container "${c.name}" on host ${c.host}`, () => runtime.update(id, want.container.config));
       await ctx.record(() => (ctx.state[c.name] = withStatus(want, id, status)));
       if (c.files.length > 0 || c.directories.length > 0) {
-        return await changeStep(ctx, { ...c, action: "update-files" }, want, prev);
+        const { aside: _settled, ...files } = c;
+        return await changeStep(ctx, { ...files, action: "update-files" }, want, prev);
       }
       if ((await runtime.status(id))?.status === "running") return;
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
@@ -98,8 +107,16 @@ export async function changeStep(
   }
 }
 
-/** Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart hook. */
-export async function createStep(ctx: StepContext, c: PlannedChange, want: HostConfiguredContainer): Promise<void> {
+/**
+ * Pulls the image, writes the files, creates and starts the container, waits for its gate, then runs its postStart
+ * hook. `beforeStart` runs between the create and the start (a stop-first recreate stops the old one there).
+ */
+export async function createStep(
+  ctx: StepContext,
+  c: PlannedChange,
+  want: HostConfiguredContainer,
+  beforeStart?: () => Promise<void>,
+): Promise<void> {
   const runtime = await ctx.session.runtime(want);
   const config = want.container.config;
   await doing(`pulling image "${config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
@@ -111,6 +128,7 @@ export async function createStep(ctx: StepContext, c: PlannedChange, want: HostC
   };
   const id = await doing(`creating container "${c.name}" on host ${c.host}`, () => runtime.create(config, { labels }));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "created")));
+  await beforeStart?.();
   await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
   await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
   await ctx.gate(c, want, id);
@@ -137,11 +155,11 @@ export async function removeStep(
 }
 
 /** The container's own stop timeout, else the apply's. */
-function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): number {
+export function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): number {
   return hcc.container.config.stopTimeout ?? ctx.stopTimeoutSeconds;
 }
 
-async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
+export async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
   const status = await runtime.status(id);
   if (status === undefined) return;
   if (status.status === "running" || status.status === "restarting" || status.status === "paused") {
@@ -236,11 +254,11 @@ async function postStart(want: HostConfiguredContainer, c: PlannedChange): Promi
   });
 }
 
-function withStatus(hcc: HostConfiguredContainer, id: string, status: string): HostConfiguredContainer {
+export function withStatus(hcc: HostConfiguredContainer, id: string, status: string): HostConfiguredContainer {
   return { ...hcc, container: { ...hcc.container, status: { id, status } } };
 }
 
-async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
+export async function doing<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

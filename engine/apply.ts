@@ -10,7 +10,7 @@
 import { setImmediate } from "node:timers";
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
-import { runScheduled, type Steps } from "./apply-schedule.ts";
+import { type BatchStart, runScheduled, type Steps } from "./apply-schedule.ts";
 import { pullFirst } from "./apply-pull.ts";
 import { carryRecords, withGeneration } from "./generations.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
@@ -27,6 +27,7 @@ export interface ApplyEvent {
   gate?: string;
   /** Milliseconds, on `done` and `failed`. */
   durationMs?: number;
+  /** Why, on `failed`; on `skipped`, why it was not started (none: the run was interrupted). */
   error?: BerthError;
 }
 
@@ -58,6 +59,8 @@ export interface ApplyOptions {
   /** Called with a snapshot after every step that changed the state. */
   onState?: (state: ContainersState) => void | Promise<void>;
   onEvent?: (event: ApplyEvent) => void;
+  /** Told as each batch of a rollout (`Plan.rollout`) starts, after the pause before it. */
+  onBatch?: (batch: BatchStart) => void;
   /** Checked between steps: when aborted, steps in flight finish and no new step starts. */
   stopSignal?: AbortSignal;
   /** Hosts worked on at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
@@ -145,12 +148,6 @@ export async function apply(
   };
   const steps: Steps = {
     run: async (c, fn) => {
-      const pullError = unpulled.get(c.name);
-      if (pullError !== undefined) {
-        report(c, { ok: false, durationMs: 0, error: pullError });
-        options.onEvent?.({ type: "failed", change: c, durationMs: 0, error: pullError });
-        return false;
-      }
       if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
@@ -173,10 +170,13 @@ export async function apply(
         return false;
       }
     },
-    fail: (c, given) => {
-      const error = unpulled.get(c.name) ?? given;
+    fail: (c, error) => {
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
+    },
+    skip: (c, error) => {
+      report(c, { ok: false, durationMs: 0, error });
+      options.onEvent?.({ type: "skipped", change: c, error });
     },
     remove: (name, hcc, id) => removeStep(ctx, name, hcc, id),
     create: async (c, want) => {
@@ -188,9 +188,19 @@ export async function apply(
       if (c.action === "create" || c.action === "recreate") await recordGeneration(c, want);
     },
   };
+  // A change whose image could not be had fails here, untouched; its batch counts as failed.
+  for (const c of work) {
+    const error = unpulled.get(c.name);
+    if (error !== undefined) steps.fail(c, error);
+  }
   await runScheduled(work, desired, current, steps, {
     hosts: concurrency,
     perHost: options.perHostConcurrency ?? 4,
+  }, {
+    pauseMs: plan.rollout?.pauseMs ?? 0,
+    failed: new Set(unpulled.keys()),
+    ...(options.stopSignal === undefined ? {} : { signal: options.stopSignal }),
+    ...(options.onBatch === undefined ? {} : { onBatch: options.onBatch }),
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});
   if (unsaved !== undefined) {

@@ -20,6 +20,8 @@ import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import type { Rollout } from "../core/rollout.ts";
+import { planRollout, withRolloutOf } from "./rollout.ts";
 
 /** Options of a containers resource. */
 export interface ContainersResourceOptions {
@@ -56,6 +58,8 @@ export interface ContainersResourceOptions {
    * Not given: no volume is removed.
    */
   volumes?: string[];
+  /** Roll the changes out in batches of hosts (engine/rollout.ts); all hosts at once when not given. */
+  rollout?: Rollout;
   /** The names declared under the config's `networks:`, likewise for networks the previous state's containers joined. */
   networks?: string[];
 }
@@ -105,6 +109,7 @@ export class ContainersResource {
   readonly #concurrency: { concurrency?: number };
   #adopted: Adopted[] = [];
   readonly #volumes: string[] | undefined;
+  readonly #rollout: Rollout | undefined;
   readonly #networks: string[] | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
@@ -136,6 +141,7 @@ export class ContainersResource {
     }
     this.#concurrency = options.concurrency === undefined ? {} : { concurrency: options.concurrency };
     this.#volumes = options.volumes;
+    this.#rollout = options.rollout;
     this.#networks = options.networks;
     const defaults = options.sshDefaults ?? {};
     this.#session = new Session({
@@ -222,7 +228,7 @@ export class ContainersResource {
    */
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
-    const containers = plan(this.#sealed, this.#previous, observed);
+    const containers = planRollout(plan(this.#sealed, this.#previous, observed), this.#sealed, this.#rollout);
     const volumes = volumeRemovals(this.#previous, this.#volumes);
     const networks = networkRemovals(this.#previous, this.#networks);
     return {
@@ -239,8 +245,9 @@ export class ContainersResource {
    * result, not thrown.
    */
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
-    const fresh = this.plan();
+    let fresh = this.plan();
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
+    if (options.plan !== undefined) fresh = withRolloutOf(fresh, options.plan);
     const key = this.#key;
     const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
       ...this.#concurrency,

@@ -3,7 +3,8 @@
  * the container proves it is up (its gate passes) or throws a BerthError
  * with the container's last log lines (secrets masked). What a container's
  * gate is follows from its config (`gateOf`); how each kind is checked is
- * below, through the runtime seam only.
+ * below, through the runtime seam only. A stop signal does not cut a gate
+ * short (apply stops between steps); its timeout bounds it.
  *
  * @module
  */
@@ -31,7 +32,6 @@ export interface GateTarget {
   host: string;
   /** Opens (and closes) a TCP connection to the port on 127.0.0.1 as the host sees it. */
   connectTcp: (port: number, signal: AbortSignal) => Promise<void>;
-  signal?: AbortSignal;
 }
 
 /** Waits for `gate`; throws a BerthError naming the container, host, gate and its last log lines when it fails. */
@@ -44,7 +44,7 @@ export async function waitForGate(gate: Gate, target: GateTarget): Promise<void>
   throw new BerthError(
     "GATE",
     `container "${name}" on host ${target.host} failed its gate (${describeGate(gate)}): ${failure}${logs}` +
-      `\nFix the container (its logs: berth logs ${name}), or change its gate: and apply again`,
+      "\nFix the container or its gate (more of its output: berth logs), then apply again",
     { host: target.host, container: name },
   );
 }
@@ -76,7 +76,7 @@ async function watch(
   probe: (seen: ObservedContainer) => Promise<Verdict>,
   atEnd: () => string | undefined,
 ): Promise<string | undefined> {
-  const first = await target.runtime.inspect(target.id, signal(target));
+  const first = await target.runtime.inspect(target.id);
   if (first === undefined) return "the container is gone";
   const deadline = Date.now() + forMs;
   for (let seen = first;;) {
@@ -86,9 +86,9 @@ async function watch(
     }
     const verdict = await probe(seen);
     if (verdict !== undefined) return "fail" in verdict ? verdict.fail : undefined;
-    if (Date.now() >= deadline || target.signal?.aborted === true) return atEnd();
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), target.signal);
-    const next = await target.runtime.inspect(target.id, signal(target));
+    if (Date.now() >= deadline) return atEnd();
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+    const next = await target.runtime.inspect(target.id);
     if (next === undefined) return "the container is gone";
     seen = next;
   }
@@ -136,13 +136,9 @@ function healthyGate(timeoutMs: number, target: GateTarget): Promise<string | un
         }
         return undefined;
       }
-      const exec = target.runtime.exec;
-      if (exec === undefined || Date.now() < nextRun) return undefined;
+      if (target.runtime.exec === undefined || Date.now() < nextRun) return undefined;
       nextRun = Date.now() + times.intervalMs;
-      const result = await exec(target.id, argv, {
-        timeoutSeconds: Math.ceil(times.timeoutMs / 1000),
-        ...signal(target),
-      })
+      const result = await target.runtime.exec(target.id, argv, { timeoutSeconds: Math.ceil(times.timeoutMs / 1000) })
         .catch((err: unknown) => ({ exitCode: -1, output: err instanceof Error ? err.message : String(err) }));
       if (result.exitCode === 0) return { pass: true };
       last = `exit code ${result.exitCode}${result.output.trim() === "" ? "" : `: ${result.output.trim()}`}`;
@@ -182,7 +178,7 @@ function exitNote(code: number | undefined): string {
 async function lastLogs(target: GateTarget): Promise<string> {
   if (target.runtime.logs === undefined) return "";
   try {
-    const { stdout, stderr } = await target.runtime.logs(target.id, { tail: LOG_LINES, ...signal(target) });
+    const { stdout, stderr } = await target.runtime.logs(target.id, { tail: LOG_LINES });
     const lines = mask([stdout, stderr].filter((s) => s !== "").join("\n"), target).split("\n").filter((l) => l !== "");
     if (lines.length === 0) return "\nIt wrote no logs.";
     return `\nIts last log lines:\n${lines.slice(-LOG_LINES).map((l) => `  ${l}`).join("\n")}`;
@@ -191,20 +187,8 @@ async function lastLogs(target: GateTarget): Promise<string> {
   }
 }
 
-function signal(target: GateTarget): { signal?: AbortSignal } {
-  return target.signal === undefined ? {} : { signal: target.signal };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-  });
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** What a gate step tells: waiting, then passed or failed, with the gate in words. */

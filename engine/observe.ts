@@ -30,6 +30,7 @@ import { directoryMounts } from "./plan.ts";
 import { registryDigestFor } from "./image-policy.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import { type AsideContainer, asideIndex } from "./aside.ts";
 
 /** A container found on a host under the desired name, not the recorded id. */
 export interface NameHolder {
@@ -53,12 +54,16 @@ export interface Observation {
   settings?: Partial<ContainerConfig>;
   /** The networks the recorded container is attached to now, where the runtime tells them. */
   networks?: string[];
+  /** The engine's healthcheck verdict on the recorded container (`unhealthy` is planned as a recreate). */
+  health?: string;
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
   /** `pull: always`: the digest the registry serves now for the desired image (engine/image-policy.ts). */
   registryDigest?: string;
-  /** A container holding the desired name when the recorded one is missing. */
+  /** A container holding the desired name when the recorded one is missing (or an old one is set aside). */
   nameHolder?: NameHolder;
+  /** Old containers of this name an interrupted recreate set aside (engine/aside.ts), from the same listing. */
+  aside?: AsideContainer[];
   /**
    * The recorded container's environment as the host holds it, by name. Only
    * while checking: the resource keeps the sensitive ones, as digests, and drops the rest.
@@ -131,7 +136,11 @@ async function observeHost(
   signal?: AbortSignal,
 ): Promise<ObservedState> {
   /** Per runtime: its listing, by id and by name (a host may hold thousands). */
-  type Listing = { byId: Map<string, ObservedContainer>; byName: Map<string, ObservedContainer> };
+  type Listing = {
+    byId: Map<string, ObservedContainer>;
+    byName: Map<string, ObservedContainer>;
+    asides: Map<string, AsideContainer[]>;
+  };
   const listings = new Map<Runtime, Promise<Listing>>();
   const listed = async (hcc: HostConfiguredContainer) => {
     const runtime = await session.runtime(hcc, signal);
@@ -140,6 +149,7 @@ async function observeHost(
       listing = listManaged(runtime, signal).then((all) => ({
         byId: new Map(all.map((c) => [c.id, c])),
         byName: new Map(all.map((c) => [c.name, c])),
+        asides: asideIndex(all),
       }));
       listings.set(runtime, listing);
     }
@@ -174,6 +184,7 @@ async function observeHost(
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
       if (found?.networks !== undefined) obs.networks = found.networks;
+      if (found?.health !== undefined) obs.health = found.health;
       // The listing carries neither settings nor the environment: inspect only containers whose config sets a
       // setting the engine changes in place, or has sensitive env (drift by digest, core/sensitive.ts), so the
       // check of a host stays one listing for the others.
@@ -195,7 +206,16 @@ async function observeHost(
       const digest = await registryDigestFor(recorded, want, session, signal);
       if (digest !== undefined) obs.registryDigest = digest;
     }
-    if (found === undefined && want !== undefined) {
+    const asking = recorded ?? want;
+    if (asking !== undefined) {
+      const { listing } = await listed(asking);
+      const of = new Set([recorded?.container.config.name, want?.container.config.name]);
+      const aside = [...of].flatMap((n) => n === undefined ? [] : listing.asides.get(n) ?? []);
+      if (aside.length > 0) obs.aside = aside;
+    }
+    const nameLeft = found !== undefined && want !== undefined && obs.aside !== undefined &&
+      found.name !== want.container.config.name;
+    if ((found === undefined || nameLeft) && want !== undefined) {
       const wanted = want.container.config.name;
       const { runtime, listing } = await listed(want);
       // A container berth did not create is not in the listing: only then is the name asked for.

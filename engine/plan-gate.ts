@@ -1,7 +1,7 @@
 /**
  * The gate in the plan: each change that starts a container says what apply
  * will wait for (`~ web recreate (gate: healthy within 60s)`), and a
- * crash-looping container's reason says so.
+ * crash-looping or unhealthy container's reason says so.
  *
  * @module
  */
@@ -34,6 +34,10 @@ function startsContainer(change: PlannedChange, obs: Observation): boolean {
       return false;
   }
 }
+
+/** The reason of a recreate for a running container whose engine reports its healthcheck failing. */
+export const UNHEALTHY =
+  "container is unhealthy (its healthcheck fails): it is recreated, and the new one must pass its gate";
 
 /** The reason's tail for a container the engine keeps restarting. */
 export function crashLoopNote(obs: Observation): string {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { NetworkRemoval, VolumeRemoval } from "./host-objects.ts";
+import type { RolloutPlan } from "./rollout.ts";
 import { canonicalConfig, canonicalJson, configHash } from "../core/hash.ts";
 import { containerFields, inPlaceSettings } from "../core/fields.ts";
 import { type ContainersState, type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
@@ -12,8 +13,10 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
-import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { crashLoopNote, UNHEALTHY, withGate } from "./plan-gate.ts";
 import { movedTag } from "./image-policy.ts";
+import { type AsideWork, planLeftover } from "./aside.ts";
+import { type RecreateOrder, recreateOrder } from "./replace-order.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -25,6 +28,8 @@ export type Action =
   | "remove" // not desired any more
   | "forget" // not desired and already gone: only the state entry goes
   | "blocked" // cannot be planned: host unreachable, name taken, ...
+  | "finish" // an interrupted recreate's new container runs: remove the old one set aside
+  | "restore" // an interrupted recreate left no new one running: the old one gets its name back and runs
   | "nothing";
 
 /** One container's entry in the plan. */
@@ -51,8 +56,16 @@ export interface PlannedChange {
   unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
+  /** With a rollout: the batch it runs in, from 1 (engine/rollout.ts). Removals have none: they run first. */
+  batch?: number;
+  /** Its dependencies (`dependsOn`) changed in this plan: it starts only after they are done. */
+  after?: string[];
   /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
   gate?: string;
+  /** For a recreate on one host: whether the new one starts beside the old one or after it stopped (engine/replace-order.ts). */
+  strategy?: RecreateOrder;
+  /** An old container an interrupted recreate set aside, and what happens to it (engine/aside.ts). */
+  aside?: AsideWork;
 }
 
 /** A plan: plain, serialisable data. */
@@ -60,6 +73,8 @@ export interface Plan {
   changes: PlannedChange[];
   /** Named volumes removed (after the containers' changes), each with its warning; absent when none. */
   volumes?: VolumeRemoval[];
+  /** The batches of hosts the changes roll out in; absent when all hosts change at once. */
+  rollout?: RolloutPlan;
   /** User-defined networks removed (after the containers' changes), each with its warning; absent when none. */
   networks?: NetworkRemoval[];
   /** Counts by action, `nothing` excluded. */
@@ -83,8 +98,10 @@ export function blockedChanges(plan: Plan): PlannedChange[] {
 export function plan(desired: ContainersState, previous: ContainersState, observed: ObservedState): Plan {
   const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
   const changes = names.map((name) => {
-    const obs = observed[name] ?? { files: {}, mounts: {} };
-    return withGate(planOne(name, previous[name], desired[name], obs), desired[name], obs);
+    const [prev, want, obs] = [previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} }];
+    const then = (p: HostConfiguredContainer | undefined, o: Observation) =>
+      withGate(withOrder(planOne(name, p, want, o), p, want), want, o);
+    return (obs.error === undefined ? planLeftover(name, prev, want, obs, then) : undefined) ?? then(prev, obs);
   });
   const summary: Partial<Record<Action, number>> = {};
   for (const c of changes) if (c.action !== "nothing") summary[c.action] = (summary[c.action] ?? 0) + 1;
@@ -277,7 +294,19 @@ function planOne(
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
+  if (obs.health === "unhealthy") return change("recreate", [UNHEALTHY], full);
   return change("nothing", []);
+}
+
+/** A recreate on one host says its order; stop-first says why. */
+function withOrder(
+  c: PlannedChange,
+  prev: HostConfiguredContainer | undefined,
+  want: HostConfiguredContainer | undefined,
+): PlannedChange {
+  if (c.action !== "recreate" || c.fromHost !== undefined || want === undefined) return c;
+  const { order, why } = recreateOrder(prev, want);
+  return { ...c, strategy: order, reasons: why === undefined ? c.reasons : [...c.reasons, `stop-first: ${why}`] };
 }
 
 /** Sensitive env vars whose value on the host (as a digest) is not the desired one's digest. */

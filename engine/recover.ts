@@ -14,6 +14,7 @@ import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { listManaged } from "./observe.ts";
 import { Session } from "./session.ts";
 import { shortId } from "../core/container-id.ts";
+import { isAsideName } from "./aside.ts";
 
 /** Options of {@link recoverState}. */
 export interface RecoverOptions {
@@ -36,7 +37,8 @@ export interface RecoverOptions {
 export type RecoveredKind =
   | "desired" // in the config, as configured
   | "changed" // in the config, but its configuration label differs: the next apply recreates it
-  | "orphan"; // not in the config: the next apply removes it
+  | "orphan" // not in the config: the next apply removes it
+  | "aside"; // an old container an interrupted recreate set aside beside its name's holder: not recorded, the next apply finishes the recreate
 
 /** One container found on a host and recorded. */
 export interface RecoveredContainer {
@@ -54,7 +56,7 @@ export interface RecoveredContainer {
 export interface RecoveryResult {
   /** The state to persist. */
   state: ContainersState;
-  /** Every container recorded, sorted by host and name. */
+  /** Every container recorded (and every old one set aside, see `aside`), sorted by host and name. */
   found: RecoveredContainer[];
 }
 
@@ -143,7 +145,12 @@ function record(
   const state: ContainersState = {};
   const found: RecoveredContainer[] = [];
   const orphans: Array<{ via: HostConfiguredContainer; found: ObservedContainer }> = [];
-  for (const entry of listed) {
+  // An old container set aside (engine/aside.ts) takes its name's key only when nothing else holds it.
+  const ordered = [
+    ...listed.filter((e) => !isAsideName(e.found.name)),
+    ...listed.filter((e) => isAsideName(e.found.name)),
+  ];
+  for (const entry of ordered) {
     const { via, found: c } = entry;
     const name = nameOf(c);
     const sameHost = Object.entries(desired).filter(([key, want]) =>
@@ -152,6 +159,10 @@ function record(
     const match = sameHost.find(([, want]) =>
       JSON.stringify(want.container.runtime ?? {}) === JSON.stringify(via.container.runtime ?? {})
     ) ?? sameHost[0];
+    if (match === undefined && isAsideName(c.name) && isDesired(desired, c)) {
+      found.push({ key: name, name: c.name, host: hostLabel(via.host), id: c.id, status: c.status, kind: "aside" });
+      continue;
+    }
     if (match === undefined) {
       orphans.push(entry);
       continue;

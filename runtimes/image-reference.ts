@@ -35,7 +35,10 @@ export function parseImageReference(image: string): ImageReference {
   let tag = "latest";
   const at = image.indexOf("@");
   if (at >= 0) {
-    repository = image.slice(0, at);
+    // `repo:tag@sha256:...`: the digest names the image, the tag is dropped (as Docker does).
+    const named = image.slice(0, at);
+    const colon = named.lastIndexOf(":");
+    repository = colon > named.lastIndexOf("/") ? named.slice(0, colon) : named;
     tag = image.slice(at + 1);
   } else {
     const colon = image.lastIndexOf(":");

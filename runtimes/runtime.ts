@@ -82,6 +82,11 @@ export interface Runtime {
   update(id: string, config: ContainerConfig, options?: CallOptions): Promise<void>;
   /** Stops a container; `timeoutSeconds` before it is killed (default 10). */
   stop(id: string, options?: CallOptions & { timeoutSeconds?: number }): Promise<void>;
+  /**
+   * Renames a container (running or not); CONFLICT when the name is taken.
+   * Runtimes whose names are fixed (CRI) have none: a recreate then stops and removes the old one first.
+   */
+  rename?(id: string, name: string, options?: CallOptions): Promise<void>;
   /** Removes a named volume; one that is not there is no error. Only runtimes with named volumes have it. */
   removeVolume?(name: string, options?: CallOptions): Promise<void>;
   /** Removes a user-defined network; one that is not there counts as removed. */

@@ -69,7 +69,19 @@ export async function readPlanFile(path: string): Promise<SavedPlan> {
 
 type Shape = (value: unknown, path: string, problems: string[]) => void;
 
-const ACTIONS = ["create", "recreate", "update", "update-files", "start", "remove", "forget", "blocked", "nothing"];
+const ACTIONS = [
+  "create",
+  "recreate",
+  "update",
+  "update-files",
+  "start",
+  "remove",
+  "forget",
+  "blocked",
+  "finish",
+  "restore",
+  "nothing",
+];
 const SHA256 = /^[0-9a-f]{64}$/;
 
 const text: Shape = (v, path, problems) => {
@@ -131,11 +143,21 @@ const change = fields(
     files: list(text),
     directories: list(text),
   },
-  { fromHost: text, replaces: text, gate: text },
+  {
+    fromHost: text,
+    replaces: text,
+    gate: text,
+    strategy: oneOf(["start-first", "stop-first"]),
+    aside: fields({ id: text, name: text }, { restoreAs: text, drop: text, adopt: text }),
+    batch: (v, p, found) => count(v, p, found),
+    after: list(text),
+  },
 );
 const count: Shape = (v, path, problems) => {
   if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${path}: expected a count, got ${describe(v)}`);
 };
+const batchSize: Shape = (v, path, problems) => (typeof v === "number" ? count : text)(v, path, problems);
+const rollout = fields({ batch: batchSize, pauseMs: count, batches: list(list(text)) });
 const flag: Shape = (v, path, problems) => {
   if (typeof v !== "boolean") problems.push(`${path}: expected true or false, got ${describe(v)}`);
 };
@@ -150,7 +172,7 @@ const savedPlanShape = fields({
     basis: fields({ state: hash, desired: hash, observed: mapOf(fields({ status: text, hash })) }, {
       secrets: mapOf(digest),
     }),
-  }, { volumes: list(fields({ name: text, host: text, via: text, warning: text })) }),
+  }, { volumes: list(fields({ name: text, host: text, via: text, warning: text })), rollout }),
 });
 
 function at(path: string, key: string): string {

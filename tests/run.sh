@@ -7,9 +7,11 @@
 # Ends with a plain "N passed, N failed" line over the bun, node and smoke tests
 # (cancelled, skipped and todo added when there are any); cancelled tests, a
 # runner without a summary, and zero tests fail the run like failed ones.
-# BERTH_NIGHTLY=1: the long reliability runs (the kill loop at 20 iterations per signal).
+# BERTH_NIGHTLY=1: the long reliability runs (the kill loop at 20 iterations per signal, 20 kills mid-recreate).
 set -euo pipefail
-if [[ ${BERTH_NIGHTLY:-} == 1 ]]; then export BERTH_REL_KILL_ITERATIONS=${BERTH_REL_KILL_ITERATIONS:-20}; fi
+if [[ ${BERTH_NIGHTLY:-} == 1 ]]; then
+  export BERTH_REL_KILL_ITERATIONS=${BERTH_REL_KILL_ITERATIONS:-20} BERTH_REL_REPLACE_ITERATIONS=${BERTH_REL_REPLACE_ITERATIONS:-20}
+fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$PWD
 BIN=$ROOT/node_modules/.bin

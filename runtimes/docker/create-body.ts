@@ -168,6 +168,7 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     },
     stopSignal: (signal, body) => void (body.StopSignal = signal),
     stopTimeout: (seconds, body) => void (body.StopTimeout = seconds),
+    recreateOrder: () => {}, // berth's own (engine/replace.ts)
     memory: (size, body) => void (body.HostConfig.Memory = bytes(size)),
     memoryReservation: (size, body) => void (body.HostConfig.MemoryReservation = bytes(size)),
     memorySwap: (size, body) => void (body.HostConfig.MemorySwap = bytes(size)),

@@ -364,6 +364,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       await res.discard();
     },
 
+    async rename(id, name, o) {
+      const res = await engine.request({
+        method: "POST",
+        path: `${path(id)}/rename`,
+        query: { name },
+        what: `renaming container ${quote(shortId(id))} to ${quote(name)}`,
+        container: id,
+        ...signalOption(o?.signal),
+      });
+      await res.discard();
+    },
+
     async update(id, containerConfig, o) {
       const res = await engine.request({
         method: "POST",
@@ -567,6 +579,8 @@ interface ListRow {
   Names: string[] | null;
   Image: string;
   State: string;
+  /** In words: `Up 2 minutes (unhealthy)`; the healthcheck verdict is only here in a listing. */
+  Status?: string;
   Labels: Record<string, string> | null;
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
 }
@@ -604,5 +618,12 @@ function observedFromList(row: ListRow): ObservedContainer {
     image: row.Image,
     labels: row.Labels ?? {},
     ...(row.NetworkSettings?.Networks != null && { networks: Object.keys(row.NetworkSettings.Networks).sort() }),
+    ...healthFromStatus(row.Status),
   };
+}
+
+/** The healthcheck verdict in a listing's status words: `(healthy)`, `(unhealthy)`, `(health: starting)`. */
+function healthFromStatus(status: string | undefined): Pick<ObservedContainer, "health"> {
+  const verdict = /\((healthy|unhealthy|health: starting)\)$/.exec(status ?? "")?.[1];
+  return verdict === undefined ? {} : { health: verdict === "health: starting" ? "starting" : verdict };
 }

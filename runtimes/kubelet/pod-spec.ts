@@ -179,6 +179,13 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
   // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
   stopTimeout: { map: () => {} },
+  recreateOrder: {
+    refuse: (order) =>
+      order === "start-first"
+        ? "a CRI container cannot be renamed aside, so a recreate stops the old one first: remove `recreateOrder: start-first`"
+        : undefined,
+    map: () => {},
+  },
   // Sent with CreateContainer, and changed in place with UpdateContainerResources.
   memory: { map: setResources },
   memoryReservation: {

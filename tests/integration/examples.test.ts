@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, type TestHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { ROOT, tsCommand } from "../support/ts-script.ts";
 
@@ -129,6 +129,75 @@ describe("examples/app", () => {
     expect(await engineView(`${prefix}-web`)).toBeUndefined();
     expect(await engineView(`${prefix}-worker`)).toBeUndefined();
   }, 90_000);
+});
+
+describe("examples/safe-rollout", () => {
+  const hosts = env.hosts.slice(0, 3) as [TestHost, TestHost, TestHost];
+  const work = join(dir, "safe-rollout");
+  const [command, prefixArgs] = tsCommand(join(ROOT, "cli.ts"));
+  const berth = [command, ...prefixArgs].join(" ");
+  /** The example's containers gone from the fleet, whatever a failed run left. */
+  const removeDemo = async () => {
+    for (const host of hosts) {
+      for (const name of ["demo-web", "demo-db"]) {
+        await dockerLocal(`/containers/${name}?force=1`, { method: "DELETE", socket: host.dockerSocket });
+      }
+    }
+  };
+
+  test(
+    "rollout.sh: web after db, version 2 host by host, the broken version 3 stops after node1, then back",
+    async () => {
+      await removeDemo();
+      mkdirSync(work, { recursive: true });
+      const since = Date.now() / 1000 - 1;
+      const { stdout } = await run("bash", [join(ROOT, "examples", "safe-rollout", "rollout.sh")], {
+        env: { ...process.env, WORK: work, PAUSE: "0s", BERTH: berth, NO_COLOR: "1" },
+        timeout: 180_000,
+      });
+      expect(stdout).toContain("Batch 1 of 3: node1");
+      expect(stdout).toContain(`not started: the rollout stopped after a failure on host ${hosts[0].address}`);
+      expect(stdout).toContain("1 failed, 2 not started.");
+
+      // From the engines' events: which host created what, when.
+      const creates: Array<{ host: number; name: string; timeNano: number }> = [];
+      for (const [index, host] of hosts.entries()) {
+        const filters = encodeURIComponent(JSON.stringify({ type: ["container"], event: ["create"] }));
+        const until = Date.now() / 1000 + 1;
+        const { body } = await dockerLocal(`/events?since=${since}&until=${until}&filters=${filters}`, {
+          socket: host.dockerSocket,
+        });
+        for (const line of String(typeof body === "string" ? body : JSON.stringify(body)).split("\n")) {
+          if (line.trim() === "") continue;
+          const e = JSON.parse(line) as { timeNano: number; Actor: { Attributes: { name?: string } } };
+          const name = e.Actor.Attributes.name ?? "";
+          if (name.startsWith("demo-")) creates.push({ host: index + 1, name, timeNano: e.timeNano });
+        }
+      }
+      const webs = (host: number) => creates.filter((c) => c.host === host && c.name === "demo-web");
+      // node1: versions 1, 2, 3 (failed) and 2 again; node2 and node3 only 1 and 2: the broken one never reached them.
+      expect([webs(1).length, webs(2).length, webs(3).length]).toEqual([4, 2, 2]);
+      // db before web on node1; version 2 went node1, then node2, then node3 (the pause is rollout.test.ts's).
+      const db = creates.find((c) => c.name === "demo-db");
+      expect(db?.timeNano).toBeLessThan(webs(1)[0]?.timeNano as number);
+      const [n1, n2, n3] = [1, 2, 3].map((host) => webs(host)[1]?.timeNano ?? 0) as [number, number, number];
+      expect(n2).toBeGreaterThan(n1);
+      expect(n3).toBeGreaterThan(n2);
+
+      // In the end every web runs version 2, each host's engine says.
+      for (const host of hosts) {
+        const { body } = await dockerLocal("/containers/demo-web/json", { socket: host.dockerSocket });
+        const c = body as { State: { Running: boolean }; Config: { Env: string[] } };
+        expect(c.State.Running).toBe(true);
+        expect(c.Config.Env).toContain("VERSION=2");
+      }
+      const destroyed = await run(command, [...prefixArgs, "destroy", "--yes"], { cwd: work, env: process.env });
+      expect(destroyed.stdout).toContain("4 removed");
+    },
+    240_000,
+  );
+
+  afterAll(removeDemo, 60_000);
 });
 
 describe("examples/quickstart.sh", () => {

@@ -1,8 +1,9 @@
 /**
  * Health gates on real engines of the test environment: a started container
  * that fails its gate fails its change with its last log lines (secrets
- * masked); one that passes is recorded running; a crash-looping container is
- * never "nothing". Docker locally (the engine runs the healthcheck), Docker
+ * masked); one that passes is recorded running; a recreate whose new
+ * container fails its healthcheck leaves the old one running under its name;
+ * a crash-looping or unhealthy container is never "nothing". Docker locally (the engine runs the healthcheck), Docker
  * over SSH on h1 (a TCP port through the SSH connection), and containerd
  * through CRI (berth runs the healthcheck through exec). What the engine
  * says is checked through raw engine HTTP or `ctr`, not berth's plugins.
@@ -155,6 +156,56 @@ describe("health gates on Docker", () => {
     expect(error?.message).toContain("listening soon, token ***");
     expect(error?.message).not.toContain(SECRET);
     expect((await inspect("unhealthy")).State.Health?.Status).toBe("unhealthy");
+  });
+
+  test("a recreate whose new container fails its healthcheck: the old one is back under its name, running", async () => {
+    const healthy = { test: ["test", "-f", "/tmp/ready"], interval: "200ms", retries: 2 };
+    const first = await converge(
+      desired("swap", { args: ["sh", "-c", "touch /tmp/ready; exec sleep 100000"], healthcheck: healthy }),
+    );
+    expect(first.result.failed).toBe(0);
+    const oldId = first.result.state["swap"]?.container.status?.id;
+    // The new one never gets ready.
+    const broken = desired("swap", {
+      args: ["sh", "-c", "echo cannot get ready; exec sleep 100000"],
+      healthcheck: healthy,
+    });
+    const { plan, error, result } = await converge(broken, first.result.state);
+    expect(plan.changes[0]?.action).toBe("recreate");
+    expect(error?.code).toBe("GATE");
+    expect(error?.message).toContain("cannot get ready");
+    // The engine's own view: one container of that name, the old one, running; the state says the same.
+    const { body } = await dockerLocal("/containers/json?all=1", { socket: env.local.socket });
+    const mine = (body as Array<{ Id: string; Names: string[]; State: string }>).filter((c) =>
+      c.Names[0]?.startsWith(`/${prefix}-swap`)
+    );
+    expect(mine.map((c) => [c.Id, c.Names[0], c.State])).toEqual([[oldId, `/${prefix}-swap`, "running"]]);
+    expect(result.state["swap"]?.container.status?.id).toBe(oldId);
+  });
+
+  test("a container whose healthcheck fails after apply is planned as a recreate, with the reason", async () => {
+    const config = {
+      args: ["sh", "-c", "touch /tmp/ready; sleep 1; rm /tmp/ready; exec sleep 100000"],
+      healthcheck: { test: ["test", "-f", "/tmp/ready"], interval: "200ms", retries: 1 },
+    };
+    const first = await converge(desired("turns", config));
+    expect(first.result.failed).toBe(0);
+    // The engine's own verdict, once the file is gone.
+    for (let i = 0; i < 50 && (await inspect("turns")).State.Health?.Status !== "unhealthy"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const resource = new ContainersResource({
+      previousState: first.result.state,
+      desiredState: desired("turns", config),
+    });
+    try {
+      await resource.checkCurrentState();
+      const change = resource.plan().changes[0];
+      expect(change?.action).toBe("recreate");
+      expect(change?.reasons[0]).toContain("container is unhealthy (its healthcheck fails)");
+    } finally {
+      await resource.close();
+    }
   });
 
   test("a crash-looping container is never nothing: the plan starts it again, and its gate fails with its logs", async () => {

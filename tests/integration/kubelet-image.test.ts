@@ -10,6 +10,7 @@ import { ContainersResource } from "../../engine/containers.ts";
 import { rollbackState } from "../../engine/rollback.ts";
 import { criClient } from "../../runtimes/kubelet/cri-client.ts";
 import { grpcClient } from "../../runtimes/kubelet/grpc.ts";
+import { READER_LABEL } from "../../runtimes/kubelet/logs.ts";
 import { directTransport } from "../../transports/direct.ts";
 import { containerdView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
@@ -96,9 +97,10 @@ describe("image identity and policy on CRI", () => {
     expect(await converge(back)).toEqual([]);
     // What containerd runs in the app's sandbox now: its image and its process environment.
     const sandbox = (await view.inspect(name))?.id as string;
-    const [running] = (await raw.listContainers({ podSandboxId: sandbox })).filter((c) =>
-      c.state === "CONTAINER_RUNNING"
-    );
+    // The app's own container: not a log reader berth ran beside it, the latest attempt.
+    const [running] = (await raw.listContainers({ podSandboxId: sandbox }))
+      .filter((c) => c.state === "CONTAINER_RUNNING" && c.labels[READER_LABEL] === undefined)
+      .sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0));
     expect(running?.imageRef).toBe(firstId);
     expect(await raw.containerEnv(running?.id as string)).toContain("LEVEL=1");
     expect(state["app"]?.container.image?.id).toBe(firstId);

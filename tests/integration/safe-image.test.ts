@@ -16,8 +16,8 @@ const hosts = env.hosts.slice(0, 3) as [TestHost, TestHost, TestHost];
 const dir = mkdtempSync(join(tmpdir(), "berth-safe-image-"));
 const prefix = `bt-simg-${process.pid}`;
 
-/** The fleet config: one `web-<host>` per host, all running `image`. */
-function fleetConfig(image: string): string {
+/** The fleet config: one `web-<host>` per host, all running `image`, and `mover` on host `moverHost`. */
+function fleetConfig(image: string, moverHost: TestHost): string {
   const lines = [
     "ssh:",
     `  privateKeyPath: ${env.ssh.privateKeyPath}`,
@@ -42,12 +42,21 @@ function fleetConfig(image: string): string {
       `    args: [sleep, "100000"]`,
     );
   }
+  lines.push(
+    "  mover:",
+    `    name: ${prefix}-mover`,
+    `    host: ${moverHost.name}`,
+    `    image: ${image}`,
+    "    init: true",
+    "    networkMode: none",
+    `    args: [sleep, "100000"]`,
+  );
   return `${lines.join("\n")}\n`;
 }
 
-/** This test's container on a host, straight from its engine. */
-async function webOn(host: TestHost): Promise<{ id: string; state: string; image: string }[]> {
-  const filters = encodeURIComponent(JSON.stringify({ name: [`${prefix}-web`] }));
+/** This test's container `name` on a host, straight from its engine. */
+async function webOn(host: TestHost, name = `${prefix}-web`): Promise<{ id: string; state: string; image: string }[]> {
+  const filters = encodeURIComponent(JSON.stringify({ name: [`^/${name}$`] }));
   const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`, { socket: host.dockerSocket });
   return (body as { Id: string; State: string; Image: string }[]).map((c) => ({
     id: c.Id,
@@ -58,7 +67,7 @@ async function webOn(host: TestHost): Promise<{ id: string; state: string; image
 
 afterAll(async () => {
   for (const host of hosts) {
-    for (const c of await webOn(host)) {
+    for (const c of [...await webOn(host), ...await webOn(host, `${prefix}-mover`)]) {
       await dockerLocal(`/containers/${c.id}?force=1`, { method: "DELETE", socket: host.dockerSocket });
     }
   }
@@ -67,27 +76,32 @@ afterAll(async () => {
 
 describe("pull first", () => {
   test(
-    "a bad tag for a container on 3 hosts leaves the 3 old containers running; exit 1; the state is true",
+    "a bad tag on 3 hosts (one container also moving) leaves the old containers running; exit 1; the state is true",
     async () => {
-      writeFileSync(join(dir, "config.yaml"), fleetConfig(env.image));
+      const [h1, h2] = hosts;
+      writeFileSync(join(dir, "config.yaml"), fleetConfig(env.image, h1));
       expect((await runCli(["apply", "--yes"], dir)).code).toBe(0);
-      const before = await Promise.all(hosts.map(webOn));
+      const before = await Promise.all(hosts.map((h) => webOn(h)));
       for (const found of before) expect(found.map((c) => c.state)).toEqual(["running"]);
+      const mover = await webOn(h1, `${prefix}-mover`);
+      expect(mover.map((c) => c.state)).toEqual(["running"]);
       const stateBefore = readFileSync(join(dir, "state.yaml"), "utf8");
 
       // Nothing listens on the registry port inside the hosts' namespaces: every pull fails.
       const bad = "127.0.0.1:5000/berth/no-such-image:1";
-      writeFileSync(join(dir, "config.yaml"), fleetConfig(bad));
+      writeFileSync(join(dir, "config.yaml"), fleetConfig(bad, h2));
       const run = await runCli(["apply", "--yes"], dir);
       expect(run.code).toBe(1);
-      for (const h of hosts) {
-        expect(run.stdout + run.stderr).toMatch(new RegExp(`web-${h.name}[^\\n]*pulling image "${bad}"`));
+      for (const key of [...hosts.map((h) => `web-${h.name}`), "mover"]) {
+        expect(run.stdout + run.stderr).toMatch(new RegExp(`${key}[^\\n]*pulling image "${bad}"`));
       }
-      // The same containers, untouched and running, on every host.
-      expect(await Promise.all(hosts.map(webOn))).toEqual(before);
+      // The same containers, untouched and running, on every host; the mover still where it was to leave.
+      expect(await Promise.all(hosts.map((h) => webOn(h)))).toEqual(before);
+      expect(await webOn(h1, `${prefix}-mover`)).toEqual(mover);
+      expect(await webOn(h2, `${prefix}-mover`)).toEqual([]);
       expect(readFileSync(join(dir, "state.yaml"), "utf8")).toBe(stateBefore);
       const plan = await runCli(["--json", "plan"], dir);
-      expect(JSON.parse(plan.stdout).plan.summary).toEqual({ recreate: 3 });
+      expect(JSON.parse(plan.stdout).plan.summary).toEqual({ recreate: 4 });
     },
     90_000,
   );

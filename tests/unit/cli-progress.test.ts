@@ -71,6 +71,18 @@ describe("--progress", () => {
     expect(out.endsWith("  + web created on node1 (10.0.0.11) (2.6s)\n")).toBe(true);
   });
 
+  test("tty: images pulled first, before any change begins, show their progress on the status line", async () => {
+    let out = "";
+    const progress = progressFor("tty", (s) => (out += s), plain, { columns: 200 });
+    progress.pull("node1", "busybox:big", downloading(0));
+    await sleep(1100);
+    progress.pull("node1", "busybox:big", downloading(2_000_000));
+    await sleep(1100);
+    progress.stop();
+    expect(out).toContain("  pulling 2.0 of 4.0 MB downloaded: busybox:big");
+    expect(out).not.toContain("in progress");
+  });
+
   test("quiet: failures only", () => {
     let out = "";
     const progress = progressFor("quiet", (s) => (out += s), plain);

@@ -132,4 +132,20 @@ describe("the gate in the plan", () => {
     expect(change?.reasons[0]).toContain("container is restarting (a crash loop");
     expect(change?.gate).toBe("running 0.25s");
   });
+
+  test("a running container the engine reports unhealthy is recreated, through its gate", () => {
+    const was = { web: hcc({ ...BASE, healthcheck: CHECK }, "abc") };
+    const unhealthy = { ...observed("running"), health: "unhealthy" };
+    const change = plan({ web: hcc({ ...BASE, healthcheck: CHECK }) }, was, { web: unhealthy }).changes[0];
+    expect(change?.action).toBe("recreate");
+    expect(change?.reasons).toEqual([
+      "container is unhealthy (its healthcheck fails): it is recreated, and the new one must pass its gate",
+    ]);
+    expect(change?.replaces).toBe("abc");
+    expect(change?.gate).toBe("healthy within 60s");
+    // Healthy, or not checked yet: nothing to do.
+    for (const health of ["healthy", "starting"]) {
+      expect(plan(was, was, { web: { ...observed("running"), health } }).changes[0]?.action).toBe("nothing");
+    }
+  });
 });

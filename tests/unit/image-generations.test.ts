@@ -13,7 +13,7 @@ import { parseDocument, stateFromDocument, stateToYaml } from "../../core/serial
 import { carryRecords, withGeneration } from "../../engine/generations.ts";
 import { plan } from "../../engine/plan.ts";
 import { rollbackState } from "../../engine/rollback.ts";
-import { identityOf } from "../../runtimes/image-reference.ts";
+import { identityOf, parseImageReference } from "../../runtimes/image-reference.ts";
 
 const config = (text: string) => configFromDocument(parseDocument(text, "config.yaml"), "config.yaml", { env: {} });
 
@@ -73,6 +73,17 @@ describe("image identity in the state", () => {
       digest: "busybox@sha256:2",
     });
     expect(identityOf("app:1", "sha256:1", [])).toEqual({ id: "sha256:1" });
+  });
+
+  test("a digest reference is pulled by its digest; a tag written before it is dropped", () => {
+    const digest = `sha256:${"a".repeat(64)}`;
+    for (const image of [`127.0.0.1:5000/app:1@${digest}`, `127.0.0.1:5000/app@${digest}`]) {
+      expect(parseImageReference(image)).toEqual({
+        registry: "127.0.0.1:5000",
+        repository: "127.0.0.1:5000/app",
+        tag: digest,
+      });
+    }
   });
 });
 

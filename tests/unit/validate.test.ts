@@ -373,7 +373,7 @@ describe("validateHostConfiguredContainer()", () => {
     expectProblem(
       problemsAfter((d) => (d.zzz = 1)),
       "desiredState.etcd.zzz",
-      "remove it (known fields: container, host, configFiles, sensitive, hooks)",
+      "remove it (known fields: container, host, configFiles, sensitive, dependsOn, hooks)",
     );
   });
 
