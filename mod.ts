@@ -49,6 +49,7 @@ export { type BerthConfig, configFromDocument, type ConfigOptions } from "./core
 export { parseDocument, stateFromDocument, stateToYaml, stripSecrets } from "./core/serialize.ts";
 export { type Problem, validateContainers as validate, ValidationError } from "./core/validate.ts";
 export { ContainersResource, type ContainersResourceOptions, type PlanWithBasis } from "./engine/containers.ts";
+export type { ImportResult } from "./engine/import.ts";
 export type { PlanBasis } from "./engine/basis.ts";
 export type { HostConnection } from "./engine/session.ts";
 export { fromYaml, type FromYamlOptions } from "./engine/from-yaml.ts";

@@ -39,6 +39,14 @@ function bash(program: Command): string {
       all.flatMap((n) => n.command.options.filter((o) => o.required || o.optional)).flatMap((o) => [o.short, o.long]),
     ),
   ].filter((f) => f !== undefined).sort();
+  // Options whose value is one of a few words (`--graph dot|mermaid`): those words, instead of files.
+  const choices = [
+    ...new Map(
+      all.flatMap((n) => n.command.options).filter((o) => o.argChoices !== undefined).flatMap((o) =>
+        [o.short, o.long].filter((f) => f !== undefined).map((f) => [f, (o.argChoices as string[]).join(" ")])
+      ),
+    ),
+  ].map(([flag, words]) => `    ${flag}) COMPREPLY=($(compgen -W "${words}" -- "$cur")) ;;`);
   const steps = all.filter((n) => n.path !== "").map((n) => `"/${n.path}"`).join("|");
   // Below the program its options still apply, but not --version.
   const globals = flags(program).filter((f) => f !== "-V" && f !== "--version");
@@ -53,18 +61,23 @@ function bash(program: Command): string {
   });
   return `# berth completion for bash: eval "$(berth completion bash)", e.g. in ~/.bashrc
 _berth() {
-  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 words=""
+  local cur=\${COMP_WORDS[COMP_CWORD]} path="" w i skip=0 words="" option=""
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=\${COMP_WORDS[i]}
     if ((skip)); then skip=0; continue; fi
     case "$w" in
-      ${valued.join("|")}) skip=1 ;;
+      ${valued.join("|")}) skip=1 option="$w" ;;
       -*) ;;
       *) case "$path/$w" in ${steps}) path="$path/$w" ;; esac ;;
     esac
   done
-  # After an option that takes a value: files (-o default).
-  ((skip)) && return 0
+  # After an option that takes a value: its words, else files (-o default).
+  if ((skip)); then
+    case "$option" in
+${choices.join("\n")}
+    esac
+    return 0
+  fi
   case "\${path:-/}" in
 ${cases.join("\n")}
   esac
@@ -107,7 +120,11 @@ function fish(program: Command): string {
     }
     if (path.length === 0) continue;
     for (const o of n.command.options) {
-      const value = o.required || o.optional ? " -r" : "";
+      const value = o.argChoices !== undefined
+        ? ` -x -a ${quote(o.argChoices.join(" "))}`
+        : o.required || o.optional
+        ? " -r"
+        : "";
       lines.push(
         `complete -c berth -n ${quote(`__fish_seen_subcommand_from ${path[path.length - 1]}`)}${
           o.short ? ` -s ${o.short.slice(1)}` : ""

@@ -23,6 +23,10 @@ const HELP: Record<string, CommandHelp> = {
     exits: [[0, "the file was written"], [1, "the file exists (--force overwrites it) or cannot be written"]],
     examples: [["berth init && berth validate", "write a starter config.yaml, then check it"]],
   },
+  import: {
+    exits: [[0, "imported (the plan shown says what apply still changes)"], AN_ERROR],
+    examples: [["berth import web", "take the container named like web on its host into the state, untouched"]],
+  },
   validate: {
     exits: [[0, "the config (and the state) are valid"], [1, "a problem, named with its field and fix"]],
     examples: [["berth -c cluster.yaml validate --json", "check a config, the answer as JSON"]],
@@ -36,6 +40,7 @@ const HELP: Record<string, CommandHelp> = {
     examples: [
       ["berth plan --out plan.json", "show the changes and save them for `berth apply plan.json`"],
       ["berth plan --target web --json", "only the container web, as JSON"],
+      ["berth plan --graph dot | dot -Tsvg > plan.svg", "the plan as a picture of hosts and changes"],
     ],
   },
   apply: {
@@ -70,7 +75,12 @@ const HELP: Record<string, CommandHelp> = {
     exits: [[0, "every host answered"], [1, "an error, or a host unreachable (its rows say why)"]],
     examples: [["berth status --json", "containers per host with their live status, as JSON"]],
   },
-  logs: { examples: [["berth logs web --tail 50", "the last 50 lines container web printed"]] },
+  logs: {
+    examples: [
+      ["berth logs web --tail 50", "the last 50 lines container web printed"],
+      ["berth logs -f --since 10m --timestamps", "every container's output of the last 10 minutes, then as it comes"],
+    ],
+  },
   state: { examples: [["berth state pull > backup.yaml", "save a copy of the state"]] },
   "state pull": { examples: [["berth -s etcd://10.0.0.5:2379/berth state pull", "print the state kept in etcd"]] },
   "state push": {

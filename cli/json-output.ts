@@ -91,7 +91,7 @@ export function publicResult(result: ApplyResult, hostName: (label: string) => s
  * The plan's diff shows config values as JSON text (`"3.5"`, `["a"]`); in JSON output they become the
  * values themselves. Host addresses and config-file lines are plain text and stay strings.
  */
-function jsonDiff(d: DiffLine): { op: DiffLine["op"]; path: string; before?: unknown; after?: unknown } {
+export function jsonDiff(d: DiffLine): { op: DiffLine["op"]; path: string; before?: unknown; after?: unknown } {
   const plain = d.path === "host" || d.path.startsWith("file ");
   const value = (s: string | undefined) => {
     if (s === undefined || plain) return s;

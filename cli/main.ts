@@ -23,9 +23,10 @@ import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
 import { addCommandHelp } from "./help.ts";
 import { PROGRESS_MODES, type ProgressMode } from "./progress.ts";
-import { logsCommand, parseTail } from "./logs.ts";
+import { logsCommand, type LogsOptions, parseSince, parseTail } from "./logs.ts";
 import { initCommand } from "./init.ts";
-import { type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
+import { importCommand } from "./import.ts";
+import { GRAPH_FORMATS, type GraphFormat, parseGraphFormat } from "./plan-graph.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "../engine/limit.ts";
 import { recoverCommand } from "./recover.ts";
 import { parseBatch, parsePause, type RolloutFlags } from "./rollout.ts";
@@ -100,10 +101,9 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .addOption(new Option("-o, --out <file>", "save the plan, to apply it exactly with `berth apply FILE`"))
     .option("-t, --target <name>", "only this container (repeatable)", collect, [])
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
-    .option(
-      "--graph <format>",
-      "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid",
-      parseGraphFormat,
+    .addOption(
+      new Option("--graph <format>", "write the plan as a graph of hosts and changes: dot (Graphviz) or mermaid")
+        .choices(GRAPH_FORMATS).argParser(parseGraphFormat),
     )
     .option("--graph-file <file>", "write the --graph there (the text plan still goes to stdout)")
     .option("--batch <hosts>", 'roll out N hosts, or "P%" of them, at a time (over the config\'s rollout:)', parseBatch)
@@ -139,6 +139,13 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
       streaming = true;
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
     });
+  program.command("import").description(
+    "take a container that runs on its host but was not made by berth into the state, without restarting it",
+  )
+    .argument("<name>", "a container of the config; the one holding its name on its host is imported")
+    .action(async (name: string) => {
+      code = await importCommand(io, { ...global(), name });
+    });
   program.command("rollback").description(
     "return containers to what they ran before the change that replaced them (asks first unless --yes)",
   )
@@ -154,12 +161,15 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     code = await statusCommand(io, global());
   });
   program.command("logs").description(
-    "what a container has printed (stdout to stdout, stderr to stderr), also after it exited",
+    "what a container has printed (stdout to stdout, stderr to stderr), also after it exited; all, by name, without NAME",
   )
-    .argument("<name>", "the container's name")
+    .argument("[name]", "the container's name; without it, every container of the state, each line prefixed by name")
     .option("-n, --tail <lines>", "only the last LINES lines", parseTail)
-    .action(async (name: string, o: { tail?: number }) => {
-      code = await logsCommand(io, { ...global(), ...o, name });
+    .option("--since <when>", "only output since a duration ago (10m, 1h30m) or an RFC 3339 time", parseSince)
+    .option("-t, --timestamps", "start each line with the time it was printed")
+    .option("-f, --follow", "keep printing output as it comes, until the containers stop or Ctrl-C (Docker)")
+    .action(async (name: string | undefined, o: Omit<LogsOptions, "name">) => {
+      code = await logsCommand(io, { ...global(), ...o, ...(name === undefined ? {} : { name }) });
     });
   const state = program.command("state").description("manage the state (a file, or etcd)");
   state.command("pull").description("print the state (and its etcd revision, on stderr)").action(async () => {

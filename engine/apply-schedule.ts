@@ -109,9 +109,7 @@ export async function runScheduled(
         hostKey(prev.host),
         () =>
           steps.run(c, async () => {
-            await steps.remove(c.name, prev, c.replaces as string);
-            // An old container an interrupted recreate set aside goes with it.
-            if (c.aside !== undefined && c.aside.id !== c.replaces) await steps.remove(c.name, prev, c.aside.id);
+            for (const id of removedIds(c)) await steps.remove(c.name, prev, id);
           }).then(() => {}),
       ]);
     } else if (c.action === "recreate" && c.fromHost !== undefined) {
@@ -119,7 +117,12 @@ export async function runScheduled(
       removals.push([
         hostKey(prev.host),
         async () =>
-          void removed.set(c.name, await steps.run(removal, () => steps.remove(c.name, prev, c.replaces as string))),
+          void removed.set(
+            c.name,
+            await steps.run(removal, async () => {
+              for (const id of removedIds(c)) await steps.remove(c.name, prev, id);
+            }),
+          ),
       ]);
     }
   }
@@ -205,4 +208,12 @@ export async function runScheduled(
 /** Waits `ms`, or less when `signal` aborts (the next step then sees the stop). */
 async function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
   await sleep(ms, undefined, signal === undefined ? {} : { signal }).catch(() => {});
+}
+
+/**
+ * The containers a removal (or a move's removal) takes away: the recorded one, and what an interrupted
+ * recreate left beside it (the old one set aside, an unfinished new one: engine/aside.ts).
+ */
+function removedIds(c: PlannedChange): string[] {
+  return [...new Set([c.replaces, c.aside?.id, c.aside?.drop].filter((id): id is string => id !== undefined))];
 }

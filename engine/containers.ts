@@ -20,6 +20,9 @@ import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
 import { type HostConnection, Session, type SessionOptions } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
+import { shortId } from "../core/container-id.ts";
+import { compareForImport, type ImportResult } from "./import.ts";
+import type { LogOptions, Runtime } from "../runtimes/runtime.ts";
 import type { Rollout } from "../core/rollout.ts";
 import { planRollout, withRolloutOf } from "./rollout.ts";
 
@@ -293,15 +296,59 @@ export class ContainersResource {
    * (also after it exited).
    *
    * @param name The container's name in the state.
-   * @param options `tail`: only the last lines (counted over both streams).
+   * @param options `tail`: only the last lines (counted over both streams); `since`: only what was printed from
+   *   then on; `timestamps`: each line starts with its time.
    * @returns Its stdout and stderr text.
    * @throws {BerthError} `NOT_FOUND` when the name is not in the state or the container was not created;
    *   `VALIDATION` when its runtime cannot read logs; the runtime's error otherwise.
    */
   async logs(
     name: string,
-    options: { tail?: number; signal?: AbortSignal } = {},
+    options: LogOptions = {},
   ): Promise<{ stdout: string; stderr: string }> {
+    const { runtime, id, host } = await this.#logSource(name, options.signal);
+    if (runtime.logs === undefined) {
+      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
+        container: name,
+        host,
+      });
+    }
+    try {
+      return await runtime.logs(id, options);
+    } catch (err) {
+      throw withContext(err, `container "${name}"`);
+    }
+  }
+
+  /**
+   * A container's output as it prints it, until it stops or `options.signal` aborts (`berth logs -f`).
+   *
+   * @param onOutput Told each piece of output, by stream, as it arrives.
+   * @throws {BerthError} As {@link logs}; `VALIDATION` when its runtime cannot follow output.
+   */
+  async followLogs(
+    name: string,
+    onOutput: (stream: "stdout" | "stderr", text: string) => void,
+    options: LogOptions = {},
+  ): Promise<void> {
+    const { runtime, id, host } = await this.#logSource(name, options.signal);
+    if (runtime.followLogs === undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `Container "${name}" on host ${host}: its runtime cannot follow output (CRI log files are read through a ` +
+          `helper container); run "berth logs ${name} --since 1m" instead`,
+        { container: name, host },
+      );
+    }
+    try {
+      await runtime.followLogs(id, onOutput, options);
+    } catch (err) {
+      throw withContext(err, `container "${name}"`);
+    }
+  }
+
+  /** The runtime and id of a container of the state, for its logs. */
+  async #logSource(name: string, signal?: AbortSignal): Promise<{ runtime: Runtime; id: string; host: string }> {
     const state = this.currentState();
     const hcc = state[name];
     if (hcc === undefined) {
@@ -322,21 +369,87 @@ export class ContainersResource {
         host,
       });
     }
-    const runtime = await this.#session.runtime(hcc, options.signal);
+    const runtime = await this.#session.runtime(hcc, signal);
     // Like every run that reaches a host, this one removes file helpers a killed run left there.
-    await listManaged(runtime, options.signal).catch(() => {});
-    if (runtime.logs === undefined) {
-      throw new BerthError("VALIDATION", `Container "${name}" on host ${host}: its runtime cannot read logs`, {
-        container: name,
-        host,
-      });
+    await listManaged(runtime, signal).catch(() => {});
+    return { runtime, id, host };
+  }
+
+  /**
+   * Takes the container holding a desired name on its host, made outside
+   * berth (or not recorded), into the state without touching it (see
+   * engine/import.ts): recorded with the desired config when the engine's
+   * settings match it, else with the settings found, so the next plan
+   * recreates it. Call it before `checkCurrentState()`.
+   *
+   * @param name A container of the config.
+   * @returns What was found and how it differs from the config.
+   * @throws {BerthError} `NOT_FOUND` for a name not in the config (did-you-mean) or no container on the host;
+   *   `VALIDATION` when the state already records a live container for it, or the runtime cannot read settings back.
+   */
+  async importContainer(name: string, options: { signal?: AbortSignal } = {}): Promise<ImportResult> {
+    const want = this.#sealed[name];
+    if (want === undefined) {
+      const close = suggest(name, Object.keys(this.#sealed));
+      throw new BerthError(
+        "NOT_FOUND",
+        `No container "${name}" in the config${close === undefined ? ": add it first" : `: did you mean "${close}"?`}`,
+        { container: name },
+      );
     }
-    const { signal, tail } = options;
-    try {
-      return await runtime.logs(id, { ...signalOption(signal), ...(tail === undefined ? {} : { tail }) });
-    } catch (err) {
-      throw withContext(err, `container "${name}"`);
+    const host = hostLabel(want.host);
+    const was = this.#previous[name];
+    const recorded = was?.container.status?.id;
+    if (recorded !== undefined && hostKey(was?.host as Host) !== hostKey(want.host)) {
+      // Replacing the entry would lose the container recorded on the other host.
+      throw new BerthError(
+        "VALIDATION",
+        `"${name}" is in the state on host ${hostLabel(was?.host as Host)} (container ${shortId(recorded)}), ` +
+          `and the config moves it to ${host}: run "berth apply" to move it instead`,
+        { container: name, host },
+      );
     }
+    const runtime = await this.#session.runtime(want, options.signal);
+    if (recorded !== undefined && (await runtime.inspect(recorded, signalOption(options.signal))) !== undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `"${name}" is already in the state (container ${shortId(recorded)} on host ${host}): nothing to import`,
+        { container: name, host },
+      );
+    }
+    const wanted = want.container.config.name;
+    const found = await runtime.inspect(wanted, signalOption(options.signal));
+    if (found === undefined) {
+      throw new BerthError(
+        "NOT_FOUND",
+        `No container named "${wanted}" on host ${host} to import: "berth apply" creates it`,
+        { container: name, host },
+      );
+    }
+    if (found.readBack === undefined) {
+      throw new BerthError(
+        "VALIDATION",
+        `Cannot import "${name}" on host ${host}: its runtime cannot read a container's settings back to compare ` +
+          `them with the config; remove container ${shortId(found.id)} and let "berth apply" create it`,
+        { container: name, host },
+      );
+    }
+    const key = this.#key;
+    const { diff, notCompared, record } = compareForImport(
+      want,
+      this.#desired[name]?.container.config.env ?? {},
+      found.readBack.config,
+      found.readBack.compared,
+      (value) => digestOf(value, key),
+    );
+    const status = { id: found.id, status: found.status };
+    this.#previous = {
+      ...this.#previous,
+      [name]: { ...want, container: { ...want.container, config: record, status } },
+    };
+    this.#current = undefined;
+    this.#observed = undefined;
+    return { name, host, ...status, diff, notCompared };
   }
 
   /** The current state as YAML, without secrets (digests of this resource's key instead), ready to be persisted. */

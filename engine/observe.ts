@@ -177,9 +177,10 @@ async function observeHost(
     let found: ObservedContainer | undefined;
     if (recorded !== undefined) {
       const id = recorded.container.status?.id as string;
-      const { listing } = await listed(recorded);
-      // A recorded id may be a short one.
-      found = listing.byId.get(id) ?? [...listing.byId.values()].find((c) => c.id.startsWith(id));
+      const { runtime, listing } = await listed(recorded);
+      // A recorded id may be a short one; an imported container (`berth import`) has no berth labels.
+      found = listing.byId.get(id) ?? [...listing.byId.values()].find((c) => c.id.startsWith(id)) ??
+        await runtime.inspect(id, signalOption(signal));
       obs.status = found === undefined ? { id, status: STATUS_GONE } : { id: found.id, status: found.status };
       if (found?.labels[LABEL_CONFIG_HASH] !== undefined) obs.configHash = found.labels[LABEL_CONFIG_HASH];
       if (found !== undefined && found.name !== recorded.container.config.name) obs.renamedTo = found.name;
@@ -191,7 +192,6 @@ async function observeHost(
       const wantsSettings = hasInPlace(recorded) || (want !== undefined && hasInPlace(want));
       const wantsEnv = (want?.sensitive?.env?.length ?? 0) > 0;
       if (found !== undefined && (wantsSettings || wantsEnv)) {
-        const { runtime } = await listed(recorded);
         const inspected = await runtime.inspect(found.id, signalOption(signal));
         if (wantsSettings && inspected?.settings !== undefined) obs.settings = inspected.settings;
         if (wantsEnv && inspected?.env !== undefined) {

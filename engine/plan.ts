@@ -165,7 +165,7 @@ function planOne(
         return change("blocked", [
           `name "${want.container.config.name}" is taken on host ${hostLabel(want.host)} by container ${
             shortId(obs.nameHolder.id)
-          }, which berth did not create: remove or rename that container, or choose another name`,
+          }, which berth did not create: "berth import ${name}" takes it into the state (kept running when its settings match), or remove or rename that container, or choose another name`,
         ]);
       }
       return change("recreate", [

@@ -45,8 +45,6 @@ export async function replaceStep(
     await removeStep(ctx, c.name, old, oldId);
     return await createStep(ctx, c, want);
   }
-  // The image first: a pull that fails leaves the old one untouched and running.
-  await doing(`pulling image "${want.container.config.image}" on host ${c.host}`, () => ctx.session.ensureImage(want));
   const seen = await doing(`reading container "${c.name}" on host ${c.host}`, () => runtime.status(oldId));
   if (seen === undefined) return await createStep(ctx, c, want);
   const order = c.strategy ?? recreateOrder(prev, want).order;

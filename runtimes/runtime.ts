@@ -47,6 +47,22 @@ export interface ObservedContainer extends ContainerStatus {
   health?: string;
   /** The output of the engine's last healthcheck run, with the verdict. */
   healthOutput?: string;
+  /** From `inspect()` where the runtime can tell: the settings read back in config form, for `berth import`. */
+  readBack?: {
+    /** The fields read back (absent from `config`: the engine's default). */
+    compared: readonly (keyof ContainerConfig)[];
+    config: Partial<ContainerConfig>;
+  };
+}
+
+/** Which output `logs()` and `followLogs()` return. */
+export interface LogOptions extends CallOptions {
+  /** Only the last `tail` lines, counted over both streams. */
+  tail?: number;
+  /** Only what was printed at or after this time (ms since the epoch). */
+  since?: number;
+  /** Each line starts with the time it was printed (RFC 3339, nanoseconds) and a space. */
+  timestamps?: boolean;
 }
 
 /** Container creation: the config plus the labels to attach. */
@@ -128,7 +144,16 @@ export interface Runtime {
     options?: CallOptions & { timeoutSeconds?: number },
   ): Promise<{ exitCode: number; output: string }>;
   /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
-  logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
+  logs?(id: string, options?: LogOptions): Promise<{ stdout: string; stderr: string }>;
+  /**
+   * The container's output as it prints it (after what `logs()` would return), until it stops or
+   * `signal` aborts. Optional: runtimes without it cannot follow.
+   */
+  followLogs?(
+    id: string,
+    onOutput: (stream: "stdout" | "stderr", text: string) => void,
+    options?: LogOptions,
+  ): Promise<void>;
   /** Releases connections. */
   close(): Promise<void>;
 }

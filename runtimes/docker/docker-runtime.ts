@@ -20,6 +20,7 @@ import type {
   CreateOptions,
   FileRead,
   FileToWrite,
+  LogOptions,
   ObservedContainer,
   PathInfo,
   Runtime,
@@ -33,7 +34,8 @@ import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
 import { identityOf, imageMissing, parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
-import { demultiplexLogs } from "./logs.ts";
+import { demultiplexLogs, logFrames } from "./logs.ts";
+import { configFromInspect, IMPORT_COMPARED, type InspectedSettings } from "./config-from-inspect.ts";
 import { signalOption } from "../../core/signal.ts";
 import { shortId } from "../../core/container-id.ts";
 import { quote } from "../../core/shape.ts";
@@ -512,12 +514,32 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       const res = await engine.request({
         method: "GET",
         path: `${path(id)}/logs`,
-        query: { stdout: 1, stderr: 1, tail: o?.tail ?? "all" },
+        query: logQuery(o),
         what: `reading the logs of container ${quote(shortId(id))}`,
         container: id,
         ...signalOption(o?.signal),
       });
       return demultiplexLogs(await res.bytes());
+    },
+
+    async followLogs(id, onOutput, o) {
+      const res = await engine.request({
+        method: "GET",
+        path: `${path(id)}/logs`,
+        query: { ...logQuery(o), follow: 1 },
+        what: `following the logs of container ${quote(shortId(id))}`,
+        container: id,
+        // A quiet container sends nothing for as long as it likes.
+        idleTimeoutMs: 2 ** 31 - 1,
+        ...signalOption(o?.signal),
+      });
+      const frames = logFrames(onOutput);
+      try {
+        for await (const chunk of res.body) frames.push(chunk);
+      } catch (err) {
+        if (o?.signal?.aborted !== true) throw err;
+      }
+      frames.end();
     },
 
     close: () => http.close(),
@@ -585,6 +607,17 @@ interface ListRow {
   NetworkSettings?: { Networks?: Record<string, unknown> | null } | null;
 }
 
+/** The engine's logs query: both streams, and what `options` asks for (since: seconds, as the engine takes it). */
+function logQuery(o: LogOptions | undefined): Record<string, string | number> {
+  return {
+    stdout: 1,
+    stderr: 1,
+    tail: o?.tail ?? "all",
+    ...(o?.since === undefined ? {} : { since: (o.since / 1000).toFixed(3) }),
+    ...(o?.timestamps === true ? { timestamps: 1 } : {}),
+  };
+}
+
 function observedFromInspect(info: InspectResponse): ObservedContainer {
   return {
     id: info.Id,
@@ -598,6 +631,7 @@ function observedFromInspect(info: InspectResponse): ObservedContainer {
     ...(info.State.StartedAt !== undefined && { startedAt: info.State.StartedAt }),
     ...(info.State.Status === "exited" && info.State.ExitCode !== undefined && { exitCode: info.State.ExitCode }),
     ...healthFromInspect(info.State.Health),
+    readBack: { compared: IMPORT_COMPARED, config: configFromInspect(info as InspectedSettings) },
   };
 }
 

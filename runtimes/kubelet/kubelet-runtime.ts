@@ -26,6 +26,7 @@ import {
   type CallOptions,
   type CreateOptions,
   LABEL_HELPER,
+  type LogOptions,
   type ObservedContainer,
   type Runtime,
 } from "../runtime.ts";
@@ -395,7 +396,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   }
 
   /** Reads the container's log file through a reader container started in its sandbox. */
-  async function readLogs(id: string, tail: number | undefined, o?: CallOptions): Promise<ContainerOutput> {
+  async function readLogs(id: string, o?: LogOptions): Promise<ContainerOutput> {
     const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
     if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
     if (container === undefined || container.state === "CONTAINER_CREATED") return { stdout: "", stderr: "" };
@@ -416,7 +417,10 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
       await cri.startContainer(readerId, call(o));
       const files = new Map((await readFiles(exec, paths, o?.signal)).map((f) => [f.path, f.content]));
       const text = paths.map((p) => new TextDecoder().decode(files.get(p) ?? new Uint8Array())).join("");
-      return parseCriLog(text, tail);
+      return parseCriLog(text, o?.tail, {
+        ...(o?.since === undefined ? {} : { since: o.since }),
+        ...(o?.timestamps === undefined ? {} : { timestamps: o.timestamps }),
+      });
     } catch (err) {
       // The reader runs `head` and reads with `sh` and `tar`: say which the image lacks.
       if (!(err instanceof BerthError) || err.code !== "ENGINE") throw err;
@@ -612,7 +616,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     },
 
     async logs(id, o) {
-      return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
+      return await onContainer("reading the logs of", id, () => readLogs(id, o));
     },
 
     // CRI runs no healthchecks: gates run the container's through this (engine/gate.ts).

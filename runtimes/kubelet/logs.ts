@@ -104,6 +104,8 @@ const LINE = /^(\S+) (stdout|stderr) (\S+)(?: (.*))?$/;
  *
  * @param text The log file's content.
  * @param tail Keep only the last `tail` lines, counted over both streams (as Docker does).
+ * @param options `since`: only lines begun at or after this time (ms since the epoch); `timestamps`:
+ *   each line starts with its time as the runtime wrote it and a space.
  * @returns The text of each stream, in the order it was printed.
  *
  * @example
@@ -115,24 +117,36 @@ const LINE = /^(\S+) (stdout|stderr) (\S+)(?: (.*))?$/;
  * if (parseCriLog(log, 1).stderr !== "") throw new Error("tail counts lines of both streams");
  * ```
  */
-export function parseCriLog(text: string, tail?: number): ContainerOutput {
+export function parseCriLog(
+  text: string,
+  tail?: number,
+  options: { since?: number; timestamps?: boolean } = {},
+): ContainerOutput {
   const lines: Array<{ stream: "stdout" | "stderr"; text: string }> = [];
   const pending = { stdout: "", stderr: "" };
+  /** When each stream's line in progress began: its first entry's time, as Docker dates a line. */
+  const began = { stdout: "", stderr: "" };
+  const line = (stream: "stdout" | "stderr", content: string) => {
+    const time = began[stream];
+    if (options.since !== undefined && !(Date.parse(time) >= options.since)) return;
+    lines.push({ stream, text: options.timestamps === true ? `${time} ${content}` : content });
+  };
   for (const raw of text.split("\n")) {
     const match = LINE.exec(raw);
     if (match === null) continue;
     const stream = match[2] as "stdout" | "stderr";
     const content = match[4] ?? "";
+    if (pending[stream] === "") began[stream] = match[1] as string;
     if (match[3]?.split(":")[0] === "P") {
       pending[stream] += content;
       continue;
     }
-    lines.push({ stream, text: `${pending[stream]}${content}\n` });
+    line(stream, `${pending[stream]}${content}\n`);
     pending[stream] = "";
   }
   // A line still being written.
   for (const stream of ["stdout", "stderr"] as const) {
-    if (pending[stream] !== "") lines.push({ stream, text: pending[stream] });
+    if (pending[stream] !== "") line(stream, pending[stream]);
   }
   const kept = tail === undefined ? lines : tail <= 0 ? [] : lines.slice(-tail);
   const output: ContainerOutput = { stdout: "", stderr: "" };

@@ -109,7 +109,12 @@ describe("dockerRuntime() containers", () => {
       await docker.start(id);
       await docker.start(id); // already started: fine
       expect((await docker.status(id))?.status).toBe("running");
-      const { env: processEnv, ...observed } = (await docker.inspect(name)) ?? {};
+      const { env: processEnv, readBack, restartCount, startedAt, ...observed } = (await docker.inspect(name)) ?? {};
+      // What the gates read: no restart yet, and when this run started.
+      expect({ restartCount, started: /^\d{4}-\d{2}-\d{2}T/.test(startedAt ?? "") }).toEqual({
+        restartCount: 0,
+        started: true,
+      });
       expect(observed).toEqual({
         id,
         status: "running",
@@ -121,6 +126,14 @@ describe("dockerRuntime() containers", () => {
       });
       // The environment as the engine holds it (for drift of sensitive values).
       expect(processEnv?.some((line) => line.startsWith("PATH="))).toBe(true);
+      // Its settings read back in config form, for `berth import`.
+      expect({ ...readBack?.config, env: undefined }).toEqual({
+        image: env.image,
+        args: ["sleep", "1000000"],
+        init: true,
+        networkMode: "none",
+        env: undefined,
+      });
       await docker.stop(id, { timeoutSeconds: 5 });
       await docker.stop(id); // already stopped: fine
       expect((await docker.status(id))?.status).toBe("exited");

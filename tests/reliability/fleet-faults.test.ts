@@ -37,15 +37,16 @@ let round = 0;
 const pending = new Set<HostAction>();
 
 /**
- * The victim's containers ignore SIGTERM, so each recreate there waits out
- * berth's 10 s stop timeout: a fault injected once an apply reports its first
+ * The victim's containers pass their gate only after running 3 s, and
+ * ignore SIGTERM, so each recreate there also waits out berth's 10 s stop
+ * timeout for the old one: a fault injected once an apply reports its first
  * change still finds the victim's part in progress.
  */
 function config(): string {
   round++;
   const entry = (k: string, i: number) =>
     hostOf(i) === VICTIM
-      ? `  ${k}: { host: ${VICTIM}, name: ${prefix}-${k}, image: "${env.image}", networkMode: none, entrypoint: [sh, -c], args: ["trap '' TERM; while :; do sleep 1; done"], env: { ROUND: "${round}" } }\n`
+      ? `  ${k}: { host: ${VICTIM}, name: ${prefix}-${k}, image: "${env.image}", networkMode: none, gate: { running: 3s }, entrypoint: [sh, -c], args: ["trap '' TERM; while :; do sleep 1; done"], env: { ROUND: "${round}" } }\n`
       : containerYaml(env, k, `${prefix}-${k}`, hostOf(i), `, env: { ROUND: "${round}" }`);
   return `${fleetHosts(env)}containers:\n${keys.map(entry).join("")}`;
 }

@@ -20,7 +20,7 @@ const env = loadTestEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-rel-replace-"));
 const prefix = `rel-replace-${process.pid}`;
 const view = dockerView(env.local.socket);
-const ITERATIONS = Number(process.env["BERTH_REL_REPLACE_ITERATIONS"] ?? 3);
+const ITERATIONS = Number(process.env["BERTH_REL_REPLACE_ITERATIONS"] ?? 2);
 /** `start`: the default order (no host port: start-first); `stop`: declared stop-first. */
 const NAMES = { start: `${prefix}-start`, stop: `${prefix}-stop` };
 

@@ -38,6 +38,12 @@ describe("berth completion", () => {
     expect(complete(script, ["berth", "apply", "-t", "web", "--h"])).toEqual(["--host", "--help"]);
     expect(complete(script, ["berth", "completion", ""]).slice(0, 3)).toEqual(["bash", "zsh", "fish"]);
     expect(complete(script, ["berth", "-c", ""])).toEqual([]);
+    // Values from a fixed set: offered; the new commands and their flags too.
+    expect(complete(script, ["berth", "plan", "--graph", ""])).toEqual(["dot", "mermaid"]);
+    expect(complete(script, ["berth", "plan", "--graph", "m"])).toEqual(["mermaid"]);
+    expect(complete(script, ["berth", "im"])).toEqual(["import"]);
+    expect(complete(script, ["berth", "logs", "--f"])).toEqual(["--follow"]);
+    expect(complete(script, ["berth", "init", "--f"])).toEqual(["--force"]);
   });
 
   test("zsh and fish scripts name every command and the plan/apply flags", async () => {
@@ -51,6 +57,7 @@ describe("berth completion", () => {
     }
     expect(fish).toContain("__fish_seen_subcommand_from plan' -s t -l target -r");
     expect(fish).toContain("-l no-color");
+    expect(fish).toContain("-l graph -x -a 'dot mermaid'");
   });
 
   test("an unknown shell is refused with the ones known and a suggestion, exit 1", async () => {

@@ -55,6 +55,23 @@ describe("kubelet runtime logs", () => {
     }
   });
 
+  test("`parseCriLog()` keeps lines begun at or after `since` and dates them with `timestamps`", () => {
+    const log = [
+      "2026-11-30T08:00:00.5Z stdout F early",
+      "2026-11-30T08:00:01.000000001Z stdout P la",
+      "2026-11-30T08:00:09Z stdout F te", // a piece of the line begun at 08:00:01: dated by its start
+      "2026-11-30T08:00:02Z stderr F oops",
+      "",
+    ].join("\n");
+    const since = Date.UTC(2026, 10, 30, 8, 0, 1);
+    expect(parseCriLog(log, undefined, { since })).toEqual({ stdout: "late\n", stderr: "oops\n" });
+    expect(parseCriLog(log, undefined, { timestamps: true })).toEqual({
+      stdout: "2026-11-30T08:00:00.5Z early\n2026-11-30T08:00:01.000000001Z late\n",
+      stderr: "2026-11-30T08:00:02Z oops\n",
+    });
+    expect(parseCriLog(log, 1, { since })).toEqual({ stdout: "", stderr: "oops\n" });
+  });
+
   test("`podSpec()` gives the sandbox a log directory and `containerLogPath()` one file per sandbox", () => {
     expect(podSpec({ name: "web", image: "i" }, {}).sandbox.logDirectory).toBe(`${LOG_ROOT}/web`);
     expect(containerLogPath("abc")).toBe("abc.log");

@@ -4,13 +4,15 @@ import { join } from "node:path";
 import { describe, expect, test } from "../support/harness.ts";
 import { readPlanFile, writePlanFile } from "../../store/plan-file.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
-import { plan } from "../../engine/plan.ts";
+import { plan, type PlannedChange } from "../../engine/plan.ts";
+import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
 import { recreateOrder } from "../../engine/replace-order.ts";
 import { asideIndex, asideName } from "../../engine/aside.ts";
 import { configHash } from "../../core/hash.ts";
 import type { ContainerConfig, HostConfiguredContainer } from "../../core/model.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { validateContainers } from "../../core/validate.ts";
+import { checkSupported } from "../../runtimes/kubelet/pod-spec.ts";
 
 const OLD = "a".repeat(64);
 const NEW = "b".repeat(64);
@@ -228,5 +230,53 @@ describe("a saved plan with a recreate's order and an old container set aside", 
     expect((await readPlanFile(file)).plan).toEqual(saved);
     writeFileSync(file, readFileSync(file, "utf8").replace('"start-first"', '"rolling"'));
     await expect(readPlanFile(file)).rejects.toThrow("strategy: expected one of start-first, stop-first");
+  });
+});
+
+describe("recreateOrder on CRI", () => {
+  test("checkSupported() refuses start-first (a pod sandbox cannot be renamed aside) and takes stop-first", () => {
+    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "start-first" })).toThrow(
+      "a CRI container cannot be renamed aside",
+    );
+    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "stop-first" })).not.toThrow();
+  });
+});
+
+describe("removals of a name with an old container set aside", () => {
+  const DROP = "c".repeat(64);
+  const removedBy = async (c: PlannedChange, want?: HostConfiguredContainer) => {
+    const removed: string[] = [];
+    const steps: Steps = {
+      run: async (_c, step) => (await step(), true),
+      fail: () => {},
+      skip: () => {},
+      remove: (_name, _hcc, id) => Promise.resolve(void removed.push(id)),
+      create: () => Promise.resolve(),
+      change: () => Promise.resolve(),
+    };
+    await runScheduled([c], want === undefined ? {} : { web: want }, { web: hcc({}, NEW) }, steps, {
+      hosts: 1,
+      perHost: 1,
+    });
+    return { removed };
+  };
+  const base = { name: "web", host: "local", reasons: [], diff: [], files: [], directories: [] };
+
+  test("a removal takes the old one set aside too", async () => {
+    const { removed } = await removedBy({ ...base, action: "remove", replaces: NEW, aside: { id: OLD, name: AN } });
+    expect(removed).toEqual([NEW, OLD]);
+  });
+
+  test("a move's removal takes the old one set aside and an unfinished new one too, each once", async () => {
+    const want = { ...hcc(), host: { sshConfig: { address: "10.0.0.9", port: 22, user: "root" } } };
+    const { removed } = await removedBy({
+      ...base,
+      action: "recreate",
+      host: "10.0.0.9",
+      fromHost: "local",
+      replaces: OLD,
+      aside: { id: OLD, name: AN, restoreAs: "web", drop: DROP },
+    }, want);
+    expect(removed).toEqual([OLD, DROP]);
   });
 });
