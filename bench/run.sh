@@ -2,7 +2,7 @@
 # berth against a raw-API floor and the tools people use instead.
 #   bash bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b]   (defaults 3, 10, 3)
 #   bash bench/run.sh --scale [--runs R] [--hosts H] [--recorded N]         (10 hosts, 1,000 recorded)
-#   bash bench/run.sh --sim [--sizes 10,100,1000] [--files]                 (simulated hosts)
+#   bash bench/run.sh --sim [--sizes 10,100,1000] [--files] [--profile]     (simulated hosts)
 # Brings up its own SSH fleet (namespaces "bb-*", addresses 198.19.x.x, under
 # /tmp/berth-bench; every host directly reachable), builds what is missing,
 # measures, writes bench/results/latest.md (or scale.md), and tears the fleet
@@ -23,8 +23,8 @@ while (($#)); do
   --scale) scale=1 args+=("$1") && shift ;;
   --sim) sim=1 && shift ;;
   --sizes) sim_args+=("$1" "$2") && shift 2 ;;
-  --files) sim_args+=("$1") && shift ;;
-  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] | --scale [--hosts H] [--recorded N] | --sim [--sizes a,b] [--files]" >&2 && exit 2 ;;
+  --files | --profile) sim_args+=("$1") && shift ;;
+  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] | --scale [--hosts H] [--recorded N] | --sim [--sizes a,b] [--files] [--profile]" >&2 && exit 2 ;;
   esac
 done
 ((EUID == 0)) || { echo "run as root" >&2 && exit 1; }

@@ -12,14 +12,25 @@
  *   A berth command running past the timeout is stopped and reported as such (a MISSED target).
  *   --files: every host has a config file that each of its containers declares (read over SFTP:
  *   needs berth's file access through the transport, issue 16).
+ *   --profile: at the largest size, a second no-op plan under `node --cpu-prof`, summarised in sim.md.
  *
  * @module
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface, type Interface } from "node:readline";
 import { parseArgs } from "node:util";
+import { profileSummary } from "./cpu-profile.ts";
 import { machine, measure, type Sample, verdict } from "./measure.ts";
 import { writeSimInputs } from "./sim-fleet.ts";
 import type { SimFleet } from "./sim-net.ts";
@@ -33,6 +44,7 @@ const { values: args } = parseArgs({
     "per-host": { type: "string", default: "10" },
     "timeout-seconds": { type: "string", default: "900" },
     files: { type: "boolean", default: false },
+    profile: { type: "boolean", default: false },
     net: { type: "string", default: "127.77" },
     port: { type: "string", default: "2222" },
     out: { type: "string", default: join(ROOT, "bench", "results") },
@@ -121,6 +133,7 @@ async function main(): Promise<void> {
   });
   const rows: string[] = [];
   const verdicts: string[] = [];
+  const profile: string[] = [];
   for (const n of sizes) {
     const dir = join(work, `h${n}`);
     rmSync(dir, { recursive: true, force: true });
@@ -134,7 +147,10 @@ async function main(): Promise<void> {
     const logStart = existsSync(log) ? statSync(log).size : 0;
     const plan = await measure({ argv: [...berth, "plan"], cwd: dir, env: { NO_COLOR: "1" }, timeoutSeconds }, log);
     // A host-key policy that applies to every host should be said once, not once per host.
-    const warnings = readFileSync(log, "utf8").slice(logStart).split("\n").filter((l) => /warning/i.test(l)).length;
+    // The log's size is in bytes: cut the bytes, not the characters (berth's output holds non-ASCII ones).
+    const warnings = readFileSync(log).subarray(logStart).toString("utf8").split("\n").filter((l) =>
+      /warning/i.test(l)
+    ).length;
     const afterPlan = await sim.dump();
     if (afterPlan.some((h) => h.changes > 0)) throw new Error(`berth plan at ${n} hosts changed a host`);
     // The most any host was asked during the plan (the simulator started fresh for it).
@@ -144,6 +160,24 @@ async function main(): Promise<void> {
     const floorNoop16 = await measure(floor(inputs.fleet, 16), log);
     if ((await sim.dump()).some((h) => h.changes > 0)) {
       throw new Error(`the floor's no-op at ${n} hosts changed a host`);
+    }
+    if (args.profile && n === Math.max(...sizes)) {
+      const dir = join(work, "profile");
+      rmSync(dir, { recursive: true, force: true });
+      const argv = [process.execPath, "--cpu-prof", `--cpu-prof-dir=${dir}`, ...berth.slice(1), "plan"];
+      await measure({ argv, cwd: join(work, `h${n}`), env: { NO_COLOR: "1" }, timeoutSeconds }, log);
+      // The main thread's profile is the largest (the module loader's worker writes one too).
+      const [file] = readdirSync(dir).map((f) => join(dir, f)).sort((a, b) => statSync(b).size - statSync(a).size);
+      if (file !== undefined) {
+        profile.push(
+          "",
+          `## Where a no-op plan's time goes at ${n} hosts`,
+          "",
+          "A second `berth plan` of the same fleet, under `node --cpu-prof` (not the measured run), summarised by bench/cpu-profile.ts.",
+          "",
+          profileSummary(file),
+        );
+      }
     }
     const apply = await measure(
       { argv: [...berth, "apply", "--yes"], cwd: applyDir, env: { NO_COLOR: "1" }, timeoutSeconds },
@@ -198,6 +232,7 @@ async function main(): Promise<void> {
     "Targets (issue 16):",
     "",
     ...verdicts,
+    ...profile,
     "",
   ].join("\n");
   mkdirSync(args.out as string, { recursive: true });

@@ -888,10 +888,12 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
 
 type AnyField = FieldDeclaration<unknown>;
 
-/** The table's entries, in declared order, typed for generic use. */
-export function containerFields(): Array<[keyof ContainerConfig, AnyField]> {
-  return Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
+/** The table's entries, in declared order, typed for generic use (one array: the hash asks for it per container). */
+export function containerFields(): ReadonlyArray<[keyof ContainerConfig, AnyField]> {
+  return FIELD_ENTRIES;
 }
+
+const FIELD_ENTRIES = Object.entries(CONTAINER_FIELDS) as Array<[keyof ContainerConfig, AnyField]>;
 
 /**
  * The fields the engine changes in place, canonical (defaults dropped): what

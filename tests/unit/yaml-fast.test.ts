@@ -102,9 +102,9 @@ describe("readFastYaml()", () => {
       fc.property(fc.dictionary(key, tree, { minKeys: 1, maxKeys: 5 }), style, (doc, options) => {
         if (agrees(stringify(doc, { ...options, lineWidth: 0, version: "1.2" }))) read++;
       }),
-      { numRuns: 2000 },
+      { numRuns: 1000 },
     );
-    expect(read).toBeGreaterThan(200);
+    expect(read).toBeGreaterThan(100);
   }, 120_000);
 
   test("reads random YAML-ish text as the library does, or leaves it to it", () => {
@@ -113,6 +113,23 @@ describe("readFastYaml()", () => {
       fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }), (parts) => void agrees(parts.join(""))),
       { numRuns: 5000 },
     );
+  }, 120_000);
+
+  // Growth, not speed: 10x the keys must cost far less than the 100x a quadratic reader would (best of 3 runs each).
+  test("a mapping of 50,000 keys is read in linear time", () => {
+    const text = (n: number) => Array.from({ length: n }, (_, i) => `k${i}: [${i}, x]`).join("\n");
+    const best = (n: number) => {
+      const t = text(n);
+      let ms = Infinity;
+      for (let run = 0; run < 3; run++) {
+        const started = performance.now();
+        expect(readFastYaml(t)).not.toBe(NOT_READ);
+        ms = Math.min(ms, performance.now() - started);
+      }
+      return ms;
+    };
+    best(5_000); // warm-up
+    expect(best(50_000) / best(5_000)).toBeLessThan(40);
   }, 120_000);
 
   test("errors still come from the library, with line and column", () => {

@@ -1,0 +1,134 @@
+/**
+ * Reading a large config: `berth validate` (process start included) of 20k,
+ * 40k, 80k and 100k containers on 100 hosts, time and peak RSS, and Ctrl-C
+ * during the read of the largest (SIGINT half-way through: how long until
+ * the process is gone, and its exit status as a shell reports it). Targets
+ * (issue 16): 100k containers in under 5 s, growth about linear, Ctrl-C
+ * ends it at once with status 130. Writes bench/results/config-parse.md.
+ *
+ * Usage: node --import tsx bench/config-parse.ts [--sizes 20000,40000,80000,100000] [--work DIR]
+ *   (builds nothing: run `node_modules/.bin/tsc -p .` first, as bench/run.sh does)
+ *
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { constants } from "node:os";
+import { parseArgs } from "node:util";
+import { machine, measure, verdict } from "./measure.ts";
+
+const ROOT = resolve(import.meta.dirname ?? new URL(".", import.meta.url).pathname, "..");
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: "string", default: "20000,40000,80000,100000" },
+    work: { type: "string", default: join(tmpdir(), "berth-config-parse") },
+    out: { type: "string", default: join(ROOT, "bench", "results") },
+  },
+});
+
+/** A config of `n` containers spread over 100 SSH hosts, shaped like the simulated bench's. */
+function configYaml(n: number): string {
+  const lines = ["ssh: { user: root, password: sim, hostKeyPolicy: insecure, port: 2222 }", "hosts:"];
+  for (let i = 0; i < 100; i++) lines.push(`  h${i}: { ssh: { address: 127.77.0.${i + 1} } }`);
+  lines.push("containers:");
+  for (let c = 0; c < n; c++) {
+    lines.push(
+      `  c${c}:`,
+      `    name: bench-${c}`,
+      `    host: h${c % 100}`,
+      "    image: local/busybox:sim",
+      '    args: [sleep, "100000"]',
+      "    networkMode: host",
+      "    env: { BENCH_VALUE: v1 }",
+    );
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** SIGINT `delayMs` into `berth validate`: seconds from the signal to the exit, and the status a shell shows. */
+function interrupted(cwd: string, delayMs: number): Promise<{ afterSignal: number; status: number }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [join(ROOT, "dist", "cli.js"), "validate"], { cwd, stdio: "ignore" });
+    let sentAt = 0;
+    const timer = setTimeout(() => {
+      sentAt = performance.now();
+      child.kill("SIGINT");
+    }, delayMs);
+    child.once("error", fail);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (sentAt === 0) return fail(new Error(`validate finished before the signal (exit ${code})`));
+      const status = signal === null ? (code ?? -1) : 128 + constants.signals[signal];
+      ok({ afterSignal: (performance.now() - sentAt) / 1000, status });
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const sizes = (args.sizes as string).split(",").map(Number);
+  const work = args.work as string;
+  const log = join(work, "config-parse.log");
+  mkdirSync(work, { recursive: true });
+  const rows: string[] = [];
+  const times = new Map<number, number>();
+  let largestDir = "";
+  for (const n of sizes) {
+    const dir = join(work, `c${n}`);
+    mkdirSync(dir, { recursive: true });
+    const text = configYaml(n);
+    writeFileSync(join(dir, "config.yaml"), text);
+    const sample = await measure({ argv: [process.execPath, join(ROOT, "dist", "cli.js"), "validate"], cwd: dir }, log);
+    times.set(n, sample.seconds);
+    rows.push(
+      `| ${n.toLocaleString("en")} | ${(text.length / 1e6).toFixed(1)} MB | ${sample.seconds.toFixed(2)} s | ${
+        sample.rssMb.toFixed(0)
+      } MB |`,
+    );
+    process.stdout.write(`${rows[rows.length - 1]}\n`);
+    largestDir = dir;
+  }
+  const largest = Math.max(...sizes);
+  const smallest = Math.min(...sizes);
+  // Half-way through the read of the largest (its measured time), so the signal lands during the parse.
+  const signalAfterMs = ((times.get(largest) as number) * 1000) / 2;
+  const signal = await interrupted(largestDir, signalAfterMs);
+  const growth = (times.get(largest) as number) / (times.get(smallest) as number);
+  const md = [
+    "# Reading a large config",
+    "",
+    `Machine: ${machine()}`,
+    "",
+    "## `berth validate` of N containers on 100 hosts, one run each (process start included)",
+    "",
+    "| containers | config | seconds | peak RSS |",
+    "| ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    `Ctrl-C (SIGINT) ${(signalAfterMs / 1000).toFixed(2)} s into the validate of ${
+      largest.toLocaleString("en")
+    }: gone ${signal.afterSignal.toFixed(2)} s after the signal, exit status ${signal.status}.`,
+    "",
+    "Targets (issue 16):",
+    "",
+    `- validate of ${largest.toLocaleString("en")} containers: ${
+      (times.get(largest) as number).toFixed(2)
+    } s (< 5 s): ${verdict(largest >= 100_000 && (times.get(largest) as number) < 5)}`,
+    `- growth from ${smallest.toLocaleString("en")} to ${largest.toLocaleString("en")} containers: ${
+      growth.toFixed(2)
+    }x for ${(largest / smallest).toFixed(1)}x the containers (linear: <= ${(1.5 * largest / smallest).toFixed(1)}x): ${
+      verdict(growth <= 1.5 * largest / smallest)
+    }`,
+    `- Ctrl-C during the read: exit status ${signal.status} after ${signal.afterSignal.toFixed(2)} s (130, < 0.5 s): ${
+      verdict(signal.status === 130 && signal.afterSignal < 0.5)
+    }`,
+    "",
+  ].join("\n");
+  mkdirSync(args.out as string, { recursive: true });
+  const file = join(args.out as string, "config-parse.md");
+  writeFileSync(file, md);
+  process.stdout.write(`\n${md}\nwritten to ${file}\n`);
+}
+
+await main();
