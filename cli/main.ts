@@ -153,7 +153,13 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .option("-y, --yes", "do not ask for confirmation")
     .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
     .addOption(progressOption())
-    .action(async (names: string[], o: { yes?: boolean; host: string[] } & Progress) => {
+    .option(
+      "--batch <hosts>",
+      'roll back N hosts, or "P%" of them, at a time (over the config\'s rollout:)',
+      parseBatch,
+    )
+    .option("--pause <duration>", "wait this long (e.g. 10s) between two batches", parsePause)
+    .action(async (names: string[], o: { yes?: boolean; host: string[] } & Progress & RolloutFlags) => {
       streaming = true;
       code = await applyCommand(io, { ...global(), ...o, rollback: names });
     });

@@ -93,6 +93,8 @@ function rollbackOne(
       ...(runtime === undefined ? {} : { runtime }),
     },
     host: entry.host,
+    // The order of the config holds on the way back too.
+    ...(configured?.dependsOn === undefined ? {} : { dependsOn: configured.dependsOn }),
     ...(files.values === undefined ? {} : { configFiles: files.values }),
     ...(env.secret.length + files.secret.length === 0 ? {} : {
       sensitive: {

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
 # Installs dependencies when needed, lints and checks the format, brings up the
-# real test environment (tests/env/up.sh, always torn down on exit), then runs
-# the stages in order, stopping at the first that fails: typecheck, build, bun,
-# node, smoke.
+# real test environment (tests/env/up.sh, always torn down on exit; twice: the
+# node runner gets a fleet of its own), then runs the stages in order, stopping
+# at the first that fails: typecheck, build, bun and node side by side, smoke.
 # Ends with a plain "N passed, N failed" line over the bun, node and smoke tests
 # (cancelled, skipped and todo added when there are any); cancelled tests, a
 # runner without a summary, and zero tests fail the run like failed ones.
@@ -102,9 +102,28 @@ bun_tests() {
 node_tests() {
   local rc=0 files
   mapfile -t files < <(test_files)
-  node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}" 2>&1 | tee "$LOGS/node.log" || rc=$?
+  node --import tsx --test --test-reporter=spec --test-concurrency=1 "${files[@]}" >"$LOGS/node.log" 2>&1 || rc=$?
+  return "$rc"
+}
+
+# The second fleet, the node runner's own (its engines, sshds, containerd and etcd beside the first's):
+# the suites wait on engines far more than they compute, so the two runners side by side take little
+# longer than one of them.
+NODE_FLEET=(BERTH_TEST_DIR=/tmp/berth-test-node BERTH_TEST_NS_PREFIX=bn BERTH_TEST_NET_BASE=100
+  BERTH_CRI_DIR=/tmp/berth-cri-node BERTH_ETCD_DIR=/tmp/berth-etcd-node BERTH_ETCD_PORT=24790)
+
+# Bun on the first fleet, node on the second, at once; node's output follows bun's. Both are counted.
+runners() {
+  local rc=0 node_rc=0 node_pid
+  env "${NODE_FLEET[@]}" bash -c "$(declare -f test_files node_tests); LOGS='$LOGS'; node_tests" &
+  node_pid=$!
+  bun_tests || rc=$?
+  wait "$node_pid" || node_rc=$?
+  printf '\n==== node (on the second fleet, run beside bun) ====\n'
+  cat "$LOGS/node.log"
   count "$LOGS/node.log" '^ℹ pass [0-9]+' '^ℹ fail [0-9]+' '^ℹ cancelled [0-9]+' '^ℹ skipped [0-9]+' \
-    '^ℹ todo [0-9]+' || ((rc != 0)) || rc=1
+    '^ℹ todo [0-9]+' || ((node_rc != 0)) || node_rc=1
+  ((rc != 0)) || rc=$node_rc
   return "$rc"
 }
 
@@ -140,6 +159,9 @@ on_exit() {
   bash tests/env/containerd.sh down || rc=1
   bash tests/env/etcd.sh down || rc=1
   bash tests/env/down.sh || rc=1
+  env "${NODE_FLEET[@]}" bash tests/env/containerd.sh down || rc=1
+  env "${NODE_FLEET[@]}" bash tests/env/etcd.sh down || rc=1
+  env "${NODE_FLEET[@]}" bash tests/env/down.sh || rc=1
   rm -rf "$LOGS"
   ((rc == 0 || FAILED > 0)) || FAILED=1
   echo
@@ -169,9 +191,11 @@ stage "bench figures in the READMEs" node --import tsx bench/readme.ts --check
 stage "test environment" up
 stage "containerd (CRI)" bash tests/env/containerd.sh up
 stage "etcd (state backend)" bash tests/env/etcd.sh up
+stage "second fleet (for node)" env "${NODE_FLEET[@]}" bash -c 'bash tests/env/up.sh </dev/null &&
+  bash tests/env/containerd.sh up && bash tests/env/etcd.sh up'
 stage "typecheck" typecheck
 stage "build" build
-stage "bun" bun_tests
-stage "node" node_tests
+stage "bun + node" runners
 stage "smoke" smoke_tests
-stage "reliability summary" node --import tsx tests/reliability/summary.ts
+stage "reliability summary" bash -c 'node --import tsx tests/reliability/summary.ts &&
+  env "$@" node --import tsx tests/reliability/summary.ts' - "${NODE_FLEET[@]}"

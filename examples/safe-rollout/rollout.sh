@@ -47,14 +47,14 @@ berth apply --yes --pause "${PAUSE:-3s}"
 step "3. Version 2 rolls out one host at a time"
 version 2
 berth apply --yes --pause "${PAUSE:-3s}"
-step "4. Version 3 is broken: node1 fails its gate, the rollout stops, node2 and node3 keep version 2"
+step "4. Version 3 is broken: node1 fails its gate and gets version 2 back, node2 and node3 are not touched"
 version 3
 if berth apply --yes --pause "${PAUSE:-3s}"; then
   echo "expected the broken version to fail" >&2
   exit 1
 fi
 berth status
-step "5. Back to version 2: only node1 changes"
+step "5. The config back at version 2: nothing to do, every host runs it"
 version 2
 berth apply --yes --pause "${PAUSE:-3s}"
 echo

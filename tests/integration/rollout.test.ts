@@ -23,6 +23,7 @@ interface Spec {
   /** An entrypoint that does not exist: the container is created but cannot start. */
   broken?: boolean;
   dependsOn?: string[];
+  image?: string;
 }
 
 /** A config whose hosts: lists h2, h3, h1 in that order. */
@@ -44,7 +45,7 @@ function config(containers: Record<string, Spec>, rollout?: string): string {
       `  ${name}:`,
       `    name: ${prefix}-${name}`,
       `    host: ${spec.host.name}`,
-      `    image: ${env.image}`,
+      `    image: ${spec.image ?? env.image}`,
       // Without an init the engine itself runs the entrypoint: a missing one fails the start.
       ...(spec.broken ? [] : ["    init: true"]),
       "    networkMode: none",
@@ -113,10 +114,10 @@ afterAll(async () => {
 });
 
 describe("rollout on the fleet", () => {
-  const three = (level: string, broken = false): Record<string, Spec> => ({
-    a1: { host: h1, level, broken },
-    a2: { host: h2, level, broken },
-    a3: { host: h3, level, broken },
+  const three = (level: string, broken = false, image?: string): Record<string, Spec> => ({
+    a1: { host: h1, level, broken, ...(image === undefined ? {} : { image }) },
+    a2: { host: h2, level, broken, ...(image === undefined ? {} : { image }) },
+    a3: { host: h3, level, broken, ...(image === undefined ? {} : { image }) },
   });
 
   test(
@@ -155,7 +156,7 @@ describe("rollout on the fleet", () => {
     "a change that cannot start stops the rollout after the first host; the others keep running untouched",
     async () => {
       const rollout = "{ batch: 1 }";
-      const before = { a1: await inspect(h1, "a1"), a3: await inspect(h3, "a3") };
+      const before = { a1: await inspect(h1, "a1"), a2: await inspect(h2, "a2"), a3: await inspect(h3, "a3") };
       expect(before.a1?.running).toBe(true);
       expect(before.a3?.running).toBe(true);
 
@@ -166,6 +167,8 @@ describe("rollout on the fleet", () => {
       expect(run.stdout).toContain("1 failed, 2 not started.");
       expect(await inspect(h1, "a1")).toEqual(before.a1);
       expect(await inspect(h3, "a3")).toEqual(before.a3);
+      // On h2 the new container failed its gate: the old one is back, running.
+      expect(await inspect(h2, "a2")).toEqual(before.a2);
 
       // The state says what runs: the untouched hosts keep their recorded ids, so their plan is still the change.
       const state = readFileSync(join(dir, "roll.state.yaml"), "utf8");
@@ -174,7 +177,31 @@ describe("rollout on the fleet", () => {
       const again = await berth("roll", config(three("1"), rollout), "plan", "--json");
       const actions = (JSON.parse(again.stdout).plan.changes as Array<{ name: string; action: string }>)
         .map((c) => [c.name, c.action]);
-      expect(actions.filter(([name]) => name !== "a2")).toEqual([["a1", "nothing"], ["a3", "nothing"]]);
+      expect(actions).toEqual([["a1", "nothing"], ["a2", "nothing"], ["a3", "nothing"]]);
+    },
+    60_000,
+  );
+
+  test(
+    "a bad image tag with batch 1: every pull fails first, nothing is stopped, all three keep running, the state is true",
+    async () => {
+      const rollout = "{ batch: 1 }";
+      const before = [await inspect(h1, "a1"), await inspect(h2, "a2"), await inspect(h3, "a3")];
+      // Nothing listens there: each host's pull is refused at once.
+      const run = await berth(
+        "roll",
+        config(three("1", false, "127.0.0.1:5000/berth/no-such-tag:3"), rollout),
+        "apply",
+        "--yes",
+      );
+      expect(run.code).toBe(1);
+      expect(run.stdout).toMatch(
+        new RegExp(`! a2 recreate on ${h2.name} .*failed.*127\\.0\\.0\\.1:5000/berth/no-such-tag:3`),
+      );
+      expect([await inspect(h1, "a1"), await inspect(h2, "a2"), await inspect(h3, "a3")]).toEqual(before);
+      for (const c of before) expect(c?.running).toBe(true);
+      const state = readFileSync(join(dir, "roll.state.yaml"), "utf8");
+      for (const c of before) expect(state).toContain(c?.id as string);
       expect((await berth("roll", config({}), "destroy", "--yes")).code).toBe(0);
     },
     60_000,

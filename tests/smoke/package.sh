@@ -25,7 +25,7 @@ pack() {
   [[ -f $TARBALL ]] || { echo "npm pack wrote $(cat "$WORK/pack.out"), not berthctl-$VERSION.tgz"; exit 1; }
   # Only what a user needs: no tests, benchmarks or sources outside dist/.
   local extra
-  extra=$(tar tzf "$TARBALL" | grep -vE '^package/(dist/|schema/config\.schema\.json$|README\.md$|LICENSE$|package\.json$)' || true)
+  extra=$(tar tzf "$TARBALL" | grep -vE '^package/(dist/|schema/(config|output)\.schema\.json$|README\.md$|LICENSE$|package\.json$)' || true)
   [[ -z $extra ]] || { echo "unexpected files in the tarball:"; echo "$extra"; exit 1; }
 }
 
@@ -75,7 +75,7 @@ jsr() {
   if grep -qiE "^(warning|error)" <<<"$out"; then echo "$out"; exit 1; fi # not file names (errors.ts)
 }
 
-scenario "npm pack: berthctl-$VERSION.tgz with only dist/, the schema, README, LICENSE" pack
+scenario "npm pack: berthctl-$VERSION.tgz with only dist/, the two schemas, README, LICENSE" pack
 scenario "the tarball installs into an empty project, offline, with a berth command" install
 scenario "npx berth --version and bunx berth --version print $VERSION" versions
 scenario "npx berth validate and plan from the installed package (exit 2, host named)" plan

@@ -178,6 +178,11 @@ describe("rollbackState()", () => {
     );
   });
 
+  test("the config's dependsOn holds on the way back", () => {
+    const back = rollbackState(state({ LEVEL: "1" }), { web: { ...entry("app:2"), dependsOn: ["db"] } }, ["web"]);
+    expect(back["web"]?.dependsOn).toEqual(["db"]);
+  });
+
   test("an unknown name or one without a previous generation is refused", () => {
     expect(() => rollbackState(state({}), {}, ["wbe"])).toThrow(
       /No container "wbe" in the state: did you mean "web"\?/,

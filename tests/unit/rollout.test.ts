@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
 import { publicPlan } from "../../cli/json-output.ts";
 import { formatPlan, styleFor } from "../../cli/output.ts";
+import { parseBatch, rolloutOf } from "../../cli/rollout.ts";
 
 const HOSTS = {
   n1: { ssh: { address: "10.0.0.1" } },
@@ -364,5 +365,33 @@ describe("rollout: saved plans", () => {
     const unbatched = withRolloutOf(saved, fresh);
     expect(unbatched.rollout).toBeUndefined();
     expect(unbatched.changes.every((c) => c.batch === undefined && c.after === undefined)).toBe(true);
+  });
+});
+
+describe("rollout: CLI flags", () => {
+  const config = { desiredState: {} };
+  const names = new Map([["10.0.0.2", "n2"], ["10.0.0.1", "n1"]]);
+
+  test("--batch and --pause override the config's rollout:, either alone starts one, none keeps all at once", () => {
+    const declared = { ...config, rollout: { batch: 2, pauseMs: 5000, hostOrder: ["10.0.0.1"] } };
+    expect(rolloutOf(declared, names, { batch: "50%" })).toEqual({
+      batch: "50%",
+      pauseMs: 5000,
+      hostOrder: ["10.0.0.1"],
+    });
+    expect(rolloutOf(config, names, { pause: 1000 })).toEqual({
+      batch: 1,
+      pauseMs: 1000,
+      hostOrder: ["10.0.0.2", "10.0.0.1"],
+    });
+    expect(rolloutOf(config, names, {})).toBeUndefined();
+  });
+
+  test("--batch takes a number of hosts or a percentage, and names what is wrong otherwise", () => {
+    expect(parseBatch("3")).toBe(3);
+    expect(parseBatch("25%")).toBe("25%");
+    for (const bad of ["0", "0%", "101%", "x", "-1"]) {
+      expect(() => parseBatch(bad)).toThrow(/batch size|at least 1|percentage/);
+    }
   });
 });
