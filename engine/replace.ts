@@ -81,6 +81,16 @@ export async function replaceStep(
     renamed = true;
     await createStep(ctx, c, want, stopLater ? () => stopOld(false) : undefined);
   } catch (err) {
+    // The host is out of reach: a restore would only wait out another connection attempt. The next apply finds
+    // the old container set aside (engine/aside.ts) and restores it, or finishes the change.
+    if (err instanceof BerthError && err.code === "CONNECT") {
+      const left = renamed ? `; the old container stays set aside as "${aside}" until the next apply` : "";
+      throw new BerthError(err.code, `${err.message}${left}`, {
+        cause: err,
+        ...(err.host === undefined ? {} : { host: err.host }),
+        container: c.name,
+      });
+    }
     const back = await restore(ctx, c, runtime, rename, {
       old,
       oldId,
