@@ -38,7 +38,8 @@ export function styleFor(stream: { isTTY?: boolean }, env: Record<string, string
   };
 }
 
-const SYMBOL: Record<Action, string> = {
+/** The mark of each action in plans, results and graphs. */
+export const SYMBOL: Record<Action, string> = {
   create: "+",
   recreate: "-/+",
   update: "~",

@@ -10,6 +10,7 @@ import { InvalidArgumentError } from "commander";
 import { BerthError } from "../core/errors.ts";
 import type { Action, Plan } from "../engine/plan.ts";
 import { suggest } from "../core/suggest.ts";
+import { SYMBOL } from "./output.ts";
 
 /** The graph formats `--graph` writes. */
 export const GRAPH_FORMATS = ["dot", "mermaid"] as const;
@@ -23,20 +24,6 @@ export function parseGraphFormat(text: string): GraphFormat {
     `expected dot or mermaid${close === undefined ? "" : ` (did you mean "${close}"?)`}`,
   );
 }
-
-const SYMBOL: Record<Action, string> = {
-  create: "+",
-  recreate: "-/+",
-  update: "~",
-  "update-files": "~",
-  start: ">",
-  remove: "-",
-  forget: "x",
-  blocked: "!",
-  finish: "~",
-  restore: "~",
-  nothing: "=",
-};
 
 /** Graphviz colours by action: additions green, removals and blocks red, the rest amber. */
 function colourOf(action: Action): string {

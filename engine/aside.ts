@@ -11,12 +11,12 @@
  * @module
  */
 import { configHash } from "../core/hash.ts";
-import { hostLabel } from "../core/host.ts";
 import { shortId } from "../core/container-id.ts";
 import { type HostConfiguredContainer, STATUS_GONE } from "../core/model.ts";
 import { LABEL_CONFIG_HASH, LABEL_NAME, type ObservedContainer } from "../runtimes/runtime.ts";
 import type { Observation } from "./observe.ts";
 import type { PlannedChange } from "./plan.ts";
+import { changeOf } from "./change-of.ts";
 
 const INFIX = ".berth-old-";
 
@@ -89,16 +89,7 @@ export function planLeftover(
   const old = obs.aside?.[0];
   if (old === undefined) return undefined;
   const on = (prev ?? want) as HostConfiguredContainer;
-  const change = (action: PlannedChange["action"], reasons: string[], extra: Partial<PlannedChange> = {}) => ({
-    name,
-    action,
-    host: hostLabel(on.host),
-    reasons,
-    diff: [],
-    files: [],
-    directories: [],
-    ...extra,
-  });
+  const change = changeOf(name, on);
   const left = `an interrupted apply left the old container set aside as "${old.name}" (${shortId(old.id)})`;
   const recorded = obs.status?.status === STATUS_GONE ? undefined : obs.status;
   if (want === undefined) {

@@ -13,6 +13,7 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
+import { changeOf } from "./change-of.ts";
 import { crashLoopNote, UNHEALTHY, withGate } from "./plan-gate.ts";
 import { movedTag } from "./image-policy.ts";
 import { type AsideWork, planLeftover } from "./aside.ts";
@@ -118,16 +119,7 @@ function planOne(
   obs: Observation,
 ): PlannedChange {
   const on = (want ?? prev) as HostConfiguredContainer;
-  const change = (action: Action, reasons: string[], extra: Partial<PlannedChange> = {}): PlannedChange => ({
-    name,
-    action,
-    host: hostLabel(on.host),
-    reasons,
-    diff: [],
-    files: [],
-    directories: [],
-    ...extra,
-  });
+  const change = changeOf(name, on);
   if (obs.error !== undefined) {
     return change("blocked", [`cannot check host ${hostLabel((prev ?? on).host)}: ${obs.error}`]);
   }

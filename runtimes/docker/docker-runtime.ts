@@ -120,6 +120,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     }, signal);
   }
 
+  /** Removes the named volume or network; one that is not there counts as removed. */
+  async function removeNamed(kind: "volume" | "network", name: string, signal: AbortSignal | undefined): Promise<void> {
+    const res = await engine.request({
+      method: "DELETE",
+      path: `/${kind}s/${encodeURIComponent(name)}`,
+      what: `removing ${kind} ${quote(name)}`,
+      accept: [404],
+      ...signalOption(signal),
+    });
+    await res.discard();
+  }
+
   /** Asks for the named volume or network, and creates it with `body` only when the engine answers 404. */
   async function createIfMissing(
     kind: "volume" | "network",
@@ -332,27 +344,9 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
       return created.Id;
     },
 
-    async removeVolume(volume, o) {
-      const res = await engine.request({
-        method: "DELETE",
-        path: `/volumes/${encodeURIComponent(volume)}`,
-        what: `removing volume ${quote(volume)}`,
-        accept: [404],
-        ...signalOption(o?.signal),
-      });
-      await res.discard();
-    },
+    removeVolume: (volume, o) => removeNamed("volume", volume, o?.signal),
 
-    async removeNetwork(network, o) {
-      const res = await engine.request({
-        method: "DELETE",
-        path: `/networks/${encodeURIComponent(network)}`,
-        what: `removing network ${quote(network)}`,
-        accept: [404],
-        ...signalOption(o?.signal),
-      });
-      await res.discard();
-    },
+    removeNetwork: (network, o) => removeNamed("network", network, o?.signal),
 
     async start(id, o) {
       const res = await engine.request({
