@@ -21,7 +21,7 @@ const cri = loadCriEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-cri-replace-"));
 const name = `bt-crirep-${process.pid}`;
 
-function config(gen: string, check: string): string {
+function config(gen: string, check: string, order = "stop-first"): string {
   return [
     "hosts:",
     "  local: { direct: {} }",
@@ -30,7 +30,7 @@ function config(gen: string, check: string): string {
     "containers:",
     `  web: { name: ${name}, host: local, image: ${cri.image}, networkMode: host, env: { GEN: "${gen}" },`,
     `    entrypoint: [sh, -c], args: ["echo gen $GEN; trap 'exit 0' TERM; while :; do sleep 1; done"],`,
-    `    healthcheck: { test: "${check}", interval: 200ms, retries: 2 } }`,
+    `    healthcheck: { test: "${check}", interval: 200ms, retries: 2 }, recreateOrder: ${order} }`,
     "",
   ].join("\n");
 }
@@ -118,6 +118,17 @@ describe("recreates on containerd (CRI): a new sandbox beside the old one", () =
       expect(logs.stdout).toContain("gen 3");
       expect(logs.stdout).not.toContain("gen 1");
       expect((await runCli(["plan"], dir)).stdout).toContain("No changes");
+
+      // Declared start-first (nothing binds a fixed port): the new sandbox starts beside the running old one.
+      writeFileSync(join(dir, "config.yaml"), config("4", "true", "start-first"));
+      expect((await runCli(["plan"], dir)).stdout).toContain("recreate on local (start-first");
+      const beside = await runCli(["apply", "--yes"], dir);
+      expect(beside.stderr).toBe("");
+      expect(beside.code).toBe(0);
+      const last = seen().sandboxes;
+      expect([...last.values()]).toEqual([true]);
+      expect(last.has(fresh as string)).toBe(false);
+      expect((await runCli(["logs", "web"], dir)).stdout).toContain("gen 4");
     },
     120_000,
   );
