@@ -7,13 +7,13 @@
  * apply. Sandboxes and their containers are checked through `ctr`, log
  * directories on the file system.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { kubeletRuntime } from "../../runtimes/kubelet/mod.ts";
 import { directTransport } from "../../transports/direct.ts";
 import { runCli } from "../support/cli.ts";
+import { criSandboxes } from "../support/cri-sandboxes.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { loadCriEnv } from "./kubelet-env.ts";
 
@@ -35,38 +35,10 @@ function config(gen: string, check: string, order = "stop-first"): string {
   ].join("\n");
 }
 
-const ctr = (...args: string[]) =>
-  execFileSync("ctr", ["-a", cri.local.socket, "-n", "k8s.io", ...args], { encoding: "utf8" });
-
-interface Seen {
-  /** Sandbox id -> whether its main container (metadata name = the berth name) has a running task. */
-  sandboxes: Map<string, boolean>;
-}
-
-/** The pod sandboxes of the berth name, and whether each one's main container runs, as containerd sees them. */
-function seen(): Seen {
-  const ids = ctr("containers", "ls", "-q", `labels."berth.name"==${name}`).split("\n").filter((l) => l !== "");
-  const running = new Set(
-    ctr("tasks", "ls").split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[2] === "RUNNING")
-      .map((f) => f[0]),
-  );
-  const sandboxes = new Map<string, boolean>();
-  const mains: Array<{ id: string; sandbox: string }> = [];
-  for (const id of ids) {
-    const info = JSON.parse(ctr("containers", "info", id)) as {
-      Labels: Record<string, string>;
-      Extensions: Record<string, { value: string }>;
-    };
-    const kind = info.Labels["io.cri-containerd.kind"];
-    const ext = info.Extensions[`io.cri-containerd.${kind}.metadata`];
-    const meta = JSON.parse(Buffer.from(ext?.value ?? "", "base64").toString("utf8")) as {
-      Metadata: { SandboxID?: string; Config: { metadata: { name: string } } };
-    };
-    if (kind === "sandbox") sandboxes.set(id, false);
-    else if (meta.Metadata.Config.metadata.name === name) mains.push({ id, sandbox: meta.Metadata.SandboxID ?? "" });
-  }
-  for (const m of mains) if (running.has(m.id)) sandboxes.set(m.sandbox, true);
-  return { sandboxes };
+/** The name's sandboxes by id, each true when its main container runs. */
+function seen(): { sandboxes: Map<string, boolean> } {
+  const all = criSandboxes(cri.local.socket, name);
+  return { sandboxes: new Map([...all].map(([id, s]) => [id, s.running])) };
 }
 
 afterAll(async () => {
