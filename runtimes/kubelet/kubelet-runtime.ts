@@ -496,9 +496,18 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         const all = await cri.listPodSandbox({}, call(o));
         if (holder(all, name) !== undefined) throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
         // The next generation: beside an old one set aside by a recreate.
-        const generation = (generations(all, name)[0]?.metadata?.attempt ?? -1) + 1;
-        const spec = podSpec(effective, labels, o?.readOnlyMounts === true, generation);
-        const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
+        let generation = (generations(all, name)[0]?.metadata?.attempt ?? -1) + 1;
+        let spec = podSpec(effective, labels, o?.readOnlyMounts === true, generation);
+        let sandboxId: string | undefined;
+        for (let tries = 1; sandboxId === undefined; tries++) {
+          try {
+            sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
+          } catch (err) {
+            // A killed run's RunPodSandbox, still being made or undone, holds its generation unlisted: the next one.
+            if (tries === 3 || !/failed to reserve sandbox name/.test((err as Error).message)) throw err;
+            spec = podSpec(effective, labels, o?.readOnlyMounts === true, ++generation);
+          }
+        }
         spec.container.logPath = containerLogPath(sandboxId);
         try {
           await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
