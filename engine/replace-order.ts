@@ -22,7 +22,7 @@ export interface OrderChoice {
  * The order of a recreate in place from `old` to `want`: the declared
  * `recreateOrder`, else stop-first when the two cannot run at once (the same
  * host port, `networkMode: host`, the same static address on a network, a
- * CRI, whose containers here use the host network), else start-first.
+ * CRI host, whose containers use the host network), else start-first.
  */
 export function recreateOrder(old: HostConfiguredContainer | undefined, want: HostConfiguredContainer): OrderChoice {
   const declared = want.container.config.recreateOrder;
