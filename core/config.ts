@@ -61,7 +61,7 @@
  *     stopSignal: SIGQUIT                    # the image's (else SIGTERM) when not set
  *     stopTimeout: 30                        # seconds from the stop signal to SIGKILL (berth's stops too)
  *     recreateOrder: start-first             # or stop-first; default: start-first unless host ports, networkMode host
- *                                            # or a static address would clash (README "Recreates without downtime")
+ *                                            # or a static address would clash, or on CRI (README "Recreates without downtime")
  *     memory: 512m                           # sizes: bytes, or a whole number and k, m, g (binary); 512M, 512mb refused
  *     memoryReservation: 256m
  *     memorySwap: 1g                         # -1: unlimited swap; twice memory when not set

@@ -659,7 +659,7 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
   },
   recreateOrder: {
     description:
-      "start-first (the new container starts beside the old one: no downtime) or stop-first; chosen from ports, networkMode and static addresses when not set.",
+      "start-first (the new container starts beside the old one: no downtime) or stop-first; chosen from ports, networkMode and static addresses (stop-first on CRI) when not set.",
     check: choice("recreate order", ["start-first", "stop-first"], false),
     canonical: (order) => order,
     // How a change is carried out, not what runs: changing it recreates nothing.

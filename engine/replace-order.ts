@@ -22,13 +22,13 @@ export interface OrderChoice {
  * The order of a recreate in place from `old` to `want`: the declared
  * `recreateOrder`, else stop-first when the two cannot run at once (the same
  * host port, `networkMode: host`, the same static address on a network, a
- * runtime that cannot rename), else start-first.
+ * CRI host, whose containers use the host network), else start-first.
  */
 export function recreateOrder(old: HostConfiguredContainer | undefined, want: HostConfiguredContainer): OrderChoice {
   const declared = want.container.config.recreateOrder;
   if (declared !== undefined) return { order: declared };
   if (want.container.runtime?.kubelet !== undefined) {
-    return { order: "stop-first", why: "a CRI container cannot be renamed aside" };
+    return { order: "stop-first", why: "CRI containers use the host network" };
   }
   const a = old?.container.config ?? want.container.config;
   const b = want.container.config;

@@ -8,6 +8,14 @@
  * exited container replaces it inside the same sandbox (from the config kept
  * in a sandbox annotation); the id berth records stays the same.
  *
+ * A sandbox cannot be renamed, so a recreate (engine/replace.ts) runs the new
+ * one as the next **generation** of the name (the sandbox metadata's attempt,
+ * with its own log directory) beside the old one: the newest generation holds
+ * the name, and older ones are reported under the name berth gives old
+ * containers set aside (`<name>.berth-old-<id8>`, engine/aside.ts), which is
+ * what a killed run leaves for the next apply to settle. `rename()` only sets
+ * a sandbox aside or gives it its name back.
+ *
  * @module
  */
 import type { Duplex } from "node:stream";
@@ -132,9 +140,24 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     return found?.metadata?.namespace === POD_NAMESPACE ? found : undefined;
   }
 
-  async function sandboxNamed(name: string, o?: CallOptions): Promise<PodSandbox | undefined> {
-    const all = await cri.listPodSandbox({}, call(o));
-    return all.find((s) => s.metadata?.namespace === POD_NAMESPACE && s.metadata.name === name);
+  /** Sandboxes set aside by `rename()` in this process, before their successor exists. */
+  const setAside = new Set<string>();
+
+  /** The generations of `name` in `all`, newest first. */
+  function generations(all: PodSandbox[], name: string): PodSandbox[] {
+    return all.filter((s) => s.metadata?.namespace === POD_NAMESPACE && s.metadata.name === name)
+      .sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0));
+  }
+
+  /** The sandbox holding `name` in `all`: the newest generation not set aside. */
+  function holder(all: PodSandbox[], name: string): PodSandbox | undefined {
+    return generations(all, name).find((s) => !setAside.has(s.id));
+  }
+
+  /** The name `sandbox` has for berth: its own when it holds it, else the name of an old generation set aside. */
+  function nameOf(all: PodSandbox[], sandbox: PodSandbox): string {
+    const name = sandbox.metadata?.name ?? "";
+    return holder(all, name)?.id === sandbox.id ? name : asideNameOf(name, sandbox.id);
   }
 
   /** The sandbox's current container: the latest attempt (log readers aside). */
@@ -145,13 +168,13 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     return containers.sort((a, b) => (b.metadata?.attempt ?? 0) - (a.metadata?.attempt ?? 0))[0];
   }
 
-  function observed(sandbox: PodSandbox, container: Container | undefined): ObservedContainer {
+  function observed(sandbox: PodSandbox, container: Container | undefined, name: string): ObservedContainer {
     const stored = storedConfig(sandbox);
     return {
       id: sandbox.id,
       // A sandbox whose container was removed behind berth's back is stopped; start() replaces the container.
       status: container === undefined ? "exited" : STATES[container.state],
-      name: sandbox.metadata?.name ?? "",
+      name,
       image: stored?.image ?? container?.image?.image ?? "",
       labels: sandbox.labels,
     };
@@ -290,7 +313,12 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     const resources = previous === undefined ? undefined : await cri.containerResources(previous.id, call(o));
     if (previous !== undefined) await cri.removeContainer(previous.id, call(o));
     const { envNames: _names, ...config } = stored;
-    const spec = podSpec({ ...config, ...(env === undefined ? {} : { env }) }, sandbox.labels);
+    const spec = podSpec(
+      { ...config, ...(env === undefined ? {} : { env }) },
+      sandbox.labels,
+      false,
+      sandbox.metadata?.attempt ?? 0,
+    );
     if (resources !== undefined && Object.keys(resources).length > 0) {
       (spec.container.linux as { resources?: LinuxContainerResources }).resources = resources;
     }
@@ -331,7 +359,12 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     if (config.configImage !== undefined) await ensureImage(config.configImage, o);
     return {
       image,
-      sandboxConfig: podSpec(stored ?? { name: sandbox.metadata?.name ?? "", image }, sandbox.labels).sandbox,
+      sandboxConfig: podSpec(
+        stored ?? { name: sandbox.metadata?.name ?? "", image },
+        sandbox.labels,
+        false,
+        sandbox.metadata?.attempt ?? 0,
+      ).sandbox,
     };
   }
 
@@ -460,11 +493,21 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         : containerConfig;
       return await onContainer("creating", name, async () => {
         if (effective !== containerConfig) await ensureImage(effective.image, o);
-        if ((await sandboxNamed(name, o)) !== undefined) {
-          throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
+        const all = await cri.listPodSandbox({}, call(o));
+        if (holder(all, name) !== undefined) throw new BerthError("CONFLICT", `the name "${name}" is already in use`);
+        // The next generation: beside an old one set aside by a recreate.
+        let generation = (generations(all, name)[0]?.metadata?.attempt ?? -1) + 1;
+        let spec = podSpec(effective, labels, o?.readOnlyMounts === true, generation);
+        let sandboxId: string | undefined;
+        for (let tries = 1; sandboxId === undefined; tries++) {
+          try {
+            sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
+          } catch (err) {
+            // A killed run's RunPodSandbox, still being made or undone, holds its generation unlisted: the next one.
+            if (tries === 3 || !/failed to reserve sandbox name/.test((err as Error).message)) throw err;
+            spec = podSpec(effective, labels, o?.readOnlyMounts === true, ++generation);
+          }
         }
-        const spec = podSpec(effective, labels, o?.readOnlyMounts === true);
-        const sandboxId = await cri.runPodSandbox(spec.sandbox, call(o));
         spec.container.logPath = containerLogPath(sandboxId);
         try {
           await cri.createContainer(sandboxId, spec.container, spec.sandbox, call(o));
@@ -539,37 +582,41 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
         await cri.removePodSandbox(id, call(o));
+        setAside.delete(id);
       });
     },
 
     async status(id, o): Promise<ContainerStatus | undefined> {
       return await onContainer("reading the status of", id, async () => {
         const sandbox = await sandboxOf(id, o);
+        const container = sandbox === undefined ? undefined : await containerIn(sandbox.id, o);
         return sandbox === undefined
           ? undefined
-          : { id: sandbox.id, status: observed(sandbox, await containerIn(sandbox.id, o)).status };
+          : { id: sandbox.id, status: container === undefined ? "exited" : STATES[container.state] };
       });
     },
 
     async inspect(idOrName, o) {
       return await onContainer("inspecting", idOrName, async () => {
+        const all = await cri.listPodSandbox({}, call(o));
         const sandbox = /^[0-9a-f]{64}$/.test(idOrName)
-          ? await sandboxOf(idOrName, o)
-          : await sandboxNamed(idOrName, o);
+          ? all.find((s) => s.id === idOrName && s.metadata?.namespace === POD_NAMESPACE)
+          : holder(all, idOrName);
         if (sandbox === undefined) return undefined;
         const container = await containerIn(sandbox.id, o);
         // The environment, for drift of sensitive values; a runtime that does not tell it (no verbose info) leaves it out.
         const env = container === undefined
           ? undefined
           : await cri.containerEnv(container.id, call(o)).catch(() => undefined);
-        return { ...observed(sandbox, container), ...(env === undefined ? {} : { env }) };
+        return { ...observed(sandbox, container, nameOf(all, sandbox)), ...(env === undefined ? {} : { env }) };
       });
     },
 
     async list(labels, o) {
       try {
-        const [sandboxes, containers] = await Promise.all([
-          cri.listPodSandbox({ labelSelector: labels }, call(o)),
+        // All sandboxes: which generation holds a name depends on the others of that name.
+        const [all, containers] = await Promise.all([
+          cri.listPodSandbox({}, call(o)),
           cri.listContainers({ labelSelector: labels }, call(o)),
         ]);
         const latest = new Map<string, Container>();
@@ -580,12 +627,39 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
             latest.set(c.podSandboxId, c);
           }
         }
-        return sandboxes.filter((s) => s.metadata?.namespace === POD_NAMESPACE).map((s) =>
-          observed(s, latest.get(s.id))
+        const selected = all.filter((s) =>
+          s.metadata?.namespace === POD_NAMESPACE && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
         );
+        return selected.map((s) => observed(s, latest.get(s.id), nameOf(all, s)));
       } catch (err) {
         throw withContext(err, `listing containers on host ${hostLabel}`, { host: hostLabel });
       }
+    },
+
+    // Sets a sandbox aside (any other name) until its successor exists, or gives it its own name back.
+    async rename(id, to, o) {
+      await onContainer("renaming", id, async () => {
+        const all = await cri.listPodSandbox({}, call(o));
+        const sandbox = all.find((s) => s.id === id && s.metadata?.namespace === POD_NAMESPACE);
+        if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
+        const name = sandbox.metadata?.name ?? "";
+        if (to !== name) {
+          if (to !== asideNameOf(name, id)) {
+            throw new BerthError(
+              "VALIDATION",
+              `a CRI pod sandbox keeps its name "${name}"; it can only be set aside as "${asideNameOf(name, id)}"`,
+            );
+          }
+          setAside.add(id);
+          return;
+        }
+        setAside.delete(id);
+        const now = holder(all.filter((s) => s.id !== id), name);
+        if (now !== undefined && (now.metadata?.attempt ?? 0) > (sandbox.metadata?.attempt ?? 0)) {
+          setAside.add(id);
+          throw new BerthError("CONFLICT", `the name "${name}" is in use by the newer sandbox ${shortId(now.id)}`);
+        }
+      });
     },
 
     async writeFiles(id, toWrite, o) {
@@ -632,6 +706,11 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     close: () => grpc.close(),
   };
+}
+
+/** The name engine/aside.ts gives an old container set aside (a runtime does not import the engine). */
+function asideNameOf(name: string, id: string): string {
+  return `${name}.berth-old-${id.slice(0, 8)}`;
 }
 
 function storedConfig(sandbox: PodSandbox): AnnotatedConfig | undefined {

@@ -179,13 +179,8 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   stopSignal: { refuse: () => "this CRI version takes no stop signal: remove `stopSignal`" },
   // berth's own stops (StopContainer's timeout) use it; CRI keeps no per-container setting.
   stopTimeout: { map: () => {} },
-  recreateOrder: {
-    refuse: (order) =>
-      order === "start-first"
-        ? "a CRI container cannot be renamed aside, so a recreate stops the old one first: remove `recreateOrder: start-first`"
-        : undefined,
-    map: () => {},
-  },
+  // The engine's (engine/replace-order.ts): a recreate runs a new sandbox beside the old one.
+  recreateOrder: { map: () => {} },
   // Sent with CreateContainer, and changed in place with UpdateContainerResources.
   memory: { map: setResources },
   memoryReservation: {
@@ -297,6 +292,7 @@ function annotated(config: ContainerConfig): AnnotatedConfig {
  * @param config The berth config; `image` is the image actually run.
  * @param labels Labels for both the sandbox and the container.
  * @param readOnlyMounts Every mount read-only (berth's file helper when it only reads).
+ * @param generation The sandbox's generation (its metadata attempt; see {@link sandboxLogDirectory}).
  *
  * @example
  * ```ts
@@ -306,14 +302,25 @@ function annotated(config: ContainerConfig): AnnotatedConfig {
  * if (spec.container.linux?.securityContext?.runAsUser?.value !== 1000) throw new Error("uid expected");
  * ```
  */
-export function podSpec(config: ContainerConfig, labels: Record<string, string>, readOnlyMounts = false): PodSpec {
+export function podSpec(
+  config: ContainerConfig,
+  labels: Record<string, string>,
+  readOnlyMounts = false,
+  generation = 0,
+): PodSpec {
   // One object shared by the sandbox and the container; the pid and ipc fields change it.
   const namespaceOptions: NamespaceOption = { network: "NODE", pid: "CONTAINER", ipc: "POD" };
   const sandbox: PodSandboxConfig = {
-    metadata: { name: config.name, uid: config.name, namespace: POD_NAMESPACE, attempt: 0 },
+    // CRI reserves container names by sandbox name, uid and container attempt: each generation has its uid.
+    metadata: {
+      name: config.name,
+      uid: generation === 0 ? config.name : `${config.name}@${generation}`,
+      namespace: POD_NAMESPACE,
+      attempt: generation,
+    },
     // A host-network sandbox must leave the hostname empty.
     hostname: "",
-    logDirectory: `${LOG_ROOT}/${config.name}`,
+    logDirectory: sandboxLogDirectory(config.name, generation),
     labels: { ...labels },
     annotations: { [CONFIG_ANNOTATION]: JSON.stringify(annotated(config)) },
     linux: { securityContext: { namespaceOptions, privileged: false } },
@@ -328,6 +335,17 @@ export function podSpec(config: ContainerConfig, labels: Record<string, string>,
   for (const [, field, value] of setFields(config)) field.map?.(value, spec, config);
   if (readOnlyMounts) { for (const mount of container.mounts ?? []) mount.readonly = true; }
   return spec;
+}
+
+/**
+ * The log directory of generation `generation` of the sandboxes named
+ * `name`. A recreate runs the new sandbox (the next generation) beside the
+ * old one, and removing the old one deletes its directory: each has its own.
+ * Generation 0 keeps the path of berths before generations; `@` is in no
+ * container name, so no other name's directory is hit.
+ */
+export function sandboxLogDirectory(name: string, generation: number): string {
+  return generation === 0 ? `${LOG_ROOT}/${name}` : `${LOG_ROOT}/${name}@${generation}`;
 }
 
 /**

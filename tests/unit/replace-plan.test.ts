@@ -52,7 +52,7 @@ describe("recreateOrder()", () => {
     const net = [{ name: "n", ipv4Address: "10.9.0.5" }];
     expect(recreateOrder(hcc({ networks: net }), hcc({ networks: net, env: { A: "1" } })).order).toBe("stop-first");
     const cri = { ...hcc(), container: { ...hcc().container, runtime: { kubelet: {} } } };
-    expect(recreateOrder(cri, cri).order).toBe("stop-first");
+    expect(recreateOrder(cri, cri)).toEqual({ order: "stop-first", why: "CRI containers use the host network" });
   });
 
   test("recreateOrder() follows a declared recreateOrder, which is not part of the identity", () => {
@@ -234,10 +234,8 @@ describe("a saved plan with a recreate's order and an old container set aside", 
 });
 
 describe("recreateOrder on CRI", () => {
-  test("checkSupported() refuses start-first (a pod sandbox cannot be renamed aside) and takes stop-first", () => {
-    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "start-first" })).toThrow(
-      "a CRI container cannot be renamed aside",
-    );
+  test("checkSupported() takes both orders (a recreate runs a new sandbox beside the old one)", () => {
+    expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "start-first" })).not.toThrow();
     expect(() => checkSupported({ name: "x", image: "i", recreateOrder: "stop-first" })).not.toThrow();
   });
 });
