@@ -7,6 +7,7 @@
 import { isIP } from "node:net";
 import { parseDuration } from "./duration.ts";
 import { FILE_HELPER_PREFIX } from "./model.ts";
+import { isAsideName } from "./aside-name.ts";
 import { quote, type Rule } from "./shape.ts";
 import { suggest } from "./suggest.ts";
 export const CONTAINER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -59,7 +60,7 @@ export const containerNameRule: Rule = (name) => {
       quote(name)
     } starts with "${FILE_HELPER_PREFIX}", which berth keeps for its file helper containers: choose another name`;
   }
-  if (/\.berth-old-[0-9a-f]{8}$/.test(name)) {
+  if (isAsideName(name)) {
     return `${
       quote(name)
     } ends like the names berth gives old containers set aside during a recreate (".berth-old-<id>"): choose another name`;

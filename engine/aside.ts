@@ -17,8 +17,7 @@ import { LABEL_CONFIG_HASH, LABEL_NAME, type ObservedContainer } from "../runtim
 import type { Observation } from "./observe.ts";
 import type { PlannedChange } from "./plan.ts";
 import { changeOf } from "./change-of.ts";
-
-const INFIX = ".berth-old-";
+import { isAsideNameOf } from "../core/aside-name.ts";
 
 /** An old container found set aside on a host. */
 export interface AsideContainer {
@@ -48,22 +47,12 @@ export interface AsideWork {
   adopt?: string;
 }
 
-/** The reserved name a recreate gives the old container `id` named `name`. */
-export function asideName(name: string, id: string): string {
-  return `${name}${INFIX}${id.slice(0, 8)}`;
-}
-
-/** True for a name berth reserves for old containers set aside. */
-export function isAsideName(name: string): boolean {
-  return /\.berth-old-[0-9a-f]{8}$/.test(name);
-}
-
 /** The containers of a host's listing set aside, by the name whose old generation they are. */
 export function asideIndex(listing: Iterable<ObservedContainer>): Map<string, AsideContainer[]> {
   const index = new Map<string, AsideContainer[]>();
   for (const c of listing) {
     const of = c.labels[LABEL_NAME];
-    if (of === undefined || !isAsideName(c.name) || !c.name.startsWith(of + INFIX)) continue;
+    if (of === undefined || !isAsideNameOf(c.name, of)) continue;
     const hash = c.labels[LABEL_CONFIG_HASH];
     const aside = { id: c.id, name: c.name, of, status: c.status, ...(hash === undefined ? {} : { configHash: hash }) };
     index.set(of, [...(index.get(of) ?? []), aside].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));

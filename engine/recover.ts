@@ -14,7 +14,7 @@ import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { listManaged } from "./observe.ts";
 import { Session } from "./session.ts";
 import { shortId } from "../core/container-id.ts";
-import { isAsideName } from "./aside.ts";
+import { isAsideName } from "../core/aside-name.ts";
 
 /** Options of {@link recoverState}. */
 export interface RecoverOptions {

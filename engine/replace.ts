@@ -14,7 +14,7 @@
 import { BerthError } from "../core/errors.ts";
 import type { HostConfiguredContainer } from "../core/model.ts";
 import { LABEL_MANAGED, LABEL_NAME, type Runtime } from "../runtimes/runtime.ts";
-import { asideName } from "./aside.ts";
+import { asideName } from "../core/aside-name.ts";
 import {
   createStep,
   doing,

@@ -20,6 +20,7 @@
  */
 import type { Duplex } from "node:stream";
 import { BerthError, withContext } from "../../core/errors.ts";
+import { asideName } from "../../core/aside-name.ts";
 import {
   type ContainerConfig,
   type ContainerStatus,
@@ -157,7 +158,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
   /** The name `sandbox` has for berth: its own when it holds it, else the name of an old generation set aside. */
   function nameOf(all: PodSandbox[], sandbox: PodSandbox): string {
     const name = sandbox.metadata?.name ?? "";
-    return holder(all, name)?.id === sandbox.id ? name : asideNameOf(name, sandbox.id);
+    return holder(all, name)?.id === sandbox.id ? name : asideName(name, sandbox.id);
   }
 
   /** The sandbox's current container: the latest attempt (log readers aside). */
@@ -644,10 +645,10 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         if (sandbox === undefined) throw new BerthError("NOT_FOUND", "no such container");
         const name = sandbox.metadata?.name ?? "";
         if (to !== name) {
-          if (to !== asideNameOf(name, id)) {
+          if (to !== asideName(name, id)) {
             throw new BerthError(
               "VALIDATION",
-              `a CRI pod sandbox keeps its name "${name}"; it can only be set aside as "${asideNameOf(name, id)}"`,
+              `a CRI pod sandbox keeps its name "${name}"; it can only be set aside as "${asideName(name, id)}"`,
             );
           }
           setAside.add(id);
@@ -706,11 +707,6 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     close: () => grpc.close(),
   };
-}
-
-/** The name engine/aside.ts gives an old container set aside (a runtime does not import the engine). */
-function asideNameOf(name: string, id: string): string {
-  return `${name}.berth-old-${id.slice(0, 8)}`;
 }
 
 function storedConfig(sandbox: PodSandbox): AnnotatedConfig | undefined {

@@ -14,7 +14,7 @@ import type { ContainerConfig, ContainersState } from "../../core/model.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
 import type { ApplyResult } from "../../engine/apply.ts";
 import { recoverState } from "../../engine/recover.ts";
-import { asideName } from "../../engine/aside.ts";
+import { asideName } from "../../core/aside-name.ts";
 
 const env = loadTestEnv();
 const runtime = { docker: { host: `unix://${env.local.socket}` } };
