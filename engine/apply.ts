@@ -102,7 +102,17 @@ export async function apply(
   session: Session,
   options: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  const state: ContainersState = { ...current };
+  // The entries the mutation being recorded replaces, as they were (see `record`); unset between mutations.
+  let replaced: ContainersState | undefined;
+  const state: ContainersState = new Proxy({ ...current }, {
+    set(target, name, entry) {
+      const before = typeof name === "string" ? target[name] : undefined;
+      if (replaced !== undefined && before !== undefined && !Object.hasOwn(replaced, name)) {
+        replaced[name as string] = before;
+      }
+      return Reflect.set(target, name, entry);
+    },
+  });
   const seal = options.seal ?? ((hcc: HostConfiguredContainer) => hcc);
   const results: ChangeResult[] = [];
   let interrupted = false;
@@ -118,11 +128,17 @@ export async function apply(
   });
 
   // A container that stays keeps its recorded image and previous generation, whatever step rewrote its entry.
+  // Only the entries a mutation replaced are looked at: a copy of the whole state per step grew with the fleet.
   const record = (mutate: () => void) =>
     recorder(() => {
-      const was = { ...state };
-      mutate();
-      carryRecords(was, state);
+      replaced = {};
+      try {
+        mutate();
+      } finally {
+        const was = replaced;
+        replaced = undefined;
+        carryRecords(was, state);
+      }
     });
 
   // Changes that only touch the state ("nothing" with new host settings, "forget").

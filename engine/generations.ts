@@ -15,9 +15,9 @@ import type { ContainersState, HostConfiguredContainer, ImageIdentity, PreviousG
  * desired config without them.
  */
 export function carryRecords(was: ContainersState, now: ContainersState): void {
-  for (const [name, entry] of Object.entries(now)) {
-    const before = was[name];
-    if (before === undefined || before === entry) continue;
+  for (const [name, before] of Object.entries(was)) {
+    const entry = now[name];
+    if (entry === undefined || before === entry) continue;
     const id = entry.container.status?.id;
     if (id === undefined || id !== before.container.status?.id) continue;
     const { image, previous } = before.container;
