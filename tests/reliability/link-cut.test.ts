@@ -82,35 +82,41 @@ describe(`the link of host ${VICTIM} cut`, () => {
     await expectExactly();
   }, 120_000);
 
+  // A step with a request in flight fails once the keepalive gives up; one that was between requests (waiting
+  // for its gate) reconnects once, bounded by the connection timeout, and fails then.
+  const DETECT_S = KEEPALIVE_DETECT_S + CONNECTION_TIMEOUT_S;
   test(
-    `during an apply: the host's failure is reported within ${KEEPALIVE_DETECT_S} s and the run ends soon after`,
+    `during an apply: the host's failure is reported within ${DETECT_S} s and the run ends soon after`,
     async () => {
       writeFileSync(join(dir, "config.yaml"), config());
       const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
       let cutAt = 0;
+      let detect = 0;
+      let end = 0;
       try {
         const where = `${victim.name} \\(${victim.address.replaceAll(".", "\\.")}\\)`; // lines name the host
         await child.waitFor(new RegExp(`recreated on ${where}`), 60_000);
         cutAt = await cut();
         const failure = new RegExp(`! v\\d .* on ${where}[^ ]* failed`);
         await child.waitFor(failure, 120_000);
-        const detect = seconds(cutAt);
+        detect = seconds(cutAt);
         const { code } = await child.exited;
-        const end = seconds(cutAt);
+        end = seconds(cutAt);
         figures.push(`apply: first failure ${detect.toFixed(1)} s after the cut, run ended after ${end.toFixed(1)} s`);
         expect({ code, summary: (child.stdout + child.stderr).includes("Per host:") }).toEqual({
           code: 1,
           summary: true,
         });
-        expect(detect).toBeLessThan(KEEPALIVE_DETECT_S + 3);
-        expect(end).toBeLessThan(KEEPALIVE_DETECT_S + CONNECTION_TIMEOUT_S + 5);
       } finally {
         child.child.kill("SIGKILL");
         if (linkDown) await mend();
       }
+      // The next apply finishes what the cut left (old containers set aside included), whatever the times were.
       const next = await runCli(["apply", "--yes"], dir);
       expect({ code: next.code, out: next.stdout + next.stderr }).toEqual({ code: 0, out: next.stdout + next.stderr });
       await expectExactly();
+      expect(detect).toBeLessThan(DETECT_S + 3);
+      expect(end).toBeLessThan(DETECT_S + 5);
     },
     240_000,
   );
