@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { detectRuntime } from "../support/js-runtime.ts";
 import { berthContainers, containerdView, dockerView, type EngineView } from "../support/engine-view.ts";
@@ -248,4 +249,31 @@ export function socketOf(env: TestEnv, host: string): string {
 }
 
 /** Sleeps. */
+/** What one round of a kill test left: whether the kill landed (berth still ran), and the run, for messages. */
+export interface KillRound {
+  landed: boolean;
+  where: string;
+}
+
+/**
+ * One round of a kill test: `berth apply --yes` on `dir`'s config.yaml and
+ * state.yaml, SIGKILLed `delayMs` after it started (or, with `afterPlan`,
+ * after it printed its plan). A kill that landed counts as a fault; an apply
+ * that was done before it came must have exited 0.
+ */
+export async function killApply(dir: string, round: number, delayMs: number, afterPlan: boolean): Promise<KillRound> {
+  const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
+  if (afterPlan) await child.waitFor(/Plan: /);
+  await sleep(delayMs);
+  child.child.kill("SIGKILL");
+  const { code, signal } = await child.exited;
+  const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
+  if (signal === "SIGKILL") {
+    tally("faults");
+    return { landed: true, where };
+  }
+  expect({ where, finished: code === 0 }).toEqual({ where, finished: true });
+  return { landed: false, where };
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -16,6 +16,7 @@ import {
   containerYaml,
   endWithCensus,
   fleetHosts,
+  killApply,
   managedContainers,
   removeByPrefix,
   sleep,
@@ -96,19 +97,9 @@ describe("berth killed or interrupted during an apply", () => {
       let landed = 0;
       for (let i = 0; landed < ITERATIONS && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
-        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
         // Even rounds: anywhere from start-up on; odd rounds: while changes are being made.
-        if (i % 2 === 1) await child.waitFor(/Plan: /);
-        await sleep(50 + Math.floor(random() * 1450));
-        child.child.kill("SIGKILL");
-        const { code, signal } = await child.exited;
-        const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
-        if (signal === "SIGKILL") {
-          landed++;
-          tally("faults");
-        } else {
-          expect({ where, finished: code === 0 }).toEqual({ where, finished: true });
-        }
+        const kill = await killApply(dir, round, 50 + Math.floor(random() * 1450), i % 2 === 1);
+        if (kill.landed) landed++;
         await converges(round);
       }
       expect(landed).toBe(ITERATIONS);

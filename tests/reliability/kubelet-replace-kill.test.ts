@@ -14,8 +14,8 @@ import { runCli } from "../support/cli.ts";
 import { criSandboxes } from "../support/cri-sandboxes.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { loadCriEnv } from "../integration/kubelet-env.ts";
-import { sleep, spawnCli } from "./fleet.ts";
-import { saveTally, tally } from "./tally.ts";
+import { killApply } from "./fleet.ts";
+import { saveTally } from "./tally.ts";
 
 const cri = loadCriEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-rel-crireplace-"));
@@ -67,18 +67,9 @@ describe("berth killed during a recreate on containerd (CRI)", () => {
       let leftTwo = 0;
       for (let i = 0; landed < ITERATIONS && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
-        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
-        await child.waitFor(/Plan: /);
-        await sleep(Math.floor(random() * 1000));
-        child.child.kill("SIGKILL");
-        const { code, signal } = await child.exited;
-        const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
-        if (signal === "SIGKILL") {
-          landed++;
-          tally("faults");
-        } else {
-          expect({ where, finished: code === 0 }).toEqual({ where, finished: true });
-        }
+        const kill = await killApply(dir, round, Math.floor(random() * 1000), true);
+        if (kill.landed) landed++;
+        const { where } = kill;
         const after = criSandboxes(cri.local.socket, name).size;
         expect({ where, kept: after >= 1, atMostOneExtra: after <= 2 }).toEqual({
           where,

@@ -13,8 +13,8 @@ import { runCli } from "../support/cli.ts";
 import { dockerLocal, loadTestEnv } from "../support/env.ts";
 import { dockerView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
-import { containerYaml, fleetHosts, removeByPrefix, sleep, spawnCli } from "./fleet.ts";
-import { saveTally, tally } from "./tally.ts";
+import { containerYaml, fleetHosts, killApply, removeByPrefix } from "./fleet.ts";
+import { saveTally } from "./tally.ts";
 
 const env = loadTestEnv();
 const dir = mkdtempSync(join(tmpdir(), "berth-rel-replace-"));
@@ -66,18 +66,9 @@ describe("berth killed during a start-first and a stop-first recreate", () => {
       let leftAside = 0;
       for (let i = 0; landed < ITERATIONS && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
-        const child = spawnCli(["-c", join(dir, "config.yaml"), "-s", join(dir, "state.yaml"), "apply", "--yes"]);
-        await child.waitFor(/Plan: /);
-        await sleep(Math.floor(random() * 1200));
-        child.child.kill("SIGKILL");
-        const { code, signal } = await child.exited;
-        const where = `round ${round}: exit ${code} signal ${signal}\n${child.stdout}\n${child.stderr}`;
-        if (signal === "SIGKILL") {
-          landed++;
-          tally("faults");
-        } else {
-          expect({ where, finished: code === 0 }).toEqual({ where, finished: true });
-        }
+        const kill = await killApply(dir, round, Math.floor(random() * 1200), true);
+        if (kill.landed) landed++;
+        const { where } = kill;
         // Right after the kill: the old or the new one of each name is there, at most one more (set aside).
         let aside = false;
         for (const name of Object.values(NAMES)) {
