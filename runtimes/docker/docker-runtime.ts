@@ -88,25 +88,15 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   const engine: EngineClient = engineClient(http, hostLabel);
   const path = (id: string) => `/containers/${encodeURIComponent(id)}`;
 
-  async function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
-    const res = await engine.request({
+  function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
+    return engine.jsonOrMissing<InspectResponse>({
       method: "GET",
       path: `${path(idOrName)}/json`,
       what,
       container: idOrName,
-      accept: [404],
       headersTimeoutMs: READ_TIMEOUT_MS,
       ...signalOption(o?.signal),
     });
-    if (res.status === 404) {
-      await res.discard();
-      return undefined;
-    }
-    try {
-      return JSON.parse(await res.text()) as InspectResponse;
-    } catch (err) {
-      throw withContext(err, `${what} on host ${hostLabel}`, { host: hostLabel, container: idOrName });
-    }
   }
 
   /** Creates a named volume when the engine has none of that name; an existing one is used as it is. */
@@ -234,20 +224,14 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   }
 
   async function imageIdentity(image: string, o?: CallOptions): Promise<ImageIdentity | undefined> {
-    const res = await engine.request({
+    const info = await engine.jsonOrMissing<{ Id: string; RepoDigests?: string[] | null }>({
       method: "GET",
       path: `/images/${encodeURI(image)}/json`,
       what: `looking up image "${image}"`,
-      accept: [404],
       headersTimeoutMs: READ_TIMEOUT_MS,
       ...signalOption(o?.signal),
     });
-    if (res.status === 404) {
-      await res.discard();
-      return undefined;
-    }
-    const info = JSON.parse(await res.text()) as { Id: string; RepoDigests?: string[] | null };
-    return identityOf(image, info.Id, info.RepoDigests ?? []);
+    return info === undefined ? undefined : identityOf(image, info.Id, info.RepoDigests ?? []);
   }
 
   async function pull(image: string, o?: CallOptions): Promise<void> {

@@ -35,6 +35,8 @@ export interface EngineClient {
   request(req: EngineRequest): Promise<HttpResponse>;
   /** Sends a request and parses the JSON answer. */
   json<T>(req: EngineRequest): Promise<T>;
+  /** Like `json`, but a 404 (no such container, image, ...) is `undefined` rather than an error. */
+  jsonOrMissing<T>(req: EngineRequest): Promise<T | undefined>;
 }
 
 /**
@@ -122,21 +124,28 @@ export function engineClient(http: HttpClient, hostLabel: string): EngineClient 
     });
   }
 
+  async function parse<T>(res: HttpResponse, req: EngineRequest): Promise<T> {
+    const text = await res.text().catch((err: unknown) => {
+      throw withContext(err, `${req.what} on host ${hostLabel}`, { host: hostLabel });
+    });
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new BerthError("ENGINE", `${req.what} on host ${hostLabel}: the engine answered with invalid JSON`, {
+        cause: err,
+      });
+    }
+  }
+
   return {
     apiVersion,
     request,
-    json: async <T>(req: EngineRequest) => {
-      const res = await request(req);
-      const text = await res.text().catch((err: unknown) => {
-        throw withContext(err, `${req.what} on host ${hostLabel}`, { host: hostLabel });
-      });
-      try {
-        return JSON.parse(text) as T;
-      } catch (err) {
-        throw new BerthError("ENGINE", `${req.what} on host ${hostLabel}: the engine answered with invalid JSON`, {
-          cause: err,
-        });
-      }
+    json: async <T>(req: EngineRequest) => parse<T>(await request(req), req),
+    jsonOrMissing: async <T>(req: EngineRequest) => {
+      const res = await request({ ...req, accept: [...(req.accept ?? []), 404] });
+      if (res.status !== 404) return await parse<T>(res, req);
+      await res.discard();
+      return undefined;
     },
   };
 }
