@@ -39,6 +39,12 @@ async function generations(name: string) {
   return (await view.list()).filter((c) => c.name === name || c.name.startsWith(`${name}.berth-old-`));
 }
 
+/** True when an old container of any of the names is set aside. */
+async function leftAside(): Promise<boolean> {
+  for (const name of Object.values(NAMES)) if ((await generations(name)).some((c) => c.name !== name)) return true;
+  return false;
+}
+
 async function roundOf(id: string): Promise<string | undefined> {
   const { body } = await dockerLocal(`/containers/${id}/json`);
   const line = ((body as { Config: { Env: string[] } }).Config.Env ?? []).find((l) => l.startsWith("ROUND="));
@@ -63,14 +69,13 @@ describe("berth killed during a start-first and a stop-first recreate", () => {
     `SIGKILL at ${ITERATIONS} random points: never lost, at most one extra, then plan + apply converge`,
     async () => {
       let landed = 0;
-      let leftAside = 0;
+      let asideRounds = 0;
       for (let i = 0; landed < ITERATIONS && i < 3 * ITERATIONS; i++) {
         writeFileSync(join(dir, "config.yaml"), config(++round));
         const kill = await killApply(dir, round, Math.floor(random() * 1200), true);
         if (kill.landed) landed++;
         const { where } = kill;
         // Right after the kill: the old or the new one of each name is there, at most one more (set aside).
-        let aside = false;
         for (const name of Object.values(NAMES)) {
           const seen = await generations(name);
           expect({ where, name, kept: seen.length >= 1, atMostOneExtra: seen.length <= 2 }).toEqual({
@@ -79,12 +84,13 @@ describe("berth killed during a start-first and a stop-first recreate", () => {
             kept: true,
             atMostOneExtra: true,
           });
-          aside ||= seen.some((c) => c.name !== name);
         }
         const plan = await runCli(["plan"], dir);
         expect({ where, code: [0, 2].includes(plan.code) }).toEqual({ where, code: true });
-        if (aside) {
-          leftAside++;
+        // An old container still set aside after the plan was there during it, so the plan shows it. (One seen
+        // right after the kill may be gone by then: the engine finishes a removal berth sent before it died.)
+        if (await leftAside()) {
+          asideRounds++;
           expect(plan.stdout).toContain("set aside as");
         }
         const apply = await runCli(["apply", "--yes"], dir);
@@ -98,7 +104,7 @@ describe("berth killed during a start-first and a stop-first recreate", () => {
         expect((await runCli(["plan"], dir)).code).toBe(0);
       }
       expect(landed).toBe(ITERATIONS);
-      if (process.env["BERTH_REL_DEBUG"]) console.log(`kills that left an old container set aside: ${leftAside}`);
+      if (process.env["BERTH_REL_DEBUG"]) console.log(`kills that left an old container set aside: ${asideRounds}`);
     },
     300_000,
   );
