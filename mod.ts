@@ -60,7 +60,9 @@ export {
   type RecoveryResult,
 } from "./engine/recover.ts";
 export { type Action, blockedChanges, type Plan, type PlannedChange } from "./engine/plan.ts";
+export { rollbackState } from "./engine/rollback.ts";
 export type { DiffLine } from "./engine/diff.ts";
+export type { GateEventType } from "./engine/gate.ts";
 export type { HostObjectRemoval, NetworkRemoval, VolumeRemoval } from "./engine/host-objects.ts";
 export {
   type ApplyEvent,

@@ -11,16 +11,18 @@ import { type BerthConfig, configFromDocument } from "../core/config.ts";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
 import { decodeUtf8, parseDocument } from "../core/serialize.ts";
+import type { StateFormat } from "../core/state-format.ts";
 import { applySucceeded } from "../engine/apply.ts";
 import type { Adopted } from "../engine/adopt.ts";
 import { ContainersResource } from "../engine/containers.ts";
+import { rollbackState } from "../engine/rollback.ts";
 import { hostLabel } from "../core/host.ts";
 import type { StateBackend } from "../store/backend.ts";
 import { readPlanFile, writePlanFile } from "../store/plan-file.ts";
 import { digestKeyFor } from "./digest-key.ts";
 import { interruptibleAtOnce, onInterrupt } from "./interrupt.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
-import { defaultProgressMode, progressFor, type ProgressMode } from "./progress.ts";
+import { type ProgressMode, progressOn } from "./progress.ts";
 import { type CliIO, confirm } from "./io.ts";
 import { type GroupedLog, groupedLog } from "./host-warnings.ts";
 import { countLine, formatHostSummary, formatPlan, formatSummary, formatTable, styleFor } from "./output.ts";
@@ -47,6 +49,8 @@ export interface GlobalOptions {
   verbose?: boolean;
   /** Hosts checked and worked on at once (default: what the machine can do). */
   concurrency?: number;
+  /** The layout of a new state file (`--state-format`); an existing one keeps its own. */
+  stateFormat?: StateFormat;
 }
 
 export const EXIT_OK = 0;
@@ -111,30 +115,21 @@ export async function planCommand(
   }
 }
 
-/** `berth apply [PLAN]` and `berth destroy`: plan, confirm, apply, persist after every step. */
+/** `berth apply [PLAN]`, `berth destroy` and `berth rollback [NAME...]`: plan, confirm, apply, persist after every step. */
 export async function applyCommand(
   io: CliIO,
-  opts: GlobalOptions & Selection & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode },
+  opts:
+    & GlobalOptions
+    & Selection
+    & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode }
+    & RollbackOption,
 ): Promise<number> {
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   const style = styleFor(io.stdout, io.env);
   const errStyle = styleFor(io.stderr, io.env);
-  const progress = progressFor(
-    opts.progress ?? defaultProgressMode(io.stdout),
-    (text) => io.stdout.write(text),
-    style,
-    { columns: (io.stdout as { columns?: number }).columns ?? 80 },
-  );
-  // A warning (a host being retried) takes the progress status line off the terminal first.
-  const given = io;
-  const stderr = given.stderr;
-  io = {
-    ...io,
-    stderr: {
-      ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }),
-      write: (text) => (progress.clear(), stderr.write(text)),
-    },
-  };
+  const given = io; // the confirmation question needs the real stderr stream
+  const progress = progressOn(io, opts.progress, style);
+  io = progress.io;
   const saved = opts.planFile === undefined ? undefined : await readPlanFile(path(io, opts.planFile));
   if (!opts.yes && saved === undefined && io.stdin.isTTY !== true) {
     throw new BerthError(
@@ -147,7 +142,7 @@ export async function applyCommand(
   const { backend, lock } = await lockedBackend(
     io,
     opts,
-    opts.destroy ? "berth destroy" : "berth apply",
+    opts.destroy ? "berth destroy" : opts.rollback !== undefined ? "berth rollback" : "berth apply",
     (m) => warn(io, m),
   );
   let resource: ContainersResource | undefined;
@@ -185,7 +180,12 @@ export async function applyCommand(
     if (opts.json) writeJsonLine(io, { type: "plan", plan: publicPlan(plan, name) });
     else io.stdout.write(`${formatPlan(displayPlan(names, plan), style)}\n`);
     if (!plan.empty && !opts.yes && saved === undefined) {
-      if (!(await confirm(given, opts.destroy ? "Remove these containers?" : "Apply these changes?"))) {
+      const question = opts.destroy
+        ? "Remove these containers?"
+        : opts.rollback !== undefined
+        ? "Roll back these containers?"
+        : "Apply these changes?";
+      if (!(await confirm(given, question))) {
         io.stderr.write("Nothing was changed.\n");
         return EXIT_ERROR;
       }
@@ -267,7 +267,7 @@ export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<num
  */
 export async function openResource(
   io: CliIO,
-  opts: GlobalOptions & Selection & {
+  opts: GlobalOptions & Selection & RollbackOption & {
     /** Report a refused connection or an unknown host at once (plan, status): no retries. */
     failFast?: boolean;
     onPullProgress?: (host: string, image: string, progress: PullProgress) => void;
@@ -278,7 +278,7 @@ export async function openResource(
   const config: LoadedConfig = destroy
     ? await loadConfig(io, opts).catch(() => ({ desiredState: {}, hostNames: new Map() }))
     : await loadConfig(io, opts);
-  const desired = destroy ? {} : config.desiredState;
+  let desired = destroy ? {} : config.desiredState;
   const loaded = backend === undefined ? await withBackend(io, opts, (b) => b.read()) : await backend.read();
   // A flexkube document may carry its recorded state; state.yaml wins once it exists.
   const previous = loaded.existed ? loaded.state : config.previousState ?? {};
@@ -292,7 +292,14 @@ export async function openResource(
     );
   }
   const digestKey = await digestKeyFor(io, opts, desired, previous);
-  const selected = selectContainers(desired, previous, config.hostNames, opts);
+  // A rollback's desired state: the named containers' previous generations; the rest of the state stays as it is.
+  if (opts.rollback !== undefined) desired = rollbackState(previous, desired, opts.rollback, digestKey);
+  const selected = selectContainers(
+    desired,
+    previous,
+    config.hostNames,
+    opts.rollback === undefined ? opts : { ...opts, target: Object.keys(desired) },
+  );
   if (Object.keys(selected.desired).length === 0 && Object.keys(selected.previous).length === 0) {
     throw new BerthError("VALIDATION", "--target/--host select no container: name one of the config or the state");
   }
@@ -315,6 +322,11 @@ export async function openResource(
   HOST_NAMES.set(resource, config.hostNames);
   UNTOUCHED.set(resource, selected.untouched);
   return resource;
+}
+
+/** `berth rollback [NAME...]`: the names (empty: every container with a previous generation). */
+export interface RollbackOption {
+  rollback?: string[];
 }
 
 /** The held-back host warnings of each open resource, printed when it closes. */

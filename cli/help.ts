@@ -58,6 +58,14 @@ const HELP: Record<string, CommandHelp> = {
     ],
     examples: [["berth destroy --yes --progress plain", "remove everything berth made, a line per step"]],
   },
+  rollback: {
+    exits: [
+      [0, "every container back on its previous generation"],
+      [1, "an error (no previous generation, a secret no longer in the config), or a change failed"],
+      [130, "interrupted: the steps in flight finished and the state was saved"],
+    ],
+    examples: [["berth rollback web --yes", "return web to its config and image before its last replace"]],
+  },
   status: {
     exits: [[0, "every host answered"], [1, "an error, or a host unreachable (its rows say why)"]],
     examples: [["berth status --json", "containers per host with their live status, as JSON"]],

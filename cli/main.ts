@@ -17,6 +17,7 @@ import {
   validateCommand,
 } from "./commands.ts";
 import type { CliIO } from "./io.ts";
+import { STATE_FORMATS, type StateFormat } from "../core/state-format.ts";
 import { suggest } from "../core/suggest.ts";
 import { completionScript, type Shell, SHELLS } from "./completion.ts";
 import { jsonError, writeJson, writeJsonLine } from "./json-output.ts";
@@ -43,13 +44,18 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .option("-c, --config <file>", "config file", "config.yaml")
     .option("-s, --state <file|url>", "state file, or etcd://host1:2379,host2:2379/prefix", "state.yaml")
     .option(
+      "--state-format <berth|flexkube>",
+      "layout of a new state file (an existing one keeps its own)",
+      parseFormat,
+    )
+    .option(
       "--lock-timeout <duration>",
       "wait this long (e.g. 5m) for another run's lock instead of refusing",
       parseWait,
     )
     .option(
       "--json",
-      "JSON output for scripts (apply, destroy: one JSON event per line); see schema/output.schema.json",
+      "JSON output for scripts (apply, destroy, rollback: one JSON event per line); see schema/output.schema.json",
     )
     .option("-v, --verbose", "also show the hosts reached and the SSH handshakes made")
     .option("--no-color", "no colour, even on a terminal (also NO_COLOR=1; FORCE_COLOR=1 forces it when piped)")
@@ -120,6 +126,17 @@ export async function main(argv: string[], given: CliIO): Promise<number> {
     .action(async (o: { yes?: boolean } & Progress) => {
       streaming = true;
       code = await applyCommand(io, { ...global(), ...o, destroy: true });
+    });
+  program.command("rollback").description(
+    "return containers to what they ran before the change that replaced them (asks first unless --yes)",
+  )
+    .argument("[names...]", "containers of the state; default: every one with a previous generation")
+    .option("-y, --yes", "do not ask for confirmation")
+    .option("--host <name>", "only the containers on this host of hosts: (repeatable)", collect, [])
+    .addOption(progressOption())
+    .action(async (names: string[], o: { yes?: boolean; host: string[] } & Progress) => {
+      streaming = true;
+      code = await applyCommand(io, { ...global(), ...o, rollback: names });
     });
   program.command("status").description("containers per host with their live status").action(async () => {
     code = await statusCommand(io, global());
@@ -222,6 +239,12 @@ function collect(value: string, previous: string[]): string[] {
 function parseConcurrency(value: string): number {
   if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError("expected a whole number of hosts, at least 1");
   return Number(value);
+}
+
+function parseFormat(value: string): StateFormat {
+  const format = STATE_FORMATS.find((f) => f === value);
+  if (format === undefined) throw new InvalidArgumentError(`expected one of ${STATE_FORMATS.join(", ")}`);
+  return format;
 }
 
 function parseWait(text: string): number {

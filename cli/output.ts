@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { DEFAULT_GATE, describeGate } from "../core/gate-fields.ts";
 import type { ApplyEvent, ApplyResult } from "../engine/apply.ts";
 import type { Action, Plan, PlannedChange } from "../engine/plan.ts";
 
@@ -61,7 +62,7 @@ export function formatPlan(plan: Plan, style: Style): string {
     if (c.action === "nothing") continue;
     const colour = colourOf(style, c.action);
     const where = c.fromHost === undefined ? `on ${c.host}` : `from ${c.fromHost} to ${c.host}`;
-    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}`));
+    lines.push(colour(`${SYMBOL[c.action].padStart(3)} ${style.bold(c.name)} ${c.action} ${where}${notes(c)}`));
     for (const reason of c.reasons) lines.push(style.dim(`      ${reason}`));
     for (const d of c.diff) {
       if (d.sensitive) {
@@ -100,6 +101,17 @@ export function formatPlan(plan: Plan, style: Style): string {
   return lines.join("\n");
 }
 
+/**
+ * What the change line adds in brackets: ` (gate: healthy within 60s)`, or
+ * nothing. The default gate, which every container without one of its own
+ * has, is left out here (`--json` has it).
+ */
+function notes(c: PlannedChange): string {
+  const gate = c.gate === undefined || c.gate === describeGate(DEFAULT_GATE) ? undefined : c.gate;
+  const parts = [...(gate === undefined ? [] : [`gate: ${gate}`])];
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
+}
+
 /** `2 create, 1 remove` from a summary. */
 export function countLine(summary: Partial<Record<Action, number>>): string {
   return Object.entries(summary).map(([action, n]) => `${n} ${action}`).join(", ");
@@ -122,8 +134,10 @@ export function formatEvent(event: ApplyEvent, style: Style): string | undefined
       );
     case "skipped":
       return style.dim(`  . ${c.name} ${c.action} on ${c.host} skipped (interrupted)`);
-    case "gate-waiting":
-      return style.dim(`  … ${c.name} on ${c.host}: waiting for its gate (${event.gate})`);
+    case "gate-waiting": // the default gate is too short to mention
+      return event.gate === describeGate(DEFAULT_GATE)
+        ? undefined
+        : style.dim(`    ${c.name} on ${c.host}: waiting for its gate (${event.gate})`);
     case "gate-passed":
     case "gate-failed": // the change's failed line says why
       return undefined;

@@ -11,6 +11,7 @@
 import type { ApplyEvent } from "../engine/apply.ts";
 import type { PlannedChange } from "../engine/plan.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
+import type { CliIO } from "./io.ts";
 import { formatEvent, type Style } from "./output.ts";
 import { pullProgressReporter } from "./pull-progress.ts";
 
@@ -46,15 +47,35 @@ export function defaultProgressMode(stdout: { isTTY?: boolean }): ProgressMode {
 }
 
 /**
+ * The progress of an apply on `io`'s stdout, in `mode` (else tty on a terminal, plain otherwise), and an
+ * `io` whose stderr takes the status line off the terminal before a warning (a host being retried) is written.
+ */
+export function progressOn(io: CliIO, mode: ProgressMode | undefined, style: Style): Progress & { io: CliIO } {
+  const progress = progressFor(
+    mode ?? defaultProgressMode(io.stdout),
+    (text) => io.stdout.write(text),
+    style,
+    { columns: (io.stdout as { columns?: number }).columns || 80 }, // 0 on a terminal of unknown size
+  );
+  const stderr = io.stderr;
+  const clearing = {
+    ...(stderr.isTTY === undefined ? {} : { isTTY: stderr.isTTY }),
+    write: (text: string) => (progress.clear(), stderr.write(text)),
+  };
+  return { ...progress, io: { ...io, stderr: clearing } };
+}
+
+/**
  * @param write Writes text to the output (stdout), newlines included.
  *
  * @example
  * ```ts
  * import { progressFor } from "./progress.ts";
  * import { styleFor } from "./output.ts";
+ * import type { PlannedChange } from "../engine/plan.ts";
  * let out = "";
  * const progress = progressFor("plain", (s) => (out += s), styleFor({}, {}));
- * const change = { name: "web", action: "create", host: "node1", reasons: [], diff: [], files: [], directories: [] } as const;
+ * const change: PlannedChange = { name: "web", action: "create", host: "node1", reasons: [], diff: [], files: [], directories: [] };
  * progress.event({ type: "begin", change });
  * progress.event({ type: "done", change, durationMs: 1200 });
  * progress.stop();
@@ -91,9 +112,9 @@ export function progressFor(
     clear();
     write(`${text}\n`);
   };
-  let pulling = ""; // the host and image of the pull message being reported
   const pullLine = pullProgressReporter(
-    (text) => mode === "plain" ? line(text) : pulls.set(pulling, text.trim()),
+    // On the status line, the numbers first: a narrow terminal cuts the image name, not them.
+    (text, p) => mode === "plain" ? line(text) : pulls.set(`${p.host} ${p.image}`, `pulling ${p.done}: ${p.image}`),
     mode === "plain" ? options.pullEveryMs ?? 5000 : 1000,
   );
   const tick = () => {
@@ -126,15 +147,15 @@ export function progressFor(
         line(style.dim(`    ${e.change.name} ${e.change.action} on ${e.change.host} ...`));
         return;
       }
-      inFlight.delete(e.change);
+      // Gate events come while the change is still in flight; these three end it.
+      if (e.type === "done" || e.type === "failed" || e.type === "skipped") inFlight.delete(e.change);
       const text = formatEvent(e, style);
       if (text !== undefined) line(text);
     },
     pull(host, image, progress) {
-      pulling = `${host} ${image}`;
       pullLine(host, image, progress);
       // The engine's last messages of a pull: it is over.
-      if (/^(Status|Digest):/.test(progress.status ?? "")) pulls.delete(pulling);
+      if (/^(Status|Digest):/.test(progress.status ?? "")) pulls.delete(`${host} ${image}`);
     },
     clear,
     stop() {

@@ -8,6 +8,13 @@
  */
 import type { PullProgress } from "../runtimes/docker/image.ts";
 
+/** What a progress line tells: the pull, and how far it is (`1.5 of 4.0 MB downloaded`, or the engine's status). */
+export interface PullShown {
+  host: string;
+  image: string;
+  done: string;
+}
+
 interface Pull {
   layers: Map<string, { current: number; total: number }>;
   last: number;
@@ -18,7 +25,7 @@ interface Pull {
  * (the first after `everyMs`: a quick pull prints nothing).
  */
 export function pullProgressReporter(
-  write: (line: string) => void,
+  write: (line: string, pull: PullShown) => void,
   everyMs = 5000,
 ): (host: string, image: string, progress: PullProgress) => void {
   const pulls = new Map<string, Pull>();
@@ -46,10 +53,7 @@ export function pullProgressReporter(
       size += layer.total;
     }
     const mb = (n: number) => (n / 1e6).toFixed(1);
-    write(
-      size === 0
-        ? `    pulling image "${image}" on host ${host}: ${p.status ?? "waiting for the registry"}`
-        : `    pulling image "${image}" on host ${host}: ${mb(current)} of ${mb(size)} MB downloaded`,
-    );
+    const done = size === 0 ? p.status ?? "waiting for the registry" : `${mb(current)} of ${mb(size)} MB downloaded`;
+    write(`    pulling image "${image}" on host ${host}: ${done}`, { host, image, done });
   };
 }

@@ -25,6 +25,7 @@ import { BerthError } from "./errors.ts";
 import { type Environment, resolveEnvReferences } from "./env-reference.ts";
 import { type Problem, throwIfProblems } from "./problem.ts";
 import { checkFields, type Fields, listOf, mapping, own, quote, string } from "./shape.ts";
+import type { StateFormat } from "./state-format.ts";
 
 /** The etcd backend's settings. */
 export interface EtcdBackendConfig {
@@ -42,7 +43,7 @@ export interface EtcdBackendConfig {
 }
 
 /** Where the state lives. */
-export type BackendSpec = { file: string } | { etcd: EtcdBackendConfig };
+export type BackendSpec = { file: string; format?: StateFormat } | { etcd: EtcdBackendConfig };
 
 export const DEFAULT_LOCK_TTL_MS = 30_000;
 

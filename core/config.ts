@@ -22,6 +22,8 @@
  * runtime:                                   # default runtime of every container (optional)
  *   docker: { host: unix:///var/run/docker.sock }
  *
+ * pull: missing                              # default pull policy of every container (optional, see pull: below)
+ *
  * volumes:                                   # named volumes, created on each host where a container mounts one
  *   etcd-data: {}                            # driver local, no options
  *   shared: { driver: local, options: { type: nfs, o: "addr=10.0.0.5,rw", device: ":/export" } }
@@ -77,6 +79,14 @@
  *     groupAdd: ["123"]
  *     tmpfs: { /run/scratch: "size=64m,mode=1777" }
  *     logging: { driver: json-file, options: { max-size: 50m, max-file: "5" } }   # default: json-file, 10m x 3 files
+ *     healthcheck:                           # Docker's (CRI: berth runs it through exec); a change recreates
+ *       test: [etcdctl, endpoint, health]    # a list runs as it is, a string with /bin/sh -c; exit 0 is healthy
+ *       interval: 10s                        # defaults: interval 30s, timeout 30s, retries 3, startPeriod 0s
+ *       startPeriod: 20s
+ *     gate: { healthy: true, timeout: 2m }   # what apply waits for after a start: healthy (the default with a
+ *                                            # healthcheck), running: 10s, tcp: PORT or none: true; timeout 60s
+ *     pull: always                           # missing (default): pull when absent; always: pull on every create, and
+ *                                            # plan asks the registry (Docker) whether the tag moved; never: must be there
  *     configFiles:                           # written on the host before the container is created
  *       /etc/etcd/etcd.conf: |
  *         name: etcd
@@ -85,6 +95,7 @@
  *     host: local
  *     image: nginx:1.25
  *     networks: [ { name: backend, aliases: [web], ipv4Address: 10.20.0.5 } ]   # names from networks:; not with networkMode
+ *     gate: { tcp: 80, timeout: 30s }        # port 80 on 127.0.0.1 as the host sees it (over SSH: from its sshd)
  *     runtime:                               # merged over the top-level runtime's docker settings
  *       docker:
  *         registryAuth:
@@ -265,6 +276,10 @@ const TOP_FIELDS: Fields = {
     description: "The machines: name -> direct: {} (this machine) or ssh: {address, ...}.",
   },
   runtime: { check: checkRuntime, description: "Default runtime of every container: docker or kubelet." },
+  pull: {
+    check: CONTAINER_CONFIG_FIELDS["pull"]?.check as Check,
+    description: "Default pull policy of every container (missing, always, never); a container's own pull: wins.",
+  },
   backend: {
     check: checkBackend, // read by cli/state-backend.ts
     description:
@@ -454,6 +469,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     const { env, configFiles, sensitive } = secretsOf(entry, at("containers", key), referenced, problems);
     const config = {
       name: own(entry, "name") ?? key,
+      ...(own(doc, "pull") === undefined ? {} : { pull: own(doc, "pull") }),
       ...Object.fromEntries(fields),
       ...(env === undefined ? {} : { env }),
     };

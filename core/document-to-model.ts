@@ -53,10 +53,18 @@ export function hccFromDocument(raw: Raw): HostConfiguredContainer {
         ? {}
         : { status: { id: own(status, "id") as string, status: own(status, "status") as string } }),
       ...(runtime === undefined ? {} : { runtime: runtimeFromDocument(runtime) }),
+      ...copyOptional(container, "image"),
+      ...copyOptional(container, "previous"),
     },
     host: hostFromDocument(own(raw, "host")),
     ...(configFiles === undefined ? {} : { configFiles: copyData(configFiles as Record<string, string>) }),
   };
+}
+
+/** `{ key: copy }` when the checked document has `key`, else nothing. */
+function copyOptional(raw: Raw, key: "image" | "previous"): Partial<HostConfiguredContainer["container"]> {
+  const value = own(raw, key);
+  return value === undefined || value === null ? {} : { [key]: copyData(value) };
 }
 
 /** A checked map of HCC documents as the model. */

@@ -50,6 +50,7 @@ import {
   volumeNameRule,
 } from "./rules.ts";
 import type { Problem } from "./problem.ts";
+import { checkGateLimits, GATE_FIELD, HEALTHCHECK_FIELD } from "./gate-fields.ts";
 import {
   at,
   boolean,
@@ -72,6 +73,9 @@ import {
 } from "./shape.ts";
 
 export type { Sensitivity };
+
+/** The values of `pull:`. */
+export const PULL_POLICIES = ["missing", "always", "never"] as const;
 
 /** One field of the container config. */
 export interface FieldDeclaration<V> {
@@ -860,6 +864,17 @@ export const CONTAINER_FIELDS: ContainerFieldTable = {
     identity: true,
     sensitive: "never",
   },
+  healthcheck: HEALTHCHECK_FIELD,
+  gate: GATE_FIELD,
+  pull: {
+    description:
+      "When apply pulls the image: missing (default), always (and plan asks the registry whether the tag moved), never.",
+    check: choice("pull policy", PULL_POLICIES, false),
+    // Not identity: changing the policy changes what apply does next, not the container.
+    canonical: (policy) => (policy === "missing" ? undefined : policy),
+    identity: false,
+    sensitive: "never",
+  },
 };
 
 type AnyField = FieldDeclaration<unknown>;
@@ -925,6 +940,7 @@ function checkConfigLimits(config: ContainerConfig, path: string, problems: Prob
       "networks and networkMode exclude each other: remove networkMode (networks joins user-defined networks; networkMode is for host, none, container:NAME)",
     );
   }
+  checkGateLimits(config, path, problems);
   if (config.networkMode === "host") {
     for (const key of Object.keys(config.sysctls ?? {}).filter((k) => k.startsWith("net."))) {
       report(

@@ -159,6 +159,46 @@ export interface ContainerConfig {
   tmpfs?: Record<string, string>;
   /** Logging driver and options; json-file rotated at 10m x 3 files when not set. */
   logging?: Logging;
+  /** Docker's healthcheck (run by the engine on Docker, by berth through exec on CRI). */
+  healthcheck?: Healthcheck;
+  /** What apply waits for after starting the container (engine/gate.ts); not part of its identity. */
+  gate?: GateConfig;
+  /** When apply pulls the image: `missing` (default), `always` (also: plan checks the registry), `never`. Not identity. */
+  pull?: PullPolicy;
+}
+
+/** A command run in the container to tell whether it is healthy: Docker's `Healthcheck`. */
+export interface Healthcheck {
+  /**
+   * The command: a list is run as it is, a string by `/bin/sh -c`; Docker's
+   * `["CMD", ...]` and `["CMD-SHELL", "..."]` forms are taken too. Exit 0 is healthy.
+   */
+  test: string[] | string;
+  /** Time between checks; default 30s. */
+  interval?: string;
+  /** Time one check may take; default 30s. */
+  timeout?: string;
+  /** Failures in a row that make the container unhealthy; default 3. */
+  retries?: number;
+  /** Time after start when failures do not count yet; default 0s. */
+  startPeriod?: string;
+}
+
+/**
+ * The gate: what apply waits for after it starts the container. One of
+ * `healthy`, `running`, `tcp` or `none`; `timeout` bounds the wait.
+ */
+export interface GateConfig {
+  /** The healthcheck reports healthy. */
+  healthy?: boolean;
+  /** Running, and not restarted, for this long (a duration such as `10s`). */
+  running?: string;
+  /** This TCP port accepts connections on 127.0.0.1 as the host sees it. */
+  tcp?: number;
+  /** No gate: the change is done once the container is started. */
+  none?: boolean;
+  /** How long apply waits; default 60s (longer when the healthcheck needs it). */
+  timeout?: string;
 }
 
 /** Container status as the runtime reports it. */
@@ -205,11 +245,36 @@ export interface RuntimeConfig {
   kubelet?: KubeletRuntimeConfig;
 }
 
+/** When an apply pulls a container's image: when it is `missing` on the host (default), `always`, or `never`. */
+export type PullPolicy = "missing" | "always" | "never";
+
+/** The image a container runs, as its runtime identifies it. */
+export interface ImageIdentity {
+  /** The image ID (Docker: the config digest; CRI: ImageStatus's id). */
+  id: string;
+  /** The repository digest the image was pulled by (`repo@sha256:...`), where the runtime knows one. */
+  digest?: string;
+}
+
+/** What a container was before a change replaced it: what a rollback returns to. */
+export interface PreviousGeneration {
+  /** Its config, secrets sealed as in the state. */
+  config: ContainerConfig;
+  /** The image it ran, where recorded. */
+  image?: ImageIdentity;
+  /** Its config files (secret ones sealed). */
+  configFiles?: Record<string, string>;
+}
+
 /** The container part of a host-configured container. */
 export interface Container {
   config: ContainerConfig;
   status?: ContainerStatus;
   runtime?: RuntimeConfig;
+  /** The image the container runs, as recorded when berth created it. */
+  image?: ImageIdentity;
+  /** The generation a change replaced, kept for `rollback`. */
+  previous?: PreviousGeneration;
 }
 
 /** SSH settings of a host. Secrets (`password`, `privateKey`, `passphrase`) are never persisted. */

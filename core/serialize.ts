@@ -32,6 +32,7 @@ import type {
   DockerRuntimeConfig,
   Host,
   HostConfiguredContainer,
+  PreviousGeneration,
   RuntimeConfig,
   SSHConfig,
 } from "./model.ts";
@@ -40,6 +41,7 @@ import { sealState } from "./sensitive.ts";
 import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
 import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 import { emitYaml } from "./yaml-emit.ts";
+import { NOT_READ, readFastYaml } from "./yaml-fast.ts";
 
 /** The version written to, and required in, berth's state.yaml. */
 export const STATE_VERSION = 1;
@@ -67,6 +69,10 @@ function firstLine(message: string): string {
  * ```
  */
 export function parseDocument(text: string, source: string): unknown {
+  // Most configs and states are in the plain subset core/yaml-fast.ts reads in linear time; the rest, and every
+  // error, goes through the library below.
+  const fast = readFastYaml(text);
+  if (fast !== NOT_READ) return fast;
   const problems: Problem[] = [];
   try {
     const lines = new LineCounter();
@@ -280,6 +286,14 @@ function orderedRuntime(runtime: RuntimeConfig): object {
   return {};
 }
 
+function orderedPrevious(previous: PreviousGeneration): object {
+  return {
+    config: orderedConfig(previous.config),
+    ...(previous.image === undefined ? {} : { image: pick(previous.image, ["id", "digest"]) }),
+    ...(previous.configFiles === undefined ? {} : { configFiles: sorted(previous.configFiles) }),
+  };
+}
+
 function orderedHcc(hcc: HostConfiguredContainer): object {
   const { container } = hcc;
   return {
@@ -287,6 +301,9 @@ function orderedHcc(hcc: HostConfiguredContainer): object {
       config: orderedConfig(container.config),
       ...(container.status === undefined ? {} : { status: pick(container.status, ["id", "status"]) }),
       ...(container.runtime === undefined ? {} : { runtime: orderedRuntime(container.runtime) }),
+      // Written by apply; absent from older states, which stay byte for byte as they were.
+      ...(container.image === undefined ? {} : { image: pick(container.image, ["id", "digest"]) }),
+      ...(container.previous === undefined ? {} : { previous: orderedPrevious(container.previous) }),
     },
     host: hcc.host.sshConfig === undefined ? { directConfig: {} } : { sshConfig: orderedSsh(hcc.host.sshConfig) },
     ...(hcc.configFiles === undefined ? {} : { configFiles: sorted(hcc.configFiles) }),

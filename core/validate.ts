@@ -223,16 +223,33 @@ const HOOK_FIELDS: Fields = {
   },
 };
 
+/** The image a container runs (state only: written by apply). */
+const IMAGE_IDENTITY_FIELDS: Fields = {
+  id: { check: string(), required: "set the image id, or remove image" },
+  digest: { check: string() },
+};
+
+const CONFIG_CHECK: Check = withConfigLimits(mapping(CONTAINER_CONFIG_FIELDS));
+
+/** The generation a change replaced (state only: what rollback returns to). */
+const PREVIOUS_FIELDS: Fields = {
+  config: { check: CONFIG_CHECK, required: "set the previous config, or remove previous" },
+  image: { check: mapping(IMAGE_IDENTITY_FIELDS) },
+  configFiles: { check: checkConfigFiles },
+};
+
 /** The fields of a host-configured container. */
 export const HCC_FIELDS: Fields = {
   container: {
     check: mapping({
       config: {
-        check: withConfigLimits(mapping(CONTAINER_CONFIG_FIELDS)),
+        check: CONFIG_CHECK,
         required: "set the container config (name, image, ...)",
       },
       status: { check: mapping(STATUS_FIELDS) },
       runtime: { check: checkRuntime },
+      image: { check: mapping(IMAGE_IDENTITY_FIELDS) },
+      previous: { check: mapping(PREVIOUS_FIELDS) },
     }),
     required: "set container: with its config",
   },

@@ -45,6 +45,13 @@ export async function changeStep(
     case "start": {
       const runtime = await ctx.session.runtime(want);
       const id = ctx.state[c.name]?.container.status?.id as string;
+      // A crash-looping container is stopped first, so it starts afresh (the engine's back-off reset) for its gate.
+      if (ctx.state[c.name]?.container.status?.status === "restarting") {
+        await doing(
+          `stopping container "${c.name}" on host ${c.host}`,
+          () => runtime.stop(id, { timeoutSeconds: stopTimeout(ctx, want) }),
+        );
+      }
       await doing(`starting container "${c.name}" on host ${c.host}`, () => runtime.start(id));
       await ctx.record(() => (ctx.state[c.name] = withStatus(ctx.seal(want), id, "running")));
       await ctx.gate(c, want, id);

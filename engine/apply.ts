@@ -11,6 +11,8 @@ import { setImmediate } from "node:timers";
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
 import { runScheduled, type Steps } from "./apply-schedule.ts";
+import { pullFirst } from "./apply-pull.ts";
+import { carryRecords, withGeneration } from "./generations.ts";
 import { changeStep, createStep, removeStep, type StepContext } from "./apply-steps.ts";
 import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
@@ -90,7 +92,7 @@ export async function apply(
   let interrupted = false;
   // A state that cannot be saved stops the run: no step starts after it, so what changed stays few and adoptable.
   let unsaved: BerthError | undefined;
-  const record = stateRecorder(state, async (snapshot) => {
+  const recorder = stateRecorder(state, async (snapshot) => {
     try {
       await options.onState?.(snapshot);
     } catch (err) {
@@ -99,16 +101,25 @@ export async function apply(
     }
   });
 
+  // A container that stays keeps its recorded image and previous generation, whatever step rewrote its entry.
+  const record = (mutate: () => void) =>
+    recorder(() => {
+      const was = { ...state };
+      mutate();
+      carryRecords(was, state);
+    });
+
   // Changes that only touch the state ("nothing" with new host settings, "forget").
-  for (const c of plan.changes) {
-    const want = desired[c.name];
-    if (c.action === "nothing" && want !== undefined) {
-      const sealed = seal(want);
-      state[c.name] = { ...sealed, container: { ...sealed.container, ...statusOf(state[c.name]) } };
+  await record(() => {
+    for (const c of plan.changes) {
+      const want = desired[c.name];
+      if (c.action === "nothing" && want !== undefined) {
+        const sealed = seal(want);
+        state[c.name] = { ...sealed, container: { ...sealed.container, ...statusOf(state[c.name]) } };
+      }
+      if (c.action === "forget") delete state[c.name];
     }
-    if (c.action === "forget") delete state[c.name];
-  }
-  await record(() => {}).catch(() => {});
+  }).catch(() => {});
 
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
@@ -121,8 +132,25 @@ export async function apply(
     seal,
     gate: (c, want, id) => passGate(session, c, want, id, (type, gate) => options.onEvent?.({ type, change: c, gate })),
   };
+  // Images first, on every host, before anything is stopped; a change whose image cannot be had does not run.
+  const concurrency = options.concurrency ?? DEFAULT_HOST_CONCURRENCY;
+  const unpulled = await pullFirst(work, desired, session, { concurrency, ...stopOption(options.stopSignal) });
+  /** After a create: the image the new container runs, and the generation it replaced (for rollback). */
+  const recordGeneration = async (c: PlannedChange, want: HostConfiguredContainer) => {
+    const image = await session.imageIdentity(want, options.stopSignal);
+    await record(() => {
+      const created = state[c.name];
+      if (created !== undefined) state[c.name] = withGeneration(created, image, current[c.name]);
+    });
+  };
   const steps: Steps = {
     run: async (c, fn) => {
+      const pullError = unpulled.get(c.name);
+      if (pullError !== undefined) {
+        report(c, { ok: false, durationMs: 0, error: pullError });
+        options.onEvent?.({ type: "failed", change: c, durationMs: 0, error: pullError });
+        return false;
+      }
       if (options.stopSignal?.aborted || unsaved !== undefined) {
         interrupted = true;
         report(c, { ok: false, durationMs: 0 });
@@ -145,16 +173,23 @@ export async function apply(
         return false;
       }
     },
-    fail: (c, error) => {
+    fail: (c, given) => {
+      const error = unpulled.get(c.name) ?? given;
       report(c, { ok: false, durationMs: 0, error });
       options.onEvent?.({ type: "failed", change: c, durationMs: 0, error });
     },
     remove: (name, hcc, id) => removeStep(ctx, name, hcc, id),
-    create: (c, want) => createStep(ctx, c, want),
-    change: (c, want, prev) => changeStep(ctx, c, want, prev),
+    create: async (c, want) => {
+      await createStep(ctx, c, want);
+      await recordGeneration(c, want);
+    },
+    change: async (c, want, prev) => {
+      await changeStep(ctx, c, want, prev);
+      if (c.action === "create" || c.action === "recreate") await recordGeneration(c, want);
+    },
   };
   await runScheduled(work, desired, current, steps, {
-    hosts: options.concurrency ?? DEFAULT_HOST_CONCURRENCY,
+    hosts: concurrency,
     perHost: options.perHostConcurrency ?? 4,
   });
   if (unsaved === undefined) await record(() => {}).catch(() => {});
@@ -208,6 +243,10 @@ function stateRecorder(
     });
     return queued;
   };
+}
+
+function stopOption(signal: AbortSignal | undefined): { stopSignal?: AbortSignal } {
+  return signal === undefined ? {} : { stopSignal: signal };
 }
 
 function statusOf(hcc: HostConfiguredContainer | undefined): { status?: { id: string; status: string } } {

@@ -8,53 +8,17 @@
  * @module
  */
 import { BerthError } from "../core/errors.ts";
-import type { ContainerConfig, HostConfiguredContainer } from "../core/model.ts";
+import { describeGate, type Gate, gateOf, healthcheckCommand, healthcheckTimes } from "../core/gate-fields.ts";
+import type { HostConfiguredContainer } from "../core/model.ts";
 import { secretValues } from "../core/sensitive.ts";
-import type { Runtime } from "../runtimes/runtime.ts";
+import type { ObservedContainer, Runtime } from "../runtimes/runtime.ts";
 import type { PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
-
-/** What a started container must show before its change counts as done. */
-export type Gate =
-  | { kind: "none" }
-  /** Running, and not restarted, for `seconds`. */
-  | { kind: "running"; seconds: number };
 
 /** The container's last log lines shown in a gate failure. */
 const LOG_LINES = 20;
 /** How often the gate looks at the container. */
 const POLL_MS = 200;
-
-/**
- * The gate when the config declares none: running, and not restarted, for
- * a quarter of a second. That sees a process that fails at start (the engine
- * restarts it after 100 ms) without slowing every change by much; a service
- * that fails later needs a gate of its own (a healthcheck, a port, longer running).
- */
-export const DEFAULT_GATE: Gate = { kind: "running", seconds: 0.25 };
-
-/** The gate of a container config. */
-export function gateOf(_config: ContainerConfig): Gate {
-  return DEFAULT_GATE;
-}
-
-/**
- * The gate in words, as the plan prints it.
- *
- * @example
- * ```ts
- * import { describeGate } from "./gate.ts";
- * if (describeGate({ kind: "running", seconds: 5 }) !== "running 5s") throw new Error("wrong");
- * ```
- */
-export function describeGate(gate: Gate): string {
-  switch (gate.kind) {
-    case "none":
-      return "none";
-    case "running":
-      return `running ${gate.seconds}s`;
-  }
-}
 
 /** Where the gate is checked. */
 export interface GateTarget {
@@ -65,6 +29,8 @@ export interface GateTarget {
   id: string;
   /** Host label, for messages. */
   host: string;
+  /** Opens (and closes) a TCP connection to the port on 127.0.0.1 as the host sees it. */
+  connectTcp: (port: number, signal: AbortSignal) => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -83,22 +49,129 @@ export async function waitForGate(gate: Gate, target: GateTarget): Promise<void>
   );
 }
 
+/** A probe's verdict on one look: passed, failed (why), or not yet (undefined). */
+type Verdict = { pass: true } | { fail: string } | undefined;
+
 /** Why the gate failed, or undefined when it passed. */
-async function check(gate: Gate & { kind: "running" }, target: GateTarget): Promise<string | undefined> {
+function check(gate: Exclude<Gate, { kind: "none" }>, target: GateTarget): Promise<string | undefined> {
+  switch (gate.kind) {
+    case "running":
+      // Passing means lasting until the end: the watch's own checks are the gate.
+      return watch(target, gate.seconds * 1000, () => Promise.resolve(undefined), () => undefined);
+    case "tcp":
+      return tcpGate(gate.port, gate.timeoutMs, target);
+    case "healthy":
+      return healthyGate(gate.timeoutMs, target);
+  }
+}
+
+/**
+ * Looks at the container every {@link POLL_MS} for `forMs`: it fails as
+ * soon as the container is not running or has restarted; else `probe`
+ * decides; at the end `atEnd` says why it failed (or undefined: passed).
+ */
+async function watch(
+  target: GateTarget,
+  forMs: number,
+  probe: (seen: ObservedContainer) => Promise<Verdict>,
+  atEnd: () => string | undefined,
+): Promise<string | undefined> {
   const first = await target.runtime.inspect(target.id, signal(target));
   if (first === undefined) return "the container is gone";
-  const deadline = Date.now() + gate.seconds * 1000;
+  const deadline = Date.now() + forMs;
   for (let seen = first;;) {
     if (seen.status !== "running") return `the container is ${seen.status}${exitNote(seen.exitCode)}`;
     if (seen.restartCount !== first.restartCount || seen.startedAt !== first.startedAt) {
       return "the container restarted";
     }
-    if (Date.now() >= deadline) return undefined;
+    const verdict = await probe(seen);
+    if (verdict !== undefined) return "fail" in verdict ? verdict.fail : undefined;
+    if (Date.now() >= deadline || target.signal?.aborted === true) return atEnd();
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), target.signal);
     const next = await target.runtime.inspect(target.id, signal(target));
     if (next === undefined) return "the container is gone";
     seen = next;
   }
+}
+
+/** Connects to the port on the host until it accepts a connection. */
+function tcpGate(port: number, timeoutMs: number, target: GateTarget): Promise<string | undefined> {
+  let last = "no connection tried";
+  return watch(target, timeoutMs, async () => {
+    try {
+      await target.connectTcp(port, AbortSignal.timeout(Math.min(timeoutMs, 5_000)));
+      return { pass: true };
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+      return undefined;
+    }
+  }, () => `port ${port} accepted no connection within ${Math.round(timeoutMs / 1000)}s (last try: ${last})`);
+}
+
+/**
+ * Waits for the healthcheck: the engine's verdict where it runs the check
+ * (Docker), else berth runs the command through the runtime's exec (CRI):
+ * right after start, then every interval, `retries` failures in a row after
+ * the start period making it unhealthy, as Docker counts them.
+ */
+function healthyGate(timeoutMs: number, target: GateTarget): Promise<string | undefined> {
+  const check = target.want.container.config.healthcheck;
+  if (check === undefined) return Promise.resolve("the container has no healthcheck");
+  const times = healthcheckTimes(check);
+  const command = healthcheckCommand(check.test);
+  const argv = command[0] === "CMD-SHELL" ? ["/bin/sh", "-c", command[1] as string] : command.slice(1);
+  const started = Date.now();
+  let nextRun = started;
+  let failures = 0;
+  let last = "";
+  return watch(
+    target,
+    timeoutMs,
+    async (seen) => {
+      if (seen.health !== undefined) {
+        last = seen.healthOutput ?? "";
+        if (seen.health === "healthy") return { pass: true };
+        if (seen.health === "unhealthy") {
+          return { fail: `its healthcheck reports unhealthy${lastOutput(last, target)}` };
+        }
+        return undefined;
+      }
+      const exec = target.runtime.exec;
+      if (exec === undefined || Date.now() < nextRun) return undefined;
+      nextRun = Date.now() + times.intervalMs;
+      const result = await exec(target.id, argv, {
+        timeoutSeconds: Math.ceil(times.timeoutMs / 1000),
+        ...signal(target),
+      })
+        .catch((err: unknown) => ({ exitCode: -1, output: err instanceof Error ? err.message : String(err) }));
+      if (result.exitCode === 0) return { pass: true };
+      last = `exit code ${result.exitCode}${result.output.trim() === "" ? "" : `: ${result.output.trim()}`}`;
+      if (Date.now() - started < times.startPeriodMs) return undefined;
+      failures++;
+      return failures >= times.retries
+        ? { fail: `its healthcheck failed ${failures} times in a row${lastOutput(last, target)}` }
+        : undefined;
+    },
+    () =>
+      `not healthy within ${Math.round(timeoutMs / 1000)}s${
+        last === "" ? " (no healthcheck result yet)" : lastOutput(last, target)
+      }`,
+  );
+}
+
+/** `(last check: ...)`, masked and cut to one line's worth. */
+function lastOutput(output: string, target: GateTarget): string {
+  const text = mask(output, target).replace(/\s+/g, " ").trim();
+  if (text === "") return "";
+  return ` (last check: ${text.length > 300 ? `${text.slice(0, 300)}…` : text})`;
+}
+
+/** `text` with the container's secret values replaced by `***`. */
+function mask(text: string, target: GateTarget): string {
+  const secrets = secretValues({ [target.want.container.config.name]: target.want }).sort((a, b) =>
+    b.length - a.length
+  );
+  return secrets.reduce((out, secret) => out.split(secret).join("***"), text);
 }
 
 function exitNote(code: number | undefined): string {
@@ -110,11 +183,7 @@ async function lastLogs(target: GateTarget): Promise<string> {
   if (target.runtime.logs === undefined) return "";
   try {
     const { stdout, stderr } = await target.runtime.logs(target.id, { tail: LOG_LINES, ...signal(target) });
-    const secrets = secretValues({ [target.want.container.config.name]: target.want }).sort((a, b) =>
-      b.length - a.length
-    );
-    const masked = (text: string) => secrets.reduce((out, secret) => out.split(secret).join("***"), text);
-    const lines = masked([stdout, stderr].filter((s) => s !== "").join("\n")).split("\n").filter((l) => l !== "");
+    const lines = mask([stdout, stderr].filter((s) => s !== "").join("\n"), target).split("\n").filter((l) => l !== "");
     if (lines.length === 0) return "\nIt wrote no logs.";
     return `\nIts last log lines:\n${lines.slice(-LOG_LINES).map((l) => `  ${l}`).join("\n")}`;
   } catch (err) {
@@ -157,7 +226,13 @@ export async function passGate(
   const described = describeGate(gate);
   onEvent("gate-waiting", described);
   try {
-    await waitForGate(gate, { runtime: await session.runtime(want), want, id, host: c.host });
+    await waitForGate(gate, {
+      runtime: await session.runtime(want),
+      want,
+      id,
+      host: c.host,
+      connectTcp: (port, signal) => session.connectTcp(want, port, signal),
+    });
   } catch (err) {
     onEvent("gate-failed", described);
     throw err;

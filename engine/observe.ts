@@ -27,6 +27,7 @@ import { hostKey } from "../core/host.ts";
 import { DEFAULT_HOST_CONCURRENCY, mapLimit } from "./limit.ts";
 import { removeAbandonedHelpers } from "./host-files.ts";
 import { directoryMounts } from "./plan.ts";
+import { registryDigestFor } from "./image-policy.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 
@@ -54,6 +55,8 @@ export interface Observation {
   networks?: string[];
   /** The name the recorded container has now, when it was renamed outside berth. */
   renamedTo?: string;
+  /** `pull: always`: the digest the registry serves now for the desired image (engine/image-policy.ts). */
+  registryDigest?: string;
   /** A container holding the desired name when the recorded one is missing. */
   nameHolder?: NameHolder;
   /**
@@ -187,6 +190,10 @@ async function observeHost(
           }));
         }
       }
+    }
+    if (found !== undefined && recorded !== undefined && want !== undefined) {
+      const digest = await registryDigestFor(recorded, want, session, signal);
+      if (digest !== undefined) obs.registryDigest = digest;
     }
     if (found === undefined && want !== undefined) {
       const wanted = want.container.config.name;

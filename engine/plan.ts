@@ -12,6 +12,8 @@ import { type DiffLine, diffText, diffValues } from "./diff.ts";
 import { hostKey, hostLabel } from "../core/host.ts";
 import type { Observation, ObservedState } from "./observe.ts";
 import { shortId } from "../core/container-id.ts";
+import { crashLoopNote, withGate } from "./plan-gate.ts";
+import { movedTag } from "./image-policy.ts";
 
 /** What happens to one container. */
 export type Action =
@@ -49,6 +51,8 @@ export interface PlannedChange {
   unknown?: string[];
   /** Container ids removed before creating (the recorded one, or an unrecorded berth container holding the name). */
   replaces?: string;
+  /** What apply waits for once it has started the container, in words (`healthy within 60s`); see engine/gate.ts. */
+  gate?: string;
 }
 
 /** A plan: plain, serialisable data. */
@@ -78,9 +82,10 @@ export function blockedChanges(plan: Plan): PlannedChange[] {
  */
 export function plan(desired: ContainersState, previous: ContainersState, observed: ObservedState): Plan {
   const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
-  const changes = names.map((name) =>
-    planOne(name, previous[name], desired[name], observed[name] ?? { files: {}, mounts: {} })
-  );
+  const changes = names.map((name) => {
+    const obs = observed[name] ?? { files: {}, mounts: {} };
+    return withGate(planOne(name, previous[name], desired[name], obs), desired[name], obs);
+  });
   const summary: Partial<Record<Action, number>> = {};
   for (const c of changes) if (c.action !== "nothing") summary[c.action] = (summary[c.action] ?? 0) + 1;
   return { changes, summary, empty: changes.every((c) => c.action === "nothing") };
@@ -108,7 +113,8 @@ function planOne(
   }
 
   const exists = obs.status !== undefined && obs.status.status !== STATUS_GONE;
-  const running = obs.status?.status === "running" || obs.status?.status === "restarting";
+  // A restarting container is crash-looping: it is started again and must pass its gate, never "nothing".
+  const running = obs.status?.status === "running";
   const gone = obs.status?.status === STATUS_GONE
     ? [`recorded container ${shortId(obs.status.id)} no longer exists`]
     : [];
@@ -181,6 +187,9 @@ function planOne(
       "container was changed outside berth (configuration label differs from the recorded one)",
     ], full);
   }
+
+  const moved = movedTag(was, want, obs.registryDigest);
+  if (moved !== undefined) return change("recreate", [moved.reason], { ...full, diff: [moved.diff] });
 
   const envDrift = changedSecretEnv(want, obs);
   if (envDrift.length > 0) {
@@ -267,7 +276,7 @@ function planOne(
     ], { ...fileChange, diff: [...settingsDiff, ...diff] });
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
-  if (!running) return change("start", [`container is ${obs.status?.status}`]);
+  if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
   return change("nothing", []);
 }
 

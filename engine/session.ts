@@ -7,7 +7,7 @@
  */
 import { withContext } from "../core/errors.ts";
 import { runtimeIdentity } from "../core/hash.ts";
-import type { Host, HostConfiguredContainer, RuntimeConfig } from "../core/model.ts";
+import type { Host, HostConfiguredContainer, ImageIdentity, RuntimeConfig } from "../core/model.ts";
 import { loadRuntime } from "../runtimes/registry.ts";
 import type { PullProgress } from "../runtimes/docker/image.ts";
 import type { Runtime } from "../runtimes/runtime.ts";
@@ -35,6 +35,8 @@ interface HostEntry {
   files: Map<string, HostFiles>;
   /** Images known to be present, per runtime: checked (or pulled) once per run. */
   images: Map<string, Promise<void>>;
+  /** Image identities and registry digests asked in this run. */
+  answers: Map<string, Promise<unknown>>;
 }
 
 /** Options of a session. */
@@ -84,19 +86,75 @@ export class Session {
     return runtime;
   }
 
-  /** Makes sure the container's image is on its host: asked (or pulled) once per host and image in a run. */
+  /**
+   * Makes sure the container's image is on its host, as its `pull` policy
+   * says: asked (or pulled) once per host, image and policy in a run.
+   */
   async ensureImage(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<void> {
     const runtime = await this.runtime(hcc, signal);
     const entry = this.#entry(hcc.host);
-    const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${hcc.container.config.image}`;
+    const { image, pull = "missing" } = hcc.container.config;
+    const key = `${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${pull} ${image}`;
     let present = entry.images.get(key);
     if (present === undefined) {
-      present = runtime.ensureImage(hcc.container.config.image, signalOption(signal));
+      present = runtime.ensureImage(image, { ...signalOption(signal), pull });
       // A failure is not remembered: the next container tries again.
       present.catch(() => entry.images.delete(key));
       entry.images.set(key, present);
     }
     return present;
+  }
+
+  /**
+   * Opens and closes a TCP connection to `port` on 127.0.0.1 as the
+   * container's host sees it, through the host's transport (over SSH, a
+   * channel the host's sshd connects): a gate's "port accepts connections".
+   */
+  async connectTcp(hcc: HostConfiguredContainer, port: number, signal?: AbortSignal): Promise<void> {
+    const transport = await this.#entry(hcc.host).transport;
+    await transport.connect(signalOption(signal));
+    const stream = await transport.openTcp("127.0.0.1", port, signalOption(signal));
+    stream.destroy();
+  }
+
+  /** The ID and repo digest of the container's image on its host; undefined when absent or the lookup failed. */
+  imageIdentity(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<ImageIdentity | undefined> {
+    return this.#cached(
+      hcc,
+      "identity",
+      (runtime, image) => runtime.imageIdentity(image, signalOption(signal)).catch(() => undefined),
+    );
+  }
+
+  /**
+   * The digest the registry serves for the container's image now, asked
+   * read-only once per host and image in a run; undefined where the runtime
+   * cannot ask. Rejects when the registry cannot be asked.
+   */
+  registryDigest(hcc: HostConfiguredContainer, signal?: AbortSignal): Promise<string | undefined> {
+    return this.#cached(
+      hcc,
+      "registry",
+      (runtime, image) =>
+        runtime.registryDigest === undefined
+          ? Promise.resolve(undefined)
+          : runtime.registryDigest(image, signalOption(signal)),
+    );
+  }
+
+  #cached<T>(
+    hcc: HostConfiguredContainer,
+    kind: string,
+    ask: (runtime: Runtime, image: string) => Promise<T>,
+  ): Promise<T> {
+    const entry = this.#entry(hcc.host);
+    const key = `${kind} ${JSON.stringify(hcc.container.runtime ?? DEFAULT_RUNTIME)} ${hcc.container.config.image}`;
+    let answer = entry.answers.get(key) as Promise<T> | undefined;
+    if (answer === undefined) {
+      answer = this.runtime(hcc).then((runtime) => ask(runtime, hcc.container.config.image));
+      entry.answers.set(key, answer);
+    }
+    return answer;
   }
 
   /** File access on the container's host (a fallback helper would use the container's image). */
@@ -148,6 +206,7 @@ export class Session {
         runtimes: new Map(),
         files: new Map(),
         images: new Map(),
+        answers: new Map(),
       };
       this.#hosts.set(key, entry);
     }

@@ -3,6 +3,8 @@
  *
  * @module
  */
+import { BerthError } from "../core/errors.ts";
+import type { ImageIdentity } from "../core/model.ts";
 
 /** An image reference split the way the engine's pull endpoint wants it. */
 export interface ImageReference {
@@ -48,4 +50,31 @@ export function parseImageReference(image: string): ImageReference {
     ? first
     : "docker.io";
   return { registry, repository, tag };
+}
+
+/**
+ * An image's identity: its ID, and of its repository digests (`repo@sha256:...`)
+ * the one of the reference's repository, where there is one.
+ *
+ * @example
+ * ```ts
+ * import { identityOf } from "./image-reference.ts";
+ * const id = identityOf("127.0.0.1:5000/app:1", "sha256:aa", ["127.0.0.1:5000/app@sha256:bb"]);
+ * if (id.digest !== "127.0.0.1:5000/app@sha256:bb") throw new Error("wrong");
+ * ```
+ */
+export function identityOf(image: string, id: string, repoDigests: string[]): ImageIdentity {
+  const { repository } = parseImageReference(image);
+  const names = new Set([repository, `docker.io/${repository}`, `docker.io/library/${repository}`]);
+  const digest = repoDigests.find((d) => names.has(d.slice(0, d.indexOf("@"))));
+  return digest === undefined ? { id } : { id, digest };
+}
+
+/** The error of `pull: never` when the image is not on the host. */
+export function imageMissing(image: string, host: string): BerthError {
+  return new BerthError(
+    "NOT_FOUND",
+    `image "${image}" is not on host ${host} and the container's pull policy is never: load or pull it there first, or set pull: missing`,
+    { host },
+  );
 }

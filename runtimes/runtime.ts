@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ContainerConfig, ContainerStatus } from "../core/model.ts";
+import type { ContainerConfig, ContainerStatus, ImageIdentity, PullPolicy } from "../core/model.ts";
 import type { FileRead, FileToWrite, HostFileSystem, PathInfo } from "../transports/file-system.ts";
 
 /** Options every runtime call accepts. */
@@ -60,8 +60,18 @@ export interface CreateOptions extends CallOptions {
 
 /** A runtime plugin bound to one host. */
 export interface Runtime {
-  /** Makes sure the image is present, pulling it when missing. */
-  ensureImage(image: string, options?: CallOptions): Promise<void>;
+  /**
+   * Makes sure the image is present: pulled when missing (`pull: "missing"`,
+   * the default), pulled again (`"always"`), or IMAGE_MISSING when absent (`"never"`).
+   */
+  ensureImage(image: string, options?: CallOptions & { pull?: PullPolicy }): Promise<void>;
+  /** The local image's ID and repository digest, or undefined when the image is not on the host. */
+  imageIdentity(image: string, options?: CallOptions): Promise<ImageIdentity | undefined>;
+  /**
+   * The digest the registry serves for `image` now, without pulling (read-only);
+   * absent on runtimes that cannot ask (CRI has no such call).
+   */
+  registryDigest?(image: string, options?: CallOptions): Promise<string>;
   /**
    * Creates a container, returns its id. Throws CONFLICT when the name is
    * taken. Named volumes it mounts are created first when missing.
@@ -103,6 +113,15 @@ export interface Runtime {
    * the network and its host's files are not on that channel.
    */
   readonly hostFiles: HostFileSystem | undefined;
+  /**
+   * Runs a command in the running container, for healthchecks on runtimes
+   * whose engine runs none (CRI). Optional: Docker's engine runs them itself.
+   */
+  exec?(
+    id: string,
+    command: string[],
+    options?: CallOptions & { timeoutSeconds?: number },
+  ): Promise<{ exitCode: number; output: string }>;
   /** The container's output so far (the last `tail` lines over both streams when given). Optional. */
   logs?(id: string, options?: CallOptions & { tail?: number }): Promise<{ stdout: string; stderr: string }>;
   /** Releases connections. */

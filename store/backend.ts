@@ -7,6 +7,7 @@
  * @module
  */
 import type { ContainersState } from "../core/model.ts";
+import type { StateFormat } from "../core/state-format.ts";
 
 /** What reading the state found. */
 export interface StoredState {
@@ -17,6 +18,8 @@ export interface StoredState {
   warnings: string[];
   /** etcd's revision of the state (0: none yet); undefined for a file. */
   revision?: number;
+  /** A file's layout (see core/state-format.ts); undefined for etcd. */
+  format?: StateFormat;
 }
 
 /** Who holds a lock, as the lock records it. */

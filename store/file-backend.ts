@@ -6,6 +6,7 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import type { ContainersState } from "../core/model.ts";
+import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
 import { lockState } from "./lock.ts";
 import { readStateFile, writeStateFile } from "./state-file.ts";
@@ -14,14 +15,21 @@ import { readStateFile, writeStateFile } from "./state-file.ts";
 export class FileBackend implements StateBackend {
   readonly description: string;
   readonly #path: string;
+  /** The layout of a new file (`--state-format`); a file already there keeps its own. */
+  readonly #newFormat: StateFormat;
+  /** The layout writes use: the file's, once read. */
+  #format: StateFormat | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, newFormat: StateFormat = "berth") {
     this.#path = path;
     this.description = path;
+    this.#newFormat = newFormat;
   }
 
-  read(): Promise<StoredState> {
-    return readStateFile(this.#path);
+  async read(): Promise<StoredState> {
+    const loaded = await readStateFile(this.#path);
+    this.#format = loaded.existed ? loaded.format : this.#newFormat;
+    return loaded;
   }
 
   async lock(options: LockOptions): Promise<HeldLock> {
@@ -37,9 +45,13 @@ export class FileBackend implements StateBackend {
     };
   }
 
-  write(state: ContainersState): Promise<void> {
-    writeStateFile(this.#path, state);
-    return Promise.resolve();
+  async write(state: ContainersState): Promise<void> {
+    // Written without a read first (state recover): a file already there keeps its layout.
+    this.#format ??= await readStateFile(this.#path).then(
+      (loaded) => (loaded.existed ? loaded.format : this.#newFormat),
+      () => this.#newFormat,
+    );
+    writeStateFile(this.#path, state, undefined, this.#format);
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {

@@ -10,5 +10,5 @@ import { FileBackend } from "./file-backend.ts";
 
 /** Opens the backend a spec names (nothing is contacted yet). */
 export function openBackend(spec: BackendSpec): StateBackend {
-  return "file" in spec ? new FileBackend(spec.file) : new EtcdBackend(spec.etcd, describeBackend(spec));
+  return "file" in spec ? new FileBackend(spec.file, spec.format) : new EtcdBackend(spec.etcd, describeBackend(spec));
 }

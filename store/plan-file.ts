@@ -131,7 +131,7 @@ const change = fields(
     files: list(text),
     directories: list(text),
   },
-  { fromHost: text, replaces: text },
+  { fromHost: text, replaces: text, gate: text },
 );
 const count: Shape = (v, path, problems) => {
   if (!Number.isInteger(v) || (v as number) < 0) problems.push(`${path}: expected a count, got ${describe(v)}`);

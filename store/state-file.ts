@@ -11,7 +11,8 @@ import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState } from "../core/model.ts";
-import { decodeUtf8, parseDocument, stateFromDocument, stateToYaml } from "../core/serialize.ts";
+import { decodeUtf8, parseDocument, stateFromDocument } from "../core/serialize.ts";
+import { type StateFormat, stateFormatOf, stateText } from "../core/state-format.ts";
 
 /** What reading a state file found. */
 export interface LoadedState {
@@ -20,6 +21,8 @@ export interface LoadedState {
   existed: boolean;
   /** Warnings, e.g. a file readable by others. */
   warnings: string[];
+  /** The file's layout: berth's, or flexkube's (`previousState:`); berth's when there was no file. */
+  format: StateFormat;
 }
 
 /**
@@ -42,7 +45,9 @@ export async function readStateFile(path: string): Promise<LoadedState> {
       );
     }
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { state: {}, existed: false, warnings };
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
+      return { state: {}, existed: false, warnings, format: "berth" };
+    }
     throw new BerthError("STATE", `Cannot read state file "${path}": ${(err as Error).message}`, { cause: err });
   }
   try {
@@ -53,7 +58,8 @@ export async function readStateFile(path: string): Promise<LoadedState> {
         `State file "${path}" is empty; berth never writes an empty state, so it was probably cut short. If this is a first run, delete it; otherwise rebuild it from the hosts with "berth state recover --force"`,
       );
     }
-    return { state: stateFromDocument(parseDocument(text, path), path), existed: true, warnings };
+    const doc = parseDocument(text, path);
+    return { state: stateFromDocument(doc, path), existed: true, warnings, format: stateFormatOf(doc) };
   } catch (err) {
     if (err instanceof BerthError && err.code === "STATE") throw err;
     throw new BerthError(
@@ -70,10 +76,16 @@ export async function readStateFile(path: string): Promise<LoadedState> {
  * Writes the state atomically: a reader sees the old file or the new one,
  * never a mix, and never a shorter or unparsable one.
  *
+ * @param format The layout: berth's (the default), or flexkube's (see core/state-format.ts).
  * @throws {BerthError} `STATE` when any step fails (a full disk, for one); the old file is then left as it was.
  */
-export function writeStateFile(path: string, state: ContainersState, digestKey?: Uint8Array): void {
-  const text = stateToYaml(state, digestKey === undefined ? {} : { digestKey });
+export function writeStateFile(
+  path: string,
+  state: ContainersState,
+  digestKey?: Uint8Array,
+  format: StateFormat = "berth",
+): void {
+  const text = stateText(state, format, digestKey === undefined ? {} : { digestKey });
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {

@@ -4,6 +4,7 @@
  * @module
  */
 import { containerFields, effectiveLogging } from "../../core/fields.ts";
+import { healthcheckCommand, healthcheckTimes } from "../../core/gate-fields.ts";
 import type { ContainerConfig, NetworkAttachment } from "../../core/model.ts";
 import { sizeInBytes } from "../../core/rules.ts";
 import type { CreateOptions } from "../runtime.ts";
@@ -22,6 +23,8 @@ export interface CreateBody {
   Hostname?: string;
   Domainname?: string;
   StopTimeout?: number;
+  /** Times in nanoseconds. */
+  Healthcheck?: { Test: string[]; Interval: number; Timeout: number; Retries: number; StartPeriod: number };
   Labels: Record<string, string>;
   ExposedPorts?: Record<string, Record<string, never>>;
   HostConfig: {
@@ -198,6 +201,21 @@ export const DOCKER_MAPPING: { readonly [K in keyof ContainerConfig]-?: DockerFi
     groupAdd: (groups, body) => void (body.HostConfig.GroupAdd = groups),
     tmpfs: (mounts, body) => void (body.HostConfig.Tmpfs = mounts),
     logging: (logging, body) => void (body.HostConfig.LogConfig = logConfig(logging)),
+    healthcheck: (check, body) => {
+      const t = healthcheckTimes(check);
+      const ns = (ms: number) => ms * 1e6;
+      body.Healthcheck = {
+        Test: healthcheckCommand(check.test),
+        Interval: ns(t.intervalMs),
+        Timeout: ns(t.timeoutMs),
+        Retries: t.retries,
+        StartPeriod: ns(t.startPeriodMs),
+      };
+    },
+    // berth's own: what apply waits for (engine/gate.ts), nothing the engine holds.
+    gate: () => {},
+    // How apply gets the image (engine/apply-pull.ts), not part of the container.
+    pull: () => {},
   };
 
 function logConfig(logging: ContainerConfig["logging"]): CreateBody["HostConfig"]["LogConfig"] {

@@ -10,6 +10,7 @@ import type {
   ContainerConfig,
   ContainerStatus,
   DockerRuntimeConfig,
+  ImageIdentity,
   Mount,
   NetworkAttachment,
 } from "../../core/model.ts";
@@ -30,7 +31,7 @@ import { type CreateBody, createBody, endpointConfig, updateBody } from "./creat
 import { describeEndpoint, endpointConnect, resolveEndpoint } from "./endpoint.ts";
 import { type EngineClient, engineClient } from "./engine-client.ts";
 import { httpClient } from "../../transports/http/http-client.ts";
-import { parseImageReference } from "../image-reference.ts";
+import { identityOf, imageMissing, parseImageReference } from "../image-reference.ts";
 import { consumePullStream, explainPullError, type PullProgress, registryAuthHeader } from "./image.ts";
 import { demultiplexLogs } from "./logs.ts";
 import { signalOption } from "../../core/signal.ts";
@@ -218,6 +219,23 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     await res.discard();
   }
 
+  async function imageIdentity(image: string, o?: CallOptions): Promise<ImageIdentity | undefined> {
+    const res = await engine.request({
+      method: "GET",
+      path: `/images/${encodeURI(image)}/json`,
+      what: `looking up image "${image}"`,
+      accept: [404],
+      headersTimeoutMs: READ_TIMEOUT_MS,
+      ...signalOption(o?.signal),
+    });
+    if (res.status === 404) {
+      await res.discard();
+      return undefined;
+    }
+    const info = JSON.parse(await res.text()) as { Id: string; RepoDigests?: string[] | null };
+    return identityOf(image, info.Id, info.RepoDigests ?? []);
+  }
+
   async function pull(image: string, o?: CallOptions): Promise<void> {
     const ref = parseImageReference(image);
     const auth = registryAuthHeader(ref.registry, config.registryAuth);
@@ -251,16 +269,35 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     hostFiles: endpoint.kind === "unix" ? transport.files() : undefined,
 
     async ensureImage(image, o) {
-      const res = await engine.request({
+      const policy = o?.pull ?? "missing";
+      // A digest reference names one image for good: present is as good as pulled again.
+      if (policy === "always" && !image.includes("@")) return await pull(image, o);
+      if ((await imageIdentity(image, o)) !== undefined) return;
+      if (policy === "never") throw imageMissing(image, hostLabel);
+      await pull(image, o);
+    },
+
+    imageIdentity,
+
+    async registryDigest(image, o) {
+      const ref = parseImageReference(image);
+      const auth = registryAuthHeader(ref.registry, config.registryAuth);
+      const info = await engine.json<{ Descriptor?: { digest?: string } }>({
         method: "GET",
-        path: `/images/${encodeURI(image)}/json`,
-        what: `looking up image "${image}"`,
-        accept: [404],
-        headersTimeoutMs: READ_TIMEOUT_MS,
+        path: `/distribution/${encodeURI(image)}/json`,
+        ...(auth !== undefined && { headers: { "X-Registry-Auth": auth } }),
+        what: `asking the registry for image "${image}"`,
+        headersTimeoutMs: CALL_TIMEOUT_MS,
         ...signalOption(o?.signal),
       });
-      await res.discard();
-      if (res.status === 404) await pull(image, o);
+      const digest = info.Descriptor?.digest;
+      if (digest === undefined) {
+        throw new BerthError(
+          "ENGINE",
+          `asking the registry for image "${image}" on host ${hostLabel}: no digest in the answer`,
+        );
+      }
+      return digest;
     },
 
     async create(containerConfig: ContainerConfig, o?: CreateOptions) {

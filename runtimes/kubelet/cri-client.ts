@@ -177,6 +177,8 @@ export interface CriClient {
   exec(id: string, cmd: string[], o?: UnaryOptions): Promise<string>;
   /** The image id, or undefined when the image is not present. */
   imageStatus(image: string, o?: UnaryOptions): Promise<string | undefined>;
+  /** The image's id and repository digests, or undefined when it is not there. */
+  imageInfo(image: string, o?: UnaryOptions): Promise<{ id: string; repoDigests: string[] } | undefined>;
   pullImage(image: string, auth: AuthConfig | undefined, o?: UnaryOptions): Promise<string>;
 }
 
@@ -306,6 +308,14 @@ export function criClient(grpc: GrpcClient): CriClient {
     imageStatus: async (image, o) =>
       (await call<{ image: { id: string } | null }>(codec("ImageService", "ImageStatus"), { image: { image } }, o))
         .image?.id,
+    imageInfo: async (image, o) => {
+      const found = (await call<{ image: { id: string; repoDigests?: string[] } | null }>(
+        codec("ImageService", "ImageStatus"),
+        { image: { image } },
+        o,
+      )).image;
+      return found === null || found === undefined ? undefined : { id: found.id, repoDigests: found.repoDigests ?? [] };
+    },
     pullImage: async (image, auth, o) =>
       (await call<{ imageRef: string }>(codec("ImageService", "PullImage"), {
         image: { image },

@@ -16,10 +16,12 @@ import {
   type ContainerConfig,
   type ContainerStatus,
   DEFAULT_CRI_ADDRESS,
+  type ImageIdentity,
   type KubeletRuntimeConfig,
+  type PullPolicy,
 } from "../../core/model.ts";
 import type { Transport } from "../../transports/transport.ts";
-import { parseImageReference } from "../image-reference.ts";
+import { identityOf, imageMissing, parseImageReference } from "../image-reference.ts";
 import {
   type CallOptions,
   type CreateOptions,
@@ -253,11 +255,20 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     }
   }
 
-  async function ensureImage(image: string, o?: CallOptions): Promise<void> {
-    const id = await cri.imageStatus(image, call(o)).catch((err) => {
+  async function ensureImage(image: string, o?: CallOptions & { pull?: PullPolicy }): Promise<void> {
+    const policy = o?.pull ?? "missing";
+    // A digest reference names one image for good: present is as good as pulled again.
+    if (policy === "always" && !image.includes("@")) return await pull(image, o);
+    if ((await imageIdentity(image, o)) !== undefined) return;
+    if (policy === "never") throw imageMissing(image, hostLabel);
+    await pull(image, o);
+  }
+
+  async function imageIdentity(image: string, o?: CallOptions): Promise<ImageIdentity | undefined> {
+    const info = await cri.imageInfo(image, call(o)).catch((err) => {
       throw withContext(err, `looking up image "${image}" on host ${hostLabel}`, { host: hostLabel });
     });
-    if (id === undefined) await pull(image, o);
+    return info === undefined ? undefined : identityOf(image, info.id, info.repoDigests);
   }
 
   /** Creates and starts the container in its sandbox from the stored config (next attempt). */
@@ -433,6 +444,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     hostFiles: transport.files(),
 
     ensureImage,
+    imageIdentity,
 
     async create(containerConfig: ContainerConfig, o?: CreateOptions) {
       const name = containerConfig.name;
@@ -607,6 +619,17 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
 
     async logs(id, o) {
       return await onContainer("reading the logs of", id, () => readLogs(id, o?.tail, o));
+    },
+
+    // CRI runs no healthchecks: gates run the container's through this (engine/gate.ts).
+    async exec(id, command, o) {
+      return await onContainer("running a command in", id, async () => {
+        const timeout = o?.timeoutSeconds ?? EXEC_TIMEOUT_S;
+        const result = await cri.execSync(await running(id, o), command, timeout, call(o, (timeout + 30) * 1000));
+        const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes).trim();
+        const output = [text(result.stdout), text(result.stderr)].filter((part) => part !== "").join("\n");
+        return { exitCode: result.exitCode, output };
+      });
     },
 
     close: () => grpc.close(),

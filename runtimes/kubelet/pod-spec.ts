@@ -259,6 +259,11 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   // The runtime writes the container's output to its own files (/var/log/berth), which berth rotates with
   // json-file's max-size and max-file (log-rotation.ts); no other driver or option.
   logging: { refuse: (logging) => rotationOf(logging).problem },
+  // CRI runs no healthchecks: berth runs the command through exec while it waits for the gate (engine/gate.ts).
+  healthcheck: { map: () => {} },
+  gate: { map: () => {} },
+  // How apply gets the image (engine/apply-pull.ts), not part of the container.
+  pull: { map: () => {} },
 };
 
 /** The container shares the host's network namespace (no CNI), and so its name and resolver. */

@@ -127,7 +127,7 @@ describe("berth logs", () => {
       const json = await runCli(["--json", "logs", "-n", "3", name], dir);
       expect({ name, output: JSON.parse(json.stdout) as unknown }).toEqual({
         name,
-        output: { stdout: "out-1\nout-2\nout-3\n", stderr: "" },
+        output: { formatVersion: 1, stdout: "out-1\nout-2\nout-3\n", stderr: "" },
       });
     }
     const bad = await runCli(["logs", "docker", "--tail", "many"], dir);
