@@ -59,7 +59,7 @@ import {
 import { runExecStream } from "./exec-stream.ts";
 import { grpcClient } from "./grpc.ts";
 import { cleanerConfig, type ContainerOutput, parseCriLog, READER_LABEL, readerConfig } from "./logs.ts";
-import { criResources } from "./linux-options.ts";
+import { criResources, settingsFromResources } from "./linux-options.ts";
 import { rotatedFiles, ROTATION_TOOLS, rotationOf, ROTATOR_ROLE, rotatorConfig } from "./log-rotation.ts";
 import {
   type AnnotatedConfig,
@@ -605,11 +605,17 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
           : holder(all, idOrName);
         if (sandbox === undefined) return undefined;
         const container = await containerIn(sandbox.id, o);
-        // The environment, for drift of sensitive values; a runtime that does not tell it (no verbose info) leaves it out.
-        const env = container === undefined
-          ? undefined
-          : await cri.containerEnv(container.id, call(o)).catch(() => undefined);
-        return { ...observed(sandbox, container, nameOf(all, sandbox)), ...(env === undefined ? {} : { env }) };
+        // The environment, for drift of sensitive values, and the limits, for drift of the in-place settings;
+        // a runtime that does not tell them (no verbose info) leaves them out.
+        const [env, resources] = container === undefined ? [] : await Promise.all([
+          cri.containerEnv(container.id, call(o)).catch(() => undefined),
+          cri.containerResources(container.id, call(o)).catch(() => undefined),
+        ]);
+        return {
+          ...observed(sandbox, container, nameOf(all, sandbox)),
+          ...(env === undefined ? {} : { env }),
+          ...(resources === undefined ? {} : { settings: settingsFromResources(resources) }),
+        };
       });
     },
 

@@ -41,6 +41,31 @@ export function criResources(config: ContainerConfig): LinuxContainerResources |
   return Object.keys(resources).length === 0 ? undefined : resources;
 }
 
+/**
+ * The in-place settings a container runs with, in config form, from the
+ * limits the runtime reports (the inverse of {@link criResources}): what a
+ * plan compares for drift. A swap limit equal to the memory limit is what
+ * containerd sets when none is given, and reads as not set.
+ *
+ * @example
+ * ```ts
+ * import { settingsFromResources } from "./linux-options.ts";
+ * const s = settingsFromResources({ memoryLimitInBytes: 1024, memorySwapLimitInBytes: 1024, cpuQuota: 50_000, cpuPeriod: 100_000 });
+ * if (s.memory !== 1024 || s.memorySwap !== undefined || s.cpus !== 0.5) throw new Error("wrong");
+ * ```
+ */
+export function settingsFromResources(resources: LinuxContainerResources): Partial<ContainerConfig> {
+  const { memoryLimitInBytes: memory, memorySwapLimitInBytes: swap, cpuQuota, cpuPeriod } = resources;
+  return {
+    ...(memory !== undefined && memory > 0 && { memory }),
+    ...(swap !== undefined && swap !== 0 && swap !== memory && { memorySwap: swap }),
+    ...(cpuQuota !== undefined && cpuQuota > 0 && cpuPeriod !== undefined && cpuPeriod > 0 &&
+      { cpus: cpuQuota / cpuPeriod }),
+    ...(resources.cpuShares !== undefined && resources.cpuShares > 0 && { cpuShares: resources.cpuShares }),
+    ...(resources.cpusetCpus !== undefined && resources.cpusetCpus !== "" && { cpusetCpus: resources.cpusetCpus }),
+  };
+}
+
 /** Capability names as CRI takes them: without the `CAP_` prefix (the runtime adds it), `ALL` as it is. */
 export function criCapabilities(caps: string[]): string[] {
   return [...new Set(caps.map((c) => c.toUpperCase().replace(/^CAP_/, "")))];

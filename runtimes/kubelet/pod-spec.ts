@@ -7,6 +7,7 @@
  */
 import { BerthError } from "../../core/errors.ts";
 import { containerFields } from "../../core/fields.ts";
+import { sizeInBytes } from "../../core/rules.ts";
 import type { ContainerConfig } from "../../core/model.ts";
 import type {
   ContainerConfig as CriContainerConfig,
@@ -16,6 +17,7 @@ import type {
   PodSandboxConfig,
 } from "./cri-client.ts";
 import {
+  CPU_PERIOD_US,
   criCapabilities,
   criDevices,
   criResources,
@@ -186,8 +188,22 @@ export const CRI_MAPPING: { readonly [K in keyof ContainerConfig]-?: CriField<No
   memoryReservation: {
     refuse: () => "CRI has no soft memory limit: remove `memoryReservation`, or run the container on a Docker host",
   },
-  memorySwap: { map: setResources },
-  cpus: { map: setResources },
+  memorySwap: {
+    // containerd sets swap to the memory limit when none is given, and a plan reads that back as not set.
+    refuse: (swap, config) =>
+      config.memory !== undefined && sizeInBytes(swap) === sizeInBytes(config.memory)
+        ? "memorySwap equal to memory is what CRI does without it (no swap): remove `memorySwap`"
+        : undefined,
+    map: setResources,
+  },
+  // A CFS quota in microseconds over a 100 ms period: steps of 0.00001 CPU, the kernel's least 1 ms.
+  cpus: {
+    refuse: (cpus) =>
+      cpus < 0.01 || Math.abs(Math.round(cpus * CPU_PERIOD_US) - cpus * CPU_PERIOD_US) > 1e-6
+        ? `cpus ${cpus}: CRI takes CPUs from 0.01, with at most 5 decimals (a CFS quota in microseconds): round it`
+        : undefined,
+    map: setResources,
+  },
   cpuShares: { map: setResources },
   cpusetCpus: { map: setResources },
   pidsLimit: {

@@ -238,6 +238,19 @@ describe("the engine on CRI: resource limits", () => {
     expect(await execIn(before, "cat", "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")).toBe("100000");
     expect((await resource(desired({ memory: "96m", cpus: 1 }), (r) => Promise.resolve(r.plan()))).empty).toBe(true);
   }, 60_000);
+
+  test("a memory limit changed behind berth's back (UpdateContainerResources) is planned back, in place", async () => {
+    const want = desired({ memory: "96m", cpus: 1 });
+    const id = state["app"]?.container.status?.id as string;
+    const main = mainContainer(id);
+    await raw.updateContainerResources(main, { memoryLimitInBytes: 128 * 1024 ** 2 });
+    const plan = await converge(want);
+    expect(action(plan)).toBe("update");
+    expect(plan.changes.find((c) => c.name === "app")?.diff.map((d) => d.path)).toEqual(["memory"]);
+    expect(info(main).Spec.linux.resources.memory?.limit).toBe(96 * 1024 ** 2);
+    expect(await execIn(main, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes")).toBe(String(96 * 1024 ** 2));
+    expect((await resource(want, (r) => Promise.resolve(r.plan()))).empty).toBe(true);
+  }, 60_000);
 });
 
 describe("kubelet runtime: log rotation", () => {

@@ -86,7 +86,7 @@ describe("kubeletRuntime() containers", () => {
       await kubelet.start(id);
       await kubelet.start(id); // already running: fine
       expect((await kubelet.status(id))?.status).toBe("running");
-      const { env, ...seen } = (await kubelet.inspect(name)) ?? {};
+      const { env, settings, ...seen } = (await kubelet.inspect(name)) ?? {};
       expect(seen).toEqual({
         id,
         status: "running",
@@ -96,6 +96,8 @@ describe("kubeletRuntime() containers", () => {
       });
       // The environment comes from containerd's verbose status (for drift of sensitive values).
       expect(env?.some((line) => line.startsWith("PATH="))).toBe(true);
+      // The in-place settings from its limits, for drift: none set.
+      expect(settings).toEqual({});
       await kubelet.stop(id, { timeoutSeconds: 5 });
       await kubelet.stop(id); // already stopped: fine
       expect((await kubelet.status(id))?.status).toBe("exited");

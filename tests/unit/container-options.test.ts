@@ -14,6 +14,7 @@ import { plan } from "../../engine/plan.ts";
 import type { Observation } from "../../engine/observe.ts";
 import { createBody, updateBody } from "../../runtimes/docker/create-body.ts";
 import { checkSupported, podSpec } from "../../runtimes/kubelet/pod-spec.ts";
+import { criResources, settingsFromResources } from "../../runtimes/kubelet/linux-options.ts";
 import { formatPlan, styleFor } from "../../cli/output.ts";
 import { volumeRemovals } from "../../engine/host-objects.ts";
 
@@ -241,6 +242,20 @@ describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpu
     expect(updateBody({ ...BASE, ...LIMITS })).not.toHaveProperty("ShmSize");
   });
 
+  test("CRI's reported limits read back as the settings that made them (no perpetual drift)", () => {
+    for (
+      const settings of [
+        { memory: 64 * 1024 ** 2 },
+        { memory: 64 * 1024 ** 2, memorySwap: 256 * 1024 ** 2, cpus: 1.1, cpuShares: 512, cpusetCpus: "0-1" },
+        { memory: 1024 ** 3, memorySwap: -1, cpus: 0.29 },
+      ]
+    ) {
+      expect(settingsFromResources(criResources({ ...BASE, ...settings }) ?? {})).toEqual(settings);
+    }
+    // containerd's own swap limit when none was sent: the memory limit.
+    expect(settingsFromResources({ memoryLimitInBytes: 1024, memorySwapLimitInBytes: 1024 })).toEqual({ memory: 1024 });
+  });
+
   test("CRI maps memory, memorySwap, cpus, cpuShares, cpusetCpus; refuses the other limits before creating", () => {
     const mapped = { memory: "64m", memorySwap: "256m", cpus: 0.5, cpuShares: 512, cpusetCpus: "0" };
     checkSupported({ ...BASE, networkMode: "host", ...mapped });
@@ -257,6 +272,12 @@ describe("resources: memory, memoryReservation, memorySwap, cpus, cpuShares, cpu
       memorySwapLimitInBytes: -1,
     });
     expect(podSpec(BASE, {}).container.linux).not.toHaveProperty("resources");
+    // What containerd does without a swap limit, which a plan reads back as not set; CPU in CFS quota steps.
+    expect(() => checkSupported({ ...BASE, networkMode: "host", memory: "64m", memorySwap: 64 * 1024 ** 2 })).toThrow(
+      "memorySwap equal to memory is what CRI does without it",
+    );
+    expect(() => checkSupported({ ...BASE, networkMode: "host", cpus: 0.123456 })).toThrow(/at most 5 decimals/);
+    expect(() => checkSupported({ ...BASE, networkMode: "host", cpus: 0.001 })).toThrow(/from 0.01/);
     for (const key of ["memoryReservation", "pidsLimit", "shmSize"] as const) {
       expect(() => checkSupported({ ...BASE, networkMode: "host", [key]: LIMITS[key] })).toThrow(
         new RegExp(`remove \`${key}\``),
