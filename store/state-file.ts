@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -86,13 +87,18 @@ export function writeStateFile(
   digestKey?: Uint8Array,
   format: StateFormat = "berth",
 ): void {
-  const text = stateText(state, format, digestKey === undefined ? {} : { digestKey });
+  writeStateText(path, stateText(state, format, digestKey === undefined ? {} : { digestKey }));
+}
+
+/** {@link writeStateFile} of a state's text already made (see core/state-texts.ts). */
+export function writeStateText(path: string, text: string | Uint8Array): void {
+  const bytes = typeof text === "string" ? Buffer.from(text) : text;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(temp, "w", 0o600);
     try {
-      writeAll(fd, new TextEncoder().encode(text));
+      writeAll(fd, bytes);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -100,8 +106,8 @@ export function writeStateFile(
     // What is on disk must be exactly what was meant before it replaces the old file. The bytes are compared,
     // not parsed again: stateToYaml's output parses (its round trip is tested), and parsing the whole state
     // after every step cost more than writing it (37 of 86 s of an apply to 100 simulated hosts).
-    const back = readFileSync(temp, "utf8");
-    if (back !== text) throw new Error(`read back ${back.length} characters of ${text.length}`);
+    const back = readFileSync(temp);
+    if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
     renameSync(temp, path);
     const dirFd = openSync(dir, "r");
     try {
