@@ -88,7 +88,7 @@ export async function planCommand(
   if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, { ...opts, failFast: true });
   try {
-    await resource.checkCurrentState();
+    await resource.checkCurrentState({ closeEachHost: true });
     if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
@@ -234,7 +234,7 @@ export async function applyCommand(
 export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
   const resource = await openResource(io, { ...opts, failFast: true });
   try {
-    const observed = await resource.checkCurrentState();
+    const observed = await resource.checkCurrentState({ closeEachHost: true });
     const desired = resource.desiredState();
     const names = HOST_NAMES.get(resource) ?? new Map();
     const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(
