@@ -5,6 +5,7 @@
  *
  * @module
  */
+import "./cli/heap.ts"; // first: it sets how the heap grows
 import { finished, handleInterrupts } from "./cli/interrupt.ts";
 import { processIO } from "./cli/io.ts";
 import { main } from "./cli/main.ts";
