@@ -9,7 +9,7 @@ import type { ContainersState } from "../core/model.ts";
 import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
 import { lockState } from "./lock.ts";
-import { readStateFile, writeStateFile } from "./state-file.ts";
+import { readStateFile, writeStateFileAsync } from "./state-file.ts";
 
 /** The state in a local file, locked with a lock file beside it. */
 export class FileBackend implements StateBackend {
@@ -51,7 +51,7 @@ export class FileBackend implements StateBackend {
       (loaded) => (loaded.existed ? loaded.format : this.#newFormat),
       () => this.#newFormat,
     );
-    writeStateFile(this.#path, state, undefined, this.#format);
+    await writeStateFileAsync(this.#path, state, this.#format);
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {
