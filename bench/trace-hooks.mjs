@@ -53,6 +53,18 @@ function install(file) {
       cb(err, stream);
     });
   };
+  const end = Client.prototype.end;
+  Client.prototype.end = function () {
+    log(hostOf.get(this) ?? "?", "ssh end");
+    return end.apply(this, arguments);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write;
+    stream.write = function (chunk) {
+      log("-", `${stream === process.stdout ? "stdout" : "stderr"} ${String(chunk).split("\n")[0].slice(0, 60)}`);
+      return write.apply(this, arguments);
+    };
+  }
   const sftp = Client.prototype.sftp;
   Client.prototype.sftp = function (cb) {
     const host = hostOf.get(this) ?? "?";
@@ -126,7 +138,7 @@ function install(file) {
   }
 
   // Local writes: the state file, its lock, the journal.
-  for (const name of ["writeFile", "rename", "open", "fsync", "unlink", "mkdir"]) {
+  for (const name of ["readFile", "writeFile", "rename", "open", "fsync", "unlink", "mkdir"]) {
     const f = fs.promises[name];
     fs.promises[name] = function (p, ...rest) {
       const what = `fs ${name} ${typeof p === "string" ? p.replace(process.cwd() + "/", "") : typeof p}`;
