@@ -447,6 +447,11 @@ function secretsOf(
 ): { env?: Record<string, string>; configFiles?: Record<string, string>; sensitive?: SensitiveMarks } {
   const env = own(entry, "env") as Record<string, string> | undefined;
   const secretEnv = own(entry, "secretEnv") as Record<string, string> | undefined;
+  const files = own(entry, "configFiles") as Record<string, string | { content: string; secret?: boolean }> | undefined;
+  // Most entries: no secret and no reference, so nothing to mark (the general case below is 10 objects each).
+  if (secretEnv === undefined && files === undefined && referenced.size === 0) {
+    return env === undefined ? {} : { env: copyData(env) };
+  }
   for (const name of Object.keys(secretEnv ?? {})) {
     if (env !== undefined && Object.hasOwn(env, name)) {
       report(problems, at(at(where, "secretEnv"), name), `${name} is also under env:; keep it in one of the two`);
@@ -458,7 +463,6 @@ function secretsOf(
     ...Object.keys(env ?? {}).filter((k) => isReferenced(() => at(at(where, "env"), k))),
     ...Object.keys(secretEnv ?? {}),
   ];
-  const files = own(entry, "configFiles") as Record<string, string | { content: string; secret?: boolean }> | undefined;
   const fileMarks = Object.entries(files ?? {}).filter(([k, v]) =>
     typeof v === "object"
       ? v.secret === true || isReferenced(() => at(at(at(where, "configFiles"), k), "content"))
@@ -512,13 +516,12 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     if (env !== undefined) config["env"] = env;
     const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
     const dependsOn = own(entry, "dependsOn") as string[] | undefined;
-    const hcc: HostConfiguredContainer = {
-      container: { config: config as unknown as ContainerConfig, ...(runtime === undefined ? {} : { runtime }) },
-      host: copyData(hosts.get(own(entry, "host") as string) as Host),
-      ...(configFiles === undefined ? {} : { configFiles }),
-      ...(sensitive === undefined ? {} : { sensitive }),
-      ...(dependsOn === undefined ? {} : { dependsOn: [...dependsOn] }),
-    };
+    const container: HostConfiguredContainer["container"] = { config: config as unknown as ContainerConfig };
+    if (runtime !== undefined) container.runtime = runtime;
+    const hcc: HostConfiguredContainer = { container, host: copyData(hosts.get(own(entry, "host") as string) as Host) };
+    if (configFiles !== undefined) hcc.configFiles = configFiles;
+    if (sensitive !== undefined) hcc.sensitive = sensitive;
+    if (dependsOn !== undefined) hcc.dependsOn = [...dependsOn];
     Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
     named.push({ path: at(where, "name"), where, hcc });
   }
