@@ -96,6 +96,25 @@ export function withContext(
 }
 
 /**
+ * Whether `err` comes from a host berth could not reach (a `CONNECT` error anywhere along its causes: no
+ * connection, or the connection lost mid-request): trying something else on that host now would only wait out
+ * another connection attempt.
+ *
+ * @example
+ * ```ts
+ * import { BerthError, outOfReach } from "./errors.ts";
+ * const lost = new BerthError("CONNECT", "SSH connection to root@10.0.0.2:22 lost: Keepalive timeout");
+ * if (!outOfReach(new BerthError("ENGINE", "creating container: no response", { cause: lost }))) throw new Error();
+ * ```
+ */
+export function outOfReach(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (e instanceof BerthError && e.code === "CONNECT") return true;
+  }
+  return false;
+}
+
+/**
  * The error for work a signal ended: `ABORTED` when the caller's `signal`
  * aborted; with `timeoutMs`, `TIMEOUT` when it did not (the work's own
  * deadline passed).

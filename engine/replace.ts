@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { BerthError } from "../core/errors.ts";
+import { BerthError, outOfReach } from "../core/errors.ts";
 import type { HostConfiguredContainer } from "../core/model.ts";
 import { LABEL_MANAGED, LABEL_NAME, type Runtime } from "../runtimes/runtime.ts";
 import { asideName } from "../core/aside-name.ts";
@@ -83,7 +83,7 @@ export async function replaceStep(
   } catch (err) {
     // The host is out of reach: a restore would only wait out another connection attempt. The next apply finds
     // the old container set aside (engine/aside.ts) and restores it, or finishes the change.
-    if (err instanceof BerthError && err.code === "CONNECT") {
+    if (err instanceof BerthError && outOfReach(err)) {
       const left = renamed ? `; the old container stays set aside as "${aside}" until the next apply` : "";
       throw new BerthError(err.code, `${err.message}${left}`, {
         cause: err,

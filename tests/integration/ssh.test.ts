@@ -293,6 +293,33 @@ describe("sshTransport() on the test fleet", () => {
     );
   }, 15_000);
 
+  test("a host that sent nothing for a whole connection timeout is not waited for again at once", async () => {
+    // A TCP peer that accepts and never speaks: the SSH handshake times out, as on a cut link.
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const ssh = transport(config({ address: "127.0.0.1", port }, { connectionTimeout: "500ms" }));
+      const first = await failure(ssh.connect());
+      expect(first.message).toContain("no SSH handshake within 500ms (connectionTimeout)");
+      // Within the next connection timeout, the next caller gets that answer at once.
+      const started = performance.now();
+      const again = await failure(ssh.connect());
+      expect({ message: again.message, fast: performance.now() - started < 100 }).toEqual({
+        message: first.message,
+        fast: true,
+      });
+      // After it, berth asks the host again: a whole new timeout.
+      await new Promise((r) => setTimeout(r, 550));
+      const later = performance.now();
+      await failure(ssh.connect());
+      expect(performance.now() - later).toBeGreaterThanOrEqual(450);
+      await ssh.close();
+    } finally {
+      silent.close();
+    }
+  }, 15_000);
+
   test("`connect()` fails with CONNECT when the host is unreachable without its jump host", async () => {
     const err = await failure(transport(config(behindBastion)).connect());
     expect(err.code).toBe("CONNECT");

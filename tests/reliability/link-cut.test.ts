@@ -83,7 +83,8 @@ describe(`the link of host ${VICTIM} cut`, () => {
   }, 120_000);
 
   // A step with a request in flight fails once the keepalive gives up; one that was between requests (waiting
-  // for its gate) reconnects once, bounded by the connection timeout, and fails then.
+  // for its gate) reconnects once, bounded by the connection timeout, and fails then. Steps that begin after the
+  // loss share that one attempt, or fail at once after it: the run ends within a connection timeout of the loss.
   const DETECT_S = KEEPALIVE_DETECT_S + CONNECTION_TIMEOUT_S;
   test(
     `during an apply: the host's failure is reported within ${DETECT_S} s and the run ends soon after`,

@@ -210,6 +210,34 @@ describe("httpClient()", () => {
     await client.close();
   });
 
+  test("`httpClient()` retries a GET on a new connection when the server closed a kept-alive one, not when the way to it went", async () => {
+    for (const lost of [new Error("socket hang up"), new BerthError("CONNECT", "SSH connection to root@h1:22 lost")]) {
+      const sockets: Socket[] = [];
+      const client = httpClient({
+        hostHeader: "test",
+        description: "the test server",
+        connect: async () => {
+          const socket = connect({ host: "127.0.0.1", port });
+          await once(socket, "connect");
+          sockets.push(socket);
+          return socket;
+        },
+      });
+      expect(await (await client.request({ method: "GET", path: "/first" })).text()).toBe("/first");
+      // The kept-alive connection is reused for a request the server does not answer, then goes.
+      const pending = client.request({ method: "GET", path: "/silent", headersTimeoutMs: 1000 });
+      setTimeout(() => sockets[0]?.destroy(lost), 50);
+      const err = await failure(pending);
+      const connectedAgain = sockets.length === 2;
+      expect({ connectedAgain, code: err.code }).toEqual(
+        lost instanceof BerthError
+          ? { connectedAgain: false, code: "ENGINE" } // "no response", its cause the lost connection
+          : { connectedAgain: true, code: "TIMEOUT" }, // the retry met the same silence
+      );
+      await client.close();
+    }
+  });
+
   test("`httpClient()` reports a refused connection as CONNECT", async () => {
     const client = httpClient({
       hostHeader: "test",

@@ -18,7 +18,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { abortedError, BerthError } from "../../core/errors.ts";
+import { abortedError, BerthError, outOfReach } from "../../core/errors.ts";
 import { HttpConnection } from "./http-connection.ts";
 
 /** Opens a new stream to the server. */
@@ -123,7 +123,7 @@ export function httpClient(options: HttpClientOptions): HttpClient {
       if (signal?.aborted) throw abortedError(`request to ${options.description}`, signal);
       if (timeout.aborted) {
         throw new BerthError(
-          "TIMEOUT",
+          "CONNECT",
           `connecting to ${options.description}: no connection after ${connectTimeoutMs} ms`,
           { cause: err },
         );
@@ -172,9 +172,10 @@ export function httpClient(options: HttpClientOptions): HttpClient {
     try {
       return await exchange(conn, req, release, options);
     } catch (err) {
-      // A kept-alive connection the server closed meanwhile: retry once on a new one, when that is safe.
+      // A kept-alive connection the server closed meanwhile: retry once on a new one, when that is safe; not when
+      // the way to the host went (an SSH connection lost): a new connection would only wait for a host that is gone.
       const safe = req.method === "GET" || req.method === "HEAD";
-      if (reused !== undefined && safe && err instanceof ClosedBeforeResponse) {
+      if (reused !== undefined && safe && err instanceof ClosedBeforeResponse && !outOfReach(err.cause)) {
         return exchange(await open(req.signal), req, release, options);
       }
       throw err;

@@ -17,6 +17,7 @@ import { abortable } from "./abort.ts";
 import { type ChannelTarget, destroyChannel, openChannel } from "./channel.ts";
 import { connectChain } from "./jump.ts";
 import { retryConnect } from "./retry.ts";
+import { SilentHostError } from "./hop.ts";
 import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./settings.ts";
 import { signalOption } from "../../core/signal.ts";
 
@@ -82,6 +83,8 @@ class SSHConnection implements SSHTransport {
   #sftp: { client: Client; session: Promise<SFTPWrapper> } | undefined;
   #files: HostFileSystem | undefined;
   #pending: PendingConnect | undefined;
+  /** The last attempt's failure when the host did not answer at all, and until when callers get it at once. */
+  #silent: { error: BerthError; until: number } | undefined;
   #handshakes = 0;
 
   constructor(settings: SSHSettings, log: (message: string) => void) {
@@ -167,6 +170,9 @@ class SSHConnection implements SSHTransport {
   async #session(signal: AbortSignal | undefined): Promise<Client> {
     if (this.#closing.signal.aborted) throw this.#closedError();
     if (this.#clients !== undefined) return this.#clients.at(-1) as Client;
+    // A host that just let a whole connection timeout pass in silence would only do it again: the steps
+    // still queued for it (an apply whose link went) fail now, not one connection timeout later each.
+    if (this.#silent !== undefined && Date.now() < this.#silent.until) throw this.#silent.error;
     const doing = `connecting to ${this.description}`;
     if (signal?.aborted) throw abortedError(doing, signal);
     const pending = this.#pending ?? this.#startConnect();
@@ -201,7 +207,12 @@ class SSHConnection implements SSHTransport {
       signal,
       host: this.#target.address,
       onRetry: this.#log,
-    }).then((clients) => this.#adopt(clients, signal)).finally(() => {
+    }).then((clients) => this.#adopt(clients, signal), (err: unknown) => {
+      if (err instanceof BerthError && err.cause instanceof BerthError && err.cause.cause instanceof SilentHostError) {
+        this.#silent = { error: err, until: Date.now() + this.#target.connectionTimeoutMs };
+      }
+      throw err;
+    }).finally(() => {
       if (this.#pending === pending) this.#pending = undefined;
     });
     const pending: PendingConnect = { promise, controller, waiters: 0 };
@@ -218,6 +229,7 @@ class SSHConnection implements SSHTransport {
         : abortedError(`connecting to ${this.description}`, signal);
     }
     this.#clients = clients;
+    this.#silent = undefined;
     this.#handshakes++;
     let lastError: Error | undefined;
     for (const client of clients) {
