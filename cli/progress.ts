@@ -99,8 +99,10 @@ export function progressFor(
     };
   }
   const stillEveryMs = options.stillEveryMs ?? 10_000;
-  // Per change in flight: when it began, and the elapsed ms its last "still working" line said.
-  const inFlight = new Map<PlannedChange, { started: number; said: number }>();
+  // Per change in flight: when it began, and the elapsed ms its last "still working" line said. Keyed by what the
+  // change is, not by its object: each event may carry a fresh copy (the CLI rewrites hosts for display).
+  const inFlight = new Map<string, { change: PlannedChange; started: number; said: number }>();
+  const keyOf = (c: PlannedChange) => `${c.host}\0${c.name}\0${c.action}`;
   const pulls = new Map<string, string>();
   let status = "";
   const clear = () => {
@@ -120,7 +122,8 @@ export function progressFor(
   const tick = () => {
     const now = performance.now();
     if (mode === "plain") {
-      for (const [c, f] of inFlight) {
+      for (const f of inFlight.values()) {
+        const c = f.change;
         const ms = Math.floor((now - f.started) / stillEveryMs) * stillEveryMs;
         if (ms > f.said) {
           f.said = ms;
@@ -131,7 +134,9 @@ export function progressFor(
       }
       return;
     }
-    const parts = [...inFlight].map(([c, f]) => `${c.name} ${c.action} ${((now - f.started) / 1000).toFixed(0)}s`);
+    const parts = [...inFlight.values()].map((f) =>
+      `${f.change.name} ${f.change.action} ${((now - f.started) / 1000).toFixed(0)}s`
+    );
     // Images are pulled first, before any change begins: their progress shows on its own then.
     if (parts.length === 0 && pulls.size === 0) return clear();
     const head = parts.length === 0 ? [] : [`${parts.length} in progress: ${parts.join(", ")}`];
@@ -145,12 +150,12 @@ export function progressFor(
   return {
     event(e) {
       if (e.type === "begin") {
-        inFlight.set(e.change, { started: performance.now(), said: 0 });
+        inFlight.set(keyOf(e.change), { change: e.change, started: performance.now(), said: 0 });
         line(style.dim(`    ${e.change.name} ${e.change.action} on ${e.change.host} ...`));
         return;
       }
       // Gate events come while the change is still in flight; these three end it.
-      if (e.type === "done" || e.type === "failed" || e.type === "skipped") inFlight.delete(e.change);
+      if (e.type === "done" || e.type === "failed" || e.type === "skipped") inFlight.delete(keyOf(e.change));
       const text = formatEvent(e, style);
       if (text !== undefined) line(text);
     },

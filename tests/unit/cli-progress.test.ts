@@ -52,6 +52,19 @@ describe("--progress", () => {
     expect(out).not.toContain("\r");
   });
 
+  test("plain: a change that ended says nothing more, though its events carry copies of it (as the CLI sends them)", async () => {
+    let out = "";
+    const progress = progressFor("plain", (s) => (out += s), plain, { stillEveryMs: 100 });
+    progress.event({ type: "begin", change: change("web") });
+    progress.event({ type: "begin", change: change("db") });
+    progress.event({ type: "done", change: change("web"), durationMs: 10 });
+    await sleep(350);
+    progress.event({ type: "done", change: change("db"), durationMs: 360 });
+    progress.stop();
+    expect(out).toContain("    db create on node1 (10.0.0.11): still working after ");
+    expect(out).not.toContain("web create on node1 (10.0.0.11): still working");
+  });
+
   test("tty: a status line with what is in flight and its pull, redrawn in place, gone before other lines", async () => {
     let out = "";
     const progress = progressFor("tty", (s) => (out += s), plain, { columns: 200 });
