@@ -63,11 +63,11 @@ afterAll(async () => {
   // Whatever berth left would make every later file's census fail: removed through ctr, and reported.
   const removed = removeCriSandboxes(cri.local.socket, name);
   if (failure !== undefined || removed.length > 0) {
+    const how = failure === undefined ? "reported no error but" : `failed (${failure}) and`;
     throw new Error(
-      `cleanup through berth failed (${
-        failure ?? "it reported no error"
-      }) and left ${removed.length} sandbox(es) of "${name}"; ` +
-        `removed through ctr instead: ${removed.join(", ") || "none"}`,
+      `berth's cleanup ${how} left ${removed.length} sandbox(es) of "${name}": removed through ctr instead (${
+        removed.join(", ") || "none"
+      }), so that later files' census does not count them`,
     );
   }
 }, 90_000);
