@@ -1,11 +1,13 @@
 /**
  * A fast reader for the plain YAML most configs are written in: block
  * mappings and sequences, one-line flow collections (`[a, b]`, `{ k: v }`),
- * plain and quoted one-line scalars, comments. It gives the same data as the
- * yaml library (YAML 1.2, core schema) for what it reads, in linear time and
- * about 10x faster; anything else (anchors, tags, block scalars, multi-line
- * scalars or flow, escapes, tabs, several documents, duplicate keys, an
- * error) makes it answer {@link NOT_READ}, and the library reads the text
+ * plain and quoted one-line scalars (double-quoted ones with JSON's escapes),
+ * literal block scalars (`|`, `|-`: how state.yaml holds config files),
+ * comments. It gives the same data as the yaml library (YAML 1.2, core
+ * schema) for what it reads, in linear time and about 10x faster; anything
+ * else (anchors, tags, folded or indented block scalars, multi-line scalars
+ * or flow, other escapes, tabs, several documents, duplicate keys, an error)
+ * makes it answer {@link NOT_READ}, and the library reads the text
  * as before, with its messages, lines and columns. The library took 2.6 s
  * for 20k containers and grew worse than linearly. tests/unit/yaml-fast.test.ts
  * compares both on generated documents.
@@ -19,9 +21,11 @@ export const NOT_READ: unique symbol = Symbol("not read");
 
 class Bail extends Error {}
 
-/** Characters the subset never holds: controls (tab, CR), escapes, lone surrogates, a BOM, C1 controls. */
+/** Characters the subset never holds: controls (tab, CR), lone surrogates, a BOM, C1 controls. */
 // deno-lint-ignore no-control-regex -- control characters are what this finds
-const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\\]/;
+const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]/;
+/** The escapes of a double-quoted scalar that it reads (JSON's, which YAML reads the same way). */
+const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 /** A line that starts or ends a document, or a directive. */
 const MARKER = /^(?:---|\.\.\.|%)/m;
 /** What a plain scalar may not start with (block context). */
@@ -32,8 +36,17 @@ const TAGS = new Document(null, { version: "1.2" }).schema.tags.filter((tag) =>
 );
 const OPTIONS = new Document(null, { version: "1.2" }).options;
 
+/**
+ * What a plain scalar other than a string starts as in the core schema (null, bool, int and float, whose tests
+ * are in TAGS): a sign, a dot or a digit, or one of the null and bool spellings. Anything else is a string,
+ * without trying the 8 tests (most of the scalars of a config: names, images, paths).
+ */
+const MAYBE_TYPED = /^(?:[-+.0-9]|~?$|[Nn]ull$|NULL$|[Tt]rue$|TRUE$|[Ff]alse$|FALSE$)/;
+
 /** A plain scalar's value, as the core schema resolves it. */
 function resolvePlain(text: string): unknown {
+  if (text.includes("\\")) throw new Bail(); // a backslash outside double quotes: left to the library
+  if (!MAYBE_TYPED.test(text)) return text;
   const tag = TAGS.find((t) => t.test?.test(text));
   if (tag === undefined) return text;
   const resolve = tag.resolve as (text: string, onError: () => void, options: unknown) => unknown;
@@ -44,6 +57,8 @@ function resolvePlain(text: string): unknown {
 }
 
 interface Line {
+  /** Its index among the text's lines (a block scalar reads the raw lines, blank and `#` ones too). */
+  row: number;
   indent: number;
   /** The line without its indentation (never blank, never a comment). */
   text: string;
@@ -56,14 +71,15 @@ interface Line {
 export function readFastYaml(text: string): unknown {
   if (OUTSIDE.test(text) || MARKER.test(text)) return NOT_READ;
   const lines: Line[] = [];
-  for (const raw of text.split("\n")) {
+  const rows = text.split("\n");
+  for (const [row, raw] of rows.entries()) {
     const body = raw.trimStart();
     if (body === "" || body.startsWith("#")) continue;
-    lines.push({ indent: raw.length - body.length, text: body.trimEnd() });
+    lines.push({ row, indent: raw.length - body.length, text: body.trimEnd() });
   }
   if (lines.length === 0) return NOT_READ;
   try {
-    const reader = new Reader(lines);
+    const reader = new Reader(lines, rows);
     const first = lines[0] as Line;
     if (first.indent !== 0) return NOT_READ;
     const value = isSeqLine(first) ? reader.seq(0) : reader.map(0);
@@ -99,6 +115,10 @@ function keyEnd(text: string): number {
 function closingQuote(text: string, start: number): number {
   const q = text[start];
   for (let i = start + 1; i < text.length; i++) {
+    if (q === '"' && text[i] === "\\") {
+      i++;
+      continue;
+    }
     if (text[i] !== q) continue;
     if (q === "'" && text[i + 1] === "'") {
       i++;
@@ -111,7 +131,25 @@ function closingQuote(text: string, start: number): number {
 
 function unquote(text: string, start: number, close: number): string {
   const inner = text.slice(start + 1, close);
-  return text[start] === "'" ? inner.replaceAll("''", "'") : inner;
+  if (text[start] === "'") {
+    if (inner.includes("\\")) throw new Bail();
+    return inner.replaceAll("''", "'");
+  }
+  return inner.includes("\\") ? unescape(inner) : inner;
+}
+
+/** A double-quoted scalar's escapes: JSON's set; `\\u` outside the surrogates; any other is the library's. */
+function unescape(inner: string): string {
+  return inner.replace(/\\(u[0-9a-fA-F]{4}|.?)/g, (_, e: string) => {
+    if (e.length === 5) {
+      const code = Number.parseInt(e.slice(1), 16);
+      if (code >= 0xd800 && code <= 0xdfff) throw new Bail();
+      return String.fromCharCode(code);
+    }
+    const char = Object.hasOwn(ESCAPES, e) ? ESCAPES[e] : undefined;
+    if (char === undefined) throw new Bail();
+    return char;
+  });
 }
 
 /** A key's string, as the library writes it into an object; only plain strings and quoted keys are read. */
@@ -136,7 +174,7 @@ function setNew(map: Record<string, unknown>, key: string, value: unknown): void
 
 class Reader {
   at = 0;
-  constructor(readonly lines: Line[]) {}
+  constructor(readonly lines: Line[], readonly rows: string[]) {}
 
   /** A block mapping whose keys are at column `indent`. */
   map(indent: number): Record<string, unknown> {
@@ -167,7 +205,7 @@ class Reader {
       if (item.startsWith("- ") || item === "-") throw new Bail();
       if (item !== "" && !item.startsWith("#") && keyEnd(item) >= 0) {
         // `- key: value`: a mapping whose keys are at the column of `key`.
-        this.lines[this.at] = { indent: column, text: item };
+        this.lines[this.at] = { row: line.row, indent: column, text: item };
         out.push(this.map(column));
         continue;
       }
@@ -183,6 +221,7 @@ class Reader {
    * the key's own column).
    */
   value(rest: string, indent: number, ofKey: boolean): unknown {
+    if (rest === "|" || rest === "|-") return this.literal(rest === "|", indent);
     const next = this.lines[this.at];
     if (rest !== "" && !rest.startsWith("#")) {
       // A value on its line: what follows must not be more indented (a continued scalar).
@@ -193,6 +232,36 @@ class Reader {
     if (next === undefined || next.indent < indent) return null;
     if (next.indent === indent) return ofKey && isSeqLine(next) ? this.seq(indent) : null;
     return isSeqLine(next) ? this.seq(next.indent) : this.map(next.indent);
+  }
+
+  /**
+   * A literal block scalar whose header (`|`, clip, or `|-`, strip) ended the line before `this.at`, inside a node
+   * at column `indent`: its raw lines, at the indentation of the first. Leading blank lines and lines of spaces
+   * beyond that indentation are left to the library.
+   */
+  literal(clip: boolean, indent: number): string {
+    const header = (this.lines[this.at - 1] as Line).row;
+    const first = this.rows[header + 1] ?? "";
+    const at = first.length - first.trimStart().length;
+    if (first.trimStart() === "" || at <= indent) throw new Bail();
+    const body: string[] = [];
+    let row = header + 1;
+    for (; row < this.rows.length; row++) {
+      const raw = this.rows[row] as string;
+      const blank = raw.trimStart() === "";
+      if (blank && raw.length > at) throw new Bail();
+      if (!blank && raw.length - raw.trimStart().length < at) break;
+      body.push(blank ? "" : raw.slice(at));
+    }
+    // The block ends at a line less indented than it: one that belongs to a node around it, or a comment.
+    const end = this.rows[row];
+    if (end === undefined && body.at(-1) !== "") throw new Bail(); // no line break at the end of the text
+    if (end !== undefined && end.length - end.trimStart().length > indent && !end.trimStart().startsWith("#")) {
+      throw new Bail();
+    }
+    while (this.at < this.lines.length && (this.lines[this.at] as Line).row < row) this.at++;
+    while (body.at(-1) === "") body.pop();
+    return body.join("\n") + (clip ? "\n" : "");
   }
 }
 
