@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { leanHeap } from "./heap.ts";
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -202,6 +203,7 @@ export async function applyCommand(
       }
     }
     const started = performance.now();
+    leanHeap(false); // see cli/heap.ts
     const result = await resource.apply({
       ...(saved === undefined ? {} : { plan: saved.plan }),
       // A lost lock (an etcd lease that expired) stops the run before its next step, like an interrupt.
