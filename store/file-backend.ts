@@ -5,6 +5,7 @@
  * @module
  */
 import { readFileSync, rmSync } from "node:fs";
+import { canonicalJson } from "../core/hash.ts";
 import type { ContainersState } from "../core/model.ts";
 import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
@@ -19,6 +20,11 @@ export class FileBackend implements StateBackend {
   readonly #newFormat: StateFormat;
   /** The layout writes use: the file's, once read. */
   #format: StateFormat | undefined;
+  /**
+   * The state the file holds (as read, or as last written), as canonical JSON: a write of the same data (every
+   * write of a no-op apply) is skipped without serialising the state to YAML.
+   */
+  #held: string | undefined;
 
   constructor(path: string, newFormat: StateFormat = "berth") {
     this.#path = path;
@@ -29,6 +35,7 @@ export class FileBackend implements StateBackend {
   async read(): Promise<StoredState> {
     const loaded = await readStateFile(this.#path);
     this.#format = loaded.existed ? loaded.format : this.#newFormat;
+    this.#held = loaded.existed ? canonicalJson(loaded.state) : undefined;
     return loaded;
   }
 
@@ -51,7 +58,11 @@ export class FileBackend implements StateBackend {
       (loaded) => (loaded.existed ? loaded.format : this.#newFormat),
       () => this.#newFormat,
     );
+    const held = canonicalJson(state);
+    if (held === this.#held) return;
+    this.#held = undefined; // a write that fails may leave either state
     await writeStateFileAsync(this.#path, state, this.#format);
+    this.#held = held;
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {
