@@ -64,7 +64,7 @@ function berthNoGate(argv: string[]): Tool {
       const cmd = t.command(dir, scenario, w, previous);
       writeFileSync(
         join(dir, "config.yaml"),
-        berthConfig(w).replaceAll("    init: true\n", "    init: true\n    gate: none\n"),
+        berthConfig(w).replaceAll("    init: true\n", "    init: true\n    gate: { none: true }\n"),
       );
       return cmd;
     },
