@@ -5,12 +5,14 @@
  * @module
  */
 import { readFileSync, rmSync } from "node:fs";
-import { canonicalJson } from "../core/hash.ts";
+import { readFile } from "node:fs/promises";
+import { Buffer } from "node:buffer";
 import type { ContainersState } from "../core/model.ts";
 import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
 import { lockState } from "./lock.ts";
-import { readStateFile, writeStateFileAsync } from "./state-file.ts";
+import { StateTexts } from "../core/state-texts.ts";
+import { readStateFile, writeStateTextAsync } from "./state-file.ts";
 
 /** The state in a local file, locked with a lock file beside it. */
 export class FileBackend implements StateBackend {
@@ -20,11 +22,10 @@ export class FileBackend implements StateBackend {
   readonly #newFormat: StateFormat;
   /** The layout writes use: the file's, once read. */
   #format: StateFormat | undefined;
-  /**
-   * The state the file holds (as read, or as last written), as canonical JSON: a write of the same data (every
-   * write of a no-op apply) is skipped without serialising the state to YAML.
-   */
-  #held: string | undefined;
+  /** An apply writes the state after every step: only the entries that changed are emitted again. */
+  readonly #texts = new StateTexts();
+  /** The bytes the file holds (read at the first write, then as written): the same bytes again are not written. */
+  #held: Buffer | undefined;
 
   constructor(path: string, newFormat: StateFormat = "berth") {
     this.#path = path;
@@ -35,7 +36,6 @@ export class FileBackend implements StateBackend {
   async read(): Promise<StoredState> {
     const loaded = await readStateFile(this.#path);
     this.#format = loaded.existed ? loaded.format : this.#newFormat;
-    this.#held = loaded.existed ? canonicalJson(loaded.state) : undefined;
     return loaded;
   }
 
@@ -58,11 +58,13 @@ export class FileBackend implements StateBackend {
       (loaded) => (loaded.existed ? loaded.format : this.#newFormat),
       () => this.#newFormat,
     );
-    const held = canonicalJson(state);
-    if (held === this.#held) return;
-    this.#held = undefined; // a write that fails may leave either state
-    await writeStateFileAsync(this.#path, state, this.#format);
-    this.#held = held;
+    const bytes = this.#texts.bytes(state, this.#format);
+    // A no-op apply asks for writes too: the file already holds them, so nothing is written.
+    this.#held ??= await readFile(this.#path).catch(() => undefined);
+    if (this.#held?.equals(bytes)) return;
+    this.#held = undefined; // a write that fails may leave either
+    await writeStateTextAsync(this.#path, bytes);
+    this.#held = bytes;
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {

@@ -3,11 +3,12 @@
  * "no containers", and never overwritten), written so it can never be cut
  * short: every byte written or an error, fsync, the temp file read back and
  * compared byte for byte, then renamed over the old one, with mode 0600.
- * An apply writes through the thread pool (writeStateFileAsync), so that
+ * An apply writes through the thread pool (writeStateTextAsync), so that
  * other hosts' requests go on while the disk syncs.
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
@@ -88,13 +89,18 @@ export function writeStateFile(
   digestKey?: Uint8Array,
   format: StateFormat = "berth",
 ): void {
-  const text = stateText(state, format, digestKey === undefined ? {} : { digestKey });
+  writeStateText(path, stateText(state, format, digestKey === undefined ? {} : { digestKey }));
+}
+
+/** {@link writeStateFile} of a state's text already made (see core/state-texts.ts). */
+export function writeStateText(path: string, text: string | Uint8Array): void {
+  const bytes = typeof text === "string" ? Buffer.from(text) : text;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
   try {
     const fd = openSync(temp, "w", 0o600);
     try {
-      writeAll(fd, new TextEncoder().encode(text));
+      writeAll(fd, bytes);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -102,8 +108,8 @@ export function writeStateFile(
     // What is on disk must be exactly what was meant before it replaces the old file. The bytes are compared,
     // not parsed again: stateToYaml's output parses (its round trip is tested), and parsing the whole state
     // after every step cost more than writing it (37 of 86 s of an apply to 100 simulated hosts).
-    const back = readFileSync(temp, "utf8");
-    if (back !== text) throw new Error(`read back ${back.length} characters of ${text.length}`);
+    const back = readFileSync(temp);
+    if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
     renameSync(temp, path);
     const dirFd = openSync(dir, "r");
     try {
@@ -120,33 +126,27 @@ export function writeStateFile(
 let writes = 0;
 
 /**
- * {@link writeStateFile} without blocking the event loop: the same steps
- * through the thread pool (a blocking write held up every host's requests:
- * 48 writes, 0.6 s of a first converge of 3 hosts x 10 containers), and none
- * when the file already holds exactly this text (a no-op apply).
+ * {@link writeStateText} without blocking the event loop: the same steps
+ * through the thread pool, so that other hosts' requests go on while the disk
+ * syncs (a blocking write held up every host: 48 writes, 0.6 s of a first
+ * converge of 3 hosts x 10 containers, traced).
  *
  * @throws {BerthError} `STATE` as writeStateFile.
  */
-export async function writeStateFileAsync(
-  path: string,
-  state: ContainersState,
-  format: StateFormat = "berth",
-): Promise<void> {
-  const text = stateText(state, format, {});
+export async function writeStateTextAsync(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
   // Unique per call: a temp file is never shared by two writes, whatever overlaps.
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++writes}.tmp`);
   try {
-    if (await readFile(path, "utf8").then((old) => old === text, () => false)) return;
     const file = await open(temp, "w", 0o600);
     try {
-      await file.writeFile(text);
+      await file.writeFile(bytes);
       await file.sync();
     } finally {
       await file.close();
     }
-    const back = await readFile(temp, "utf8");
-    if (back !== text) throw new Error(`read back ${back.length} characters of ${text.length}`);
+    const back = await readFile(temp);
+    if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
     await rename(temp, path);
     const dirFile = await open(dir, "r");
     try {
