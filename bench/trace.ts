@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { berthConfig } from "./inputs.ts";
+import { machine } from "./measure.ts";
 import { baseWorkload, type FleetEnv, runScenarios, SCENARIOS } from "./scenarios.ts";
 import { berthTool, floorOpensshTool, type Tool } from "./tools.ts";
 
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
       }
     }
   }
-  const md = `${out.join("\n")}\n\n${detail.join("\n")}`;
+  const md = `${out[0]}\nMachine: ${machine()}\n\n${out.slice(1).join("\n")}\n\n${detail.join("\n")}`;
   if (args.out !== undefined) writeFileSync(args.out, md);
   process.stdout.write(`${out.join("\n")}\n`);
 }
