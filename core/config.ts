@@ -223,6 +223,17 @@ export interface ConfigOptions {
 }
 
 const CONFIG_KEYS = Object.keys(CONTAINER_CONFIG_FIELDS) as Array<keyof ContainerConfig>;
+const CONFIG_INDEX = new Map(CONFIG_KEYS.map((key, i) => [key as string, i]));
+
+/** The config fields (but name) a checked entry sets, in declared order; its own keys are a few of the ~60. */
+function configKeysOf(entry: Raw): Array<keyof ContainerConfig> {
+  const present: number[] = [];
+  for (const key of Object.keys(entry)) {
+    const index = CONFIG_INDEX.get(key);
+    if (index !== undefined && key !== "name" && entry[key] !== undefined) present.push(index);
+  }
+  return present.sort((a, b) => a - b).map((i) => CONFIG_KEYS[i] as keyof ContainerConfig);
+}
 
 const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
 
@@ -378,10 +389,12 @@ function checkHostReferences(doc: Raw, problems: Problem[]): void {
   const hosts = own(doc, "hosts");
   const containers = own(doc, "containers");
   const known = isMapping(hosts) ? Object.keys(hosts) : [];
+  const isKnown = new Set(known);
   if (!isMapping(containers)) return;
-  for (const [name, entry] of Object.entries(containers)) {
+  for (const name of Object.keys(containers)) {
+    const entry = containers[name];
     const host = isMapping(entry) ? own(entry, "host") : undefined;
-    if (typeof host !== "string" || host === "" || known.includes(host)) continue;
+    if (typeof host !== "string" || host === "" || isKnown.has(host)) continue;
     const guess = suggest(host, known);
     const fix = guess !== undefined
       ? `did you mean \`${guess}\`?`
@@ -434,20 +447,26 @@ function secretsOf(
 ): { env?: Record<string, string>; configFiles?: Record<string, string>; sensitive?: SensitiveMarks } {
   const env = own(entry, "env") as Record<string, string> | undefined;
   const secretEnv = own(entry, "secretEnv") as Record<string, string> | undefined;
+  const files = own(entry, "configFiles") as Record<string, string | { content: string; secret?: boolean }> | undefined;
+  // Most entries: no secret and no reference, so nothing to mark (the general case below is 10 objects each).
+  if (secretEnv === undefined && files === undefined && referenced.size === 0) {
+    return env === undefined ? {} : { env: copyData(env) };
+  }
   for (const name of Object.keys(secretEnv ?? {})) {
     if (env !== undefined && Object.hasOwn(env, name)) {
       report(problems, at(at(where, "secretEnv"), name), `${name} is also under env:; keep it in one of the two`);
     }
   }
+  // A path is made only when the config has references at all (most have none).
+  const isReferenced = (path: () => string) => referenced.size > 0 && referenced.has(path());
   const envMarks = [
-    ...Object.keys(env ?? {}).filter((k) => referenced.has(at(at(where, "env"), k))),
+    ...Object.keys(env ?? {}).filter((k) => isReferenced(() => at(at(where, "env"), k))),
     ...Object.keys(secretEnv ?? {}),
   ];
-  const files = own(entry, "configFiles") as Record<string, string | { content: string; secret?: boolean }> | undefined;
   const fileMarks = Object.entries(files ?? {}).filter(([k, v]) =>
     typeof v === "object"
-      ? v.secret === true || referenced.has(at(at(at(where, "configFiles"), k), "content"))
-      : referenced.has(at(at(where, "configFiles"), k))
+      ? v.secret === true || isReferenced(() => at(at(at(where, "configFiles"), k), "content"))
+      : isReferenced(() => at(at(where, "configFiles"), k))
   ).map(([k]) => k);
   const merged = env === undefined && secretEnv === undefined
     ? undefined
@@ -482,30 +501,29 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
 
   const hosts = buildHosts(doc);
   const topRuntime = own(doc, "runtime") as RuntimeConfig | undefined;
+  const topPull = own(doc, "pull");
   const state: ContainersState = {};
   const named: NamedContainer[] = [];
-  for (const [key, entry] of Object.entries(own(doc, "containers") as Record<string, Raw>)) {
-    const fields = CONFIG_KEYS.filter((k) => k !== "name" && own(entry, k) !== undefined).map((
-      k,
-    ) => [k, copyData(own(entry, k))]);
-    const { env, configFiles, sensitive } = secretsOf(entry, at("containers", key), referenced, problems);
-    const config = {
-      name: own(entry, "name") ?? key,
-      ...(own(doc, "pull") === undefined ? {} : { pull: own(doc, "pull") }),
-      ...Object.fromEntries(fields),
-      ...(env === undefined ? {} : { env }),
-    };
+  const containers = own(doc, "containers") as Record<string, Raw>;
+  for (const key of Object.keys(containers)) {
+    const entry = containers[key] as Raw;
+    const where = at("containers", key);
+    const { env, configFiles, sensitive } = secretsOf(entry, where, referenced, problems);
+    // Assigned in this order so the keys are in it: name, the top-level pull, the fields as declared, env.
+    const config: Record<string, unknown> = { name: own(entry, "name") ?? key };
+    if (topPull !== undefined) config["pull"] = topPull;
+    for (const k of configKeysOf(entry)) config[k] = copyData(entry[k]);
+    if (env !== undefined) config["env"] = env;
     const runtime = mergeRuntime(copyData(topRuntime), copyData(own(entry, "runtime") as RuntimeConfig | undefined));
     const dependsOn = own(entry, "dependsOn") as string[] | undefined;
-    const hcc: HostConfiguredContainer = {
-      container: { config: config as unknown as ContainerConfig, ...(runtime === undefined ? {} : { runtime }) },
-      host: copyData(hosts.get(own(entry, "host") as string) as Host),
-      ...(configFiles === undefined ? {} : { configFiles }),
-      ...(sensitive === undefined ? {} : { sensitive }),
-      ...(dependsOn === undefined ? {} : { dependsOn: [...dependsOn] }),
-    };
+    const container: HostConfiguredContainer["container"] = { config: config as unknown as ContainerConfig };
+    if (runtime !== undefined) container.runtime = runtime;
+    const hcc: HostConfiguredContainer = { container, host: copyData(hosts.get(own(entry, "host") as string) as Host) };
+    if (configFiles !== undefined) hcc.configFiles = configFiles;
+    if (sensitive !== undefined) hcc.sensitive = sensitive;
+    if (dependsOn !== undefined) hcc.dependsOn = [...dependsOn];
     Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
-    named.push({ path: at(at("containers", key), "name"), where: at("containers", key), hcc });
+    named.push({ path: at(where, "name"), where, hcc });
   }
   checkDuplicateNames(named, problems);
   checkDependsOn(

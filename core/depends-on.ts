@@ -29,8 +29,9 @@ export function checkDependsOn(
   options: { partial?: boolean } = {},
 ): void {
   const names = Object.keys(dependsOn);
-  for (const [name, deps] of Object.entries(dependsOn)) {
-    (deps ?? []).forEach((dep, index) => {
+  for (const name of names) {
+    const deps = dependsOn[name];
+    deps?.forEach((dep, index) => {
       if (deps?.indexOf(dep) !== index) {
         report(problems, at(pathOf(name), index), `${quote(dep)} is listed twice; remove one`);
       } else if (dep === name) {
@@ -74,7 +75,8 @@ export function findCycle(dependsOn: Readonly<Record<string, readonly string[] |
     done.add(name);
     return undefined;
   };
-  for (const name of Object.keys(dependsOn).sort()) {
+  // A name without dependencies starts no cycle: only the others are sorted and visited from.
+  for (const name of Object.keys(dependsOn).filter((n) => (dependsOn[n]?.length ?? 0) > 0).sort()) {
     const cycle = visit(name, []);
     if (cycle !== undefined) return cycle;
   }

@@ -36,8 +36,10 @@ export function isFlexkubeDocument(doc: unknown): boolean {
   if (!isMapping(doc)) return false;
   if (isResource(doc) || Object.hasOwn(doc, "state")) return true;
   const groups = own(doc, "containers");
-  return isMapping(groups) && Object.keys(groups).length > 0 &&
-    Object.values(groups).every((group) => isResourceGroup(group) || isHccMapGroup(group));
+  if (!isMapping(groups)) return false;
+  // Keys once, values as needed: berth's own config (100k containers) is told apart at its first entry.
+  const names = Object.keys(groups);
+  return names.length > 0 && names.every((name) => isResourceGroup(groups[name]) || isHccMapGroup(groups[name]));
 }
 
 /**

@@ -53,7 +53,8 @@ export function checkNetworkReferences(doc: Record<string, unknown>, problems: P
   const containers = own(doc, "containers");
   if (!isMapping(containers)) return;
   const taken = new Map<string, string>();
-  for (const [name, entry] of Object.entries(containers)) {
+  for (const name of Object.keys(containers)) {
+    const entry = containers[name];
     const networks = isMapping(entry) ? own(entry, "networks") : undefined;
     if (!Array.isArray(networks)) continue;
     networks.forEach((item: unknown, index) => {

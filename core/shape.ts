@@ -179,23 +179,67 @@ export function checkFields(
     report(problems, path, `expected a mapping, got ${describe(value)}`);
     return false;
   }
-  const known = Object.keys(fields);
+  const table = tableOf(fields);
+  // The value's own keys, not every declared field, are what is looked at (a container has ~60 fields and sets a
+  // few); the present and the required fields are then checked in declared order, as a walk of them all would.
+  let present: number[] | undefined;
   for (const key of Object.keys(value)) {
-    if (Object.hasOwn(fields, key)) continue;
-    const guess = suggest(key, known);
-    const fix = guess === undefined ? `remove it (known fields: ${known.join(", ")})` : `did you mean \`${guess}\`?`;
-    report(problems, at(path, key), `unknown field ${quote(key)}; ${fix}`);
+    const index = table.index.get(key);
+    if (index === undefined) {
+      const guess = suggest(key, table.keys);
+      const fix = guess === undefined
+        ? `remove it (known fields: ${table.keys.join(", ")})`
+        : `did you mean \`${guess}\`?`;
+      report(problems, at(path, key), `unknown field ${quote(key)}; ${fix}`);
+    } else if (value[key] !== undefined) (present ??= []).push(index);
   }
-  for (const [key, field] of Object.entries(fields)) {
-    const fieldValue = own(value, key);
-    if (fieldValue === undefined) {
-      if (field.required !== undefined) report(problems, at(path, key), `missing ${key}; ${field.required}`);
-      continue;
+  present?.sort((a, b) => a - b);
+  const required = table.required;
+  let p = 0;
+  let r = 0;
+  for (;;) {
+    const next = Math.min(present?.[p] ?? Infinity, required[r] ?? Infinity);
+    if (next === Infinity) break;
+    const key = table.keys[next] as string;
+    const field = table.fields[next] as Field;
+    if (next === present?.[p]) {
+      p++;
+      if (next === required[r]) r++;
+      if ((field.sensitive ?? "never") === "never") field.check(value[key], at(path, key), problems);
+      else checkSecret(field.check, value[key], at(path, key), problems);
+    } else {
+      r++;
+      report(problems, at(path, key), `missing ${key}; ${field.required}`);
     }
-    if ((field.sensitive ?? "never") === "never") field.check(fieldValue, at(path, key), problems);
-    else checkSecret(field.check, fieldValue, at(path, key), problems);
   }
   return true;
+}
+
+/** A field table as checkFields reads it: made once per table. */
+interface FieldTable {
+  keys: string[];
+  fields: Field[];
+  index: Map<string, number>;
+  /** The indexes of the required fields, ascending. */
+  required: number[];
+}
+
+const TABLES = new WeakMap<Fields, FieldTable>();
+
+function tableOf(fields: Fields): FieldTable {
+  let table = TABLES.get(fields);
+  if (table === undefined) {
+    const keys = Object.keys(fields);
+    const all = keys.map((key) => fields[key] as Field);
+    table = {
+      keys,
+      fields: all,
+      index: new Map(keys.map((key, i) => [key, i])),
+      required: keys.flatMap((_, i) => (all[i]?.required === undefined ? [] : [i])),
+    };
+    TABLES.set(fields, table);
+  }
+  return table;
 }
 
 /** Runs `check` on a value that may be a secret: its problems never repeat the value (no "quote it (...)" echo). */

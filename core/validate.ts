@@ -290,7 +290,11 @@ export function checkDuplicateNames(containers: readonly NamedContainer[], probl
   const seen = new Map<string, NamedContainer>();
   for (const entry of containers) {
     const { hcc } = entry;
-    const key = JSON.stringify([hcc.container.config.name, hostKey(hcc.host), runtimeIdentity(hcc.container.runtime)]);
+    const runtime = runtimeIdentity(hcc.container.runtime);
+    const engine = runtime.kubelet === undefined
+      ? `docker ${runtime.docker?.host}`
+      : `kubelet ${runtime.kubelet.address}`;
+    const key = JSON.stringify([hcc.container.config.name, hostKey(hcc.host), engine]);
     const first = seen.get(key);
     if (first === undefined) {
       seen.set(key, entry);

@@ -47,7 +47,8 @@ export function checkVolumeReferences(doc: Record<string, unknown>, problems: Pr
   const declared = isMapping(volumes) ? Object.keys(volumes) : [];
   const containers = own(doc, "containers");
   if (!isMapping(containers)) return;
-  for (const [name, entry] of Object.entries(containers)) {
+  for (const name of Object.keys(containers)) {
+    const entry = containers[name];
     const mounts = isMapping(entry) ? own(entry, "mounts") : undefined;
     if (!Array.isArray(mounts)) continue;
     mounts.forEach((mount: unknown, index) => {

@@ -36,9 +36,17 @@ const TAGS = new Document(null, { version: "1.2" }).schema.tags.filter((tag) =>
 );
 const OPTIONS = new Document(null, { version: "1.2" }).options;
 
+/**
+ * What a plain scalar other than a string starts as in the core schema (null, bool, int and float, whose tests
+ * are in TAGS): a sign, a dot or a digit, or one of the null and bool spellings. Anything else is a string,
+ * without trying the 8 tests (most of the scalars of a config: names, images, paths).
+ */
+const MAYBE_TYPED = /^(?:[-+.0-9]|~?$|[Nn]ull$|NULL$|[Tt]rue$|TRUE$|[Ff]alse$|FALSE$)/;
+
 /** A plain scalar's value, as the core schema resolves it. */
 function resolvePlain(text: string): unknown {
   if (text.includes("\\")) throw new Bail(); // a backslash outside double quotes: left to the library
+  if (!MAYBE_TYPED.test(text)) return text;
   const tag = TAGS.find((t) => t.test?.test(text));
   if (tag === undefined) return text;
   const resolve = tag.resolve as (text: string, onError: () => void, options: unknown) => unknown;

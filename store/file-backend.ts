@@ -5,8 +5,6 @@
  * @module
  */
 import { readFileSync, rmSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { Buffer } from "node:buffer";
 import type { ContainersState } from "../core/model.ts";
 import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
@@ -24,8 +22,8 @@ export class FileBackend implements StateBackend {
   #format: StateFormat | undefined;
   /** An apply writes the state after every step: only the entries that changed are emitted again. */
   readonly #texts = new StateTexts();
-  /** The bytes the file holds (read at the first write, then as written): the same bytes again are not written. */
-  #held: Buffer | undefined;
+  /** What this backend last wrote: the file holds it while the lock is held. */
+  #written: Buffer | undefined;
 
   constructor(path: string, newFormat: StateFormat = "berth") {
     this.#path = path;
@@ -59,12 +57,9 @@ export class FileBackend implements StateBackend {
       () => this.#newFormat,
     );
     const bytes = this.#texts.bytes(state, this.#format);
-    // A no-op apply asks for writes too: the file already holds them, so nothing is written.
-    this.#held ??= await readFile(this.#path).catch(() => undefined);
-    if (this.#held?.equals(bytes)) return;
-    this.#held = undefined; // a write that fails may leave either
+    if (this.#written?.equals(bytes)) return; // a step that changed nothing recorded (a no-op apply)
     await writeStateTextAsync(this.#path, bytes);
-    this.#held = bytes;
+    this.#written = bytes;
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {

@@ -3,7 +3,7 @@
  * "no containers", and never overwritten), written so it can never be cut
  * short: every byte written or an error, fsync, the temp file read back and
  * compared byte for byte, then renamed over the old one, with mode 0600.
- * An apply writes through the thread pool (writeStateTextAsync), so that
+ * An apply writes through the thread pool (writeStateFileAsync), so that
  * other hosts' requests go on while the disk syncs.
  *
  * @module
@@ -127,9 +127,9 @@ let writes = 0;
 
 /**
  * {@link writeStateText} without blocking the event loop: the same steps
- * through the thread pool, so that other hosts' requests go on while the disk
- * syncs (a blocking write held up every host: 48 writes, 0.6 s of a first
- * converge of 3 hosts x 10 containers, traced).
+ * through the thread pool (a blocking write held up every host's requests:
+ * 48 writes, 0.6 s of a first converge of 3 hosts x 10 containers), and none
+ * when the file already holds exactly these bytes (a no-op apply).
  *
  * @throws {BerthError} `STATE` as writeStateFile.
  */
@@ -138,6 +138,7 @@ export async function writeStateTextAsync(path: string, bytes: Uint8Array): Prom
   // Unique per call: a temp file is never shared by two writes, whatever overlaps.
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++writes}.tmp`);
   try {
+    if (await readFile(path).then((old) => old.equals(bytes), () => false)) return;
     const file = await open(temp, "w", 0o600);
     try {
       await file.writeFile(bytes);
@@ -145,6 +146,7 @@ export async function writeStateTextAsync(path: string, bytes: Uint8Array): Prom
     } finally {
       await file.close();
     }
+    // Compared as bytes, not parsed again (see writeStateText).
     const back = await readFile(temp);
     if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
     await rename(temp, path);

@@ -1,16 +1,15 @@
 /**
- * The file backend's state writes (an apply's, after every step): through
- * the thread pool, the file it leaves reads back as the state, mode 0600, no
- * temp file beside it; the same state again leaves the file alone (same
- * inode: not replaced), also for a new backend on a file already holding it;
- * a changed one replaces it (a new inode, as rename makes).
+ * store/state-file.ts's writeStateTextAsync, the write an apply makes after
+ * every step: the file it leaves reads back as the state, mode 0600, no temp
+ * file beside it; an unchanged state leaves the file alone (same inode: not
+ * replaced); a changed one replaces it (a new inode, as rename makes).
  */
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ContainersState } from "../../core/model.ts";
-import { FileBackend } from "../../store/file-backend.ts";
-import { readStateFile } from "../../store/state-file.ts";
+import { stateText } from "../../core/state-format.ts";
+import { readStateFile, writeStateTextAsync } from "../../store/state-file.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "berth-state-write-"));
@@ -25,21 +24,21 @@ function stateWith(image: string): ContainersState {
   } as ContainersState;
 }
 
-describe("FileBackend.write()", () => {
-  test("writes the state (0600, no temp left), skips the same state, replaces a changed one", async () => {
+const writeStateFileAsync = (path: string, state: ContainersState) =>
+  writeStateTextAsync(path, Buffer.from(stateText(state, "berth", {})));
+
+describe("writeStateTextAsync()", () => {
+  test("writes the state (0600, no temp left), skips an unchanged one, replaces a changed one", async () => {
     const path = join(dir, "state.yaml");
-    const backend = new FileBackend(path);
-    await backend.write(stateWith("nginx:1"));
+    await writeStateFileAsync(path, stateWith("nginx:1"));
     const first = statSync(path);
     expect(first.mode & 0o777).toBe(0o600);
     expect((await readStateFile(path)).state.web?.container.config.image).toBe("nginx:1");
 
-    await backend.write(stateWith("nginx:1"));
-    expect(statSync(path).ino).toBe(first.ino);
-    await new FileBackend(path).write(stateWith("nginx:1"));
+    await writeStateFileAsync(path, stateWith("nginx:1"));
     expect(statSync(path).ino).toBe(first.ino);
 
-    await backend.write(stateWith("nginx:2"));
+    await writeStateFileAsync(path, stateWith("nginx:2"));
     expect(statSync(path).ino).not.toBe(first.ino);
     expect((await readStateFile(path)).state.web?.container.config.image).toBe("nginx:2");
     expect(readdirSync(dir)).toEqual(["state.yaml"]);
@@ -47,7 +46,7 @@ describe("FileBackend.write()", () => {
 
   test("a directory it cannot write to fails with the path and leaves nothing", async () => {
     const path = join(dir, "missing", "state.yaml");
-    await expect(new FileBackend(path).write(stateWith("nginx:1"))).rejects.toThrow(
+    await expect(writeStateFileAsync(path, stateWith("nginx:1"))).rejects.toThrow(
       /Cannot write state file ".*missing\/state\.yaml" \(the previous one is unchanged\)/,
     );
   });

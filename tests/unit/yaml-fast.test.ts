@@ -77,6 +77,8 @@ const CASES = [
   "a: |2\n   x\n",
   "a: >\n  x\n",
   "a: | # c\n  x\n",
+  "a: [~, ~x, null, Null, NULL, nULL, nul, nulls, true, True, TRUE, tRUE, false, FALSE, yes, no, x1, n, t, f]\n",
+  "b: [0o7, 0o8, 0x1f, 0xg, -1, +1, .5, -.inf, .NaN, .nan, .Nan, 1e3, 1.5e-3, 1., 1.x, +x, .x, 0-1]\n",
   "a:\n  b:\n    c:\n      - d\n  e: f\ng: h\n",
 ];
 
