@@ -504,6 +504,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
   const topPull = own(doc, "pull");
   const state: ContainersState = {};
   const named: NamedContainer[] = [];
+  const dependencies: Record<string, string[] | undefined> = {};
   const containers = own(doc, "containers") as Record<string, Raw>;
   for (const key of Object.keys(containers)) {
     const entry = containers[key] as Raw;
@@ -523,14 +524,11 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     if (sensitive !== undefined) hcc.sensitive = sensitive;
     if (dependsOn !== undefined) hcc.dependsOn = [...dependsOn];
     Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
+    Object.defineProperty(dependencies, key, { value: hcc.dependsOn, enumerable: true, configurable: true });
     named.push({ path: at(where, "name"), where, hcc });
   }
   checkDuplicateNames(named, problems);
-  checkDependsOn(
-    Object.fromEntries(Object.entries(state).map(([key, hcc]) => [key, hcc.dependsOn])),
-    (key) => at(at("containers", key), "dependsOn"),
-    problems,
-  );
+  checkDependsOn(dependencies, (key) => at(at("containers", key), "dependsOn"), problems);
   applyVolumeDeclarations(state, (own(doc, "volumes") ?? {}) as Record<string, VolumeDeclaration>);
   applyNetworkDeclarations(state, (own(doc, "networks") ?? {}) as Record<string, NetworkDeclaration>);
   return state;

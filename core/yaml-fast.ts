@@ -19,9 +19,12 @@ export const NOT_READ: unique symbol = Symbol("not read");
 
 class Bail extends Error {}
 
-/** Characters the subset never holds: controls (tab, CR), escapes, lone surrogates, a BOM, C1 controls. */
+/**
+ * Characters the subset never holds: controls (tab, CR), escapes, lone surrogates, a BOM, C1 controls, and the
+ * Unicode spaces JavaScript's trims remove but YAML keeps in a scalar (a no-break space, U+3000...).
+ */
 // deno-lint-ignore no-control-regex -- control characters are what this finds
-const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff\\]/;
+const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff\ufeff\\]/;
 /** A line that starts or ends a document, or a directive. */
 const MARKER = /^(?:---|\.\.\.|%)/m;
 /** What a plain scalar may not start with (block context). */
@@ -51,6 +54,9 @@ function resolvePlain(text: string): unknown {
   return isScalar(value) ? value.value : value;
 }
 
+const SPACE = 0x20;
+const HASH = 0x23;
+
 interface Line {
   indent: number;
   /** The line without its indentation (never blank, never a comment). */
@@ -63,22 +69,50 @@ interface Line {
  */
 export function readFastYaml(text: string): unknown {
   if (OUTSIDE.test(text) || MARKER.test(text)) return NOT_READ;
-  const lines: Line[] = [];
-  for (const raw of text.split("\n")) {
-    const body = raw.trimStart();
-    if (body === "" || body.startsWith("#")) continue;
-    lines.push({ indent: raw.length - body.length, text: body.trimEnd() });
-  }
-  if (lines.length === 0) return NOT_READ;
+  const lines = new Lines(text);
+  const first = lines.line;
+  if (first === undefined || first.indent !== 0) return NOT_READ;
   try {
     const reader = new Reader(lines);
-    const first = lines[0] as Line;
-    if (first.indent !== 0) return NOT_READ;
     const value = isSeqLine(first) ? reader.seq(0) : reader.map(0);
-    return reader.at === lines.length ? value : NOT_READ;
+    return lines.line === undefined ? value : NOT_READ;
   } catch (err) {
     if (err instanceof Bail) return NOT_READ;
     throw err;
+  }
+}
+
+/**
+ * The lines of a text, one at a time: made as they are read, not all first (700k line objects for 100k
+ * containers, all alive until the end, were a good part of the garbage collector's work).
+ */
+class Lines {
+  /** The line read next (never blank, never a comment); `undefined` at the end. */
+  line: Line | undefined;
+  #at = 0;
+
+  constructor(readonly text: string) {
+    this.next();
+  }
+
+  /** Moves to the next line that is not blank or a comment. */
+  next(): void {
+    const text = this.text;
+    while (this.#at < text.length) {
+      const start = this.#at;
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      this.#at = end + 1;
+      let from = start;
+      while (from < end && text.charCodeAt(from) === SPACE) from++;
+      let to = end;
+      while (to > from && text.charCodeAt(to - 1) === SPACE) to--;
+      if (to > from && text.charCodeAt(from) !== HASH) {
+        this.line = { indent: from - start, text: text.slice(from, to) };
+        return;
+      }
+    }
+    this.line = undefined;
   }
 }
 
@@ -143,21 +177,19 @@ function setNew(map: Record<string, unknown>, key: string, value: unknown): void
 }
 
 class Reader {
-  at = 0;
-  constructor(readonly lines: Line[]) {}
+  constructor(readonly lines: Lines) {}
 
   /** A block mapping whose keys are at column `indent`. */
   map(indent: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at] as Line;
+    for (let line = this.lines.line; line !== undefined; line = this.lines.line) {
       if (line.indent < indent) break;
       if (line.indent > indent || isSeqLine(line)) throw new Bail();
       const end = keyEnd(line.text);
       if (end < 0) throw new Bail();
       const key = keyOf(line.text.slice(0, end).trimEnd());
       const rest = line.text.slice(end + 1).trimStart();
-      this.at++;
+      this.lines.next();
       setNew(out, key, this.value(rest, indent, true));
     }
     return out;
@@ -166,8 +198,7 @@ class Reader {
   /** A block sequence whose dashes are at column `indent`. */
   seq(indent: number): unknown[] {
     const out: unknown[] = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at] as Line;
+    for (let line = this.lines.line; line !== undefined; line = this.lines.line) {
       if (line.indent < indent || (line.indent === indent && !isSeqLine(line))) break;
       if (line.indent > indent) throw new Bail();
       const item = line.text.slice(1).trimStart();
@@ -175,11 +206,11 @@ class Reader {
       if (item.startsWith("- ") || item === "-") throw new Bail();
       if (item !== "" && !item.startsWith("#") && keyEnd(item) >= 0) {
         // `- key: value`: a mapping whose keys are at the column of `key`.
-        this.lines[this.at] = { indent: column, text: item };
+        this.lines.line = { indent: column, text: item };
         out.push(this.map(column));
         continue;
       }
-      this.at++;
+      this.lines.next();
       out.push(this.value(item, indent, false));
     }
     return out;
@@ -191,7 +222,7 @@ class Reader {
    * the key's own column).
    */
   value(rest: string, indent: number, ofKey: boolean): unknown {
-    const next = this.lines[this.at];
+    const next = this.lines.line;
     if (rest !== "" && !rest.startsWith("#")) {
       // A value on its line: what follows must not be more indented (a continued scalar).
       if (next !== undefined && next.indent > indent) throw new Bail();

@@ -64,6 +64,7 @@ const CASES = [
   "a: [b: c]\n",
   "a: {b: [c, {d: e}], f: 'g'}\n",
   "a: [~, ~x, null, Null, NULL, nULL, nul, nulls, true, True, TRUE, tRUE, false, FALSE, yes, no, x1, n, t, f]\n",
+  "a: b\u00a0\n\u00a0c: 1\nd: [e\u00a0, f]\ng\u3000: h\u2003\n",
   "b: [0o7, 0o8, 0x1f, 0xg, -1, +1, .5, -.inf, .NaN, .nan, .Nan, 1e3, 1.5e-3, 1., 1.x, +x, .x, 0-1]\n",
   "a:\n  b:\n    c:\n      - d\n  e: f\ng: h\n",
 ];
