@@ -3,10 +3,13 @@
 #   bash bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b]   (defaults 3, 10, 3)
 #   bash bench/run.sh --scale [--runs R] [--hosts H] [--recorded N]         (10 hosts, 1,000 recorded)
 #   bash bench/run.sh --sim [--sizes 10,100,1000] [--files] [--profile]     (simulated hosts)
+#   bash bench/run.sh --trace                                                (one traced run: trace.md)
 # Brings up its own SSH fleet (namespaces "bb-*", addresses 198.19.x.x, under
 # /tmp/berth-bench; every host directly reachable), builds what is missing,
 # measures, writes bench/results/latest.md (or scale.md), and tears the fleet
-# down again; --sim needs no fleet (simulated hosts on 127.77.x.x:2222) and
+# down again (--trace: one traced run of each scenario, berth on Node with
+# the default gate and with `gate: none`, beside floor-openssh, written to
+# trace.md); --sim needs no fleet (simulated hosts on 127.77.x.x:2222) and
 # writes sim.md. Then the READMEs' result blocks are rewritten from the
 # results files (bench/readme.ts). Needs root (Debian 12); installs ansible,
 # python3-docker and time.
@@ -15,16 +18,17 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export BERTH_TEST_DIR=${BERTH_BENCH_DIR:-/tmp/berth-bench}
 export BERTH_TEST_NS_PREFIX=bb BERTH_TEST_NET=198.19
 
-hosts= scale=0 sim=0 args=() sim_args=()
+hosts= scale=0 sim=0 trace=0 args=() sim_args=()
 while (($#)); do
   case $1 in
   --hosts) hosts=$2 args+=("$1" "$2") && shift 2 ;;
   --per-host | --runs | --tools | --recorded) args+=("$1" "$2") && shift 2 ;;
   --scale) scale=1 args+=("$1") && shift ;;
   --sim) sim=1 && shift ;;
+  --trace) trace=1 && shift ;;
   --sizes) sim_args+=("$1" "$2") && shift 2 ;;
   --files | --profile) sim_args+=("$1") && shift ;;
-  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] | --scale [--hosts H] [--recorded N] | --sim [--sizes a,b] [--files] [--profile]" >&2 && exit 2 ;;
+  *) echo "usage: bench/run.sh [--hosts H] [--per-host K] [--runs R] [--tools a,b] | --scale [--hosts H] [--recorded N] | --sim [--sizes a,b] [--files] [--profile] | --trace" >&2 && exit 2 ;;
   esac
 done
 ((EUID == 0)) || { echo "run as root" >&2 && exit 1; }
@@ -74,7 +78,7 @@ BERTH_TEST_HOSTS=$fleet bash tests/env/up.sh
 # Every host directly reachable: give the root namespace a leg on the inner
 # network too (up.sh set that network unreachable; the route is set
 # explicitly, since re-adding a known address adds no route).
-inner=$BERTH_TEST_NET.1
+inner=$BERTH_TEST_NET.$((${BERTH_TEST_NET_BASE:-0} + 1))
 ip route del unreachable "$inner.0/24" 2>/dev/null || true
 ip addr replace "$inner.1/24" dev "$BERTH_TEST_NS_PREFIX-br1"
 ip route replace "$inner.0/24" dev "$BERTH_TEST_NS_PREFIX-br1" proto kernel scope link src "$inner.1"
@@ -83,5 +87,10 @@ while read -r addr; do
   ip route get "$addr" | grep -q " dev $BERTH_TEST_NS_PREFIX-br[01] " || { echo "no local route to $addr" >&2 && exit 1; }
 done < <(grep -o '"address": "[0-9.]*"' "$BERTH_TEST_DIR/env.json" | cut -d'"' -f4)
 
+if ((trace)); then
+  node --import tsx bench/trace.ts --env "$BERTH_TEST_DIR/env.json" --work "$BERTH_TEST_DIR/work" \
+    --tools "berth (node),floor-openssh" --gate none --out bench/results/trace.md
+  exit
+fi
 node --import tsx bench/bench.ts --env "$BERTH_TEST_DIR/env.json" --work "$BERTH_TEST_DIR/work" ${args[@]+"${args[@]}"}
 node --import tsx bench/readme.ts

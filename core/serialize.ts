@@ -37,7 +37,7 @@ import type {
   SSHConfig,
 } from "./model.ts";
 import { type Problem, throwIfProblems, ValidationError } from "./problem.ts";
-import { sealState } from "./sensitive.ts";
+import { sealContainer } from "./sensitive.ts";
 import { checkFields, describe, type Fields, isMapping, own, report } from "./shape.ts";
 import { checkContainersState, DOCKER_FIELDS, KUBELET_FIELDS, sshFields } from "./validate.ts";
 import { emitYaml } from "./yaml-emit.ts";
@@ -227,14 +227,14 @@ function containerWithoutSecrets(container: Container): Container {
  * ```
  */
 export function stripSecrets(state: ContainersState): ContainersState {
-  return Object.fromEntries(
-    Object.entries(state).map(([name, hcc]) => {
-      const host: Host = hcc.host.sshConfig === undefined
-        ? hcc.host
-        : { ...hcc.host, sshConfig: sshWithoutSecrets(hcc.host.sshConfig) };
-      return [name, { ...hcc, container: containerWithoutSecrets(hcc.container), host }];
-    }),
-  );
+  return Object.fromEntries(Object.entries(state).map(([name, hcc]) => [name, entryWithoutSecrets(hcc)]));
+}
+
+function entryWithoutSecrets(hcc: HostConfiguredContainer): HostConfiguredContainer {
+  const host: Host = hcc.host.sshConfig === undefined
+    ? hcc.host
+    : { ...hcc.host, sshConfig: sshWithoutSecrets(hcc.host.sshConfig) };
+  return { ...hcc, container: containerWithoutSecrets(hcc.container), host };
 }
 
 // ---- writing ---------------------------------------------------------------------
@@ -331,11 +331,18 @@ export function stateToYaml(state: ContainersState, options: { digestKey?: Uint8
 
 /** The plain data {@link stateToYaml} writes: sealed, without secrets, in its fixed order. */
 export function stateDocument(state: ContainersState, options: { digestKey?: Uint8Array } = {}): object {
-  const containers = sorted(stripSecrets(sealState(state, options.digestKey)));
+  const containers = sorted(state);
   return {
     version: STATE_VERSION,
-    containers: Object.fromEntries(Object.entries(containers).map(([name, hcc]) => [name, orderedHcc(hcc)])),
+    containers: Object.fromEntries(
+      Object.entries(containers).map(([name, hcc]) => [name, stateEntryDocument(hcc, options.digestKey)]),
+    ),
   };
+}
+
+/** One entry of {@link stateDocument}'s `containers`: sealed, without secrets, fields in order. */
+export function stateEntryDocument(hcc: HostConfiguredContainer, digestKey?: Uint8Array): object {
+  return orderedHcc(entryWithoutSecrets(sealContainer(hcc, digestKey)));
 }
 
 // ---- reading ---------------------------------------------------------------------

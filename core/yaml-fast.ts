@@ -1,11 +1,13 @@
 /**
  * A fast reader for the plain YAML most configs are written in: block
  * mappings and sequences, one-line flow collections (`[a, b]`, `{ k: v }`),
- * plain and quoted one-line scalars, comments. It gives the same data as the
- * yaml library (YAML 1.2, core schema) for what it reads, in linear time and
- * about 10x faster; anything else (anchors, tags, block scalars, multi-line
- * scalars or flow, escapes, tabs, several documents, duplicate keys, an
- * error) makes it answer {@link NOT_READ}, and the library reads the text
+ * plain and quoted one-line scalars (double-quoted ones with JSON's escapes),
+ * literal block scalars (`|`, `|-`: how state.yaml holds config files),
+ * comments. It gives the same data as the yaml library (YAML 1.2, core
+ * schema) for what it reads, in linear time and about 10x faster; anything
+ * else (anchors, tags, folded or indented block scalars, multi-line scalars
+ * or flow, other escapes, tabs, several documents, duplicate keys, an error)
+ * makes it answer {@link NOT_READ}, and the library reads the text
  * as before, with its messages, lines and columns. The library took 2.6 s
  * for 20k containers and grew worse than linearly. tests/unit/yaml-fast.test.ts
  * compares both on generated documents.
@@ -20,11 +22,13 @@ export const NOT_READ: unique symbol = Symbol("not read");
 class Bail extends Error {}
 
 /**
- * Characters the subset never holds: controls (tab, CR), escapes, lone surrogates, a BOM, C1 controls, and the
- * Unicode spaces JavaScript's trims remove but YAML keeps in a scalar (a no-break space, U+3000...).
+ * Characters the subset never holds: controls (tab, CR), lone surrogates, a BOM, C1 controls, and the Unicode
+ * spaces JavaScript's trims remove but YAML keeps in a scalar (a no-break space, U+3000...).
  */
 // deno-lint-ignore no-control-regex -- control characters are what this finds
-const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff\ufeff\\]/;
+const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff\ufeff]/;
+/** The escapes of a double-quoted scalar that it reads (JSON's, which YAML reads the same way). */
+const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 /** A line that starts or ends a document, or a directive. */
 const MARKER = /^(?:---|\.\.\.|%)/m;
 /** What a plain scalar may not start with (block context). */
@@ -44,6 +48,7 @@ const MAYBE_TYPED = /^(?:[-+.0-9]|~?$|[Nn]ull$|NULL$|[Tt]rue$|TRUE$|[Ff]alse$|FA
 
 /** A plain scalar's value, as the core schema resolves it. */
 function resolvePlain(text: string): unknown {
+  if (text.includes("\\")) throw new Bail(); // a backslash outside double quotes: left to the library
   if (!MAYBE_TYPED.test(text)) return text;
   const tag = TAGS.find((t) => t.test?.test(text));
   if (tag === undefined) return text;
@@ -58,6 +63,8 @@ const SPACE = 0x20;
 const HASH = 0x23;
 
 interface Line {
+  /** Where its row of the text ends: its line break, or the text's end (a block scalar reads the raw rows after it). */
+  end: number;
   indent: number;
   /** The line without its indentation (never blank, never a comment). */
   text: string;
@@ -82,6 +89,12 @@ export function readFastYaml(text: string): unknown {
   }
 }
 
+/** Where the row of `text` starting at `start` ends: its line break, or the text's end. */
+function rowEnd(text: string, start: number): number {
+  const end = text.indexOf("\n", start);
+  return end < 0 ? text.length : end;
+}
+
 /**
  * The lines of a text, one at a time: made as they are read, not all first (700k line objects for 100k
  * containers, all alive until the end, were a good part of the garbage collector's work).
@@ -89,6 +102,8 @@ export function readFastYaml(text: string): unknown {
 class Lines {
   /** The line read next (never blank, never a comment); `undefined` at the end. */
   line: Line | undefined;
+  /** The line read before it. */
+  last: Line | undefined;
   #at = 0;
 
   constructor(readonly text: string) {
@@ -97,22 +112,29 @@ class Lines {
 
   /** Moves to the next line that is not blank or a comment. */
   next(): void {
+    this.last = this.line;
     const text = this.text;
     while (this.#at < text.length) {
       const start = this.#at;
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
+      const end = rowEnd(text, start);
       this.#at = end + 1;
       let from = start;
       while (from < end && text.charCodeAt(from) === SPACE) from++;
       let to = end;
       while (to > from && text.charCodeAt(to - 1) === SPACE) to--;
       if (to > from && text.charCodeAt(from) !== HASH) {
-        this.line = { indent: from - start, text: text.slice(from, to) };
+        this.line = { end, indent: from - start, text: text.slice(from, to) };
         return;
       }
     }
     this.line = undefined;
+  }
+
+  /** Goes on from the row starting at `start` (after a block scalar, which read the rows before it raw). */
+  moveTo(start: number): void {
+    this.#at = start;
+    this.line = undefined;
+    this.next();
   }
 }
 
@@ -141,6 +163,10 @@ function keyEnd(text: string): number {
 function closingQuote(text: string, start: number): number {
   const q = text[start];
   for (let i = start + 1; i < text.length; i++) {
+    if (q === '"' && text[i] === "\\") {
+      i++;
+      continue;
+    }
     if (text[i] !== q) continue;
     if (q === "'" && text[i + 1] === "'") {
       i++;
@@ -153,7 +179,25 @@ function closingQuote(text: string, start: number): number {
 
 function unquote(text: string, start: number, close: number): string {
   const inner = text.slice(start + 1, close);
-  return text[start] === "'" ? inner.replaceAll("''", "'") : inner;
+  if (text[start] === "'") {
+    if (inner.includes("\\")) throw new Bail();
+    return inner.replaceAll("''", "'");
+  }
+  return inner.includes("\\") ? unescape(inner) : inner;
+}
+
+/** A double-quoted scalar's escapes: JSON's set; `\\u` outside the surrogates; any other is the library's. */
+function unescape(inner: string): string {
+  return inner.replace(/\\(u[0-9a-fA-F]{4}|.?)/g, (_, e: string) => {
+    if (e.length === 5) {
+      const code = Number.parseInt(e.slice(1), 16);
+      if (code >= 0xd800 && code <= 0xdfff) throw new Bail();
+      return String.fromCharCode(code);
+    }
+    const char = Object.hasOwn(ESCAPES, e) ? ESCAPES[e] : undefined;
+    if (char === undefined) throw new Bail();
+    return char;
+  });
 }
 
 /** A key's string, as the library writes it into an object; only plain strings and quoted keys are read. */
@@ -206,7 +250,7 @@ class Reader {
       if (item.startsWith("- ") || item === "-") throw new Bail();
       if (item !== "" && !item.startsWith("#") && keyEnd(item) >= 0) {
         // `- key: value`: a mapping whose keys are at the column of `key`.
-        this.lines.line = { indent: column, text: item };
+        this.lines.line = { end: line.end, indent: column, text: item };
         out.push(this.map(column));
         continue;
       }
@@ -222,6 +266,7 @@ class Reader {
    * the key's own column).
    */
   value(rest: string, indent: number, ofKey: boolean): unknown {
+    if (rest === "|" || rest === "|-") return this.literal(rest === "|", indent);
     const next = this.lines.line;
     if (rest !== "" && !rest.startsWith("#")) {
       // A value on its line: what follows must not be more indented (a continued scalar).
@@ -232,6 +277,39 @@ class Reader {
     if (next === undefined || next.indent < indent) return null;
     if (next.indent === indent) return ofKey && isSeqLine(next) ? this.seq(indent) : null;
     return isSeqLine(next) ? this.seq(next.indent) : this.map(next.indent);
+  }
+
+  /**
+   * A literal block scalar whose header (`|`, clip, or `|-`, strip) ended the line read last, inside a node
+   * at column `indent`: its raw lines, at the indentation of the first. Leading blank lines and lines of spaces
+   * beyond that indentation are left to the library.
+   */
+  literal(clip: boolean, indent: number): string {
+    const text = this.lines.text;
+    let start = (this.lines.last as Line).end + 1; // the row after the header's
+    const first = start <= text.length ? text.slice(start, rowEnd(text, start)) : "";
+    const at = first.length - first.trimStart().length;
+    if (first.trimStart() === "" || at <= indent) throw new Bail();
+    const body: string[] = [];
+    let end: string | undefined;
+    for (; start <= text.length; start = rowEnd(text, start) + 1) {
+      const raw = text.slice(start, rowEnd(text, start));
+      const blank = raw.trimStart() === "";
+      if (blank && raw.length > at) throw new Bail();
+      if (!blank && raw.length - raw.trimStart().length < at) {
+        end = raw;
+        break;
+      }
+      body.push(blank ? "" : raw.slice(at));
+    }
+    // The block ends at a line less indented than it: one that belongs to a node around it, or a comment.
+    if (end === undefined && body.at(-1) !== "") throw new Bail(); // no line break at the end of the text
+    if (end !== undefined && end.length - end.trimStart().length > indent && !end.trimStart().startsWith("#")) {
+      throw new Bail();
+    }
+    this.lines.moveTo(start);
+    while (body.at(-1) === "") body.pop();
+    return body.join("\n") + (clip ? "\n" : "");
   }
 }
 

@@ -69,17 +69,21 @@ export class Session {
     if (runtime === undefined) {
       const label = hostLabel(hcc.host);
       runtime = entry.transport.then(async (transport) => {
+        const onPull = this.#options.onPullProgress;
+        // The runtime's code loads while the connection is made (a runtime contacts nothing until its first
+        // call); a connection error is still the one reported.
+        const loading = loadRuntime(config, {
+          transport,
+          hostLabel: label,
+          ...(onPull === undefined ? {} : { onProgress: (image: string, p: PullProgress) => onPull(label, image, p) }),
+        });
+        loading.catch(() => {});
         try {
           await transport.connect(signalOption(signal));
         } catch (err) {
           throw withContext(err, `connecting to host ${label}`, { fallback: "CONNECT" });
         }
-        const onPull = this.#options.onPullProgress;
-        return loadRuntime(config, {
-          transport,
-          hostLabel: label,
-          ...(onPull === undefined ? {} : { onProgress: (image: string, p: PullProgress) => onPull(label, image, p) }),
-        });
+        return loading;
       });
       entry.runtimes.set(key, runtime);
     }

@@ -9,7 +9,8 @@ import type { ContainersState } from "../core/model.ts";
 import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
 import { lockState } from "./lock.ts";
-import { readStateFile, writeStateFile } from "./state-file.ts";
+import { StateTexts } from "../core/state-texts.ts";
+import { readStateFile, writeStateTextAsync } from "./state-file.ts";
 
 /** The state in a local file, locked with a lock file beside it. */
 export class FileBackend implements StateBackend {
@@ -19,6 +20,10 @@ export class FileBackend implements StateBackend {
   readonly #newFormat: StateFormat;
   /** The layout writes use: the file's, once read. */
   #format: StateFormat | undefined;
+  /** An apply writes the state after every step: only the entries that changed are emitted again. */
+  readonly #texts = new StateTexts();
+  /** What this backend last wrote: the file holds it while the lock is held. */
+  #written: Buffer | undefined;
 
   constructor(path: string, newFormat: StateFormat = "berth") {
     this.#path = path;
@@ -51,7 +56,10 @@ export class FileBackend implements StateBackend {
       (loaded) => (loaded.existed ? loaded.format : this.#newFormat),
       () => this.#newFormat,
     );
-    writeStateFile(this.#path, state, undefined, this.#format);
+    const bytes = this.#texts.bytes(state, this.#format);
+    if (this.#written?.equals(bytes)) return; // a step that changed nothing recorded (a no-op apply)
+    await writeStateTextAsync(this.#path, bytes);
+    this.#written = bytes;
   }
 
   forceUnlock(): Promise<LockHolder | undefined> {

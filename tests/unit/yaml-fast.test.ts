@@ -66,6 +66,20 @@ const CASES = [
   "a: [~, ~x, null, Null, NULL, nULL, nul, nulls, true, True, TRUE, tRUE, false, FALSE, yes, no, x1, n, t, f]\n",
   "a: b\u00a0\n\u00a0c: 1\nd: [e\u00a0, f]\ng\u3000: h\u2003\n",
   "b: [0o7, 0o8, 0x1f, 0xg, -1, +1, .5, -.inf, .NaN, .nan, .Nan, 1e3, 1.5e-3, 1., 1.x, +x, .x, 0-1]\n",
+  'a: "x\\ny\\t\\"q\\" \\\\ \\/ \\u00e9"\nb: ["\\n", {"k\\"": "v"}]\n',
+  'a: "\\x41"\nb: "\\ud83d\\ude00"\nc: "\\\n  d"\n',
+  "a: x\\y\nb: 'x\\y'\n",
+  "a: |\n  # not a comment\n  x\n\n    y\n\n\nb: |-\n    z\n\n  # comment\nc: 1\n",
+  "- |\n  x\n- |-\n  y\n-\n  k: |\n    z\n",
+  "a: |\n  x\n   \nb: 1\n",
+  "a: |\n\n  x\n",
+  "a: |\n    x\n  y\n",
+  "a: |\nb: 1\n",
+  "a: |\n  x",
+  "a: |+\n  x\n\n",
+  "a: |2\n   x\n",
+  "a: >\n  x\n",
+  "a: | # c\n  x\n",
   "a:\n  b:\n    c:\n      - d\n  e: f\ng: h\n",
 ];
 
@@ -81,6 +95,9 @@ describe("readFastYaml()", () => {
     const scalar = fc.oneof(
       fc.string(),
       fc.constantFrom("", "~", "null", "True", "0o17", "0x1F", "1e3", "-.inf", "a #b", "a: b", "'q'", '"dq"', "- x"),
+      // Multi-line text and escapes: block scalars and double-quoted escapes (config files in state.yaml).
+      fc.constantFrom("a\nb", "a\nb\n", "# c\n\nx = 1\n\n", "  lead\nx\n", "x\n  y\n", "t\tab", 'é \\ "q" /', "\n"),
+      fc.array(fc.constantFrom("a", " ", "\n", "#", "\\", '"', "é", ":"), { maxLength: 12 }).map((p) => p.join("")),
       fc.integer(),
       fc.double({ noNaN: true }),
       fc.boolean(),
@@ -111,7 +128,10 @@ describe("readFastYaml()", () => {
   }, 120_000);
 
   test("reads random YAML-ish text as the library does, or leaves it to it", () => {
-    const alphabet = [..."ab1 :-,[]{}#'\"\n?&*!|>%@`.~", "\n  ", "\n- ", ": ", "  - ", "true", "0x1"];
+    const alphabet = [
+      ..."ab1 :-,[]{}#'\"\n?&*!|>%@`.~\\",
+      ...["\n  ", "\n- ", ": ", "  - ", "true", "0x1", ": |\n  ", ": |-\n", '"\\n', "\\u0041", "\n    "],
+    ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...alphabet), { maxLength: 40 }), (parts) => void agrees(parts.join(""))),
       { numRuns: 5000 },
