@@ -523,8 +523,9 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     if (configFiles !== undefined) hcc.configFiles = configFiles;
     if (sensitive !== undefined) hcc.sensitive = sensitive;
     if (dependsOn !== undefined) hcc.dependsOn = [...dependsOn];
-    Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
-    Object.defineProperty(dependencies, key, { value: hcc.dependsOn, enumerable: true, configurable: true });
+    // Plain stores (a define was a slow call per container): a checked key is a container name, never __proto__.
+    state[key] = hcc;
+    dependencies[key] = hcc.dependsOn;
     named.push({ path: at(where, "name"), where, hcc });
   }
   checkDuplicateNames(named, problems);
@@ -545,6 +546,8 @@ function localPath(path: string, env: Environment, baseDir: string): string {
 }
 
 function resolveSshPaths(ssh: SSHConfig, expand: (path: string) => string): SSHConfig {
+  // No local path: nothing to make absolute (every container's host was a copy of its own already).
+  if (ssh.privateKeyPath === undefined && ssh.knownHostsFile === undefined && ssh.jump === undefined) return ssh;
   const out: SSHConfig = { ...ssh };
   if (ssh.privateKeyPath !== undefined) out.privateKeyPath = expand(ssh.privateKeyPath);
   if (ssh.knownHostsFile !== undefined) out.knownHostsFile = expand(ssh.knownHostsFile);
