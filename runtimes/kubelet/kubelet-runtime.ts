@@ -19,6 +19,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError, withContext } from "../../core/errors.ts";
 import { asideName } from "../../core/aside-name.ts";
 import {
@@ -84,6 +85,9 @@ export interface KubeletRuntimeOptions {
 const PULL_TIMEOUT_MS = 10 * 60_000;
 const CALL_TIMEOUT_MS = 60_000;
 const EXEC_TIMEOUT_S = 60;
+/** How long a removal waits for the runtime to finish starting a container of the sandbox, and how often it looks. */
+const STARTING_WAIT_MS = 30_000;
+const STARTING_POLL_MS = 250;
 /** All of deleting a removed container's logs (a helper image pull included): never holds up the removal long. */
 const CLEANUP_TIMEOUT_MS = 15_000;
 
@@ -429,6 +433,35 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
     }
   }
 
+  /**
+   * Removes a stopped sandbox. containerd refuses while a StartContainer of one
+   * of its containers is still being served ("container is in starting
+   * state"): one sent by a berth killed mid-call goes on server-side until
+   * the shim answers (2.4 s seen here under load) and then fails. The removal
+   * is tried again until that is over, for at most STARTING_WAIT_MS.
+   */
+  async function removeSandbox(id: string, o?: CallOptions): Promise<void> {
+    const deadline = Date.now() + STARTING_WAIT_MS;
+    for (;;) {
+      try {
+        return await cri.removePodSandbox(id, call(o));
+      } catch (err) {
+        if (!(err instanceof BerthError) || !/in starting state/.test(err.message)) throw err;
+        if (Date.now() >= deadline) {
+          throw new BerthError(
+            "TIMEOUT",
+            `${err.message}: the runtime was still starting a container of the sandbox after ${
+              STARTING_WAIT_MS / 1000
+            } s (a start sent by an interrupted run?); apply again once it is done, or restart the runtime if it never is`,
+            { cause: err },
+          );
+        }
+        // A start that succeeds leaves a running container: RemovePodSandbox stops the sandbox again first.
+        await sleep(STARTING_POLL_MS);
+      }
+    }
+  }
+
   /** Reads the container's log file through a reader container started in its sandbox. */
   async function readLogs(id: string, o?: LogOptions): Promise<ContainerOutput> {
     const [sandbox, container] = await Promise.all([sandboxOf(id, o), containerIn(id, o)]);
@@ -582,7 +615,7 @@ export function kubeletRuntime(config: KubeletRuntimeConfig, options: KubeletRun
         if (started && sandbox.state === "SANDBOX_READY") await deleteLogs(sandbox, container, o).catch(() => {});
         // Stopping the sandbox kills what still runs in it; removing it removes its container.
         await cri.stopPodSandbox(id, call(o));
-        await cri.removePodSandbox(id, call(o));
+        await removeSandbox(id, o);
         setAside.delete(id);
       });
     },

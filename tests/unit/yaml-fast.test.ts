@@ -63,9 +63,7 @@ const CASES = [
   "a: b: c\n",
   "a: [b: c]\n",
   "a: {b: [c, {d: e}], f: 'g'}\n",
-  "a: [~, ~x, null, Null, NULL, nULL, nul, nulls, true, True, TRUE, tRUE, false, FALSE, yes, no, x1, n, t, f]\n",
   "a: b\u00a0\n\u00a0c: 1\nd: [e\u00a0, f]\ng\u3000: h\u2003\n",
-  "b: [0o7, 0o8, 0x1f, 0xg, -1, +1, .5, -.inf, .NaN, .nan, .Nan, 1e3, 1.5e-3, 1., 1.x, +x, .x, 0-1]\n",
   'a: "x\\ny\\t\\"q\\" \\\\ \\/ \\u00e9"\nb: ["\\n", {"k\\"": "v"}]\n',
   'a: "\\x41"\nb: "\\ud83d\\ude00"\nc: "\\\n  d"\n',
   "a: x\\y\nb: 'x\\y'\n",
@@ -80,6 +78,8 @@ const CASES = [
   "a: |2\n   x\n",
   "a: >\n  x\n",
   "a: | # c\n  x\n",
+  "a: [~, ~x, null, Null, NULL, nULL, nul, nulls, true, True, TRUE, tRUE, false, FALSE, yes, no, x1, n, t, f]\n",
+  "b: [0o7, 0o8, 0x1f, 0xg, -1, +1, .5, -.inf, .NaN, .nan, .Nan, 1e3, 1.5e-3, 1., 1.x, +x, .x, 0-1]\n",
   "a:\n  b:\n    c:\n      - d\n  e: f\ng: h\n",
 ];
 
