@@ -228,11 +228,15 @@ const CONFIG_INDEX = new Map(CONFIG_KEYS.map((key, i) => [key as string, i]));
 /** The config fields (but name) a checked entry sets, in declared order; its own keys are a few of the ~60. */
 function configKeysOf(entry: Raw): Array<keyof ContainerConfig> {
   const present: number[] = [];
+  let sorted = true;
   for (const key of Object.keys(entry)) {
     const index = CONFIG_INDEX.get(key);
-    if (index !== undefined && key !== "name" && entry[key] !== undefined) present.push(index);
+    if (index === undefined || key === "name" || entry[key] === undefined) continue;
+    if (present.length > 0 && index < (present[present.length - 1] as number)) sorted = false;
+    present.push(index);
   }
-  return present.sort((a, b) => a - b).map((i) => CONFIG_KEYS[i] as keyof ContainerConfig);
+  if (!sorted) present.sort((a, b) => a - b);
+  return present.map((i) => CONFIG_KEYS[i] as keyof ContainerConfig);
 }
 
 const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
