@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { berthConfig } from "./inputs.ts";
+import { machine } from "./measure.ts";
 import { baseWorkload, type FleetEnv, runScenarios, SCENARIOS } from "./scenarios.ts";
 import { berthTool, floorOpensshTool, type Tool } from "./tools.ts";
 
@@ -64,7 +65,7 @@ function berthNoGate(argv: string[]): Tool {
       const cmd = t.command(dir, scenario, w, previous);
       writeFileSync(
         join(dir, "config.yaml"),
-        berthConfig(w).replaceAll("    init: true\n", "    init: true\n    gate: none\n"),
+        berthConfig(w).replaceAll("    init: true\n", "    init: true\n    gate: { none: true }\n"),
       );
       return cmd;
     },
@@ -108,14 +109,17 @@ function milestones(ev: Event[]): string {
     `exit ${f0(last((e) => e.what.startsWith("exit")))}`,
     `${reqs.length} requests (${[...kinds].map(([k, n]) => `${n} ${k}`).join(", ")})`,
     `${ev.filter((e) => e.what.startsWith("sftp> ")).length} SFTP ops`,
-    `${ev.filter((e) => /^fs (writeFile|rename|fsync)/.test(e.what) && !e.what.endsWith("done")).length} local writes`,
+    `${ev.filter((e) => /^fs rename(Sync)? \.state\./.test(e.what) && !e.what.endsWith("done")).length} state writes`,
   ].join("; ");
 }
 
 /** One host's events (and the process-wide ones), as text. */
 function hostLines(ev: Event[], host: string): string {
-  return ev.filter((e) => e.host === host || e.host === "-").map((e) => `${e.ms.toFixed(1).padStart(8)}  ${e.what}`)
-    .join("\n");
+  // Answers of SFTP and module reads would double the length and say little: requests and their times stay.
+  const shown = ev.filter((e) =>
+    (e.host === host || e.host === "-") && !e.what.startsWith("sftp< ") && !/^fs readFile object/.test(e.what)
+  );
+  return shown.map((e) => `${e.ms.toFixed(1).padStart(8)}  ${e.what}`).join("\n");
 }
 
 async function main(): Promise<void> {
@@ -149,14 +153,14 @@ async function main(): Promise<void> {
       const ev = parse(file(id));
       out.push(`- ${label}, ${tool.name}: wall ${got[id]?.seconds.toFixed(3)} s; ${milestones(ev)}`);
       const host = ev.find((e) => e.what.startsWith("> "))?.host;
-      if (host !== undefined) {
+      if (host !== undefined && !tool.name.includes("gate: none")) {
         detail.push(
           `### ${label}, ${tool.name}, host ${host} (ms since start)\n\n\`\`\`\n${hostLines(ev, host)}\n\`\`\`\n`,
         );
       }
     }
   }
-  const md = `${out.join("\n")}\n\n${detail.join("\n")}`;
+  const md = `${out[0]}\nMachine: ${machine()}\n\n${out.slice(1).join("\n")}\n\n${detail.join("\n")}`;
   if (args.out !== undefined) writeFileSync(args.out, md);
   process.stdout.write(`${out.join("\n")}\n`);
 }

@@ -118,6 +118,8 @@ export class ContainersResource {
   readonly #networks: string[] | undefined;
   #current: ContainersState | undefined;
   #observed: ObservedState | undefined;
+  /** The last plan and the check it was made from. */
+  #planned: { observed: ObservedState; plan: PlanWithBasis } | undefined;
 
   /**
    * Validates the document.
@@ -233,15 +235,20 @@ export class ContainersResource {
    */
   plan(): PlanWithBasis {
     const observed = this.#requireChecked();
+    // The plan follows from the check alone (a new one, or a changed recorded state, replaces #observed):
+    // apply() after plan() does not compute it twice.
+    if (this.#planned?.observed === observed) return this.#planned.plan;
     const containers = planRollout(plan(this.#sealed, this.#previous, observed), this.#sealed, this.#rollout);
     const volumes = volumeRemovals(this.#previous, this.#volumes);
     const networks = networkRemovals(this.#previous, this.#networks);
-    return {
+    const planned = {
       ...containers,
       ...(volumes.length > 0 && { volumes, empty: false }),
       ...(networks.length > 0 && { networks, empty: false }),
       basis: planBasis(this.#previous, this.#sealed, observed),
     };
+    this.#planned = { observed, plan: planned };
+    return planned;
   }
 
   /**

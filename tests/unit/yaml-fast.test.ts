@@ -63,6 +63,7 @@ const CASES = [
   "a: b: c\n",
   "a: [b: c]\n",
   "a: {b: [c, {d: e}], f: 'g'}\n",
+  "a: b\u00a0\n\u00a0c: 1\nd: [e\u00a0, f]\ng\u3000: h\u2003\n",
   'a: "x\\ny\\t\\"q\\" \\\\ \\/ \\u00e9"\nb: ["\\n", {"k\\"": "v"}]\n',
   'a: "\\x41"\nb: "\\ud83d\\ude00"\nc: "\\\n  d"\n',
   "a: x\\y\nb: 'x\\y'\n",
