@@ -20,6 +20,7 @@ import { type CheckOptions, listManaged, type Observation, observe, type Observe
 import { type Plan, plan, type PlannedChange } from "./plan.ts";
 import { type HostObjectRemoval, networkRemovals, removeHostObject, volumeRemovals } from "./host-objects.ts";
 import { type HostConnection, Session } from "./session.ts";
+import { idleHosts } from "./idle-hosts.ts";
 import { signalOption } from "../core/signal.ts";
 import { shortId } from "../core/container-id.ts";
 import { compareForImport, type ImportResult } from "./import.ts";
@@ -261,6 +262,7 @@ export class ContainersResource {
     if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
     if (options.plan !== undefined) fresh = withRolloutOf(fresh, options.plan);
     const key = this.#key;
+    for (const host of idleHosts(fresh, this.#previous, this.#desired)) this.#session.release(host);
     const result = await apply(fresh, this.#desired, this.#current as ContainersState, this.#session, {
       ...this.#concurrency,
       ...options,
