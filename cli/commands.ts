@@ -136,6 +136,7 @@ export async function applyCommand(
     & { yes?: boolean; planFile?: string; destroy?: boolean; progress?: ProgressMode }
     & RollbackOption,
 ): Promise<number> {
+  leanHeap(false); // see cli/heap.ts
   if (opts.planFile !== undefined) refuseSelection(opts, "a saved plan already names its changes");
   if (opts.planFile !== undefined) refuseRolloutFlags(opts);
   const style = styleFor(io.stdout, io.env);
@@ -204,7 +205,6 @@ export async function applyCommand(
       }
     }
     const started = performance.now();
-    leanHeap(false); // see cli/heap.ts
     const stopSignal = AbortSignal.any([stop.signal, lock.lost]);
     // Every host's requests in flight listen to it: no "possible memory leak" warning at 11 of them.
     setMaxListeners(0, stopSignal);
