@@ -159,13 +159,17 @@ export function stopTimeout(ctx: StepContext, hcc: HostConfiguredContainer): num
   return hcc.container.config.stopTimeout ?? ctx.stopTimeoutSeconds;
 }
 
+/**
+ * Stops container `id` gracefully, then removes it; one that is gone counts as removed. No status is asked
+ * first: a runtime's stop leaves a stopped container as it is (Docker answers 304).
+ */
 export async function stopAndRemove(runtime: Runtime, id: string, timeoutSeconds: number): Promise<void> {
-  const status = await runtime.status(id);
-  if (status === undefined) return;
-  if (status.status === "running" || status.status === "restarting" || status.status === "paused") {
+  try {
     await runtime.stop(id, { timeoutSeconds });
+    await runtime.remove(id, { force: true });
+  } catch (err) {
+    if (!(err instanceof BerthError && err.code === "NOT_FOUND")) throw err;
   }
-  await runtime.remove(id, { force: true });
 }
 
 /** Writes the change's files and makes its directories; false when there was nothing to do after all. */
