@@ -14,7 +14,8 @@
  *   prints "ready" once every host listens. On stdin, a line "dump" prints one
  *   JSON line: per host the containers (name, env, state, labels), the files,
  *   how many changing requests (create, start, stop, restart, remove, and SFTP
- *   writes) it took, and how many engine requests and SFTP sessions in all.
+ *   writes) it took, and how many engine requests and SFTP sessions in all;
+ *   and the most SSH connections open at once over all hosts.
  *
  * @module
  */
@@ -347,8 +348,13 @@ function main(): void {
     })),
   }));
   let listening = 0;
+  /** SSH connections open now, and the most open at once since the start. */
+  let open = 0;
+  let mostOpen = 0;
   hosts.forEach((h, i) => {
     const server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
+      mostOpen = Math.max(mostOpen, ++open);
+      client.once("close", () => open--);
       client.on("authentication", (ctx) => ctx.accept());
       client.on("ready", () => {
         client.on("session", (accept) => {
@@ -377,7 +383,7 @@ function main(): void {
   });
   createInterface({ input: process.stdin }).on("line", (line) => {
     if (line.trim() !== "dump") return;
-    const dump = hosts.map((h) => ({
+    const dumped = hosts.map((h) => ({
       changes: h.changes,
       requests: h.requests,
       sftpSessions: h.sftpSessions,
@@ -389,7 +395,7 @@ function main(): void {
         labels: c.Labels,
       })),
     }));
-    process.stdout.write(`${JSON.stringify(dump)}\n`);
+    process.stdout.write(`${JSON.stringify({ hosts: dumped, mostOpen })}\n`);
   }).on("close", () => process.exit(0));
 }
 

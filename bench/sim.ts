@@ -78,9 +78,10 @@ class Simulator {
     return new Simulator(child, lines);
   }
 
-  dump(): Promise<Dumped[]> {
+  /** Per host what it holds and was asked; and the most SSH connections open at once since it started. */
+  dump(): Promise<{ hosts: Dumped[]; mostOpen: number }> {
     return new Promise((ok) => {
-      this.lines.once("line", (l) => ok(JSON.parse(l) as Dumped[]));
+      this.lines.once("line", (l) => ok(JSON.parse(l) as { hosts: Dumped[]; mostOpen: number }));
       this.child.stdin.write("dump\n");
     });
   }
@@ -151,14 +152,14 @@ async function main(): Promise<void> {
     const warnings = readFileSync(log).subarray(logStart).toString("utf8").split("\n").filter((l) =>
       /warning/i.test(l)
     ).length;
-    const afterPlan = await sim.dump();
+    const { hosts: afterPlan, mostOpen } = await sim.dump();
     if (afterPlan.some((h) => h.changes > 0)) throw new Error(`berth plan at ${n} hosts changed a host`);
     // The most any host was asked during the plan (the simulator started fresh for it).
     const requests = Math.max(...afterPlan.map((h) => h.requests));
     const sessions = Math.max(...afterPlan.map((h) => h.sftpSessions));
     const floorNoop256 = await measure(floor(inputs.fleet, 256), log);
     const floorNoop16 = await measure(floor(inputs.fleet, 16), log);
-    if ((await sim.dump()).some((h) => h.changes > 0)) {
+    if ((await sim.dump()).hosts.some((h) => h.changes > 0)) {
       throw new Error(`the floor's no-op at ${n} hosts changed a host`);
     }
     if (args.profile && n === Math.max(...sizes)) {
@@ -184,20 +185,20 @@ async function main(): Promise<void> {
       log,
     );
     const fleet = JSON.parse(readFileSync(inputs.changedFleet, "utf8")) as SimFleet;
-    if (!apply.stopped) checkApplied(await sim.dump(), fleet, k, "v2", `berth apply at ${n} hosts`);
+    if (!apply.stopped) checkApplied((await sim.dump()).hosts, fleet, k, "v2", `berth apply at ${n} hosts`);
     const floorApply: Sample[] = [];
     for (const par of [256, 16]) {
       await sim.stop();
       sim = await Simulator.start(inputs.fleet, key);
       floorApply.push(await measure(floor(inputs.changedFleet, par), log));
-      checkApplied(await sim.dump(), fleet, k, "v2", `the floor's apply (${par} at once) at ${n} hosts`);
+      checkApplied((await sim.dump()).hosts, fleet, k, "v2", `the floor's apply (${par} at once) at ${n} hosts`);
     }
     await sim.stop();
     const [floorApply256, floorApply16] = floorApply as [Sample, Sample];
     rows.push(
       `| ${n} | ${cell(plan)} | ${cell(floorNoop256)} | ${cell(floorNoop16)} | ${cell(apply)} | ${
         cell(floorApply256)
-      } | ${cell(floorApply16)} | ${requests} + ${sessions} | ${warnings} |`,
+      } | ${cell(floorApply16)} | ${requests} + ${sessions} | ${mostOpen} | ${warnings} |`,
     );
     process.stdout.write(`${rows[rows.length - 1]}\n`);
     if (n === Math.max(...sizes)) {
@@ -225,8 +226,8 @@ async function main(): Promise<void> {
     "",
     "berth is `node dist/cli.js` (process start, reading config and state included); the apply changes one env var on every host (one container recreated per host).",
     "",
-    "| hosts | berth no-op plan | floor no-op, 256 at once | floor no-op, 16 at once | berth apply | floor apply, 256 at once | floor apply, 16 at once | berth plan: engine requests + SFTP sessions per host (most) | warning lines (berth plan) |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| hosts | berth no-op plan | floor no-op, 256 at once | floor no-op, 16 at once | berth apply | floor apply, 256 at once | floor apply, 16 at once | berth plan: engine requests + SFTP sessions per host (most) | berth plan: SSH connections open at once (most) | warning lines (berth plan) |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     "Targets (issue 16):",

@@ -4,6 +4,8 @@
  *
  * @module
  */
+import { setMaxListeners } from "node:events";
+import { leanHeap } from "./heap.ts";
 import { realpathSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
@@ -96,7 +98,7 @@ export async function planCommand(
   if (opts.out !== undefined) refuseSelection(opts, "--out saves a plan of every container");
   const resource = await openResource(io, { ...opts, failFast: true });
   try {
-    await resource.checkCurrentState();
+    await resource.checkCurrentState({ closeEachHost: true });
     if (!opts.json) io.stdout.write(formatAdopted(resource.adopted(), HOST_NAMES.get(resource) ?? new Map()));
     const plan = resource.plan();
     if (opts.out !== undefined) await writePlanFile(path(io, opts.out), plan);
@@ -202,10 +204,14 @@ export async function applyCommand(
       }
     }
     const started = performance.now();
+    leanHeap(false); // see cli/heap.ts
+    const stopSignal = AbortSignal.any([stop.signal, lock.lost]);
+    // Every host's requests in flight listen to it: no "possible memory leak" warning at 11 of them.
+    setMaxListeners(0, stopSignal);
     const result = await resource.apply({
       ...(saved === undefined ? {} : { plan: saved.plan }),
       // A lost lock (an etcd lease that expired) stops the run before its next step, like an interrupt.
-      stopSignal: AbortSignal.any([stop.signal, lock.lost]),
+      stopSignal,
       onState: (state: ContainersState) =>
         backend.write({ ...UNTOUCHED.get(resource as ContainersResource), ...state }),
       onEvent: (event) =>
@@ -242,7 +248,7 @@ export async function applyCommand(
 export async function statusCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
   const resource = await openResource(io, { ...opts, failFast: true });
   try {
-    const observed = await resource.checkCurrentState();
+    const observed = await resource.checkCurrentState({ closeEachHost: true });
     const desired = resource.desiredState();
     const names = HOST_NAMES.get(resource) ?? new Map();
     const rows = Object.entries({ ...desired, ...resource.previousState }).sort(([a], [b]) => a.localeCompare(b)).map(

@@ -24,7 +24,8 @@ export function hostNamesOf(doc: unknown, desired: ContainersState): HostNames {
   }
   // ... and, exactly, the hosts the containers use, as the config resolved them.
   const containers = isRecord(doc) && isRecord(doc.containers) ? doc.containers : {};
-  for (const [key, entry] of Object.entries(containers)) {
+  for (const key of Object.keys(containers)) {
+    const entry = containers[key];
     const hcc = Object.hasOwn(desired, key) ? desired[key] : undefined;
     if (hcc !== undefined && isRecord(entry) && typeof entry.host === "string") {
       names.set(hostLabel(hcc.host), entry.host);

@@ -228,11 +228,15 @@ const CONFIG_INDEX = new Map(CONFIG_KEYS.map((key, i) => [key as string, i]));
 /** The config fields (but name) a checked entry sets, in declared order; its own keys are a few of the ~60. */
 function configKeysOf(entry: Raw): Array<keyof ContainerConfig> {
   const present: number[] = [];
+  let sorted = true;
   for (const key of Object.keys(entry)) {
     const index = CONFIG_INDEX.get(key);
-    if (index !== undefined && key !== "name" && entry[key] !== undefined) present.push(index);
+    if (index === undefined || key === "name" || entry[key] === undefined) continue;
+    if (present.length > 0 && index < (present[present.length - 1] as number)) sorted = false;
+    present.push(index);
   }
-  return present.sort((a, b) => a - b).map((i) => CONFIG_KEYS[i] as keyof ContainerConfig);
+  if (!sorted) present.sort((a, b) => a - b);
+  return present.map((i) => CONFIG_KEYS[i] as keyof ContainerConfig);
 }
 
 const { required: _nameRequired, ...NAME_FIELD } = CONTAINER_CONFIG_FIELDS["name"] as Fields[string];
@@ -504,6 +508,7 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
   const topPull = own(doc, "pull");
   const state: ContainersState = {};
   const named: NamedContainer[] = [];
+  const dependencies: Record<string, string[] | undefined> = {};
   const containers = own(doc, "containers") as Record<string, Raw>;
   for (const key of Object.keys(containers)) {
     const entry = containers[key] as Raw;
@@ -522,15 +527,13 @@ function readBerthConfig(doc: unknown, problems: Problem[], referenced: Readonly
     if (configFiles !== undefined) hcc.configFiles = configFiles;
     if (sensitive !== undefined) hcc.sensitive = sensitive;
     if (dependsOn !== undefined) hcc.dependsOn = [...dependsOn];
-    Object.defineProperty(state, key, { value: hcc, enumerable: true, configurable: true, writable: true });
+    // Plain stores (a define was a slow call per container): a checked key is a container name, never __proto__.
+    state[key] = hcc;
+    dependencies[key] = hcc.dependsOn;
     named.push({ path: at(where, "name"), where, hcc });
   }
   checkDuplicateNames(named, problems);
-  checkDependsOn(
-    Object.fromEntries(Object.entries(state).map(([key, hcc]) => [key, hcc.dependsOn])),
-    (key) => at(at("containers", key), "dependsOn"),
-    problems,
-  );
+  checkDependsOn(dependencies, (key) => at(at("containers", key), "dependsOn"), problems);
   applyVolumeDeclarations(state, (own(doc, "volumes") ?? {}) as Record<string, VolumeDeclaration>);
   applyNetworkDeclarations(state, (own(doc, "networks") ?? {}) as Record<string, NetworkDeclaration>);
   return state;
@@ -547,6 +550,8 @@ function localPath(path: string, env: Environment, baseDir: string): string {
 }
 
 function resolveSshPaths(ssh: SSHConfig, expand: (path: string) => string): SSHConfig {
+  // No local path: nothing to make absolute (every container's host was a copy of its own already).
+  if (ssh.privateKeyPath === undefined && ssh.knownHostsFile === undefined && ssh.jump === undefined) return ssh;
   const out: SSHConfig = { ...ssh };
   if (ssh.privateKeyPath !== undefined) out.privateKeyPath = expand(ssh.privateKeyPath);
   if (ssh.knownHostsFile !== undefined) out.knownHostsFile = expand(ssh.knownHostsFile);

@@ -107,6 +107,7 @@ export function checkNetworkReferences(doc: Record<string, unknown>, problems: P
 
 /** Puts each network's declaration (driver, subnet, internal) into the attachments that use it. */
 export function applyNetworkDeclarations(state: ContainersState, networks: Record<string, NetworkDeclaration>): void {
+  if (Object.keys(networks).length === 0) return; // nothing declared, so no attachment names a declaration
   for (const hcc of Object.values(state)) {
     const joined = hcc.container.config.networks;
     if (joined === undefined) continue;

@@ -310,10 +310,10 @@ export function mapOf(key: Rule, item: Check, what: string, keySchema?: Omit<Jso
       report(problems, path, `expected a mapping of ${what}, got ${describe(value)}`);
       return;
     }
-    for (const [name, element] of Object.entries(value)) {
+    for (const name of Object.keys(value)) {
       const message = key(name);
       if (message !== undefined) report(problems, at(path, name), message);
-      item(element, at(path, name), problems);
+      item(value[name], at(path, name), problems);
     }
   }, () => ({
     type: "object",

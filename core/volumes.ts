@@ -74,6 +74,7 @@ export function checkVolumeReferences(doc: Record<string, unknown>, problems: Pr
 
 /** Puts each volume's declaration (driver, options) into the mounts that use it. */
 export function applyVolumeDeclarations(state: ContainersState, volumes: Record<string, VolumeDeclaration>): void {
+  if (Object.keys(volumes).length === 0) return; // nothing declared, so no mount names a declaration
   for (const hcc of Object.values(state)) {
     const mounts = hcc.container.config.mounts;
     if (mounts === undefined) continue;

@@ -21,9 +21,12 @@ export const NOT_READ: unique symbol = Symbol("not read");
 
 class Bail extends Error {}
 
-/** Characters the subset never holds: controls (tab, CR), lone surrogates, a BOM, C1 controls. */
+/**
+ * Characters the subset never holds: controls (tab, CR), lone surrogates, a BOM, C1 controls, and the Unicode
+ * spaces JavaScript's trims remove but YAML keeps in a scalar (a no-break space, U+3000...).
+ */
 // deno-lint-ignore no-control-regex -- control characters are what this finds
-const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufeff]/;
+const OUTSIDE = /[\x00-\x09\x0b-\x1f\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ud800-\udfff\ufeff]/;
 /** The escapes of a double-quoted scalar that it reads (JSON's, which YAML reads the same way). */
 const ESCAPES: Record<string, string> = { '"': '"', "\\": "\\", "/": "/", b: "\b", f: "\f", n: "\n", r: "\r", t: "\t" };
 /** A line that starts or ends a document, or a directive. */
@@ -56,9 +59,12 @@ function resolvePlain(text: string): unknown {
   return isScalar(value) ? value.value : value;
 }
 
+const SPACE = 0x20;
+const HASH = 0x23;
+
 interface Line {
-  /** Its index among the text's lines (a block scalar reads the raw lines, blank and `#` ones too). */
-  row: number;
+  /** Where its row of the text ends: its line break, or the text's end (a block scalar reads the raw rows after it). */
+  end: number;
   indent: number;
   /** The line without its indentation (never blank, never a comment). */
   text: string;
@@ -70,23 +76,65 @@ interface Line {
  */
 export function readFastYaml(text: string): unknown {
   if (OUTSIDE.test(text) || MARKER.test(text)) return NOT_READ;
-  const lines: Line[] = [];
-  const rows = text.split("\n");
-  for (const [row, raw] of rows.entries()) {
-    const body = raw.trimStart();
-    if (body === "" || body.startsWith("#")) continue;
-    lines.push({ row, indent: raw.length - body.length, text: body.trimEnd() });
-  }
-  if (lines.length === 0) return NOT_READ;
+  const lines = new Lines(text);
+  const first = lines.line;
+  if (first === undefined || first.indent !== 0) return NOT_READ;
   try {
-    const reader = new Reader(lines, rows);
-    const first = lines[0] as Line;
-    if (first.indent !== 0) return NOT_READ;
+    const reader = new Reader(lines);
     const value = isSeqLine(first) ? reader.seq(0) : reader.map(0);
-    return reader.at === lines.length ? value : NOT_READ;
+    return lines.line === undefined ? value : NOT_READ;
   } catch (err) {
     if (err instanceof Bail) return NOT_READ;
     throw err;
+  }
+}
+
+/** Where the row of `text` starting at `start` ends: its line break, or the text's end. */
+function rowEnd(text: string, start: number): number {
+  const end = text.indexOf("\n", start);
+  return end < 0 ? text.length : end;
+}
+
+/**
+ * The lines of a text, one at a time: made as they are read, not all first (700k line objects for 100k
+ * containers, all alive until the end, were a good part of the garbage collector's work).
+ */
+class Lines {
+  /** The line read next (never blank, never a comment); `undefined` at the end. */
+  line: Line | undefined;
+  /** The line read before it. */
+  last: Line | undefined;
+  #at = 0;
+
+  constructor(readonly text: string) {
+    this.next();
+  }
+
+  /** Moves to the next line that is not blank or a comment. */
+  next(): void {
+    this.last = this.line;
+    const text = this.text;
+    while (this.#at < text.length) {
+      const start = this.#at;
+      const end = rowEnd(text, start);
+      this.#at = end + 1;
+      let from = start;
+      while (from < end && text.charCodeAt(from) === SPACE) from++;
+      let to = end;
+      while (to > from && text.charCodeAt(to - 1) === SPACE) to--;
+      if (to > from && text.charCodeAt(from) !== HASH) {
+        this.line = { end, indent: from - start, text: text.slice(from, to) };
+        return;
+      }
+    }
+    this.line = undefined;
+  }
+
+  /** Goes on from the row starting at `start` (after a block scalar, which read the rows before it raw). */
+  moveTo(start: number): void {
+    this.#at = start;
+    this.line = undefined;
+    this.next();
   }
 }
 
@@ -173,21 +221,19 @@ function setNew(map: Record<string, unknown>, key: string, value: unknown): void
 }
 
 class Reader {
-  at = 0;
-  constructor(readonly lines: Line[], readonly rows: string[]) {}
+  constructor(readonly lines: Lines) {}
 
   /** A block mapping whose keys are at column `indent`. */
   map(indent: number): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at] as Line;
+    for (let line = this.lines.line; line !== undefined; line = this.lines.line) {
       if (line.indent < indent) break;
       if (line.indent > indent || isSeqLine(line)) throw new Bail();
       const end = keyEnd(line.text);
       if (end < 0) throw new Bail();
       const key = keyOf(line.text.slice(0, end).trimEnd());
       const rest = line.text.slice(end + 1).trimStart();
-      this.at++;
+      this.lines.next();
       setNew(out, key, this.value(rest, indent, true));
     }
     return out;
@@ -196,8 +242,7 @@ class Reader {
   /** A block sequence whose dashes are at column `indent`. */
   seq(indent: number): unknown[] {
     const out: unknown[] = [];
-    while (this.at < this.lines.length) {
-      const line = this.lines[this.at] as Line;
+    for (let line = this.lines.line; line !== undefined; line = this.lines.line) {
       if (line.indent < indent || (line.indent === indent && !isSeqLine(line))) break;
       if (line.indent > indent) throw new Bail();
       const item = line.text.slice(1).trimStart();
@@ -205,11 +250,11 @@ class Reader {
       if (item.startsWith("- ") || item === "-") throw new Bail();
       if (item !== "" && !item.startsWith("#") && keyEnd(item) >= 0) {
         // `- key: value`: a mapping whose keys are at the column of `key`.
-        this.lines[this.at] = { row: line.row, indent: column, text: item };
+        this.lines.line = { end: line.end, indent: column, text: item };
         out.push(this.map(column));
         continue;
       }
-      this.at++;
+      this.lines.next();
       out.push(this.value(item, indent, false));
     }
     return out;
@@ -222,7 +267,7 @@ class Reader {
    */
   value(rest: string, indent: number, ofKey: boolean): unknown {
     if (rest === "|" || rest === "|-") return this.literal(rest === "|", indent);
-    const next = this.lines[this.at];
+    const next = this.lines.line;
     if (rest !== "" && !rest.startsWith("#")) {
       // A value on its line: what follows must not be more indented (a continued scalar).
       if (next !== undefined && next.indent > indent) throw new Bail();
@@ -235,31 +280,34 @@ class Reader {
   }
 
   /**
-   * A literal block scalar whose header (`|`, clip, or `|-`, strip) ended the line before `this.at`, inside a node
+   * A literal block scalar whose header (`|`, clip, or `|-`, strip) ended the line read last, inside a node
    * at column `indent`: its raw lines, at the indentation of the first. Leading blank lines and lines of spaces
    * beyond that indentation are left to the library.
    */
   literal(clip: boolean, indent: number): string {
-    const header = (this.lines[this.at - 1] as Line).row;
-    const first = this.rows[header + 1] ?? "";
+    const text = this.lines.text;
+    let start = (this.lines.last as Line).end + 1; // the row after the header's
+    const first = start <= text.length ? text.slice(start, rowEnd(text, start)) : "";
     const at = first.length - first.trimStart().length;
     if (first.trimStart() === "" || at <= indent) throw new Bail();
     const body: string[] = [];
-    let row = header + 1;
-    for (; row < this.rows.length; row++) {
-      const raw = this.rows[row] as string;
+    let end: string | undefined;
+    for (; start <= text.length; start = rowEnd(text, start) + 1) {
+      const raw = text.slice(start, rowEnd(text, start));
       const blank = raw.trimStart() === "";
       if (blank && raw.length > at) throw new Bail();
-      if (!blank && raw.length - raw.trimStart().length < at) break;
+      if (!blank && raw.length - raw.trimStart().length < at) {
+        end = raw;
+        break;
+      }
       body.push(blank ? "" : raw.slice(at));
     }
     // The block ends at a line less indented than it: one that belongs to a node around it, or a comment.
-    const end = this.rows[row];
     if (end === undefined && body.at(-1) !== "") throw new Bail(); // no line break at the end of the text
     if (end !== undefined && end.length - end.trimStart().length > indent && !end.trimStart().startsWith("#")) {
       throw new Bail();
     }
-    while (this.at < this.lines.length && (this.lines[this.at] as Line).row < row) this.at++;
+    this.lines.moveTo(start);
     while (body.at(-1) === "") body.pop();
     return body.join("\n") + (clip ? "\n" : "");
   }

@@ -12,6 +12,7 @@ import {
   type ContainerConfig,
   type ContainersState,
   type ContainerStatus,
+  type Host,
   type HostConfiguredContainer,
   STATUS_GONE,
 } from "../core/model.ts";
@@ -93,6 +94,12 @@ export interface CheckOptions {
   signal?: AbortSignal;
   /** Hosts checked at once; default {@link DEFAULT_HOST_CONCURRENCY}. */
   concurrency?: number;
+  /**
+   * Close each host's connections as soon as it is checked, for a caller
+   * that will not use them again (`berth plan`, `berth status`); by default
+   * they stay open for the apply that follows.
+   */
+  closeEachHost?: boolean;
 }
 
 /**
@@ -108,15 +115,18 @@ export async function observe(
 ): Promise<ObservedState> {
   const names = [...new Set([...Object.keys(previous), ...Object.keys(desired)])].sort();
   // Group by the host that is asked: where the container was recorded, else where it should be.
-  const byHost = new Map<string, string[]>();
+  const byHost = new Map<string, { host: Host; names: string[] }>();
   for (const name of names) {
     const hcc = (previous[name] ?? desired[name]) as HostConfiguredContainer;
     const key = hostKey(hcc.host);
-    byHost.set(key, [...(byHost.get(key) ?? []), name]);
+    const group = byHost.get(key) ?? { host: hcc.host, names: [] };
+    group.names.push(name);
+    byHost.set(key, group);
   }
   const observed: ObservedState = {};
   await mapLimit([...byHost.values()], options.concurrency ?? DEFAULT_HOST_CONCURRENCY, async (group) => {
-    Object.assign(observed, await observeHost(group, previous, desired, session, options.signal));
+    Object.assign(observed, await observeHost(group.names, previous, desired, session, options.signal));
+    if (options.closeEachHost) session.release(group.host);
   });
   return observed;
 }

@@ -54,6 +54,8 @@ export interface SessionOptions extends OpenTransportOptions {
 /** Connections and helpers of one run. */
 export class Session {
   readonly #hosts = new Map<string, HostEntry>();
+  /** How each host closed by {@link release} was reached, for {@link connections}, and its closing. */
+  readonly #released = new Map<string, { connection: Promise<HostConnection>; closed: Promise<void> }>();
   readonly #options: SessionOptions;
 
   constructor(options: SessionOptions = {}) {
@@ -176,21 +178,33 @@ export class Session {
   }
 
   /** Per host: how it was reached and how many sessions (SSH handshakes) that took. */
-  connections(): Promise<HostConnection[]> {
-    const entries = [...this.#hosts.entries()].sort(([a], [b]) => a.localeCompare(b));
-    return Promise.all(entries.map(async ([key, entry]) => {
-      const transport = await entry.transport.catch(() => undefined);
-      return { host: key, via: transport?.description ?? "not opened", handshakes: transport?.handshakes };
-    }));
+  async connections(): Promise<HostConnection[]> {
+    const open = [...this.#hosts.entries()].map(([key, entry]) => connectionOf(key, entry));
+    const all = await Promise.all([...[...this.#released.values()].map((r) => r.connection), ...open]);
+    return all.sort((a, b) => a.host.localeCompare(b.host));
+  }
+
+  /**
+   * Closes one host's connections now, for a check that will not use them
+   * again (a plan, a status): a run over 1,000 hosts then holds only the
+   * hosts in flight, not every connection it made. Asked again, the host is
+   * connected again. The closing goes on in the background; {@link close} waits for it.
+   */
+  release(host: Host): void {
+    const key = hostKey(host);
+    const entry = this.#hosts.get(key);
+    if (entry === undefined) return;
+    this.#hosts.delete(key);
+    this.#released.set(key, { connection: connectionOf(key, entry), closed: closeEntry(entry).catch(() => {}) });
   }
 
   /** Closes every connection. Returns cleanup errors, never throws. */
   async close(): Promise<Error[]> {
     const errors: Error[] = [];
-    await Promise.all([...this.#hosts.values()].map(async (entry) => {
-      for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
-      await entry.transport.then((t) => t.close(), () => {});
-    }));
+    await Promise.all([
+      ...[...this.#released.values()].map((r) => r.closed),
+      ...[...this.#hosts.values()].map(closeEntry),
+    ]);
     this.#hosts.clear();
     return errors;
   }
@@ -216,4 +230,14 @@ export class Session {
     }
     return entry;
   }
+}
+
+async function connectionOf(key: string, entry: HostEntry): Promise<HostConnection> {
+  const transport = await entry.transport.catch(() => undefined);
+  return { host: key, via: transport?.description ?? "not opened", handshakes: transport?.handshakes };
+}
+
+async function closeEntry(entry: HostEntry): Promise<void> {
+  for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
+  await entry.transport.then((t) => t.close(), () => {});
 }

@@ -16,10 +16,6 @@ export function criSandboxes(socket: string, name: string): Map<string, SeenSand
   const ctr = (...args: string[]) =>
     execFileSync("ctr", ["-a", socket, "-n", "k8s.io", ...args], { encoding: "utf8", timeout: 30_000, stdio: "pipe" });
   const ids = ctr("containers", "ls", "-q", `labels."berth.name"==${name}`).split("\n").filter((l) => l !== "");
-  const running = new Set(
-    ctr("tasks", "ls").split("\n").slice(1).map((l) => l.trim().split(/\s+/)).filter((f) => f[2] === "RUNNING")
-      .map((f) => f[0]),
-  );
   const sandboxes = new Map<string, SeenSandbox>();
   const mains: Array<{ id: string; sandbox: string; env: string[] }> = [];
   for (const id of ids) {
@@ -43,6 +39,7 @@ export function criSandboxes(socket: string, name: string): Map<string, SeenSand
       mains.push({ id, sandbox: meta.Metadata.SandboxID ?? "", env: info.Spec?.process?.env ?? [] });
     }
   }
+  const running = runningTasks(ctr, mains.map((m) => m.id));
   for (const m of mains) {
     const seen = sandboxes.get(m.sandbox);
     // Of several attempts in one sandbox, the running one tells.
@@ -51,6 +48,27 @@ export function criSandboxes(socket: string, name: string): Map<string, SeenSand
     }
   }
   return sandboxes;
+}
+
+/** How long {@link runningTasks} asks again about a task containerd cannot tell the state of. */
+const UNKNOWN_WAIT_MS = 45_000;
+
+/**
+ * Which of `ids` have a running task, as `ctr tasks ls` says. containerd lists
+ * a task UNKNOWN when its shim does not answer within 2 s: an exec whose
+ * caller (berth) was killed mid-call can hold the shim until the exec's
+ * timeout (30 s for a healthcheck gate) while the container runs on. Such a
+ * task is asked about again, for at most UNKNOWN_WAIT_MS, not taken for stopped.
+ */
+function runningTasks(ctr: (...args: string[]) => string, ids: string[]): Set<string> {
+  const deadline = Date.now() + UNKNOWN_WAIT_MS;
+  for (;;) {
+    const rows = ctr("tasks", "ls").split("\n").slice(1).map((l) => l.trim().split(/\s+/));
+    if (Date.now() >= deadline || !rows.some((f) => ids.includes(f[0] ?? "") && f[2] === "UNKNOWN")) {
+      return new Set(rows.filter((f) => f[2] === "RUNNING").map((f) => f[0] ?? ""));
+    }
+    execFileSync("sleep", ["0.5"]);
+  }
 }
 
 /** `ctr containers info`'s output, or undefined when the container is gone (`not found`). */
