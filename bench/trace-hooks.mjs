@@ -80,7 +80,7 @@ function install(file) {
     const pending = [];
     const w = stream.write;
     stream.write = function (chunk) {
-      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 200) : "";
+      const text = typeof chunk === "string" ? chunk : Buffer.isBuffer(chunk) ? chunk.toString("latin1", 0, 16384) : "";
       const m = /^(GET|HEAD|POST|PUT|DELETE) (\S+) HTTP/.exec(text);
       if (m) {
         const path = m[2].replace(/\/v1\.\d+/, "").replace(/[0-9a-f]{64}/g, "<id>");

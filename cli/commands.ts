@@ -64,6 +64,9 @@ export const EXIT_INTERRUPTED = 130;
 
 /** `berth validate`: config (and state, when present) parse and validate. */
 export async function validateCommand(io: CliIO, opts: GlobalOptions): Promise<number> {
+  // What validate reads stays live to the end (no host to reach): collecting sooner (cli/heap.ts) only costs CPU,
+  // 2x the time of a 100k-container validate for 10% less memory.
+  leanHeap(false);
   const config = await loadConfig(io, opts);
   const desired = config.desiredState;
   const loaded = await withBackend(io, opts, (backend) => backend.read());

@@ -7,8 +7,9 @@
  * 140 MB), for more CPU time spent collecting. That time grows with what is
  * live, so an apply, which holds every connection from its check to its end,
  * turns it off: its check of 1,000 hosts took 1.7x as long with it on, and
- * its steps 2-3x. Node only: Bun and Deno (and the compiled binary) manage
- * their heaps their own way.
+ * its steps 2-3x; so does validate, where all it reads stays live. Node
+ * only: Bun and Deno (and the compiled binary) manage their heaps their own
+ * way.
  *
  * @module
  */
@@ -16,7 +17,7 @@ import { setFlagsFromString } from "node:v8";
 
 const NODE = process.versions.bun === undefined && !("Deno" in globalThis);
 
-/** Collect garbage sooner (plan, status, validate) or grow the heap as V8 does by default (apply). */
+/** Collect garbage sooner (plan, status) or grow the heap as V8 does by default (apply, validate). */
 export function leanHeap(on: boolean): void {
   if (NODE) setFlagsFromString(on ? "--optimize-for-size" : "--no-optimize-for-size");
 }

@@ -32,6 +32,7 @@ import { registryDigestFor } from "./image-policy.ts";
 import type { Session } from "./session.ts";
 import { signalOption } from "../core/signal.ts";
 import { type AsideContainer, asideIndex } from "./aside.ts";
+import { nameHolders } from "./name-holders.ts";
 
 /** A container found on a host under the desired name, not the recorded id. */
 export interface NameHolder {
@@ -168,6 +169,11 @@ async function observeHost(
     }
     return { runtime, listing: await listing };
   };
+  const holderOf = nameHolders(signal);
+  /** The desired names of this host berth's listing lacks: asked together (engine/name-holders.ts). */
+  const unlisted = (byName: Map<string, ObservedContainer>) =>
+    names.flatMap((n) => desired[n] === undefined ? [] : [desired[n].container.config.name])
+      .filter((n) => !byName.has(n));
   const result: ObservedState = {};
   /** Per file access: the paths to read and the names waiting on them. */
   const looks = new Map<
@@ -233,7 +239,7 @@ async function observeHost(
       const { runtime, listing } = await listed(want);
       // A container berth did not create is not in the listing: only then is the name asked for.
       const holder = listing.byName.get(wanted) ??
-        await runtime.inspect(wanted, signalOption(signal));
+        await holderOf(runtime, wanted, () => unlisted(listing.byName));
       if (holder !== undefined) {
         obs.nameHolder = {
           id: holder.id,

@@ -124,6 +124,11 @@ export interface Runtime {
   inspect(idOrName: string, options?: CallOptions): Promise<ObservedContainer | undefined>;
   /** Containers carrying all the given labels (running or not). */
   list(labels: Record<string, string>, options?: CallOptions): Promise<ObservedContainer[]>;
+  /**
+   * The containers holding any of these names exactly, berth's or not, in one request; runtimes without it
+   * are asked name by name with `inspect`.
+   */
+  listNamed?(names: string[], options?: CallOptions): Promise<ObservedContainer[]>;
   /** Writes a batch of files into a container in one upload; parent directories are created. */
   writeFiles(id: string, files: FileToWrite[], options?: CallOptions): Promise<void>;
   /** Reads files; a missing path is absent from the result, not an error. */

@@ -88,6 +88,18 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
   const engine: EngineClient = engineClient(http, hostLabel);
   const path = (id: string) => `/containers/${encodeURIComponent(id)}`;
 
+  async function listRows(filters: Record<string, string[]>, o?: CallOptions): Promise<ObservedContainer[]> {
+    const rows = await engine.json<ListRow[]>({
+      method: "GET",
+      path: "/containers/json",
+      query: { all: 1, filters: JSON.stringify(filters) },
+      what: "listing containers",
+      headersTimeoutMs: READ_TIMEOUT_MS,
+      ...signalOption(o?.signal),
+    });
+    return rows.map(observedFromList);
+  }
+
   function inspectRaw(idOrName: string, what: string, o?: CallOptions): Promise<InspectResponse | undefined> {
     return engine.jsonOrMissing<InspectResponse>({
       method: "GET",
@@ -420,16 +432,14 @@ export function dockerRuntime(config: DockerRuntimeConfig, options: DockerRuntim
     },
 
     async list(labels, o) {
-      const filters = JSON.stringify({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) });
-      const rows = await engine.json<ListRow[]>({
-        method: "GET",
-        path: "/containers/json",
-        query: { all: 1, filters },
-        what: "listing containers",
-        headersTimeoutMs: READ_TIMEOUT_MS,
-        ...signalOption(o?.signal),
-      });
-      return rows.map(observedFromList);
+      return await listRows({ label: Object.entries(labels).map(([k, v]) => `${k}=${v}`) }, o);
+    },
+
+    async listNamed(names, o) {
+      // The engine's name filter is a regular expression matched anywhere in "/name": anchored and escaped.
+      const name = names.map((n) => `^/${n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+      const wanted = new Set(names);
+      return (await listRows({ name }, o)).filter((c) => wanted.has(c.name));
     },
 
     async writeFiles(id, files: FileToWrite[], o) {

@@ -153,6 +153,17 @@ describe("dockerRuntime() containers", () => {
     expect(await docker.list({ [RUN_LABEL]: RUN, group: "none" })).toEqual([]);
   });
 
+  test("`listNamed()` returns exactly the containers holding the names asked (a dot matches only a dot)", async () => {
+    const a = await create("named.a");
+    const b = await create("named-b");
+    await create("namedxa"); // what "named.a" matches as a pattern
+    await create("named.a-more"); // a longer name containing it
+    const found = await docker.listNamed?.([`${RUN}-named.a`, `${RUN}-named-b`, `${RUN}-named-none`]);
+    expect(found?.map((c) => [c.name, c.id]).sort()).toEqual(
+      [[`${RUN}-named-b`, b], [`${RUN}-named.a`, a]].sort(),
+    );
+  });
+
   test("`create()` passes every config option to the engine", async () => {
     const dir = mkdtempSync("/tmp/docker-helper-mount-");
     try {

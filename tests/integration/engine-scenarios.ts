@@ -315,11 +315,10 @@ export function engineScenarios(setup: ScenarioSetup): void {
       await converge(desired);
     }, 90_000);
 
-    test("destroy: an empty desired state removes everything, a container stopped by hand too", async () => {
+    test("destroy: an empty desired state removes everything, also after a container was stopped by hand", async () => {
       const ids = Object.values(state).map((h) => h.container.status?.id as string);
       // Removal asks no status first: the stop of a stopped container must leave it to the removal.
       await raw.stop(ids[0] as string, { timeoutSeconds: 1 });
-      expect((await seen(ids[0] as string))?.status).not.toBe("running");
       const { plan } = await converge({});
       expect(plan.summary).toEqual({ remove: 4 });
       for (const gone of ids) expect(await seen(gone)).toBeUndefined();
