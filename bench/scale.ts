@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { cleanFleet, type FleetHost, verifyFleet } from "./engines.ts";
 import { berthConfig, type Scenario } from "./inputs.ts";
 import { measure, type Sample, stats, verdict } from "./measure.ts";
+import type { runScenarios } from "./scenarios.ts";
 import { berthTool, floorOpensshTool, floorTool, type Tool } from "./tools.ts";
 import type { Workload } from "./workload.ts";
 
@@ -24,14 +25,7 @@ export interface ScaleOptions {
   floorJs: string;
   floorOpensshJs: string;
   root: string;
-  runScenarios: (
-    tool: Tool,
-    fleet: FleetHost[],
-    w0: Workload,
-    work: string,
-    log: string,
-    only?: Scenario[],
-  ) => Promise<Partial<Record<Scenario, Sample>>>;
+  runScenarios: typeof runScenarios;
 }
 
 const f2 = (n: number): string => n.toFixed(2);
