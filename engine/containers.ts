@@ -246,8 +246,13 @@ export class ContainersResource {
       ...containers,
       ...(volumes.length > 0 && { volumes, empty: false }),
       ...(networks.length > 0 && { networks, empty: false }),
-      basis: planBasis(this.#previous, this.#sealed, observed),
-    };
+    } as PlanWithBasis;
+    // The basis hashes everything the plan was made from (0.3 s at 10,000 containers) and is read only to save
+    // the plan or to apply a saved one: made on first read, from the inputs as they are now (apply reads it
+    // before it changes anything); not enumerable, so a copy made to show the plan does not make it.
+    const [previous, sealed] = [this.#previous, this.#sealed];
+    let basis: PlanBasis | undefined;
+    Object.defineProperty(planned, "basis", { get: () => (basis ??= planBasis(previous, sealed, observed)) });
     this.#planned = { observed, plan: planned };
     return planned;
   }
@@ -259,7 +264,8 @@ export class ContainersResource {
    */
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     let fresh = this.plan();
-    if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
+    const basis = fresh.basis; // made now, before the steps change the state it hashes
+    if (options.plan !== undefined) assertBasisHolds(options.plan.basis, basis);
     if (options.plan !== undefined) fresh = withRolloutOf(fresh, options.plan);
     const key = this.#key;
     for (const host of idleHosts(fresh, this.#previous, this.#desired)) this.#session.release(host);

@@ -29,7 +29,13 @@ export interface SavedPlan {
  * @throws {Error} When the file cannot be written.
  */
 export async function writePlanFile(path: string, plan: PlanWithBasis): Promise<void> {
-  const saved: SavedPlan = { kind: "berth-plan", version: 1, createdAt: new Date().toISOString(), plan };
+  // The basis is read by name: a plan made by ContainersResource makes it on first read, not enumerable.
+  const saved: SavedPlan = {
+    kind: "berth-plan",
+    version: 1,
+    createdAt: new Date().toISOString(),
+    plan: { ...plan, basis: plan.basis },
+  };
   const file = await open(path, "w", 0o600);
   try {
     // The mode given to open() applies to a new file only: an existing one is made 0600 before anything is written.
