@@ -92,8 +92,8 @@ export function writeStateFile(
   writeStateText(path, stateText(state, format, digestKey === undefined ? {} : { digestKey }));
 }
 
-/** {@link writeStateFile} of a state's text already made (see core/state-texts.ts). */
-export function writeStateText(path: string, text: string | Uint8Array): void {
+/** The steps of {@link writeStateFile}, for a text already made. */
+function writeStateText(path: string, text: string | Uint8Array): void {
   const bytes = typeof text === "string" ? Buffer.from(text) : text;
   const dir = dirname(path);
   const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
