@@ -50,7 +50,7 @@ fi
 cd "$ROOT"
 [[ -x node_modules/.bin/bun ]] || npm ci --no-audit --no-fund
 # Always fresh: the figures are about the code as it is now.
-node_modules/.bin/tsc -p .
+npm run --silent build
 if [[ ! -x build/berth || -n $(find cli.ts mod.ts version.ts cli core engine runtimes transports platform store -name '*.ts' -newer build/berth | head -1) ]]; then
   node_modules/.bin/bun build --compile cli.ts --outfile build/berth >/dev/null
 fi

@@ -99,7 +99,7 @@ typecheck() {
 }
 
 build() {
-  "$BIN/tsc" -p . || return
+  npm run --silent build || return
   if [[ -f cli.ts ]]; then "$BIN/bun" build --compile cli.ts --outfile build/berth; fi
 }
 

@@ -1,7 +1,8 @@
 /**
- * The npm package as built (`tsc -p .`, run.sh's build stage): dist/cli.js
- * and dist/mod.js run on Node against the real local engine, checked through
- * the engine's own HTTP API.
+ * The npm package as built (`npm run build`, run.sh's build stage: the
+ * library by tsc, the CLI bundled by esbuild): dist/cli.js and dist/mod.js
+ * run on Node against the real local engine, checked through the engine's
+ * own HTTP API.
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -67,7 +68,7 @@ afterAll(async () => {
 describe("the built npm package (dist/)", () => {
   test("dist/cli.js and dist/mod.js are built", () => {
     for (const file of [CLI, MOD]) {
-      if (!existsSync(file)) throw new Error(`${file} is missing: build it first with \`node_modules/.bin/tsc -p .\``);
+      if (!existsSync(file)) throw new Error(`${file} is missing: build it first with \`npm run build\``);
     }
   });
 
