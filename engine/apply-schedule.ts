@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
 import { hostKey } from "../core/host.ts";
+import type { HostSlots } from "./host-slots.ts";
 import { mapLimit } from "./limit.ts";
 import type { PlannedChange } from "./plan.ts";
 
@@ -36,8 +37,8 @@ export interface Steps {
 export interface Concurrency {
   /** Hosts worked on at once. */
   hosts: number;
-  /** Steps of one host run at once, started in order. */
-  perHost: number;
+  /** Steps of one host at work at once, started in order (a step waiting for its gate gives its slot back). */
+  slots: HostSlots;
 }
 
 /** A batch of a rollout as it starts. */
@@ -93,11 +94,7 @@ export async function runScheduled(
   const runOnHosts = async (jobs: Array<[string, Step]>) => {
     const queues = new Map<string, Step[]>();
     for (const [key, step] of jobs) queues.set(key, [...(queues.get(key) ?? []), step]);
-    await mapLimit(
-      [...queues.values()],
-      concurrency.hosts,
-      (queue) => mapLimit(queue, concurrency.perHost, (step) => step()),
-    );
+    await mapLimit([...queues], concurrency.hosts, ([key, queue]) => concurrency.slots.run(key, queue));
   };
 
   const todo = work.filter((c) => !failed.has(c.name));

@@ -10,6 +10,7 @@
 import { setImmediate } from "node:timers";
 import { BerthError, withContext } from "../core/errors.ts";
 import type { ContainersState, HostConfiguredContainer } from "../core/model.ts";
+import { hostKey } from "../core/host.ts";
 import { type BatchStart, runScheduled, type Steps } from "./apply-schedule.ts";
 import { pullFirst } from "./apply-pull.ts";
 import { carryRecords, withGeneration } from "./generations.ts";
@@ -18,6 +19,7 @@ import { blockedChanges, type Plan, type PlannedChange } from "./plan.ts";
 import type { Session } from "./session.ts";
 import { DEFAULT_HOST_CONCURRENCY } from "./limit.ts";
 import { type GateEventType, passGate } from "./gate.ts";
+import { HostSlots } from "./host-slots.ts";
 
 /** Progress of one change, for output. */
 export interface ApplyEvent {
@@ -80,8 +82,10 @@ export interface ApplyOptions {
   concurrency?: number;
   /**
    * Containers of one host worked on at once; default 4. They are started in
-   * name order, removals (on every host) before the rest; 1 works through
-   * them strictly one by one.
+   * name order, removals (on every host) before the rest. A container waiting
+   * for its gate does not count (engine/host-slots.ts): with 1, the next one
+   * begins while it waits. The config's `rollout:` batches bound how many are
+   * replaced at once.
    */
   perHostConcurrency?: number;
   /** Seconds a container gets to stop before it is killed; default 10. */
@@ -158,13 +162,18 @@ export async function apply(
   const work = plan.changes.filter((c) => !["nothing", "forget", "blocked"].includes(c.action));
   const report = (c: PlannedChange, r: Omit<ChangeResult, "name" | "action" | "host">) =>
     results.push({ name: c.name, action: c.action, host: c.host, ...r });
+  const slots = new HostSlots(options.perHostConcurrency ?? 4);
   const ctx: StepContext = {
     session,
     record,
     state,
     stopTimeoutSeconds: options.stopTimeoutSeconds ?? 10,
     seal,
-    gate: (c, want, id) => passGate(session, c, want, id, (type, gate) => options.onEvent?.({ type, change: c, gate })),
+    gate: (c, want, id) =>
+      slots.outside(
+        hostKey(want.host),
+        () => passGate(session, c, want, id, (type, gate) => options.onEvent?.({ type, change: c, gate })),
+      ),
   };
   // Images first, on every host, before anything is stopped; a change whose image cannot be had does not run.
   const concurrency = options.concurrency ?? DEFAULT_HOST_CONCURRENCY;
@@ -226,7 +235,7 @@ export async function apply(
   }
   await runScheduled(work, desired, current, steps, {
     hosts: concurrency,
-    perHost: options.perHostConcurrency ?? 4,
+    slots,
   }, {
     pauseMs: plan.rollout?.pauseMs ?? 0,
     failed: new Set(unpulled.keys()),

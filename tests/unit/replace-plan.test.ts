@@ -6,6 +6,7 @@ import { readPlanFile, writePlanFile } from "../../store/plan-file.ts";
 import type { PlanWithBasis } from "../../engine/containers.ts";
 import { plan, type PlannedChange } from "../../engine/plan.ts";
 import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
+import { HostSlots } from "../../engine/host-slots.ts";
 import { recreateOrder } from "../../engine/replace-order.ts";
 import { asideIndex } from "../../engine/aside.ts";
 import { asideName } from "../../core/aside-name.ts";
@@ -255,7 +256,7 @@ describe("removals of a name with an old container set aside", () => {
     };
     await runScheduled([c], want === undefined ? {} : { web: want }, { web: hcc({}, NEW) }, steps, {
       hosts: 1,
-      perHost: 1,
+      slots: new HostSlots(1),
     });
     return { removed };
   };

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import type { Plan, PlannedChange } from "../../engine/plan.ts";
 import { runScheduled, type Steps } from "../../engine/apply-schedule.ts";
+import { HostSlots } from "../../engine/host-slots.ts";
 import { BerthError } from "../../core/errors.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -228,7 +229,7 @@ function recordingSteps(failing: string[] = [], delayMs = 5) {
   };
   return { log, skipped, steps };
 }
-const CONCURRENCY = { hosts: 8, perHost: 4 };
+const CONCURRENCY = { hosts: 8, slots: new HostSlots(4) };
 
 describe("rollout: runScheduled()", () => {
   test("runScheduled() runs batch after batch, with the pause between", async () => {
