@@ -11,8 +11,12 @@ export type Scenario = "converge" | "noop" | "env" | "file" | "remove";
 
 const q = (s: string): string => `'${s.replaceAll("'", `'"'"'`)}'`;
 
-/** berth's config.yaml: every container declares the host's config file (so a change restarts each of them). */
-export function berthConfig(w: Workload): string {
+/**
+ * berth's config.yaml: every container declares the host's config file (so a
+ * change restarts each of them). `gateNone` gives every container
+ * `gate: { none: true }`: what the default gate costs, measured beside it.
+ */
+export function berthConfig(w: Workload, gateNone = false): string {
   const lines = [
     "ssh:",
     "  user: root",
@@ -31,6 +35,7 @@ export function berthConfig(w: Workload): string {
       `    env: { BENCH_VALUE: ${JSON.stringify(c.env)} }`,
       "    networkMode: host",
       "    init: true",
+      ...(gateNone ? ["    gate: { none: true }"] : []),
       `    mounts: [ { source: ${JSON.stringify(c.configDir)}, target: ${MOUNT_TARGET} } ]`,
       "    configFiles:",
       `      ${JSON.stringify(c.host.configFile)}: ${JSON.stringify(c.host.config)}`,

@@ -35,14 +35,18 @@ export interface Tool {
   reset?(dir: string): void;
 }
 
-/** berth run as `argv... apply --yes` (`destroy --yes` for remove) in its directory. */
-export function berthTool(name: string, argv: string[]): Tool {
+/**
+ * berth run as `argv... apply --yes` (`destroy --yes` for remove) in its
+ * directory; `gateNone`: every container with `gate: { none: true }`, named
+ * as such (the targets are judged on the defaults).
+ */
+export function berthTool(name: string, argv: string[], gateNone = false): Tool {
   return {
     name,
     peer: false,
     prepare() {},
     command(dir, scenario, w) {
-      writeFileSync(join(dir, "config.yaml"), berthConfig(w));
+      writeFileSync(join(dir, "config.yaml"), berthConfig(w, gateNone));
       return {
         argv: [...argv, scenario === "remove" ? "destroy" : "apply", "--yes"],
         cwd: dir,

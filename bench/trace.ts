@@ -15,7 +15,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { berthConfig } from "./inputs.ts";
 import { machine } from "./measure.ts";
 import { baseWorkload, type FleetEnv, runScenarios, SCENARIOS } from "./scenarios.ts";
 import { berthTool, floorOpensshTool, type Tool } from "./tools.ts";
@@ -52,22 +51,6 @@ function traced(tool: Tool, dir: (scenario: string) => string): Tool {
       const [exe = "", ...rest] = cmd.argv;
       const preload = exe.endsWith("bun") ? ["--preload", HOOKS] : ["--import", HOOKS];
       return { ...cmd, argv: [exe, ...preload, ...rest], env: { ...cmd.env, BERTH_BENCH_TRACE: file } };
-    },
-  };
-}
-
-/** berth with `gate: none` on every container (labelled as such; the targets are judged on the defaults). */
-function berthNoGate(argv: string[]): Tool {
-  const t = berthTool("berth (node, gate: none)", argv);
-  return {
-    ...t,
-    command(dir, scenario, w, previous) {
-      const cmd = t.command(dir, scenario, w, previous);
-      writeFileSync(
-        join(dir, "config.yaml"),
-        berthConfig(w).replaceAll("    init: true\n", "    init: true\n    gate: { none: true }\n"),
-      );
-      return cmd;
     },
   };
 }
@@ -135,7 +118,7 @@ async function main(): Promise<void> {
   ];
   const wanted = (args.tools ?? "").split(",");
   const tools = all.filter((t) => wanted.includes(t.name));
-  if (args.gate === "none") tools.push(berthNoGate(node));
+  if (args.gate === "none") tools.push(berthTool("berth (node, gate: none)", node, true));
   const log = join(args.work, "trace.log");
   const out: string[] = [`# Traces: ${h} hosts x ${args["per-host"]} containers, one run each\n`];
   const detail: string[] = [];
