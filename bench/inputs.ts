@@ -152,8 +152,8 @@ export function ansibleInventory(w: Workload): string {
   );
 }
 
-/** ansible.cfg: the defaults people run with, plus pipelining and one fork per host. */
-export function ansibleCfg(forks: number, controlDir: string): string {
+/** ansible.cfg: the defaults people run with, one fork per host, and pipelining when asked (off by default in Ansible). */
+export function ansibleCfg(forks: number, controlDir: string, pipelining: boolean): string {
   return [
     "[defaults]",
     `forks = ${forks}`,
@@ -161,7 +161,7 @@ export function ansibleCfg(forks: number, controlDir: string): string {
     "gathering = explicit",
     "retry_files_enabled = False",
     "[ssh_connection]",
-    "pipelining = True",
+    `pipelining = ${pipelining ? "True" : "False"}`,
     `control_path_dir = ${controlDir}`,
     "",
   ].join("\n");

@@ -124,14 +124,18 @@ export function dockerTool(mux: boolean): Tool {
   };
 }
 
-/** Ansible with community.docker.docker_container over SSH (its default ControlPersist, pipelining on). */
-export function ansibleTool(): Tool {
+/**
+ * Ansible with community.docker.docker_container over SSH (its default
+ * ControlPersist): "ansible" as it comes (pipelining off: issue 16's 10x is
+ * set against it), "ansible (pipelining)" tuned.
+ */
+export function ansibleTool(pipelining: boolean): Tool {
   return {
-    name: "ansible",
+    name: pipelining ? "ansible (pipelining)" : "ansible",
     peer: true,
     prepare(dir, w) {
       mkdirSync(join(dir, "cp"), { recursive: true });
-      writeFileSync(join(dir, "ansible.cfg"), ansibleCfg(w.hosts.length, join(dir, "cp")));
+      writeFileSync(join(dir, "ansible.cfg"), ansibleCfg(w.hosts.length, join(dir, "cp"), pipelining));
       writeFileSync(join(dir, "converge.yml"), ANSIBLE_CONVERGE);
       writeFileSync(join(dir, "remove.yml"), ANSIBLE_REMOVE);
     },
