@@ -10,7 +10,7 @@ import type { StateFormat } from "../core/state-format.ts";
 import type { HeldLock, LockHolder, LockOptions, StateBackend, StoredState } from "./backend.ts";
 import { lockState } from "./lock.ts";
 import { StateTexts } from "../core/state-texts.ts";
-import { readStateFile, writeStateTextAsync } from "./state-file.ts";
+import { readStateFile, writeStateText } from "./state-file.ts";
 
 /** The state in a local file, locked with a lock file beside it. */
 export class FileBackend implements StateBackend {
@@ -58,7 +58,7 @@ export class FileBackend implements StateBackend {
     );
     const bytes = this.#texts.bytes(state, this.#format);
     if (this.#written?.equals(bytes)) return; // a step that changed nothing recorded (a no-op apply)
-    await writeStateTextAsync(this.#path, bytes);
+    await writeStateText(this.#path, bytes);
     this.#written = bytes;
   }
 

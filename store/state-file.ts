@@ -3,13 +3,13 @@
  * "no containers", and never overwritten), written so it can never be cut
  * short: every byte written or an error, fsync, the temp file read back and
  * compared byte for byte, then renamed over the old one, with mode 0600.
- * An apply writes through the thread pool (writeStateFileAsync), so that
- * other hosts' requests go on while the disk syncs.
+ * Writes go through the thread pool, so that an apply's other hosts'
+ * requests go on while the disk syncs.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
+import { writeSync } from "node:fs";
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../core/errors.ts";
@@ -83,57 +83,26 @@ export async function readStateFile(path: string): Promise<LoadedState> {
  * @param format The layout: berth's (the default), or flexkube's (see core/state-format.ts).
  * @throws {BerthError} `STATE` when any step fails (a full disk, for one); the old file is then left as it was.
  */
-export function writeStateFile(
+export async function writeStateFile(
   path: string,
   state: ContainersState,
   digestKey?: Uint8Array,
   format: StateFormat = "berth",
-): void {
-  writeStateText(path, stateText(state, format, digestKey === undefined ? {} : { digestKey }));
-}
-
-/** The steps of {@link writeStateFile}, for a text already made. */
-function writeStateText(path: string, text: string | Uint8Array): void {
-  const bytes = typeof text === "string" ? Buffer.from(text) : text;
-  const dir = dirname(path);
-  const temp = join(dir, `.${basename(path)}.${process.pid}.tmp`);
-  try {
-    const fd = openSync(temp, "w", 0o600);
-    try {
-      writeAll(fd, bytes);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    // What is on disk must be exactly what was meant before it replaces the old file. The bytes are compared,
-    // not parsed again: stateToYaml's output parses (its round trip is tested), and parsing the whole state
-    // after every step cost more than writing it (37 of 86 s of an apply to 100 simulated hosts).
-    const back = readFileSync(temp);
-    if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
-    renameSync(temp, path);
-    const dirFd = openSync(dir, "r");
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  } catch (err) {
-    rmSync(temp, { force: true });
-    throw writeError(path, err);
-  }
+): Promise<void> {
+  await writeStateText(path, Buffer.from(stateText(state, format, digestKey === undefined ? {} : { digestKey })));
 }
 
 let writes = 0;
 
 /**
- * {@link writeStateText} without blocking the event loop: the same steps
- * through the thread pool (a blocking write held up every host's requests:
- * 48 writes, 0.6 s of a first converge of 3 hosts x 10 containers), and none
- * when the file already holds exactly these bytes (a no-op apply).
+ * The steps of {@link writeStateFile}, for a text already made: through the
+ * thread pool (a blocking write held up every host's requests: 48 writes,
+ * 0.6 s of a first converge of 3 hosts x 10 containers), and none when the
+ * file already holds exactly these bytes (a no-op apply).
  *
  * @throws {BerthError} `STATE` as writeStateFile.
  */
-export async function writeStateTextAsync(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeStateText(path: string, bytes: Uint8Array): Promise<void> {
   const dir = dirname(path);
   // Unique per call: a temp file is never shared by two writes, whatever overlaps.
   const temp = join(dir, `.${basename(path)}.${process.pid}.${++writes}.tmp`);
@@ -146,7 +115,9 @@ export async function writeStateTextAsync(path: string, bytes: Uint8Array): Prom
     } finally {
       await file.close();
     }
-    // Compared as bytes, not parsed again (see writeStateText).
+    // What is on disk must be exactly what was meant before it replaces the old file. The bytes are compared,
+    // not parsed again: stateToYaml's output parses (its round trip is tested), and parsing the whole state
+    // after every step cost more than writing it (37 of 86 s of an apply to 100 simulated hosts).
     const back = await readFile(temp);
     if (!back.equals(bytes)) throw new Error(`read back ${back.length} bytes, not the ${bytes.length} written`);
     await rename(temp, path);

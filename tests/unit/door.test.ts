@@ -96,7 +96,7 @@ describe("state file", () => {
     const state = {
       web: { container: { config: { name: "web", image: "nginx:1.25" } }, host: { directConfig: {} } },
     };
-    writeStateFile(path, state);
+    await writeStateFile(path, state);
     expect((await readStateFile(path)).state).toEqual(state);
     expect(readFileSync(path, "utf8")).toContain("version: 1");
   });
