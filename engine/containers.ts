@@ -484,7 +484,7 @@ export class ContainersResource {
     return this.#session.connections();
   }
 
-  /** Removes helper containers and closes connections. Returns cleanup errors, never throws. */
+  /** Closes the connections to the hosts. Returns what failed to close (host named), never throws. */
   close(): Promise<Error[]> {
     return this.#session.close();
   }

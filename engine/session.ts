@@ -55,7 +55,7 @@ export interface SessionOptions extends OpenTransportOptions {
 export class Session {
   readonly #hosts = new Map<string, HostEntry>();
   /** How each host closed by {@link release} was reached, for {@link connections}, and its closing. */
-  readonly #released = new Map<string, { connection: Promise<HostConnection>; closed: Promise<void> }>();
+  readonly #released = new Map<string, { connection: Promise<HostConnection>; closed: Promise<Error[]> }>();
   readonly #options: SessionOptions;
 
   constructor(options: SessionOptions = {}) {
@@ -195,18 +195,17 @@ export class Session {
     const entry = this.#hosts.get(key);
     if (entry === undefined) return;
     this.#hosts.delete(key);
-    this.#released.set(key, { connection: connectionOf(key, entry), closed: closeEntry(entry).catch(() => {}) });
+    this.#released.set(key, { connection: connectionOf(key, entry), closed: closeEntry(key, entry) });
   }
 
-  /** Closes every connection. Returns cleanup errors, never throws. */
+  /** Closes every connection. Returns what failed to close (host named), never throws. */
   async close(): Promise<Error[]> {
-    const errors: Error[] = [];
-    await Promise.all([
+    const errors = await Promise.all([
       ...[...this.#released.values()].map((r) => r.closed),
-      ...[...this.#hosts.values()].map(closeEntry),
+      ...[...this.#hosts].map(([key, entry]) => closeEntry(key, entry)),
     ]);
     this.#hosts.clear();
-    return errors;
+    return errors.flat();
   }
 
   #entry(host: Host): HostEntry {
@@ -237,7 +236,14 @@ async function connectionOf(key: string, entry: HostEntry): Promise<HostConnecti
   return { host: key, via: transport?.description ?? "not opened", handshakes: transport?.handshakes };
 }
 
-async function closeEntry(entry: HostEntry): Promise<void> {
-  for (const runtime of entry.runtimes.values()) await runtime.then((r) => r.close(), () => {});
-  await entry.transport.then((t) => t.close(), () => {});
+/** Closes a host's runtimes, then its transport; a runtime or transport that never opened has nothing to close. */
+async function closeEntry(key: string, entry: HostEntry): Promise<Error[]> {
+  const errors: Error[] = [];
+  const closeOne = async (opened: Promise<{ close(): Promise<void> }>) => {
+    const it = await opened.catch(() => undefined);
+    await it?.close().catch((err) => errors.push(withContext(err, `closing the connection to host ${key}`)));
+  };
+  for (const runtime of entry.runtimes.values()) await closeOne(runtime);
+  await closeOne(entry.transport);
+  return errors;
 }
