@@ -26,6 +26,12 @@ export class SilentHostError extends Error {
   override name = "SilentHostError";
 }
 
+/** Whether a {@link SilentHostError} is among `err`'s causes (each layer above the hop wraps it once more). */
+export function fromSilentHost(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) if (e instanceof SilentHostError) return true;
+  return false;
+}
+
 /** Options of {@link connectHop}. */
 export interface HopOptions {
   /** A stream to the server (a channel of the previous hop) instead of a TCP connection. */

@@ -17,7 +17,7 @@ import { abortable } from "./abort.ts";
 import { type ChannelTarget, destroyChannel, openChannel } from "./channel.ts";
 import { connectChain } from "./jump.ts";
 import { retryConnect } from "./retry.ts";
-import { SilentHostError } from "./hop.ts";
+import { fromSilentHost } from "./hop.ts";
 import { describeHop, type HopSettings, resolveSettings, type SSHSettings } from "./settings.ts";
 import { signalOption } from "../../core/signal.ts";
 
@@ -208,7 +208,7 @@ class SSHConnection implements SSHTransport {
       host: this.#target.address,
       onRetry: this.#log,
     }).then((clients) => this.#adopt(clients, signal), (err: unknown) => {
-      if (err instanceof BerthError && err.cause instanceof BerthError && err.cause.cause instanceof SilentHostError) {
+      if (err instanceof BerthError && fromSilentHost(err)) {
         this.#silent = { error: err, until: Date.now() + this.#target.connectionTimeoutMs };
       }
       throw err;

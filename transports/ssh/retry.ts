@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { abortedError, BerthError } from "../../core/errors.ts";
 import { signalOption } from "../../core/signal.ts";
-import { SilentHostError } from "./hop.ts";
+import { fromSilentHost } from "./hop.ts";
 
 /** Options of {@link retryConnect}. */
 export interface RetryOptions {
@@ -41,7 +41,7 @@ export async function retryConnect<T>(what: string, attempt: () => Promise<T>, o
     } catch (err) {
       if (!(err instanceof BerthError) || err.code !== "CONNECT") throw err;
       const elapsed = Date.now() - started;
-      if (elapsed + options.intervalMs > options.timeoutMs || err.cause instanceof SilentHostError) {
+      if (elapsed + options.intervalMs > options.timeoutMs || fromSilentHost(err)) {
         throw new BerthError(
           "CONNECT",
           `Cannot connect to ${what} (${attempts} attempt${attempts === 1 ? "" : "s"} in ${
