@@ -11,7 +11,14 @@ import { dirname } from "node:path";
 import type { ServerHostKeyAlgorithm } from "ssh2";
 import { BerthError } from "../../core/errors.ts";
 import { fingerprint, keyType } from "./fingerprint.ts";
-import { checkHostKey, hostName, knownHostsLine, knownKeyTypes, parseKnownHosts } from "./known-hosts.ts";
+import {
+  checkHostKey,
+  hostName,
+  type KnownHostEntry,
+  knownHostsLine,
+  knownKeyTypes,
+  parseKnownHosts,
+} from "./known-hosts.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
 
 /** ssh2's default host key algorithms, strongest first. */
@@ -53,7 +60,7 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
       },
     };
   }
-  const entries = parseKnownHosts(await readKnownHosts(hop));
+  const entries = knownEntries(hop.knownHostsFile, await readKnownHosts(hop));
   const types = knownKeyTypes(entries, hop.address, hop.port);
   const refuse = (message: string, done: (ok: boolean) => void) => {
     rejection = new BerthError("HOST_KEY", message, { host: hop.address });
@@ -100,6 +107,22 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
       }
     },
   };
+}
+
+/**
+ * The last text of each known_hosts file parsed, and its entries: every host
+ * of a run reads the same file, and a fleet of N hosts parsed its N lines N
+ * times. The file is still read per connection, so a key recorded meanwhile
+ * (accept-new) is seen.
+ */
+const parsed = new Map<string, { text: string; entries: KnownHostEntry[] }>();
+
+function knownEntries(file: string, text: string): KnownHostEntry[] {
+  const last = parsed.get(file);
+  if (last?.text === text) return last.entries;
+  const entries = parseKnownHosts(text);
+  parsed.set(file, { text, entries });
+  return entries;
 }
 
 async function readKnownHosts(hop: HopSettings): Promise<string> {
