@@ -6,6 +6,7 @@ import {
   hostName,
   knownHostsLine,
   knownKeyTypes,
+  linesFor,
   matchesHost,
   parseKnownHosts,
 } from "../../transports/ssh/known-hosts.ts";
@@ -120,5 +121,46 @@ describe("knownHostsLine()", () => {
     const line = knownHostsLine("10.0.0.4", 2200, key);
     expect(line).toBe(`[10.0.0.4]:2200 ssh-ed25519 ${ED25519}\n`);
     expect(checkHostKey(parseKnownHosts(line), "10.0.0.4", 2200, key)).toEqual({ status: "known" });
+  });
+});
+
+describe("linesFor()", () => {
+  test("linesFor() gives every host the verdicts and key types the whole file gives", () => {
+    const other = OTHER.toString("base64");
+    const entries = parseKnownHosts(
+      [
+        `10.0.0.2,Host-A ssh-ed25519 ${ED25519}`,
+        `[10.0.0.3]:2222 ssh-ed25519 ${other}`,
+        `${HASHED_127_0_0_1_22022} ssh-ed25519 ${ED25519}`,
+        `10.0.0.* ssh-ed25519 ${other}`,
+        `host-b,!10.0.0.9 ssh-ed25519 ${ED25519}`,
+        `@revoked 10.0.0.8 ssh-ed25519 ${other}`,
+        `10.0.0.3 ssh-ed25519 ${ED25519}`,
+      ].join("\n"),
+    );
+    const lines = linesFor(entries);
+    const hosts: Array<[string, number]> = [
+      ["10.0.0.2", 22],
+      ["host-a", 22],
+      ["10.0.0.3", 2222],
+      ["10.0.0.3", 22],
+      ["127.0.0.1", 22022],
+      ["10.0.0.9", 22],
+      ["host-b", 22],
+      ["10.0.0.8", 22],
+      ["unknown", 22],
+    ];
+    for (const [address, port] of hosts) {
+      for (const offered of [key, OTHER]) {
+        expect({ address, port, status: checkHostKey(lines(address, port), address, port, offered) }).toEqual({
+          address,
+          port,
+          status: checkHostKey(entries, address, port, offered),
+        });
+      }
+      expect(knownKeyTypes(lines(address, port), address, port)).toEqual(knownKeyTypes(entries, address, port));
+    }
+    // A plain line is found by name: another host's plain line is not among its lines.
+    expect(lines("host-a", 22).map((e) => e.line)).not.toContain(7);
   });
 });

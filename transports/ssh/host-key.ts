@@ -17,6 +17,7 @@ import {
   type KnownHostEntry,
   knownHostsLine,
   knownKeyTypes,
+  linesFor,
   parseKnownHosts,
 } from "./known-hosts.ts";
 import { describeHop, type HopSettings } from "./settings.ts";
@@ -60,7 +61,7 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
       },
     };
   }
-  const entries = knownEntries(hop.knownHostsFile, await readKnownHosts(hop));
+  const entries = knownEntries(hop.knownHostsFile, await readKnownHosts(hop))(hop.address, hop.port);
   const types = knownKeyTypes(entries, hop.address, hop.port);
   const refuse = (message: string, done: (ok: boolean) => void) => {
     rejection = new BerthError("HOST_KEY", message, { host: hop.address });
@@ -110,19 +111,20 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
 }
 
 /**
- * The last text of each known_hosts file parsed, and its entries: every host
- * of a run reads the same file, and a fleet of N hosts parsed its N lines N
- * times. The file is still read per connection, so a key recorded meanwhile
+ * The last text of each known_hosts file parsed, and its lines indexed by
+ * host: every host of a run reads the same file, and a fleet of N hosts
+ * parsed its N lines N times and walked them N times. The file is still read per connection, so a key recorded meanwhile
  * (accept-new) is seen.
  */
-const parsed = new Map<string, { text: string; entries: KnownHostEntry[] }>();
+const parsed = new Map<string, { text: string; lines: (address: string, port: number) => KnownHostEntry[] }>();
 
-function knownEntries(file: string, text: string): KnownHostEntry[] {
+/** The file's lines that can concern a host (see linesFor), parsed and indexed once per text. */
+function knownEntries(file: string, text: string): (address: string, port: number) => KnownHostEntry[] {
   const last = parsed.get(file);
-  if (last?.text === text) return last.entries;
-  const entries = parseKnownHosts(text);
-  parsed.set(file, { text, entries });
-  return entries;
+  if (last?.text === text) return last.lines;
+  const lines = linesFor(parseKnownHosts(text));
+  parsed.set(file, { text, lines });
+  return lines;
 }
 
 async function readKnownHosts(hop: HopSettings): Promise<string> {

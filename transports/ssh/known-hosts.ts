@@ -91,6 +91,29 @@ export function hashHostName(name: string, salt: Buffer = randomBytes(20)): stri
   return `|1|${salt.toString("base64")}|${hash}`;
 }
 
+/**
+ * An index of `entries` for {@link checkHostKey} and {@link knownKeyTypes}:
+ * given a host, the lines that can concern it, in file order: the lines
+ * naming it plainly (found by name, case aside, as OpenSSH compares), and
+ * every revoked, hashed or patterned line (those are matched line by line).
+ * A file of N plain lines is then not walked, a pattern compiled per line,
+ * for each of N hosts.
+ */
+export function linesFor(entries: KnownHostEntry[]): (address: string, port: number) => KnownHostEntry[] {
+  const byName = new Map<string, number[]>();
+  const always: number[] = [];
+  entries.forEach((entry, index) => {
+    const names = entry.hosts.toLowerCase().split(",");
+    const matchedOneByOne = entry.revoked || entry.hosts.startsWith("|1|") || names.some((n) => /[*?!]/.test(n));
+    if (matchedOneByOne) return void always.push(index);
+    for (const name of new Set(names)) byName.set(name, [...(byName.get(name) ?? []), index]);
+  });
+  return (address, port) => {
+    const named = byName.get(hostName(address, port).toLowerCase()) ?? [];
+    return [...always, ...named].sort((a, b) => a - b).map((index) => entries[index] as KnownHostEntry);
+  };
+}
+
 /** Whether an entry's host field names this host. */
 export function matchesHost(entry: KnownHostEntry, address: string, port: number): boolean {
   const name = hostName(address, port);
