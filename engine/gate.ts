@@ -66,9 +66,10 @@ function check(gate: Exclude<Gate, { kind: "none" }>, target: GateTarget): Promi
 }
 
 /**
- * Looks at the container every {@link POLL_MS} for `forMs`: it fails as
- * soon as the container is not running or has restarted; else `probe`
- * decides; at the end `atEnd` says why it failed (or undefined: passed).
+ * Looks at the container every {@link POLL_MS} (the last interval up to 1.5
+ * times that) for `forMs`: it fails as soon as the container is not running
+ * or has restarted; else `probe` decides; at the end `atEnd` says why it
+ * failed (or undefined: passed).
  */
 async function watch(
   target: GateTarget,
@@ -86,8 +87,12 @@ async function watch(
     }
     const verdict = await probe(seen);
     if (verdict !== undefined) return "fail" in verdict ? verdict.fail : undefined;
-    if (Date.now() >= deadline) return atEnd();
-    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+    const left = deadline - Date.now();
+    if (left <= 0) return atEnd();
+    // The next look an interval on, or at the end when that is less than half an interval further: the default
+    // gate (0.25 s) looks twice, not three times (a look at 200 ms found a failure 50 ms sooner, for 10 more
+    // requests per 10 containers started).
+    await sleep(left < POLL_MS * 1.5 ? left : POLL_MS);
     const next = await target.runtime.inspect(target.id);
     if (next === undefined) return "the container is gone";
     seen = next;
