@@ -14,12 +14,11 @@
  * @module
  */
 import { createHash, randomUUID } from "node:crypto";
-import { closeSync, linkSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { BerthError } from "../core/errors.ts";
 import { ownerIsGone } from "../platform/process.ts";
-import { writeAll } from "./state-file.ts";
 import type { LockOptions } from "./backend.ts";
 
 interface LockOwner {
@@ -155,5 +154,14 @@ function parseOwner(text: string): LockOwner | undefined {
     return typeof owner.pid === "number" && typeof owner.hostname === "string" ? owner as LockOwner : undefined;
   } catch {
     return undefined; // garbage: treated as held
+  }
+}
+
+/** Writes every byte of `data` at the file's position, or throws: `write(2)` may write fewer bytes than asked. */
+function writeAll(fd: number, data: Uint8Array): void {
+  for (let done = 0; done < data.length;) {
+    const n = writeSync(fd, data, done, data.length - done);
+    if (n <= 0) throw new Error(`wrote ${done} of ${data.length} bytes`);
+    done += n;
   }
 }

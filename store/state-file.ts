@@ -9,7 +9,6 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { writeSync } from "node:fs";
 import { open, readFile, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { BerthError } from "../core/errors.ts";
@@ -141,13 +140,4 @@ function writeError(path: string, err: unknown): BerthError {
     }. Free space or fix permissions in "${dirname(path)}"; containers changed since are adopted by the next run`,
     { cause: err },
   );
-}
-
-/** Writes every byte of `data` at the file's position, or throws: `write(2)` may write fewer bytes than asked. */
-export function writeAll(fd: number, data: Uint8Array): void {
-  for (let done = 0; done < data.length;) {
-    const n = writeSync(fd, data, done, data.length - done);
-    if (n <= 0) throw new Error(`wrote ${done} of ${data.length} bytes`);
-    done += n;
-  }
 }

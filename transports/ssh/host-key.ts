@@ -113,8 +113,8 @@ export async function hostKeyVerifier(hop: HopSettings, log: (message: string) =
 /**
  * The last text of each known_hosts file parsed, and its lines indexed by
  * host: every host of a run reads the same file, and a fleet of N hosts
- * parsed its N lines N times and walked them N times. The file is still read per connection, so a key recorded meanwhile
- * (accept-new) is seen.
+ * parsed its N lines N times and walked them N times. The file is still read
+ * per connection, so a key recorded meanwhile (accept-new) is seen.
  */
 const parsed = new Map<string, { text: string; lines: (address: string, port: number) => KnownHostEntry[] }>();
 
