@@ -3,7 +3,7 @@
 # engine with the berth CLI, then shows its status. When no engine answers
 # at DOCKER_HOST or /var/run/docker.sock, a throwaway one is started first,
 # exactly as the tests do (tests/env/up.sh; stop it with tests/env/down.sh).
-# Run as root on Debian 12: sudo bash examples/quickstart.sh
+# Run as root on Debian 12: bash examples/quickstart.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,7 +2,7 @@
 # A safe rollout end to end, with config.yaml on a throwaway fleet of three
 # SSH hosts (the tests' one: network namespaces with their own sshd and
 # Docker engine; started when not up, stop it with tests/env/down.sh).
-# Run as root on Debian 12, from anywhere: sudo bash examples/safe-rollout/rollout.sh
+# Run as root on Debian 12, from anywhere: bash examples/safe-rollout/rollout.sh
 # PAUSE (default 3s) is the pause between batches; WORK the directory for
 # the config and state (default: a new one under /tmp); BERTH the command.
 set -euo pipefail
