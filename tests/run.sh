@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# THE test command: `sudo bash tests/run.sh` (also `npm test`, and CI's .ci/run).
+# THE test command: `bash tests/run.sh`, as root (also `npm test`, and CI's .ci/run).
 # Installs dependencies when needed, lints and checks the format, brings up the
 # real test environment (tests/env/up.sh, always torn down on exit; twice: the
 # node runner gets a fleet of its own), then runs the stages in order, stopping
@@ -192,7 +192,7 @@ up() {
   return "$rc"
 }
 
-((EUID == 0)) || { echo "tests/run.sh needs root (test hosts are network namespaces): sudo bash tests/run.sh" >&2; exit 1; }
+((EUID == 0)) || { echo "tests/run.sh needs root (test hosts are network namespaces): run it as root" >&2; exit 1; }
 trap on_exit EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
