@@ -16,12 +16,11 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
-import { type BenchContainer, type BenchHost, containersOf, MOUNT_TARGET, type Workload } from "./workload.ts";
+import { type BenchContainer, type BenchHost, containersOf, floorSpec, type Workload } from "./workload.ts";
 
 const PER_HOST = 4;
 const TOOL_LABEL = "bench.floor-openssh";
@@ -139,19 +138,8 @@ async function pool<T>(items: T[], fn: (item: T) => Promise<void>): Promise<void
   }));
 }
 
-function createBody(w: Workload, c: BenchContainer): unknown {
-  const spec = {
-    Image: w.image,
-    Cmd: w.command,
-    Env: [`BENCH_VALUE=${c.env}`],
-    HostConfig: {
-      Mounts: [{ Type: "bind", Source: c.configDir, Target: MOUNT_TARGET }],
-      NetworkMode: "host",
-      Init: true,
-      RestartPolicy: { Name: "unless-stopped" },
-    },
-  };
-  const hash = createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16);
+function createBody(w: Workload, c: BenchContainer): { Labels: Record<string, string> } {
+  const { spec, hash } = floorSpec(w, c);
   return { ...spec, Labels: { [TOOL_LABEL]: "1", [HASH_LABEL]: hash } };
 }
 
@@ -187,7 +175,7 @@ async function onHost(remove: boolean, w: Workload, h: Host): Promise<void> {
   const existing = new Map(list.map((c) => [(c.Names[0] ?? "").slice(1), c]));
   const desired = containersOf(w, h.host);
   await pool(desired, async (c) => {
-    const body = createBody(w, c) as { Labels: Record<string, string> };
+    const body = createBody(w, c);
     const cur = existing.get(c.name);
     if (cur !== undefined && cur.Labels[HASH_LABEL] === body.Labels[HASH_LABEL]) {
       if (fileChanged) await h.call("POST", `/containers/${cur.Id}/restart?t=10`);

@@ -18,8 +18,7 @@ import { Agent, request } from "node:http";
 import type { Duplex } from "node:stream";
 import { readFileSync, writeFileSync } from "node:fs";
 import { Client } from "ssh2";
-import { createHash } from "node:crypto";
-import { type BenchContainer, type BenchHost, containersOf, MOUNT_TARGET, type Workload } from "./workload.ts";
+import { type BenchContainer, type BenchHost, containersOf, floorSpec, type Workload } from "./workload.ts";
 
 /** What the floor recorded per host: the config it wrote, and each container's id and env value. */
 interface HostState {
@@ -141,26 +140,12 @@ function knownHostKey(file: string, address: string): string {
 
 const q = (s: string): string => `'${s.replaceAll("'", `'"'"'`)}'`;
 
-function spec(w: Workload, c: BenchContainer) {
-  return {
-    Image: w.image,
-    Cmd: w.command,
-    Env: [`BENCH_VALUE=${c.env}`],
-    HostConfig: {
-      Mounts: [{ Type: "bind", Source: c.configDir, Target: MOUNT_TARGET }],
-      NetworkMode: "host",
-      Init: true,
-      RestartPolicy: { Name: "unless-stopped" },
-    },
-  };
-}
-
 /** What the no-op compares: a hash of everything the floor asked the engine for. */
-const specHash = (w: Workload, c: BenchContainer): string =>
-  createHash("sha256").update(JSON.stringify(spec(w, c))).digest("hex").slice(0, 16);
+const specHash = (w: Workload, c: BenchContainer): string => floorSpec(w, c).hash;
 
 function createBody(w: Workload, c: BenchContainer): unknown {
-  return { ...spec(w, c), Labels: { [HASH_LABEL]: specHash(w, c) } };
+  const { spec, hash } = floorSpec(w, c);
+  return { ...spec, Labels: { [HASH_LABEL]: hash } };
 }
 
 async function createStart(e: Engine, w: Workload, c: BenchContainer): Promise<string> {

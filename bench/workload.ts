@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 
 /** One host of the bench fleet and its config file. */
 export interface BenchHost {
@@ -53,4 +54,20 @@ export function containersOf(w: Workload, host: BenchHost): BenchContainer[] {
 /** Every container of the workload, host by host. */
 export function allContainers(w: Workload): BenchContainer[] {
   return w.hosts.flatMap((h) => containersOf(w, h));
+}
+
+/** The engine create body both floors send for `c` (labels apart), and a short hash of it for their no-op check. */
+export function floorSpec(w: Workload, c: BenchContainer): { spec: Record<string, unknown>; hash: string } {
+  const spec = {
+    Image: w.image,
+    Cmd: w.command,
+    Env: [`BENCH_VALUE=${c.env}`],
+    HostConfig: {
+      Mounts: [{ Type: "bind", Source: c.configDir, Target: MOUNT_TARGET }],
+      NetworkMode: "host",
+      Init: true,
+      RestartPolicy: { Name: "unless-stopped" },
+    },
+  };
+  return { spec, hash: createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 16) };
 }

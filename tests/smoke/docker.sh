@@ -6,11 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/smoke/scenarios.sh
 
-compiled() {
-  mkdir -p build
-  node_modules/.bin/bun build --compile tests/smoke/docker-smoke.ts --outfile build/docker-smoke >/dev/null
-  build/docker-smoke "$@"
-}
-
-scenario "docker plugin on Deno" node_modules/.bin/deno run -A tests/smoke/docker-smoke.ts "$@"
-scenario "docker plugin in a bun build --compile binary" compiled "$@"
+on_deno_and_binary "docker plugin" tests/smoke/docker-smoke.ts "$@"

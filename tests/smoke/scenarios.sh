@@ -31,3 +31,29 @@ scenarios_report() {
   ((SCENARIOS_FAILED == 0 && SCENARIOS_PASSED > 0)) || exit 1
 }
 trap scenarios_report EXIT
+
+# `on_deno_and_binary WHAT SCRIPT [ARGS...]`: two scenarios, the smoke SCRIPT
+# (a .ts file) run with ARGS on Deno and compiled into one binary with Bun
+# (build/); each must print OK and nothing else.
+on_deno_and_binary() {
+  local what=$1 script=$2
+  shift 2
+  scenario "$what on Deno" prints_ok "$what on Deno" node_modules/.bin/deno run -A "$script" "$@"
+  scenario "$what in a bun build --compile binary" compiled_prints_ok "$what" "$script" "$@"
+}
+
+prints_ok() { # LABEL COMMAND...
+  local label=$1 out
+  shift
+  out=$("$@")
+  [[ $out == OK ]] || { echo "$label: expected OK, got: $out" >&2; return 1; }
+}
+
+compiled_prints_ok() { # WHAT SCRIPT ARGS...
+  local what=$1 script=$2 bin
+  shift 2
+  bin=build/$(basename "$script" .ts)
+  mkdir -p build
+  node_modules/.bin/bun build --compile "$script" --outfile "$bin" >/dev/null
+  prints_ok "$what, compiled" "$bin" "$@"
+}
