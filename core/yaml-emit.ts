@@ -8,14 +8,35 @@
  * time. Strings that are plainly plain are written here; every other scalar
  * (quoted, block, float) is handed to the library in a one-pair document and
  * re-indented, and anything unusual (null, a key over 1,024 characters) makes
- * the whole document the library's. tests/unit/yaml-emit.test.ts compares
- * both on generated states and odd strings.
+ * the whole document the library's. One difference, on both roads: a key
+ * `<<` is written quoted, because berth reads YAML with merge keys on (as
+ * compose files use them) and a plain `<<` would be read as one
+ * ({@link libraryYaml}). tests/unit/yaml-emit.test.ts compares both on
+ * generated states and odd strings.
  *
  * @module
  */
-import { Document, stringify } from "yaml";
+import { Document, isScalar, stringify, visit } from "yaml";
 
 const OPTIONS = { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false } as const;
+
+/** The key a reader with merge keys on takes for a merge when it is plain. */
+const MERGE_KEY = "<<";
+
+/**
+ * The library's text of `value` (`stringify(value, { version: "1.2",
+ * lineWidth: 0, aliasDuplicateObjects: false })`), with every key `<<`
+ * double-quoted so that it reads back as a key.
+ */
+export function libraryYaml(value: unknown): string {
+  const doc = new Document(value, OPTIONS);
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === MERGE_KEY) pair.key.type = "QUOTE_DOUBLE";
+    },
+  });
+  return doc.toString(OPTIONS);
+}
 
 /** Thrown inside the emitter when only the library knows the answer; caught at the top. */
 class NotPlain extends Error {}
@@ -52,18 +73,17 @@ function simpleString(value: string, topKey: boolean): string | undefined {
 }
 
 /**
- * The same text as `stringify(value, { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false })`
- * from the `yaml` library, for plain data (no cycles, no shared objects).
+ * The same text as {@link libraryYaml}, for plain data (no cycles, no shared objects).
  */
 export function emitYaml(value: unknown): string {
   try {
     const out: string[] = [];
     if (isMapping(value) && hasPairs(value)) emitMap(value, "", out, false);
     else if (Array.isArray(value) && value.length > 0) emitSeq(value, "", out, false);
-    else return stringify(value, OPTIONS);
+    else return libraryYaml(value);
     return `${out.join("")}\n`;
   } catch (err) {
-    if (err instanceof NotPlain) return stringify(value, OPTIONS);
+    if (err instanceof NotPlain) return libraryYaml(value);
     throw err;
   }
 }
@@ -84,6 +104,7 @@ function hasPairs(map: Record<string, unknown>): boolean {
 
 /** A key as the library writes it before its `:`; `top`: a key of the document's top mapping. */
 function key(k: string, top: boolean): string {
+  if (k === MERGE_KEY) return `"${k}"`;
   const simple = simpleString(k, top);
   // The library writes a longer key as an explicit `? key`.
   if (simple !== undefined && simple.length <= 1024) return simple;

@@ -13,6 +13,7 @@ import { canonicalConfig, configHash } from "../../core/hash.ts";
 import type { ContainersState, HostConfiguredContainer, SSHConfig } from "../../core/model.ts";
 import { parseDocument, stateDocument, stateFromDocument, stateToYaml, stripSecrets } from "../../core/serialize.ts";
 import { ValidationError } from "../../core/validate.ts";
+import { libraryYaml } from "../../core/yaml-emit.ts";
 
 // Only a runaway case (e.g. exponential work on some input) is a failure: a bound this
 // generous never trips on a slow or shared machine. How fast reading is, is the bench's business.
@@ -490,7 +491,7 @@ describe("readers under fuzzing", () => {
           expect(back).toEqual(stripSecrets(state));
           // core/yaml-emit.ts writes the bytes the yaml library wrote before it.
           expect(text).toBe(
-            stringify(stateDocument(state), { version: "1.2", lineWidth: 0, aliasDuplicateObjects: false }),
+            libraryYaml(stateDocument(state)),
           );
           for (const hcc of Object.values(state)) {
             expect(configHash(canonicalConfig(hcc.container.config))).toBe(configHash(hcc.container.config));
