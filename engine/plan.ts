@@ -142,8 +142,8 @@ function planOne(
 
   const allFiles = Object.keys(want.configFiles ?? {}).sort();
   const allDirs = directoryMounts(want);
-  const fileDiff = (current: Record<string, string | null>) =>
-    allFiles.flatMap((p) =>
+  const fileDiff = (current: Record<string, string | null>, paths = allFiles) =>
+    paths.flatMap((p) =>
       current[p] === (want.configFiles ?? {})[p]
         ? []
         : diffText(p, current[p] ?? null, (want.configFiles ?? {})[p] as string)
@@ -175,10 +175,12 @@ function planOne(
   }
 
   const was = prev as HostConfiguredContainer;
-  const full = { files: allFiles, directories: allDirs, replaces: obs.status?.id as string };
+  const replaces = obs.status?.id as string;
   if (hostKey(was.host) !== hostKey(want.host)) {
     return change("recreate", [`moves from host ${hostLabel(was.host)} to ${hostLabel(want.host)}`], {
-      ...full,
+      files: allFiles,
+      directories: allDirs,
+      replaces,
       fromHost: hostLabel(was.host),
       diff: [
         { op: "~", path: "host", before: hostLabel(was.host), after: hostLabel(want.host) },
@@ -186,45 +188,8 @@ function planOne(
       ],
     });
   }
-  const recorded = configHash(was.container.config, was.container.runtime);
-  const wanted = configHash(want.container.config, want.container.runtime);
-  if (recorded !== wanted) {
-    return change("recreate", ["container configuration changed"], { ...full, diff: configDiff(was, want) });
-  }
-  if (obs.renamedTo !== undefined) {
-    return change("recreate", [`container was renamed to "${obs.renamedTo}" outside berth`], full);
-  }
-  if (obs.configHash !== undefined && obs.configHash !== recorded) {
-    return change("recreate", [
-      "container was changed outside berth (configuration label differs from the recorded one)",
-    ], full);
-  }
-
-  const moved = movedTag(was, want, obs.registryDigest);
-  if (moved !== undefined) return change("recreate", [moved.reason], { ...full, diff: [moved.diff] });
-
-  const envDrift = changedSecretEnv(want, obs);
-  if (envDrift.length > 0) {
-    return change(
-      "recreate",
-      envDrift.map((k) => `env var ${k} was changed on the host outside berth (its digest differs)`),
-      { ...full, diff: envDrift.map((k) => ({ op: "~" as const, path: `env.${k}`, sensitive: true as const })) },
-    );
-  }
-
-  const networks = networkDrift(want, obs);
-  if (networks.length > 0) {
-    return change("recreate", networks, {
-      ...full,
-      diff: [{
-        op: "~",
-        path: "networks",
-        before: (obs.networks ?? []).join(", "),
-        after: networkNames(want).join(", "),
-      }],
-    });
-  }
-
+  // The container stays on its host: what its files hold there is known (or why not), so a recreate, like an
+  // update, writes only the files that differ and shows them.
   const blockedMounts = allDirs.filter((d) => obs.mounts[d] === "file");
   if (blockedMounts.length > 0) {
     return change(
@@ -237,9 +202,10 @@ function planOne(
     );
   }
   const unknown = obs.unknown ?? {};
-  // An unknown file has no diff to show: its reason says why.
-  const diff = fileDiff(obs.files).filter((line) => unknown[line.path.replace(/^file /, "")] === undefined);
-  const files = allFiles.filter((p) => unknown[p] !== undefined || obs.files[p] !== (want.configFiles ?? {})[p]);
+  // A file the check read has a diff; one it could not read (unknown) or did not read has a reason instead.
+  const read = (p: string) => unknown[p] === undefined && p in obs.files;
+  const diff = fileDiff(obs.files, allFiles.filter(read));
+  const files = allFiles.filter((p) => !read(p) || obs.files[p] !== (want.configFiles ?? {})[p]);
   const directories = allDirs.filter((d) => unknown[d] !== undefined || obs.mounts[d] === "missing");
   const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
   const fileChange = { files, directories, ...(unread.length > 0 && { unknown: unread }) };
@@ -247,6 +213,8 @@ function planOne(
     ...files.map((p) =>
       unknown[p] !== undefined
         ? `config file ${p}: ${unknown[p]}`
+        : !(p in obs.files)
+        ? `config file ${p} was not read in this check: it is written`
         : obs.files[p] === null
         ? `config file ${p} is missing on the host`
         : `config file ${p} differs`
@@ -255,6 +223,42 @@ function planOne(
       unknown[d] !== undefined ? `mount directory ${d}: ${unknown[d]}` : `mount directory ${d} is missing on the host`
     ),
   ];
+  const recreate = (reasons: string[], diffLines: DiffLine[] = []) =>
+    change("recreate", [...reasons, ...fileReasons], { ...fileChange, replaces, diff: [...diffLines, ...diff] });
+
+  const recorded = configHash(was.container.config, was.container.runtime);
+  const wanted = configHash(want.container.config, want.container.runtime);
+  if (recorded !== wanted) {
+    return recreate(["container configuration changed"], configDiff(was, want));
+  }
+  if (obs.renamedTo !== undefined) {
+    return recreate([`container was renamed to "${obs.renamedTo}" outside berth`]);
+  }
+  if (obs.configHash !== undefined && obs.configHash !== recorded) {
+    return recreate(["container was changed outside berth (configuration label differs from the recorded one)"]);
+  }
+
+  const moved = movedTag(was, want, obs.registryDigest);
+  if (moved !== undefined) return recreate([moved.reason], [moved.diff]);
+
+  const envDrift = changedSecretEnv(want, obs);
+  if (envDrift.length > 0) {
+    return recreate(
+      envDrift.map((k) => `env var ${k} was changed on the host outside berth (its digest differs)`),
+      envDrift.map((k) => ({ op: "~" as const, path: `env.${k}`, sensitive: true as const })),
+    );
+  }
+
+  const networks = networkDrift(want, obs);
+  if (networks.length > 0) {
+    return recreate(networks, [{
+      op: "~",
+      path: "networks",
+      before: (obs.networks ?? []).join(", "),
+      after: networkNames(want).join(", "),
+    }]);
+  }
+
   const restart = running ? "container is restarted to pick them up" : "container is started";
 
   // Settings the engine changes in place: compared with what it reports (drift), else with the record.
@@ -272,13 +276,10 @@ function planOne(
       )
       .map(([key]) => key);
     if (cleared.length > 0) {
-      return change("recreate", [
-        why,
-        `${cleared.join(", ")} cannot be cleared in place, so the container is recreated`,
-      ], {
-        ...full,
-        diff: settingsDiff,
-      });
+      return recreate(
+        [why, `${cleared.join(", ")} cannot be cleared in place, so the container is recreated`],
+        settingsDiff,
+      );
     }
     return change("update", [
       why,
@@ -289,7 +290,7 @@ function planOne(
   }
   if (fileReasons.length > 0) return change("update-files", [...fileReasons, restart], { ...fileChange, diff });
   if (!running) return change("start", [`container is ${obs.status?.status}${crashLoopNote(obs)}`]);
-  if (obs.health === "unhealthy") return change("recreate", [UNHEALTHY], full);
+  if (obs.health === "unhealthy") return recreate([UNHEALTHY]);
   return change("nothing", []);
 }
 

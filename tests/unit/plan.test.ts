@@ -79,6 +79,29 @@ describe("plan()", () => {
     ]);
   });
 
+  test("plan() recreating on one host writes and shows only the files that differ; a move writes them all", () => {
+    const files = { "/etc/a.conf": "new\n", "/etc/b.conf": "same\n" };
+    const want = { ...hcc("10.0.0.2", { args: ["--x"] }), configFiles: files };
+    const was = { ...hcc("10.0.0.2", {}, "abc"), configFiles: { ...files, "/etc/a.conf": "old\n" } };
+    const seen = { ...running(), files: { "/etc/a.conf": "old\n", "/etc/b.conf": "same\n" } };
+    const p = plan({ etcd: want }, { etcd: was }, { etcd: seen });
+    expect(p.changes[0]).toMatchObject({ action: "recreate", files: ["/etc/a.conf"], replaces: "abc" });
+    expect(p.changes[0]?.reasons).toEqual(["container configuration changed", "config file /etc/a.conf differs"]);
+    expect(p.changes[0]?.diff).toEqual([
+      { op: "+", path: "args[0]", after: '"--x"' },
+      { op: "-", path: "file /etc/a.conf:1", before: "old" },
+      { op: "+", path: "file /etc/a.conf:1", after: "new" },
+    ]);
+    const same = plan({ etcd: want }, { etcd: was }, { etcd: { ...seen, files } });
+    expect(same.changes[0]).toMatchObject({
+      action: "recreate",
+      files: [],
+      reasons: ["container configuration changed"],
+    });
+    const moved = plan({ etcd: { ...want, host: hcc("10.0.0.3").host } }, { etcd: was }, { etcd: running() });
+    expect(moved.changes[0]).toMatchObject({ action: "recreate", files: ["/etc/a.conf", "/etc/b.conf"] });
+  });
+
   test("plan() plans the write of a file it could not read, says why, and marks it for apply to read first", () => {
     const want = {
       ...hcc(undefined, { mounts: [{ source: "/srv/d/", target: "/d" }] }),

@@ -122,9 +122,14 @@ describe("sensitive values", () => {
     const desired = sealState(load(SECRET), KEY);
     const p = plan(desired, recorded, observedFor(recorded));
     expect(p.changes[0]?.action).toBe("recreate");
-    expect(p.changes[0]?.diff).toEqual([{ op: "~", path: "env.DB_PASSWORD", sensitive: true }]);
+    expect(p.changes[0]?.diff).toEqual([
+      { op: "~", path: "env.DB_PASSWORD", sensitive: true },
+      { op: "~", path: "file /etc/app/app.conf", sensitive: true },
+    ]);
+    expect(p.changes[0]?.files).toEqual(["/etc/app/app.conf"]);
     const text = formatPlan(p, styleFor({ isTTY: false } as never, {}));
     expect(text).toContain("~ env.DB_PASSWORD: (sensitive value changed)");
+    expect(text).toContain("~ file /etc/app/app.conf: (sensitive value changed)");
     for (const value of [SECRET, "old-password-value"]) {
       expect(text.includes(value)).toBe(false);
       expect(JSON.stringify(p).includes(value)).toBe(false);
@@ -225,7 +230,7 @@ describe("state files from before sealing", () => {
         app: {
           status: { id: "c1", status: "running" },
           configHash: configHash(app.container.config, app.container.runtime),
-          files: {},
+          files: { ...sealState(desired, KEY)["app"]?.configFiles },
           mounts: {},
         },
       };
