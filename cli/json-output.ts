@@ -58,7 +58,9 @@ export function jsonError(code: string, message: string): Record<string, unknown
 
 /** A plan as data: without the basis kept for `apply PLAN`, diff values parsed. */
 export function publicPlan(plan: PlanWithBasis, hostName: (label: string) => string): unknown {
-  const { basis: _basis, ...rest } = plan;
+  // A spread, not a destructuring: reading `basis` by name would make a fresh plan's (a hash of all it was made from).
+  const rest: Omit<PlanWithBasis, "basis"> & { basis?: unknown } = { ...plan };
+  delete rest.basis;
   return {
     ...rest,
     changes: rest.changes.map((c) => ({

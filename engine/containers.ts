@@ -264,8 +264,7 @@ export class ContainersResource {
    */
   async apply(options: ApplyOptions & { plan?: PlanWithBasis } = {}): Promise<ApplyResult> {
     let fresh = this.plan();
-    const basis = fresh.basis; // made now, before the steps change the state it hashes
-    if (options.plan !== undefined) assertBasisHolds(options.plan.basis, basis);
+    if (options.plan !== undefined) assertBasisHolds(options.plan.basis, fresh.basis);
     if (options.plan !== undefined) fresh = withRolloutOf(fresh, options.plan);
     const key = this.#key;
     for (const host of idleHosts(fresh, this.#previous, this.#desired)) this.#session.release(host);

@@ -180,6 +180,14 @@ describe("--json contract", () => {
       { op: "~", path: "host", before: "10.0.0.1", after: "10.0.0.2" },
       { op: "+", path: "file /etc/a.conf:1", after: "42" },
     ]);
+    // A fresh plan makes its basis on first read (a hash of all it was made from): showing it reads none.
+    const fresh = { changes: [], summary: {}, empty: true } as unknown as PlanWithBasis;
+    Object.defineProperty(fresh, "basis", {
+      get: () => {
+        throw new Error("the basis was read");
+      },
+    });
+    expect(publicPlan(fresh, (h) => h)).toEqual({ changes: [], summary: {}, empty: true });
   });
 });
 
