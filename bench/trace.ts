@@ -96,6 +96,15 @@ function milestones(ev: Event[]): string {
   ].join("; ");
 }
 
+/** The host with the most requests (the first of them on a tie): where a change happened, when only some hosts change. */
+function busiestHost(ev: Event[]): string | undefined {
+  const counts = new Map<string, number>();
+  for (const e of ev) if (e.what.startsWith("> ")) counts.set(e.host, (counts.get(e.host) ?? 0) + 1);
+  let best: string | undefined;
+  for (const [host, n] of counts) if (best === undefined || n > (counts.get(best) ?? 0)) best = host;
+  return best;
+}
+
 /** One host's events (and the process-wide ones), as text. */
 function hostLines(ev: Event[], host: string): string {
   // Answers of SFTP and module reads would double the length and say little: requests and their times stay.
@@ -135,7 +144,7 @@ async function main(): Promise<void> {
     for (const { id, label } of SCENARIOS) {
       const ev = parse(file(id));
       out.push(`- ${label}, ${tool.name}: wall ${got[id]?.seconds.toFixed(3)} s; ${milestones(ev)}`);
-      const host = ev.find((e) => e.what.startsWith("> "))?.host;
+      const host = busiestHost(ev);
       if (host !== undefined && !tool.name.includes("gate: none")) {
         detail.push(
           `### ${label}, ${tool.name}, host ${host} (ms since start)\n\n\`\`\`\n${hostLines(ev, host)}\n\`\`\`\n`,
