@@ -13,7 +13,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createConnection, createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, removeLocalContainers } from "../support/env.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { inlineRefs, schemaErrors } from "../support/json-schema.ts";
 import { runCli } from "../support/cli.ts";
@@ -46,10 +47,8 @@ function config(name: string, image: string): string {
   ].join("\n");
 }
 
-async function engineState(name: string): Promise<string | undefined> {
-  const { status, body } = await dockerLocal(`/containers/${prefix}-${name}/json`);
-  return status === 404 ? undefined : (body as { State: { Status: string } }).State.Status;
-}
+/** The engine's own view of a container's state (raw HTTP), or undefined. */
+const engineState = async (name: string) => (await dockerView(env.local.socket).inspect(`${prefix}-${name}`))?.status;
 
 /** An image no engine has: the fleet's image plus a layer of 4 MB of random bytes, in the loopback registry. */
 async function uniqueImage(): Promise<void> {
@@ -106,9 +105,7 @@ async function slowProxy(bytesPerSecond: number): Promise<{ port: number; lastBy
 
 afterAll(async () => {
   proxy?.close();
-  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ name: [prefix] });
   for (const image of images) await dockerLocal(`/images/${encodeURIComponent(image)}?force=1`, { method: "DELETE" });
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, removeLocalContainers } from "../support/env.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { ROOT, tsCommand } from "../support/ts-script.ts";
 
@@ -64,17 +65,11 @@ async function runIn(argv: string[], extraEnv: Record<string, string> = {}): Pro
   }
 }
 
-async function engineView(name: string): Promise<{ id: string; state: string } | undefined> {
-  const { status, body } = await dockerLocal(`/containers/${prefix}-${name}/json`);
-  if (status === 404) return undefined;
-  const info = body as { Id: string; State: { Status: string } };
-  return { id: info.Id, state: info.State.Status };
-}
+/** The engine's own view of a container (raw HTTP), or undefined. */
+const engineView = (name: string) => dockerView(env.local.socket).inspect(`${prefix}-${name}`);
 
 afterAll(async () => {
-  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ name: [prefix] });
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -101,7 +96,7 @@ describe("berth on a terminal", () => {
     writeFileSync(join(dir, "config.yaml"), config("1"));
     await run(runtime, [...cliArgs, "apply", "--yes"], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } });
     const old = await engineView("slow");
-    expect(old?.state).toBe("running");
+    expect(old?.status).toBe("running");
     // A changed env var recreates it: stopping the old one takes 10 s (see config()).
     writeFileSync(join(dir, "config.yaml"), config("2"));
     const since = Math.floor(Date.now() / 1000) - 1;

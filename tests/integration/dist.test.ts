@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { VERSION } from "../../version.ts";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { loadTestEnv, removeLocalContainers } from "../support/env.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { ROOT } from "../support/ts-script.ts";
 
@@ -34,13 +35,8 @@ function config(key: string): string {
   ].join("\n");
 }
 
-/** The engine's own view of a container: id and state, or undefined. */
-async function engineView(name: string): Promise<{ id: string; state: string } | undefined> {
-  const { status, body } = await dockerLocal(`/containers/${prefix}-${name}/json`);
-  if (status === 404) return undefined;
-  const info = body as { Id: string; State: { Status: string } };
-  return { id: info.Id, state: info.State.Status };
-}
+/** The engine's own view of a container (raw HTTP), or undefined. */
+const engineView = (name: string) => dockerView(env.local.socket).inspect(`${prefix}-${name}`);
 
 /** `node dist/cli.js ARGS` in `cwd`: exit code and output. */
 async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -59,9 +55,7 @@ async function cli(args: string[], cwd: string): Promise<{ code: number; stdout:
 }
 
 afterAll(async () => {
-  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ name: [prefix] });
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 
@@ -80,7 +74,7 @@ describe("the built npm package (dist/)", () => {
     const applied = await cli(["apply", "--yes"], work);
     expect(applied.stderr).toBe("");
     expect(applied.code).toBe(0);
-    expect((await engineView("cli"))?.state).toBe("running");
+    expect((await engineView("cli"))?.status).toBe("running");
     const plan = await cli(["plan"], work);
     expect(plan.stdout).toContain("No changes");
     expect(plan.code).toBe(0);
@@ -104,6 +98,6 @@ describe("the built npm package (dist/)", () => {
     const printed = JSON.parse(stdout) as { version: string; id: string };
     expect(printed.version).toBe(VERSION);
     const view = await engineView("mod");
-    expect(view).toEqual({ id: printed.id, state: "running" });
+    expect(view).toMatchObject({ id: printed.id, status: "running" });
   }, 120_000);
 });

@@ -10,7 +10,7 @@ import { httpClient } from "../../transports/http/http-client.ts";
 import { loadRuntime } from "../../runtimes/registry.ts";
 import { directTransport } from "../../transports/direct.ts";
 import type { Transport } from "../../transports/transport.ts";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, removeLocalContainers } from "../support/env.ts";
 import { afterAll, beforeAll, describe, expect, test } from "../support/harness.ts";
 import { codeOf } from "../support/errors.ts";
 
@@ -90,9 +90,7 @@ async function removeImage(name: string): Promise<void> {
 }
 
 afterAll(async () => {
-  const filters = encodeURIComponent(JSON.stringify({ label: [`${RUN_LABEL}=${RUN}`] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ label: [`${RUN_LABEL}=${RUN}`] });
   await removeImage(env.registry.image);
   await removeImage(env.registry.authImage);
   await docker.close();

@@ -11,7 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { dockerLocal, loadTestEnv, type TestHost } from "../support/env.ts";
+import { dockerLocal, loadTestEnv, removeLocalContainers, type TestHost } from "../support/env.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { ROOT, tsCommand } from "../support/ts-script.ts";
 
@@ -52,9 +52,7 @@ async function pageShows(port: number, text: string): Promise<string> {
 }
 
 afterAll(async () => {
-  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ name: [prefix] });
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
 

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { BerthError, ContainersResource, fromYaml } from "../../mod.ts";
-import { dockerLocal, loadTestEnv } from "../support/env.ts";
+import { loadTestEnv, removeLocalContainers } from "../support/env.ts";
+import { dockerView } from "../support/engine-view.ts";
 import { afterAll, describe, expect, test } from "../support/harness.ts";
 import { ROOT, tsCommand } from "../support/ts-script.ts";
 
@@ -36,18 +37,11 @@ function config(name: string, extra = "", init = true): string {
   ].join("\n");
 }
 
-/** The engine's own view of a container: id and state, or undefined. */
-async function engineView(name: string): Promise<{ id: string; state: string } | undefined> {
-  const { status, body } = await dockerLocal(`/containers/${prefix}-${name}/json`);
-  if (status === 404) return undefined;
-  const info = body as { Id: string; State: { Status: string } };
-  return { id: info.Id, state: info.State.Status };
-}
+/** The engine's own view of a container (raw HTTP), or undefined. */
+const engineView = (name: string) => dockerView(env.local.socket).inspect(`${prefix}-${name}`);
 
 afterAll(async () => {
-  const filters = encodeURIComponent(JSON.stringify({ name: [prefix] }));
-  const { body } = await dockerLocal(`/containers/json?all=1&filters=${filters}`);
-  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+  await removeLocalContainers({ name: [prefix] });
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -68,7 +62,7 @@ describe("the library (mod.ts)", () => {
     const [command, args] = tsCommand("snippet.ts");
     await run(command, args, { cwd: work, env: { ...process.env, NO_COLOR: "1" }, timeout: 60_000 });
     const view = await engineView("readme");
-    expect(view?.state).toBe("running");
+    expect(view?.status).toBe("running");
     const state = readFileSync(join(work, "state.yaml"), "utf8");
     expect(state).toContain(`name: ${prefix}-readme`);
     expect(state).toContain(`id: ${view?.id}`);
@@ -85,7 +79,7 @@ describe("the library (mod.ts)", () => {
       await resource.close();
     }
     const view = await engineView("deployed");
-    expect(view?.state).toBe("running");
+    expect(view?.status).toBe("running");
     expect(exported.previousState?.["deployed"]?.container.status).toEqual({ id: view?.id, status: "running" });
     expect(exported.desiredState?.["deployed"]?.container.config).toMatchObject({
       name: `${prefix}-deployed`,
@@ -111,7 +105,7 @@ describe("the library (mod.ts)", () => {
       expect(thrown).toBeInstanceOf(BerthError);
       expect((thrown as BerthError).message).toContain(`starting container "broken" on host`);
       const view = await engineView("broken");
-      expect(view?.state).toBe("created");
+      expect(view?.status).toBe("created");
       expect(resource.toExported().previousState?.["broken"]?.container.status?.id).toBe(view?.id);
     } finally {
       await resource.close();

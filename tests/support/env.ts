@@ -172,6 +172,15 @@ export function dockerLocal(path: string, init: DockerLocalInit = {}): Promise<D
   });
 }
 
+/**
+ * Force-removes the local engine's containers that a Docker list filter
+ * selects (`{ name: [prefix] }`, `{ label: ["k=v"] }`): a test's clean-up.
+ */
+export async function removeLocalContainers(filters: Record<string, string[]>): Promise<void> {
+  const { body } = await dockerLocal(`/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify(filters))}`);
+  for (const c of body as Array<{ Id: string }>) await dockerLocal(`/containers/${c.Id}?force=1`, { method: "DELETE" });
+}
+
 // Streaming endpoints (pull progress) send many JSON documents: kept as text.
 function parseJson(text: string): unknown {
   try {
