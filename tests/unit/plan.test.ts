@@ -102,6 +102,15 @@ describe("plan()", () => {
     expect(moved.changes[0]).toMatchObject({ action: "recreate", files: ["/etc/a.conf", "/etc/b.conf"] });
   });
 
+  test("plan() blocks a recreate whose directory mount source is a file on the host, before anything is stopped", () => {
+    const mounts = [{ source: "/srv/d/", target: "/d" }];
+    const p = plan({ etcd: hcc("10.0.0.2", { mounts, args: ["--x"] }) }, { etcd: hcc("10.0.0.2", { mounts }, "abc") }, {
+      etcd: { ...running(), mounts: { "/srv/d/": "file" } },
+    });
+    expect(p.changes[0]?.action).toBe("blocked");
+    expect(p.changes[0]?.reasons[0]).toContain('mount source "/srv/d/" is a file on host 10.0.0.2');
+  });
+
   test("plan() plans the write of a file it could not read, says why, and marks it for apply to read first", () => {
     const want = {
       ...hcc(undefined, { mounts: [{ source: "/srv/d/", target: "/d" }] }),
