@@ -140,14 +140,9 @@ function planOne(
     });
   }
 
-  const allFiles = Object.keys(want.configFiles ?? {}).sort();
+  const wantFiles = want.configFiles ?? {};
+  const allFiles = Object.keys(wantFiles).sort();
   const allDirs = directoryMounts(want);
-  const fileDiff = (current: Record<string, string | null>, paths = allFiles) =>
-    paths.flatMap((p) =>
-      current[p] === (want.configFiles ?? {})[p]
-        ? []
-        : diffText(p, current[p] ?? null, (want.configFiles ?? {})[p] as string)
-    );
 
   if (!exists) {
     const fresh = {
@@ -204,8 +199,8 @@ function planOne(
   const unknown = obs.unknown ?? {};
   // A file the check read has a diff; one it could not read (unknown) or did not read has a reason instead.
   const read = (p: string) => unknown[p] === undefined && p in obs.files;
-  const diff = fileDiff(obs.files, allFiles.filter(read));
-  const files = allFiles.filter((p) => !read(p) || obs.files[p] !== (want.configFiles ?? {})[p]);
+  const files = allFiles.filter((p) => !read(p) || obs.files[p] !== wantFiles[p]);
+  const diff = files.filter(read).flatMap((p) => diffText(p, obs.files[p] ?? null, wantFiles[p] as string));
   const directories = allDirs.filter((d) => unknown[d] !== undefined || obs.mounts[d] === "missing");
   const unread = [...files, ...directories].filter((p) => unknown[p] !== undefined);
   const fileChange = { files, directories, ...(unread.length > 0 && { unknown: unread }) };

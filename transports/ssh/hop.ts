@@ -130,12 +130,13 @@ export async function connectHop(hop: HopSettings, options: HopOptions): Promise
  * with forwarded channels alone gets SO_KEEPALIVE, no TCP_NODELAY), holds
  * its next small packet, the reply to berth's first request, until that
  * acknowledgement comes: the first request on a host took ~45 ms instead of
- * ~2 that way, on Node, Bun and Deno alike. An SSH_MSG_IGNORE carries the acknowledgement and asks for
- * nothing back (a keepalive did too, but its own reply was then the packet
- * left unacknowledged: 15 to 22 of 50 first requests still waited, against
- * 0 of 50 with this; 25 of 40 with nothing sent). ssh2 has no public call
- * for it: the packet is made and sent as ssh2's own keepalive is (its write
- * buffer, then its cipher), and without those internals nothing is sent.
+ * ~2 that way, on Node, Bun and Deno alike. An SSH_MSG_IGNORE carries the
+ * acknowledgement and asks for nothing back (a keepalive did too, but its
+ * own reply was then the packet left unacknowledged: 15 to 22 of 50 first
+ * requests still waited, against 0 of 50 with this; 25 of 40 with nothing
+ * sent). ssh2 has no public call for it: the packet is made and sent as
+ * ssh2's own keepalive is (its write buffer, then its cipher), and without
+ * those internals nothing is sent.
  */
 export function answerHostKeys(client: Client): void {
   client.on("hostkeys", () => {
